@@ -1,0 +1,156 @@
+//! The command line: clap definitions only. Validation of values that clap cannot check and
+//! everything a command does live in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::PullPolicy;
+
+/// A terminal build dashboard for AWS CodeBuild.
+///
+/// With no command, opens the dashboard on the current directory's projects and the configured
+/// cloud projects. Run a buildspec locally on Docker with `cbdash run`, check one with
+/// `cbdash validate`.
+#[derive(Debug, Parser)]
+#[command(name = "cbdash", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// The run-history database (default: `cbdash/history.sqlite` in the user's data directory).
+    #[arg(long, global = true, env = "CBDASH_HISTORY", value_name = "PATH")]
+    pub history: Option<PathBuf>,
+    /// The config file (default: `cbdash/config.toml` in the user's config directory).
+    #[arg(long, global = true, env = "CBDASH_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Where cbdash writes its own diagnostic log (never the terminal).
+    #[arg(long, global = true, env = "CBDASH_LOG_FILE", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check buildspecs: YAML errors with `file:line:col`, CodeBuild's schema, shell pitfalls.
+    Validate(ValidateArgs),
+    /// Run a project's buildspec locally in a Docker container, as CodeBuild would.
+    Run(Box<RunArgs>),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `cbdash validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Buildspec files to check.
+    #[arg(default_value = "buildspec.yml")]
+    pub files: Vec<PathBuf>,
+    /// Treat warnings as errors (exit 2).
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the diagnostics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cbdash run`.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each bool is an independent command-line flag
+pub struct RunArgs {
+    /// The project directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The buildspec to run (default: DIR/buildspec.yml).
+    #[arg(long, short = 'b', value_name = "FILE")]
+    pub buildspec: Option<PathBuf>,
+    /// The build image (default: the project config's, else CodeBuild's standard image).
+    #[arg(long, short = 'i')]
+    pub image: Option<String>,
+    /// When to pull the image.
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
+    /// An environment variable, NAME=VALUE (highest precedence, literal). Repeatable.
+    #[arg(long = "env", short = 'e', value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// A file of NAME=VALUE lines (`#` comments and blank lines ignored, quotes kept).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// A secret variable, NAME=VALUE: set like --env, and masked as *** everywhere.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secret: Vec<String>,
+    /// Bind-mount the source instead of copying it (the build can then change your files).
+    #[arg(long)]
+    pub mount_source: bool,
+    /// Mount the host's Docker socket into the build, sharing the host's layer cache.
+    #[arg(long)]
+    pub docker_socket: bool,
+    /// Run the container privileged, so the image's own dockerd can start.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Keep the container after the build.
+    #[arg(long)]
+    pub keep: bool,
+    /// Where to copy artifacts (default: DIR/.cbdash/artifacts/<build-id>/).
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Build timeout, for example 90s, 30m, 2h.
+    #[arg(long, default_value = "60m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Print the log and a phase summary instead of opening the dashboard.
+    #[arg(long)]
+    pub plain: bool,
+    /// Print only NDJSON events on stdout.
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+}
+
+/// Parses `90s`, `30m`, `2h` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; use for example 90s, 30m or 2h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("unknown unit '{unit}' in '{s}'; use s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(
+            parse_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(parse_duration("2h"), Ok(std::time::Duration::from_hours(2)));
+        assert_eq!(parse_duration("15"), Ok(std::time::Duration::from_secs(15)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! What each subcommand does, and how errors become exit codes.
+//!
+//! Exit codes: 0 success; 1 the build failed, timed out or was stopped; 2 invalid invocation
+//! or invalid buildspec; 3 infrastructure fault (no Docker daemon, a pull that failed).
+
+use anyhow::Result;
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command};
+
+/// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The invocation or its input is invalid.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn dispatch(cli: Cli) -> Result<u8> {
+    let Cli { global, command } = cli;
+    crate::logging::init(global.log_file.as_deref());
+    match command {
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "cbdash", &mut std::io::stdout());
+            Ok(0)
+        }
+        Some(Command::Validate(_) | Command::Run(_)) | None => {
+            Err(CliError::Usage("this command is not available in this build yet".into()).into())
+        }
+    }
+}
+
+/// The exit code for an error: walks the whole cause chain for a typed error that says.
+#[must_use]
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<CliError>().is_some() {
+            return 2;
+        }
+        if cause
+            .downcast_ref::<crate::engine::local::LocalError>()
+            .is_some()
+        {
+            return 3;
+        }
+    }
+    1
+}

@@ -1,0 +1,2 @@
+//! Configuration: the user's config file (keymap, theme, cloud profiles, projects) and a
+//! project's own `.cbdash.toml`, layered as defaults < file < command line.

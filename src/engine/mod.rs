@@ -1,0 +1,123 @@
+//! The engine: backends that run or follow builds and report them as [`BuildEvent`]s.
+//!
+//! Two backends implement [`Backend`]: [`local`] runs a buildspec in a Docker container through
+//! bollard, [`cloud`] follows CodeBuild builds through the AWS SDK. Neither knows the TUI: they
+//! only push events into an [`EventSink`], a bounded channel whose receiver is the headless
+//! printer, the history recorder or the dashboard. The engine never imports ratatui.
+
+pub mod cloud;
+pub mod local;
+mod sink;
+
+pub use sink::{EventSink, LogBatcher};
+
+use std::path::PathBuf;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{BackendKind, BuildOutcome};
+
+/// What to build, as either backend understands it. Fields a backend cannot honour are
+/// ignored by it (the cloud has no `mount_source`; a local build has no `source_version`).
+#[derive(Clone, Debug, Default)]
+pub struct BuildRequest {
+    /// Project name (`CODEBUILD_BUILD_ID` is `<project>:<uuid>`).
+    pub project: String,
+    /// Local: the project directory copied into the container.
+    pub source_dir: Option<PathBuf>,
+    /// A buildspec file to use instead of the project's `buildspec.yml`.
+    pub buildspec: Option<PathBuf>,
+    /// Image override.
+    pub image: Option<String>,
+    /// Environment overrides (`--env`, StartBuild `environmentVariablesOverride`), highest
+    /// precedence, literal values.
+    pub env: Vec<(String, String)>,
+    /// Values that must never be shown (from `--secret`): masked as `***` in every output.
+    pub secrets: Vec<(String, String)>,
+    /// Privileged mode (Docker-in-Docker).
+    pub privileged: bool,
+    /// Cloud: source version override.
+    pub source_version: Option<String>,
+    /// Local execution options.
+    pub local: LocalOptions,
+}
+
+/// When to pull the image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    Always,
+    #[default]
+    Missing,
+    Never,
+}
+
+/// Options only a local build has.
+#[derive(Clone, Debug)]
+pub struct LocalOptions {
+    pub pull: PullPolicy,
+    /// Bind-mount the source instead of copying it.
+    pub mount_source: bool,
+    /// Mount the host's Docker socket into the build.
+    pub docker_socket: bool,
+    /// Keep the container after the build.
+    pub keep: bool,
+    /// Where artifacts go; default `.cbdash/artifacts/<build-id>/` in the project.
+    pub artifacts_dir: Option<PathBuf>,
+    /// Build timeout.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            pull: PullPolicy::Missing,
+            mount_source: false,
+            docker_socket: false,
+            keep: false,
+            artifacts_dir: None,
+            timeout: std::time::Duration::from_hours(1),
+        }
+    }
+}
+
+/// A project a backend knows about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectSummary {
+    pub name: String,
+    pub backend: BackendKind,
+    /// Cloud: `profile/region` group; local: the directory.
+    pub group: String,
+    pub description: Option<String>,
+}
+
+/// Errors of the engine as a whole. A build that fails is not an error (it is a
+/// `BuildOutcome` with status FAILED); these are the cases where no build outcome exists.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Local(#[from] local::LocalError),
+    #[error(transparent)]
+    Cloud(#[from] cloud::CloudError),
+    #[error("the event receiver went away")]
+    SinkClosed,
+}
+
+/// A place builds run or are followed: the local Docker daemon or CodeBuild.
+///
+/// Only the driver (headless runner or the TUI's effect executor) calls a backend; the UI
+/// sees nothing but the events it emits.
+#[allow(async_fn_in_trait)] // used through generics and `AnyBackend`, never as `dyn`
+pub trait Backend {
+    /// Which backend this is.
+    fn kind(&self) -> BackendKind;
+    /// Projects this backend can build or show.
+    async fn list_projects(&self) -> Result<Vec<ProjectSummary>, EngineError>;
+    /// Run (local) or start and follow (cloud) a build until it ends or `cancel` fires,
+    /// emitting every event into `sink`.
+    async fn run(
+        &self,
+        req: BuildRequest,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError>;
+}

@@ -1,0 +1,23 @@
+//! cbdash: a terminal build dashboard for AWS CodeBuild.
+//!
+//! How the pieces fit (see `ARCHITECTURE.md` for the map and the layering rule):
+//! - [`model`]: the shared vocabulary (phases, statuses, `BuildEvent`), no IO.
+//! - [`buildspec`] and [`cache`]: pure parsers (buildspec YAML, `docker build` output).
+//! - [`engine`]: the `Backend` trait and its two implementations, local Docker and cloud
+//!   CodeBuild, which emit `BuildEvent`s into a bounded channel.
+//! - [`history`]: the SQLite run history.
+//! - [`headless`]: plain and NDJSON printers of the event stream.
+//! - [`tui`]: the ratatui dashboard, which sees builds only through `BuildEvent`s.
+//! - [`cli`], [`commands`], [`config`]: the command line, what each subcommand does, settings.
+
+pub mod buildspec;
+pub mod cache;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod headless;
+pub mod history;
+pub mod logging;
+pub mod model;
+pub mod tui;

@@ -1,0 +1,18 @@
+//! The `cbdash` binary: parse the command line, run the command, print the whole error chain
+//! and map it to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cbdash::cli::Cli::parse();
+    match cbdash::commands::dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            // `{:#}` prints every cause: "cannot read 'x': permission denied".
+            eprintln!("cbdash: error: {err:#}");
+            ExitCode::from(cbdash::commands::exit_code_for(&err))
+        }
+    }
+}

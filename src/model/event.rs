@@ -1,0 +1,199 @@
+//! `BuildEvent`: the one language backends speak to everything above them.
+//!
+//! A backend (local or cloud) emits events into a bounded channel; the headless printers turn
+//! them into text or NDJSON, the history store records them and the TUI reducer folds them
+//! into its state. Log lines travel in batches (`Logs`) so that a chatty `docker build` costs
+//! one message per batch, not one per line.
+
+use super::phase::{PhaseContext, PhaseKind, Status};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+/// A build's id as CodeBuild writes it: `<project>:<uuid>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BuildId(pub String);
+
+impl BuildId {
+    /// A fresh id for a build of `project`.
+    #[must_use]
+    pub fn new_for(project: &str) -> Self {
+        Self(format!("{project}:{}", uuid::Uuid::new_v4()))
+    }
+
+    /// The project part (before the first `:`).
+    #[must_use]
+    pub fn project(&self) -> &str {
+        self.0.split_once(':').map_or(self.0.as_str(), |(p, _)| p)
+    }
+
+    /// The uuid part (after the first `:`), which CodeBuild also uses as the log stream name.
+    #[must_use]
+    pub fn uuid(&self) -> &str {
+        self.0.split_once(':').map_or("", |(_, u)| u)
+    }
+
+    /// The id as a string slice.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BuildId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a build runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Local,
+    Cloud,
+}
+
+impl BackendKind {
+    /// `local` or `cloud`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Cloud => "cloud",
+        }
+    }
+}
+
+/// Which stream a log line came from. `Agent` lines are the `[Container] ...` lines that
+/// CodeBuild's agent (or cbdash in its place) writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    Agent,
+}
+
+/// One line of a build's log. Text is untrusted: it may hold any escape sequence, and
+/// secrets are already masked by the backend before a line is emitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub phase: Option<PhaseKind>,
+    pub stream: LogStream,
+    pub text: String,
+}
+
+/// How loud a notice is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// Everything a backend reports about a build.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BuildEvent {
+    /// The build exists; phases follow.
+    Started {
+        build_id: BuildId,
+        project: String,
+        backend: BackendKind,
+        image: String,
+        at: DateTime<Utc>,
+    },
+    /// A phase began (attempt counts from 1; RETRY and resume add attempts).
+    PhaseStarted {
+        build_id: BuildId,
+        phase: PhaseKind,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    /// A batch of log lines, in order.
+    Logs {
+        build_id: BuildId,
+        lines: Vec<LogLine>,
+    },
+    /// A phase ended.
+    PhaseFinished {
+        build_id: BuildId,
+        phase: PhaseKind,
+        attempt: u32,
+        status: Status,
+        duration_ms: u64,
+        context: PhaseContext,
+        at: DateTime<Utc>,
+    },
+    /// Artifacts were copied out.
+    Artifacts {
+        build_id: BuildId,
+        dir: PathBuf,
+        files: Vec<String>,
+    },
+    /// A test report was collected (`reports:` in the buildspec).
+    Report {
+        build_id: BuildId,
+        group: String,
+        files: Vec<String>,
+        tests: u64,
+        failures: u64,
+        skipped: u64,
+    },
+    /// Something the user should know that is not a log line (a throttled poll, a warning
+    /// about the Docker socket being mounted).
+    Notice {
+        build_id: Option<BuildId>,
+        level: NoticeLevel,
+        message: String,
+    },
+    /// The build ended.
+    Finished {
+        build_id: BuildId,
+        status: Status,
+        duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+}
+
+impl BuildEvent {
+    /// The build this event is about, if any.
+    #[must_use]
+    pub fn build_id(&self) -> Option<&BuildId> {
+        match self {
+            Self::Started { build_id, .. }
+            | Self::PhaseStarted { build_id, .. }
+            | Self::Logs { build_id, .. }
+            | Self::PhaseFinished { build_id, .. }
+            | Self::Artifacts { build_id, .. }
+            | Self::Report { build_id, .. }
+            | Self::Finished { build_id, .. } => Some(build_id),
+            Self::Notice { build_id, .. } => build_id.as_ref(),
+        }
+    }
+}
+
+/// What a finished build amounts to, returned by `Backend::run`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildOutcome {
+    pub build_id: BuildId,
+    pub status: Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_id_splits_project_and_uuid() {
+        let id = BuildId::new_for("demo");
+        assert_eq!(id.project(), "demo");
+        assert_eq!(id.uuid().len(), 36);
+        let id = BuildId("a:b:c".into());
+        assert_eq!(id.project(), "a");
+        assert_eq!(id.uuid(), "b:c");
+    }
+}

@@ -1,0 +1,12 @@
+//! The shared domain model: what a build is, independent of where it runs.
+//!
+//! Both backends (local Docker and cloud CodeBuild) describe builds with these types, the
+//! headless printers and the TUI read them, and the history database stores them. Nothing
+//! here does IO or knows about tokio, bollard, the AWS SDK or ratatui: that is what lets the
+//! engine and the dashboard be built and tested apart.
+
+mod event;
+mod phase;
+
+pub use event::{BackendKind, BuildEvent, BuildId, BuildOutcome, LogLine, LogStream, NoticeLevel};
+pub use phase::{PhaseContext, PhaseKind, Status, StatusCode};

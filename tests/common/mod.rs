@@ -1,0 +1,53 @@
+//! Shared test harness: where the prerequisites are, and the rule that under `CI=true` a
+//! missing one fails the test instead of skipping it.
+#![allow(dead_code)] // each suite uses a different part of the harness
+
+use std::path::PathBuf;
+
+/// Whether we run in CI, where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The value of a prerequisite's environment variable. Outside CI a missing one skips the
+/// test loudly (returns `None` after printing why); in CI it fails the test.
+pub fn require(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            assert!(
+                !in_ci(),
+                "{var} is not set: run the suite through scripts/test, which starts the prerequisites"
+            );
+            eprintln!("SKIPPED: {var} is not set (run scripts/test to start the prerequisites)");
+            None
+        }
+    }
+}
+
+/// `../shared`, or `CBDASH_TEST_SHARED`.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("CBDASH_TEST_SHARED")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| repo_root().join("../shared"), PathBuf::from);
+    if dir.join("corpus").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        !in_ci(),
+        "the shared folder is missing at {}",
+        dir.display()
+    );
+    eprintln!("SKIPPED: no shared folder at {}", dir.display());
+    None
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The built `cbdash` binary.
+pub fn cbdash_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cbdash"))
+}

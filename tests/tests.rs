@@ -1,0 +1,8 @@
+//! The integration suite, one binary (ripgrep's layout). Each module is one area; the ones
+//! that need Docker, the registry or the AWS emulator read their addresses from the
+//! environment that `scripts/test` sets up, and fail under `CI=true` when it is missing.
+
+mod common;
+
+// The layering rule of ARCHITECTURE.md, checked on the source tree.
+mod layering;
