@@ -6,3 +6,6 @@ mod common;
 
 // The layering rule of ARCHITECTURE.md, checked on the source tree.
 mod layering;
+
+// The buildspec parser on the corpus, `cbdash validate`, and parse property tests.
+mod buildspec;

@@ -86,7 +86,7 @@ impl Diagnostic {
     /// Fills `snippet` with the source line the diagnostic points at.
     #[must_use]
     pub fn with_source(mut self, text: &str) -> Self {
-        self.snippet = source_line(text, self.line).to_owned();
+        source_line(text, self.line).clone_into(&mut self.snippet);
         self
     }
 

@@ -1,6 +1,6 @@
 //! Every key of versions 0.1 and 0.2 lowers into the typed [`Buildspec`].
 
-use super::{assert_no_warnings, assert_warning, ok};
+use super::{assert_warning, ok};
 use crate::buildspec::{CacheAction, Command, OnFailure, Pos, Shell, Version};
 use crate::model::PhaseKind;
 
