@@ -67,6 +67,32 @@ static COMPILED: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         .collect()
 });
 
+static HEREDOC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?"#).expect("a tested literal pattern")
+});
+
+/// The lines of a command that the shell parses as commands, with their 0-based index:
+/// blank lines, comments and here-document bodies (text, not shell) are left out.
+fn shell_lines(command: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut heredoc_end: Option<String> = None;
+    for (i, line) in command.lines().enumerate() {
+        let t = line.trim();
+        if let Some(end) = &heredoc_end {
+            if t == end {
+                heredoc_end = None;
+            }
+            continue;
+        }
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        heredoc_end = HEREDOC.captures(line).map(|c| c[1].to_owned());
+        out.push((i, line));
+    }
+    out
+}
+
 static SET_E: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(^|[;&|]\s*)set\s+(-[a-zA-Z]*e|-o\s+errexit)").expect("a tested literal pattern")
 });
@@ -83,10 +109,7 @@ pub struct Finding {
 #[must_use]
 pub fn bash_only(command: &str) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (line_no, line) in command.lines().enumerate() {
-        if line.trim_start().starts_with('#') {
-            continue;
-        }
+    for (line_no, line) in shell_lines(command) {
         for (rule, re) in BASH_ONLY.iter().zip(COMPILED.iter()) {
             if let Some(m) = re.find(line) {
                 let start = line[m.start()..]
@@ -109,11 +132,8 @@ pub fn bash_only(command: &str) -> Vec<Finding> {
 pub fn missing_set_e(command: &str) -> bool {
     let mut logical = 0;
     let mut continued = false;
-    for line in command.lines() {
+    for (_, line) in shell_lines(command) {
         let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
         if !continued {
             logical += 1;
         }
