@@ -9,7 +9,8 @@ use regex::Regex;
 use super::diagnostic::Diagnostic;
 use super::{Buildspec, Command, Pos, Shell};
 
-/// One shell rule: a pattern, what it means, how to fix it.
+/// One shell rule: a pattern (its group `t`, if any, is the token to point at), what it
+/// means, how to fix it.
 #[derive(Debug)]
 pub struct ShellRule {
     pub name: &'static str,
@@ -30,19 +31,19 @@ pub const BASH_ONLY: &[ShellRule] = &[
     },
     ShellRule {
         name: "pipefail",
-        pattern: r"set\s+(-[a-zA-Z]*o\s+pipefail|-o\s+pipefail)",
+        pattern: r"(?P<t>set)\s+(-[a-zA-Z]*o\s+pipefail|-o\s+pipefail)",
         message: "`set -o pipefail` is not supported by the default /bin/sh (dash)",
         hint: BASH_HINT,
     },
     ShellRule {
         name: "source",
-        pattern: r"(^|[;&|(]\s*|\s)source\s",
+        pattern: r"(^\s*|[;&|({]\s*|\b(then|do|else)\s+)(?P<t>source)\s+\S",
         message: "`source` is a bash builtin; /bin/sh only knows `.`",
         hint: "write `. ./file`, or set `env.shell: bash`",
     },
     ShellRule {
         name: "function-keyword",
-        pattern: r"(^|[;&|]\s*)function\s+[A-Za-z_][A-Za-z0-9_]*",
+        pattern: r"(^\s*|[;&|({]\s*|\b(then|do|else)\s+)(?P<t>function)\s+[A-Za-z_][A-Za-z0-9_]*",
         message: "`function name` is bash syntax; /bin/sh needs `name() { ... }`",
         hint: BASH_HINT,
     },
@@ -54,7 +55,7 @@ pub const BASH_ONLY: &[ShellRule] = &[
     },
     ShellRule {
         name: "array",
-        pattern: r"(^|[\s;&|])[A-Za-z_][A-Za-z0-9_]*=\(",
+        pattern: r"(^|[\s;&|])(?P<t>[A-Za-z_][A-Za-z0-9_]*=\()",
         message: "arrays (`name=(...)`) are bash syntax; /bin/sh fails with a syntax error",
         hint: BASH_HINT,
     },
@@ -111,10 +112,9 @@ pub fn bash_only(command: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     for (line_no, line) in shell_lines(command) {
         for (rule, re) in BASH_ONLY.iter().zip(COMPILED.iter()) {
-            if let Some(m) = re.find(line) {
-                let start = line[m.start()..]
-                    .find(|c: char| !c.is_whitespace() && !";&|(".contains(c))
-                    .map_or(m.start(), |i| m.start() + i);
+            if let Some(c) = re.captures(line) {
+                // The token itself (named `t` in the pattern), else the whole match.
+                let start = c.name("t").or_else(|| c.get(0)).map_or(0, |m| m.start());
                 out.push(Finding {
                     rule,
                     line: line_no,

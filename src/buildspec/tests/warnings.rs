@@ -51,7 +51,7 @@ fn bash_only_syntax_is_fine_under_bash() {
 #[test]
 fn posix_lookalikes_are_not_flagged() {
     let p = ok(&build(
-        "      - X=$(date)\n      - . ./env.sh\n      - echo resource list\n      - '[ -f x ] && echo y'\n",
+        "      - X=$(date)\n      - . ./env.sh\n      - echo resource list\n      - echo Installing source NPM deps\n      - echo the function f is here\n      - '[ -f x ] && echo y'\n",
     ));
     assert_no_warnings(&p);
 }
@@ -104,4 +104,21 @@ fn empty_command_entry() {
         "{:#?}",
         p.warnings
     );
+}
+
+#[test]
+fn bash_only_after_then_and_in_chains() {
+    let p = ok(&build(
+        "      - if true; then source a.sh; fi\n      - make && source b.sh\n",
+    ));
+    assert_warning(&p, 5, 23, "`source` is a bash builtin");
+    assert_warning(&p, 6, 17, "`source` is a bash builtin");
+}
+
+#[test]
+fn heredoc_bodies_are_not_shell() {
+    let p = ok(&build(
+        "      - |\n        cat > f.json << EOF\n        [[ not shell ]]\n        source: here\n        EOF\n",
+    ));
+    assert_no_warnings(&p);
 }
