@@ -349,3 +349,39 @@ fn parse_never_panics_on_mutated_corpus_files() {
         )
         .expect("no panic");
 }
+
+/// Benchmark, not a test (no timing is asserted): parse the whole corpus 50 times with
+/// `buildspec::parse`, against serde-saphyr reading the same text into `IgnoredAny` (the YAML
+/// work alone), measured in the same run. Run:
+/// `CBDASH_TEST_SHARED=/work/shared cargo test --test integration bench_corpus_parse -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark; run by hand, figures go to BENCHMARKS.md"]
+fn bench_corpus_parse() {
+    let Some((dir, entries)) = corpus() else {
+        return;
+    };
+    let texts: Vec<String> = entries.iter().map(|e| read(&dir, &e.file)).collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let rounds = 50;
+    let time = |f: &dyn Fn(&str)| {
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            for t in &texts {
+                f(t);
+            }
+        }
+        start.elapsed()
+    };
+    let baseline = time(&|t| {
+        let _ = std::hint::black_box(serde_saphyr::from_str::<serde::de::IgnoredAny>(t));
+    });
+    let ours = time(&|t| {
+        let _ = std::hint::black_box(parse(t));
+    });
+    let per_file = ours / u32::try_from(rounds * texts.len()).expect("small");
+    println!(
+        "corpus: {} files, {bytes} bytes; x{rounds}: baseline {baseline:?}, parse {ours:?}, ratio {:.2}; {per_file:?} per file",
+        texts.len(),
+        ours.as_secs_f64() / baseline.as_secs_f64()
+    );
+}
