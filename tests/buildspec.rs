@@ -240,6 +240,7 @@ fn cli_exit_codes_strict_json_and_missing_file() {
     let (code, stdout, _, _) = validate(valid, &[]);
     assert_eq!(code, 0);
     assert!(stdout.contains("valid (0 errors, 0 warnings)"), "{stdout}");
+    assert!(validate(valid, &["--strict"]).0 == 0);
 
     let warns = "version: 0.2\nphases:\n  build:\n    comands: [x]\n";
     assert_eq!(validate(warns, &[]).0, 0);

@@ -62,7 +62,11 @@ pub fn parse(text: &str) -> Result<Parsed, Vec<Diagnostic>> {
             {
                 d.col = u32::try_from(i + 1).unwrap_or(d.col);
             }
-            return Err(vec![d.with_source(text)]);
+            let mut d = d.with_source(text);
+            if d.message.contains("expected ':'") {
+                d.hint = Some(missing_colon_hint(&d.snippet));
+            }
+            return Err(vec![d]);
         }
     };
     let mut w = walk::Walker::new(text);
@@ -85,6 +89,22 @@ pub fn parse(text: &str) -> Result<Parsed, Vec<Diagnostic>> {
 /// [`parse`] with the diagnostics wrapped in a [`BuildspecError`].
 pub fn parse_checked(text: &str) -> Result<Parsed, BuildspecError> {
     parse(text).map_err(BuildspecError::Invalid)
+}
+
+/// The hint for "expected ':'": a `KEY:value` missing its space, or a stray line.
+fn missing_colon_hint(line: &str) -> String {
+    let t = line.trim();
+    match t.split_once(':') {
+        Some((key, value))
+            if !key.is_empty()
+                && !key.contains(char::is_whitespace)
+                && !value.is_empty()
+                && !value.starts_with(' ') =>
+        {
+            format!("a key needs a space after its colon: write `{key}: {value}`")
+        }
+        _ => "this line is not `key: value` at this indentation: remove stray text, or indent it under the key it belongs to".to_owned(),
+    }
 }
 
 /// A YAML-level error from serde-saphyr as a diagnostic, with a hint by kind.

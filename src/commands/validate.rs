@@ -112,16 +112,32 @@ fn print_human(checked: &[Checked], errors: usize, warnings: usize) -> Result<()
             .count();
         let w = c.diags.len() - e;
         let verdict = if e > 0 { "invalid" } else { "valid" };
-        writeln!(out, "{}: {verdict} ({e} errors, {w} warnings)", c.file)
-            .context("writing to stdout")?;
+        writeln!(
+            out,
+            "{}: {verdict} ({}, {})",
+            c.file,
+            plural(e, "error"),
+            plural(w, "warning")
+        )
+        .context("writing to stdout")?;
     }
     if checked.len() > 1 {
         writeln!(
             out,
-            "{} files: {errors} errors, {warnings} warnings",
-            checked.len()
+            "{} files: {}, {}",
+            checked.len(),
+            plural(errors, "error"),
+            plural(warnings, "warning")
         )
         .context("writing to stdout")?;
     }
     Ok(())
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }

@@ -130,3 +130,15 @@ fn all_errors_are_reported_in_one_pass() {
     );
     assert!(d.iter().all(|x| !x.snippet.is_empty()));
 }
+
+#[test]
+fn key_without_space_after_colon() {
+    let d = errs(
+        "version: 0.2\nenv:\n  variables:\n    A: b\n    IMAGE:name\n    B: c\nphases: {build: {commands: [x]}}\n",
+    );
+    assert_eq!(d[0].line, 5, "{d:?}");
+    assert_eq!(
+        d[0].hint.as_deref(),
+        Some("a key needs a space after its colon: write `IMAGE: name`")
+    );
+}

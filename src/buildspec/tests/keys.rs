@@ -281,3 +281,13 @@ fn crlf_files_parse() {
     let p = ok("version: 0.2\r\nphases:\r\n  build:\r\n    commands:\r\n      - echo hi\r\n");
     assert_eq!(p.spec.phases[&PhaseKind::Build].commands[0].text, "echo hi");
 }
+
+#[test]
+fn every_batch_kind_is_recognised() {
+    for kind in ["build-list", "build-matrix", "build-graph", "build-fanout"] {
+        let p = ok(&format!("version: 0.2\nbatch:\n  {kind}: {{}}\n"));
+        assert_eq!(p.spec.batch.and_then(|b| b.kind).as_deref(), Some(kind));
+    }
+    let d = super::errs("version: 0.2\nbatch:\n  build-list: []\n  build-graph: []\n");
+    super::assert_error(&d, 4, 3, "second build kind `build-graph`");
+}
