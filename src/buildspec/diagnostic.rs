@@ -94,12 +94,13 @@ impl Diagnostic {
     /// hint, each on its own line (no trailing newline).
     #[must_use]
     pub fn render(&self, file: &str) -> String {
+        // Messages quote the file's keys and values: untrusted text, so no control characters.
+        let message: String = self.message.chars().map(printable).collect();
         let mut out = format!(
-            "{file}:{}:{}: {}: {}",
+            "{file}:{}:{}: {}: {message}",
             self.line,
             self.col,
             self.severity.label(),
-            self.message
         );
         if !self.snippet.is_empty() {
             let gutter = self.line.to_string();
@@ -115,6 +116,7 @@ impl Diagnostic {
             let _ = write!(out, "\n{pad} |\n{gutter} | {shown}\n{pad} | {lead}^");
         }
         if let Some(hint) = &self.hint {
+            let hint: String = hint.chars().map(printable).collect();
             let _ = write!(out, "\n  hint: {hint}");
         }
         out
@@ -160,8 +162,14 @@ mod tests {
 
     #[test]
     fn control_characters_are_not_echoed() {
-        let d = Diagnostic::error(Pos { line: 1, col: 1 }, "x").with_source("a\u{1b}[2Jb");
-        assert!(d.render("f").contains("a?[2Jb"));
+        let d = Diagnostic::error(Pos { line: 1, col: 1 }, "key `\u{1b}]0;x`")
+            .hint("did you mean `\u{7}`?")
+            .with_source("a\u{1b}[2Jb");
+        let out = d.render("f");
+        assert!(out.contains("a?[2Jb"), "{out}");
+        assert!(out.contains("key `?]0;x`"), "{out}");
+        assert!(out.contains("did you mean `?`?"), "{out}");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
     }
 
     #[test]
