@@ -6,3 +6,9 @@ mod common;
 
 // The layering rule of ARCHITECTURE.md, checked on the source tree.
 mod layering;
+
+// The layer-cache analyzer on live docker build output.
+mod cache;
+
+// The SQLite run history and `cbdash history`.
+mod history;
