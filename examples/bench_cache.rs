@@ -14,7 +14,7 @@ use cbdash::cache::Analyzer;
 
 /// One docker build as BuildKit prints it, with `out` lines of step output per RUN, then the
 /// same build by the legacy builder, then some ordinary build output.
-fn block(n: usize, out: usize) -> String {
+fn block(n: u64, out: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -62,6 +62,8 @@ fn block(n: usize, out: usize) -> String {
     s
 }
 
+// Byte and line counts of a benchmark file fit f64 and u64 exactly.
+#[allow(clippy::cast_precision_loss)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let size_mb: u64 = args.next().map_or(Ok(100), |a| a.parse())?;
@@ -72,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut w = BufWriter::new(std::fs::File::create(&path)?);
     let mut written = 0u64;
-    let mut n = 0;
+    let mut n: u64 = 0;
     while written < target {
         let b = block(n, 200);
         w.write_all(b.as_bytes())?;

@@ -41,24 +41,24 @@ fn build(ctx: &Path, tag: &str, buildkit: bool) -> (Vec<CacheReport>, usize) {
         .expect("spawn docker build");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut analyzer = Analyzer::new();
-    let (mut finished, mut live) = (Vec::new(), 0);
+    let (mut finished, mut updates) = (Vec::new(), 0);
     let mut text = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read docker output");
+    for read in BufReader::new(stdout).lines() {
+        let line = read.expect("read docker output");
         text.push_str(&line);
         text.push('\n');
         for r in analyzer.feed(&line) {
             if r.finished {
                 finished.push(r);
             } else {
-                live += 1;
+                updates += 1;
             }
         }
     }
     finished.extend(analyzer.finish());
     let status = child.wait().expect("wait docker build");
     assert!(status.success(), "docker build failed:\n{text}");
-    (finished, live)
+    (finished, updates)
 }
 
 fn write_context(dir: &Path, image: &str, nonce: &str, b: &str) {

@@ -162,7 +162,7 @@ fn child_records_until_killed() {
     // Started, INSTALL (start, logs, end), BUILD start and logs: stop mid-BUILD.
     record_all(&mut rec, &evs[..6]);
     std::fs::write(format!("{path}.ready"), "").expect("ready marker");
-    std::thread::sleep(Duration::from_secs(120));
+    std::thread::sleep(Duration::from_mins(2));
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn a_writer_killed_mid_run_leaves_an_interrupted_run() {
         .spawn()
         .expect("spawn child");
     let ready = dir.path().join("history.sqlite.ready");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while !ready.exists() {
         assert!(Instant::now() < deadline, "the child never got mid-run");
         assert!(

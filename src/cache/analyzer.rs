@@ -85,9 +85,9 @@ impl Analyzer {
             Some(b'S' | b' ' | b'T') => self.legacy(line, out),
             Some(0x1b) => self.legacy(lines::strip_leading_sgr(line), out),
             Some(b'[') => {
-                if let Some(tag) = lines::docker_build_command(line) {
+                if let Some(cmd) = lines::docker_build_command(line) {
                     self.end_build(None, out);
-                    self.pending_image = tag.map(str::to_owned);
+                    self.pending_image = cmd.tag.map(str::to_owned);
                 }
             }
             _ => {}

@@ -43,8 +43,6 @@ pub(crate) fn buildkit_vertex(line: &str) -> Option<(u32, &str)> {
 /// Classifies the part of a BuildKit line after `#N `.
 pub(crate) fn classify_buildkit(rest: &str) -> BkLine<'_> {
     match rest.as_bytes().first() {
-        // Log lines (`0.140 text`), sha256 lines of 20.10, `...` markers: the common case.
-        Some(b'0'..=b'9' | b's' | b'.') | None => BkLine::Other,
         Some(b'C') if rest == "CACHED" => BkLine::Cached,
         Some(b'C') if rest == "CANCELED" => BkLine::Canceled,
         Some(b'D') if rest.starts_with("DONE") => BkLine::Done(parse_secs(&rest[4..])),
@@ -57,6 +55,7 @@ pub(crate) fn classify_buildkit(rest: &str) -> BkLine<'_> {
             let name = rest["naming to ".len()..].trim_end_matches(" done");
             BkLine::NamingTo(name)
         }
+        // Log lines (`0.140 text`), sha256 lines of 20.10, `...` markers, progress.
         _ => BkLine::Other,
     }
 }
@@ -130,9 +129,15 @@ pub(crate) fn from_stage_name(instruction: &str) -> Option<&str> {
         .then_some(name)
 }
 
-/// In `... Running command docker build -t app:1 .`: whether the command is a docker build,
-/// and the first `-t`/`--tag` value.
-pub(crate) fn docker_build_command(line: &str) -> Option<Option<&str>> {
+/// A `docker build` command line the CodeBuild agent announced.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BuildCommand<'a> {
+    /// The first `-t`/`--tag` value.
+    pub tag: Option<&'a str>,
+}
+
+/// In `... Running command docker build -t app:1 .`: the docker build command, if it is one.
+pub(crate) fn docker_build_command(line: &str) -> Option<BuildCommand<'_>> {
     let cmd = &line[line.find("Running command ")? + "Running command ".len()..];
     let mut words = cmd
         .split_ascii_whitespace()
@@ -153,7 +158,7 @@ pub(crate) fn docker_build_command(line: &str) -> Option<Option<&str>> {
             break;
         }
     }
-    Some(tag)
+    Some(BuildCommand { tag })
 }
 
 /// `docker.io/library/app:1` → `app:1`, `docker.io/me/app` → `me/app`: the name as typed.
@@ -215,11 +220,17 @@ mod tests {
     #[test]
     fn docker_build_commands() {
         let l = "[Container] 2026/11/27 Running command docker build -t app:1 .";
-        assert_eq!(docker_build_command(l), Some(Some("app:1")));
+        assert_eq!(
+            docker_build_command(l),
+            Some(BuildCommand { tag: Some("app:1") })
+        );
         let l = "[Container] x Running command /usr/bin/docker image build --tag=a/b .";
-        assert_eq!(docker_build_command(l), Some(Some("a/b")));
+        assert_eq!(
+            docker_build_command(l),
+            Some(BuildCommand { tag: Some("a/b") })
+        );
         let l = "[Container] x Running command DOCKER_BUILDKIT=1 docker build .";
-        assert_eq!(docker_build_command(l), Some(None));
+        assert_eq!(docker_build_command(l), Some(BuildCommand { tag: None }));
         let l = "[Container] x Running command docker push app:1";
         assert_eq!(docker_build_command(l), None);
         assert_eq!(short_image_name("docker.io/library/app:1"), "app:1");

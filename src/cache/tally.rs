@@ -108,10 +108,14 @@ impl Tally {
                 continue;
             }
             match first_in_stage.iter().find(|(k, _)| k == key) {
-                Some(&(_, first)) if first < step.index => step.invalidated_by = Some(first),
-                Some(_) => {}
-                None if is_miss(step) => first_in_stage.push((*key, step.index)),
-                None => {}
+                Some(&(_, first)) => {
+                    step.invalidated_by = (first < step.index).then_some(first);
+                }
+                None => {
+                    if is_miss(step) {
+                        first_in_stage.push((*key, step.index));
+                    }
+                }
             }
         }
         self.dirty = true;

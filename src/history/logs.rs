@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 use rusqlite::params;
 
 use super::error::{HistoryError, Result};
-use super::store::Store;
+use super::store::{Store, int, uint};
 
 /// An open compressed log.
 #[derive(Debug)]
@@ -118,7 +118,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE runs SET log_bytes = ?2 WHERE build_id = ?1",
-                params![build_id, bytes],
+                params![build_id, int(bytes)],
             )
             .map_err(|e| self.db(e))?;
         Ok(())
@@ -135,7 +135,7 @@ impl Store {
             )
             .map_err(|e| self.db(e))?;
         let logs: Vec<(String, String, u64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, uint(r.get(2)?))))
             .and_then(Iterator::collect)
             .map_err(|e| self.db(e))?;
         let mut total: u64 = logs.iter().map(|l| l.2).sum();

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::error::Result;
 use super::regress::RunMetrics;
-use super::store::Store;
+use super::store::{Store, uint};
 use crate::model::{CacheReport, PhaseKind, Regression, RegressionKind};
 
 /// One line of `cbdash history`.
@@ -69,7 +69,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
         exit_code: r.get(7)?,
         started_at: r.get(8)?,
         ended_at: r.get(9)?,
-        duration_ms: r.get(10)?,
+        duration_ms: r.get::<_, Option<i64>>(10)?.map(uint),
         cache_hit_pct: r.get(11)?,
     })
 }
@@ -129,7 +129,7 @@ impl Store {
                 status: r.get(2)?,
                 started_at: r.get(3)?,
                 ended_at: r.get(4)?,
-                duration_ms: r.get(5)?,
+                duration_ms: r.get::<_, Option<i64>>(5)?.map(uint),
                 context_code: r.get(6)?,
                 context_message: r.get(7)?,
             })
@@ -193,7 +193,7 @@ impl Store {
             )
             .map_err(|e| self.db(e))?;
         let phases: Vec<(String, u64)> = stmt
-            .query_map(params![build_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![build_id], |r| Ok((r.get(0)?, uint(r.get(1)?))))
             .and_then(Iterator::collect)
             .map_err(|e| self.db(e))?;
         let cache_hit_pct: Option<f64> = self
@@ -252,7 +252,7 @@ impl Store {
             )
             .map_err(|e| self.db(e))?;
         let rows: Vec<(String, u64)> = stmt
-            .query_map(params![project], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![project], |r| Ok((r.get(0)?, uint(r.get(1)?))))
             .and_then(Iterator::collect)
             .map_err(|e| self.db(e))?;
         // Oldest first, so the newest duration of each instruction wins.

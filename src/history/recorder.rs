@@ -60,31 +60,13 @@ impl Recorder {
                 backend,
                 image,
                 at,
-            } => {
-                self.store.begin_run(&NewRun {
-                    build_id: build_id.as_str(),
-                    project,
-                    backend: *backend,
-                    image,
-                    started_at: *at,
-                })?;
-                let log = if *backend == BackendKind::Local {
-                    let file = format!("{}.log.gz", log_stem(build_id.as_str()));
-                    let writer = LogWriter::create(&self.store.logs_dir().join(&file))?;
-                    self.store.set_log_path(build_id.as_str(), &file)?;
-                    Some(writer)
-                } else {
-                    None
-                };
-                self.open.insert(
-                    build_id.0.clone(),
-                    Open {
-                        project: project.clone(),
-                        backend: *backend,
-                        log,
-                    },
-                );
-            }
+            } => self.start(&NewRun {
+                build_id: build_id.as_str(),
+                project,
+                backend: *backend,
+                image,
+                started_at: *at,
+            })?,
             BuildEvent::PhaseStarted {
                 build_id,
                 phase,
@@ -154,6 +136,29 @@ impl Recorder {
             | BuildEvent::Notice { .. } => {}
         }
         Ok(Vec::new())
+    }
+
+    /// A build started: its row, and for a local build its log file (cloud builds keep
+    /// theirs in CloudWatch Logs).
+    fn start(&mut self, run: &NewRun<'_>) -> Result<()> {
+        self.store.begin_run(run)?;
+        let log = if run.backend == BackendKind::Local {
+            let file = format!("{}.log.gz", log_stem(run.build_id));
+            let writer = LogWriter::create(&self.store.logs_dir().join(&file))?;
+            self.store.set_log_path(run.build_id, &file)?;
+            Some(writer)
+        } else {
+            None
+        };
+        self.open.insert(
+            run.build_id.to_owned(),
+            Open {
+                project: run.project.to_owned(),
+                backend: run.backend,
+                log,
+            },
+        );
+        Ok(())
     }
 
     /// Closes a finished build's log, prunes old logs, and checks it for regressions.

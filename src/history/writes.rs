@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::error::{HistoryError, Result};
-use super::store::{Store, ts};
+use super::store::{Store, int, ts};
 use crate::model::{BackendKind, CacheReport, PhaseContext, PhaseKind, Regression, Status};
 
 /// A run as it starts.
@@ -116,7 +116,7 @@ impl Store {
                     end.status.as_str(),
                     ts(started),
                     ts(end.ended_at),
-                    end.duration_ms,
+                    int(end.duration_ms),
                     end.context.status_code,
                     end.context.message
                 ],
@@ -160,11 +160,11 @@ impl Store {
                     params![
                         build_id,
                         report.docker_build,
-                        pos,
+                        int(pos),
                         step.index,
                         step.instruction,
                         step.cached,
-                        step.duration_ms
+                        step.duration_ms.map(int)
                     ],
                 )
                 .map_err(db)?;
@@ -183,7 +183,7 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
                         build_id,
-                        seq,
+                        int(seq),
                         r.phase.map(PhaseKind::as_str),
                         r.kind.as_str(),
                         r.message,
@@ -213,7 +213,7 @@ impl Store {
                     build_id,
                     status.as_str(),
                     status.exit_code(),
-                    duration_ms,
+                    int(duration_ms),
                     ts(at)
                 ],
             )
