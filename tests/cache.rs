@@ -23,7 +23,9 @@ fn docker_cli() -> &'static str {
 /// Runs `docker build` on `ctx`, streaming its output line by line through an analyzer;
 /// returns the finished reports and the live updates seen.
 fn build(ctx: &Path, tag: &str, buildkit: bool) -> (Vec<CacheReport>, usize) {
-    let mut args = vec!["build", "--label", "cbdash-test=cache", "-t", tag];
+    // No `--label`: the legacy builder would add it as a step of its own. The unique tag
+    // names the image for cleanup.
+    let mut args = vec!["build", "-t", tag];
     if buildkit {
         args.extend(["--progress=plain", "--network=none"]);
     }

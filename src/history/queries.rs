@@ -119,23 +119,27 @@ impl Store {
             .prepare(
                 "SELECT phase, attempt, status, started_at, ended_at, duration_ms, context_code,
                      context_message FROM phases WHERE build_id = ?1
-                 ORDER BY COALESCE(started_at, ended_at), attempt",
+                 ORDER BY attempt",
             )
             .map_err(|e| self.db(e))?;
-        stmt.query_map(params![build_id], |r| {
-            Ok(PhaseRow {
-                phase: r.get(0)?,
-                attempt: r.get(1)?,
-                status: r.get(2)?,
-                started_at: r.get(3)?,
-                ended_at: r.get(4)?,
-                duration_ms: r.get::<_, Option<i64>>(5)?.map(uint),
-                context_code: r.get(6)?,
-                context_message: r.get(7)?,
+        let mut rows: Vec<PhaseRow> = stmt
+            .query_map(params![build_id], |r| {
+                Ok(PhaseRow {
+                    phase: r.get(0)?,
+                    attempt: r.get(1)?,
+                    status: r.get(2)?,
+                    started_at: r.get(3)?,
+                    ended_at: r.get(4)?,
+                    duration_ms: r.get::<_, Option<i64>>(5)?.map(uint),
+                    context_code: r.get(6)?,
+                    context_message: r.get(7)?,
+                })
             })
-        })
-        .and_then(Iterator::collect)
-        .map_err(|e| self.db(e))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        // Phases in CodeBuild's order, attempts in order (timestamps can tie).
+        rows.sort_by_key(|p| (PhaseKind::from_api(&p.phase), p.attempt));
+        Ok(rows)
     }
 
     fn cache_reports(&self, build_id: &str) -> Result<Vec<CacheReport>> {
