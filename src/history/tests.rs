@@ -184,3 +184,56 @@ fn a_newer_schema_is_refused_with_advice() {
     let err = Store::open(&path).expect_err("too new");
     assert!(err.to_string().contains("upgrade cbdash"), "{err}");
 }
+
+fn one_step(instruction: &str, cached: bool, ms: Option<u64>) -> CacheReport {
+    let mut r = CacheReport::new(0, Builder::Buildkit);
+    r.steps_total = 1;
+    r.steps_cached = u32::from(cached);
+    r.finished = true;
+    r.steps.push(crate::model::CacheStep {
+        index: 2,
+        stage: None,
+        instruction: instruction.into(),
+        cached,
+        state: if cached {
+            crate::model::StepState::Cached
+        } else {
+            crate::model::StepState::Built
+        },
+        duration_ms: ms,
+        invalidated_by: None,
+    });
+    r
+}
+
+#[test]
+fn time_saved_uses_the_newest_build_duration_of_each_instruction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("h.sqlite")).expect("open");
+    for (i, ms) in [4_000, 3_000].into_iter().enumerate() {
+        let id = BuildId::new_for("ts");
+        store
+            .begin_run(&NewRun {
+                build_id: id.as_str(),
+                project: "ts",
+                backend: BackendKind::Local,
+                image: "img",
+                started_at: at(i64::try_from(i).expect("small")),
+            })
+            .expect("begin");
+        store
+            .save_cache_report(id.as_str(), &one_step("RUN make", false, Some(ms)))
+            .expect("save");
+    }
+    let durations = store.last_built_durations("ts").expect("lookup");
+    let cached = one_step("RUN make", true, None);
+    let saved = crate::cache::time_saved(&cached, |i| durations.get(i).copied());
+    assert_eq!(saved.total_ms, 3_000);
+    assert_eq!(saved.unknown, 0);
+    assert!(
+        store
+            .last_built_durations("other")
+            .expect("lookup")
+            .is_empty()
+    );
+}
