@@ -42,6 +42,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run a project's buildspec locally in a Docker container, as CodeBuild would.
     Run(Box<RunArgs>),
+    /// List past local runs and cloud builds, or show one (`cbdash history show BUILD_ID`).
+    History(HistoryArgs),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -111,6 +113,42 @@ pub struct RunArgs {
     pub plain: bool,
     /// Print only NDJSON events on stdout.
     #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+}
+
+/// `cbdash history [PROJECT]`, or `cbdash history show BUILD_ID`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+    /// Only this project's runs.
+    pub project: Option<String>,
+    /// Print one JSON object per run.
+    #[arg(long)]
+    pub json: bool,
+    /// How many runs to list, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `cbdash history` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Show one run: phases, cache reports, regressions, and with --log its log.
+    Show(HistoryShowArgs),
+}
+
+/// `cbdash history show`.
+#[derive(Debug, Args)]
+pub struct HistoryShowArgs {
+    /// The build id (`project:uuid`), or a unique prefix of its uuid.
+    pub build_id: String,
+    /// Also print the stored log.
+    #[arg(long)]
+    pub log: bool,
+    /// Print the run as JSON.
+    #[arg(long)]
     pub json: bool,
 }
 

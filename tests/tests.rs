@@ -9,3 +9,8 @@ mod layering;
 
 // The buildspec parser on the corpus, `cbdash validate`, and parse property tests.
 mod buildspec;
+// The layer-cache analyzer on live docker build output.
+mod cache;
+
+// The SQLite run history and `cbdash history`.
+mod history;

@@ -1,2 +1,28 @@
 //! The layer-cache analyzer: an incremental, pure parser of `docker build` output (BuildKit
 //! plain progress and the legacy builder) that reports cache hits per docker build.
+//!
+//! How it fits: the engine calls [`Analyzer::feed`] on every log line of every phase (lines
+//! of other commands are skipped cheaply) and emits `BuildEvent::Cache` for each report it
+//! returns; the TUI shows the live ones, the NDJSON printer writes
+//! [`CacheReport::to_ndjson`](crate::model::CacheReport::to_ndjson), the history stores the
+//! finished ones and supplies the durations [`time_saved`] needs. No IO happens here.
+//!
+//! - `lines`: what one line is (a BuildKit `#N` line, a legacy `Step i/n`, a
+//!   `Running command docker build -t x` agent line).
+//! - `analyzer`: which build is open, which vertex is which step, when a build ends.
+//! - `tally`: one build's report, recounted (hits, first miss, invalidation) on each change.
+//! - `saved`: time saved by cached steps, given the durations history remembers.
+//!
+//! Only cacheable steps count: `FROM` and BuildKit's internal vertices (`[internal] load
+//! ...`, `exporting to image`) are left out of both the numerator and the denominator.
+
+mod analyzer;
+mod lines;
+mod saved;
+mod tally;
+
+pub use analyzer::Analyzer;
+pub use saved::{TimeSaved, time_saved};
+
+#[cfg(test)]
+mod tests;

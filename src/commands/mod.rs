@@ -3,6 +3,8 @@
 //! Exit codes: 0 success; 1 the build failed, timed out or was stopped; 2 invalid invocation
 //! or invalid buildspec; 3 infrastructure fault (no Docker daemon, a pull that failed).
 
+pub mod history;
+
 use anyhow::Result;
 use clap::CommandFactory;
 
@@ -27,8 +29,13 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "cbdash", &mut std::io::stdout());
             Ok(0)
         }
+<<<<<<< HEAD
         Some(Command::Validate(args)) => validate::run(&args),
         Some(Command::Run(_)) | None => {
+=======
+        Some(Command::History(args)) => history::run(&global, &args),
+        Some(Command::Validate(_) | Command::Run(_)) | None => {
+>>>>>>> cache
             Err(CliError::Usage("this command is not available in this build yet".into()).into())
         }
     }

@@ -1,1 +1,37 @@
 //! Run history: an SQLite database of every local run and cloud build cbdash has seen.
+//!
+//! How it fits: `cbdash run` feeds each `BuildEvent` to a [`Recorder`], which writes a run row
+//! as the build starts (`IN_PROGRESS`, with the writer's pid), phases as they start and end,
+//! cache reports as the analyzer emits them, and the log into `logs/<uuid>.log.gz`. When the
+//! build finishes it compares the run with the median of the project's last successful runs
+//! ([`detect`]) and hands back `BuildEvent::Regression`s. `cbdash history` reads the
+//! [`Store`].
+//!
+//! - `schema`: versioned migrations (`PRAGMA user_version`).
+//! - `store`: opening (WAL, busy timeout, interrupted runs), paths.
+//! - `writes` / `queries`: the SQL.
+//! - `logs`: compressed logs, their pruning.
+//! - `regress`: the pure regression check.
+//! - `liveness`: is a writer still alive.
+
+mod error;
+mod liveness;
+mod logs;
+mod queries;
+mod recorder;
+mod regress;
+mod schema;
+mod store;
+mod writes;
+
+pub use error::{HistoryError, Result};
+pub use logs::{Pruned, StoredLog};
+pub use queries::{PhaseRow, RunDetail, RunSummary};
+pub use recorder::Recorder;
+pub use regress::{RegressionRules, RunMetrics, detect, median};
+pub use schema::{CURRENT_VERSION, MIGRATIONS};
+pub use store::{Store, StoreOptions};
+pub use writes::{NewRun, PhaseEnd};
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,9 @@
 //! into its state. Log lines travel in batches (`Logs`) so that a chatty `docker build` costs
 //! one message per batch, not one per line.
 
+use super::cache_report::CacheReport;
 use super::phase::{PhaseContext, PhaseKind, Status};
+use super::regression::Regression;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -150,6 +152,17 @@ pub enum BuildEvent {
         level: NoticeLevel,
         message: String,
     },
+    /// The layer-cache analyzer's view of one `docker build` in the log: live updates
+    /// (`report.finished == false`) while it runs, then the final report.
+    Cache {
+        build_id: BuildId,
+        report: CacheReport,
+    },
+    /// The finished build is slower, or hits the cache less, than its recent runs.
+    Regression {
+        build_id: BuildId,
+        regression: Regression,
+    },
     /// The build ended.
     Finished {
         build_id: BuildId,
@@ -170,7 +183,9 @@ impl BuildEvent {
             | Self::PhaseFinished { build_id, .. }
             | Self::Artifacts { build_id, .. }
             | Self::Report { build_id, .. }
-            | Self::Finished { build_id, .. } => Some(build_id),
+            | Self::Finished { build_id, .. }
+            | Self::Cache { build_id, .. }
+            | Self::Regression { build_id, .. } => Some(build_id),
             Self::Notice { build_id, .. } => build_id.as_ref(),
         }
     }

@@ -5,8 +5,12 @@
 //! here does IO or knows about tokio, bollard, the AWS SDK or ratatui: that is what lets the
 //! engine and the dashboard be built and tested apart.
 
+mod cache_report;
 mod event;
 mod phase;
+mod regression;
 
+pub use cache_report::{Builder, CacheReport, CacheStep, FirstMiss, StepState};
 pub use event::{BackendKind, BuildEvent, BuildId, BuildOutcome, LogLine, LogStream, NoticeLevel};
 pub use phase::{PhaseContext, PhaseKind, Status, StatusCode};
+pub use regression::{Regression, RegressionKind};

@@ -1,0 +1,206 @@
+//! `cbdash history`: lists past runs, or shows one with its phases, cache reports,
+//! regressions and (with `--log`) its stored log.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{GlobalArgs, HistoryArgs, HistoryCommand, HistoryShowArgs};
+use crate::commands::CliError;
+use crate::history::{RunDetail, RunSummary, Store};
+
+/// Runs `cbdash history ...`; returns the exit code.
+pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8> {
+    let path = match &global.history {
+        Some(p) => p.clone(),
+        None => Store::default_path()?,
+    };
+    let store = Store::open(&path)?;
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        Some(HistoryCommand::Show(show)) => self::show(&store, show, &mut out),
+        None => list(&store, args, &mut out),
+    }
+}
+
+fn list(store: &Store, args: &HistoryArgs, out: &mut impl Write) -> Result<u8> {
+    let runs = store.list_runs(args.project.as_deref(), args.limit)?;
+    if args.json {
+        for run in &runs {
+            writeln!(out, "{}", serde_json::to_string(run)?)?;
+        }
+        return Ok(0);
+    }
+    if runs.is_empty() {
+        writeln!(out, "no runs recorded yet in {}", store.path().display())?;
+        return Ok(0);
+    }
+    write!(out, "{}", table(&runs))?;
+    Ok(0)
+}
+
+/// The run list as an aligned table.
+#[must_use]
+pub fn table(runs: &[RunSummary]) -> String {
+    let header = [
+        "BUILD ID", "PROJECT", "BACKEND", "STATUS", "STARTED", "DURATION", "CACHE",
+    ];
+    let rows: Vec<[String; 7]> = runs
+        .iter()
+        .map(|r| {
+            let status = if r.interrupted {
+                format!("{} (interrupted)", r.status)
+            } else {
+                r.status.clone()
+            };
+            [
+                r.build_id.clone(),
+                r.project.clone(),
+                r.backend.clone(),
+                status,
+                r.started_at
+                    .replace('T', " ")
+                    .trim_end_matches('Z')
+                    .to_owned(),
+                r.duration_ms.map_or_else(|| "-".into(), format_duration),
+                r.cache_hit_pct
+                    .map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let mut line = |cells: &[&str]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        text.push_str(parts.join("  ").trim_end());
+        text.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    text
+}
+
+/// `95000` → `1m35s`.
+#[must_use]
+pub fn format_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..60 => format!("{}.{}s", secs, (ms % 1000) / 100),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+fn show(store: &Store, args: &HistoryShowArgs, out: &mut impl Write) -> Result<u8> {
+    let Some(detail) = store.run(&args.build_id)? else {
+        return Err(CliError::Usage(format!(
+            "no run {} in the history {}; `cbdash history` lists the recorded runs",
+            args.build_id,
+            store.path().display()
+        ))
+        .into());
+    };
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&detail)?)?;
+    } else {
+        write!(out, "{}", describe(&detail))?;
+    }
+    if args.log {
+        match store.read_log(&detail.run.build_id)? {
+            Some(log) => {
+                writeln!(out, "\n--- log ---")?;
+                out.write_all(log.text.as_bytes())
+                    .context("writing the log")?;
+                if log.truncated {
+                    writeln!(
+                        out,
+                        "--- log truncated: cbdash was interrupted while writing it ---"
+                    )?;
+                }
+            }
+            None => writeln!(
+                out,
+                "\n(no log kept for this run: cloud builds keep theirs in CloudWatch; old local logs are pruned)"
+            )?,
+        }
+    }
+    Ok(0)
+}
+
+/// The human view of one run.
+#[must_use]
+pub fn describe(d: &RunDetail) -> String {
+    use std::fmt::Write as _;
+    let r = &d.run;
+    let mut s = String::new();
+    let _ = writeln!(s, "build    {}", r.build_id);
+    let _ = writeln!(s, "project  {} ({})", r.project, r.backend);
+    let interrupted = if r.interrupted { " (interrupted)" } else { "" };
+    let _ = writeln!(s, "status   {}{interrupted}", r.status);
+    if let Some(img) = &r.image {
+        let _ = writeln!(s, "image    {img}");
+    }
+    if let Some(v) = &r.source_version {
+        let _ = writeln!(s, "source   {v}");
+    }
+    let _ = writeln!(s, "started  {}", r.started_at);
+    if let Some(ms) = r.duration_ms {
+        let _ = writeln!(s, "duration {}", format_duration(ms));
+    }
+    if !d.phases.is_empty() {
+        let _ = writeln!(s, "\nphases:");
+        for p in &d.phases {
+            let dur = p.duration_ms.map_or_else(|| "-".into(), format_duration);
+            let _ = write!(
+                s,
+                "  {:<16} #{} {:<11} {dur:>8}",
+                p.phase, p.attempt, p.status
+            );
+            if !p.context_code.is_empty() || !p.context_message.is_empty() {
+                let _ = write!(s, "  {}: {}", p.context_code, p.context_message);
+            }
+            s.push('\n');
+        }
+    }
+    for c in &d.cache_reports {
+        let image = c.image.as_deref().unwrap_or("(untagged)");
+        let _ = writeln!(
+            s,
+            "\ndocker build {} {image} ({}): {}/{} steps cached",
+            c.docker_build,
+            c.builder.as_str(),
+            c.steps_cached,
+            c.steps_total
+        );
+        if let Some(m) = &c.first_miss {
+            let _ = writeln!(s, "  first miss: step {} {}", m.step, m.instruction);
+        }
+    }
+    for reg in &d.regressions {
+        let _ = writeln!(s, "{}", reg.summary_line());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(1_250), "1.2s");
+        assert_eq!(format_duration(95_000), "1m35s");
+        assert_eq!(format_duration(7_500_000), "2h05m");
+    }
+}

@@ -1,0 +1,265 @@
+//! Reading the history: run lists, one run in full, the baseline of recent successful runs
+//! and the last build durations of instructions.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::error::Result;
+use super::regress::RunMetrics;
+use super::store::{Store, uint};
+use crate::model::{CacheReport, PhaseKind, Regression, RegressionKind};
+
+/// One line of `cbdash history`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub build_id: String,
+    pub project: String,
+    pub backend: String,
+    pub image: Option<String>,
+    pub source_version: Option<String>,
+    pub status: String,
+    pub interrupted: bool,
+    pub exit_code: Option<i64>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    /// Cached over cacheable steps of the run's finished docker builds, in percent.
+    pub cache_hit_pct: Option<f64>,
+}
+
+/// One phase attempt of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PhaseRow {
+    pub phase: String,
+    pub attempt: u32,
+    pub status: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub context_code: String,
+    pub context_message: String,
+}
+
+/// `cbdash history show`: a run with its phases, cache reports and regressions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunSummary,
+    pub phases: Vec<PhaseRow>,
+    pub cache_reports: Vec<CacheReport>,
+    pub regressions: Vec<Regression>,
+}
+
+const SUMMARY_COLUMNS: &str = "r.build_id, r.project, r.backend, r.image, r.source_version,
+    r.status, r.interrupted, r.exit_code, r.started_at, r.ended_at, r.duration_ms,
+    (SELECT 100.0 * SUM(steps_cached) / NULLIF(SUM(steps_total), 0) FROM cache_reports c
+        WHERE c.build_id = r.build_id AND c.finished = 1)";
+
+fn summary_row(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
+    Ok(RunSummary {
+        build_id: r.get(0)?,
+        project: r.get(1)?,
+        backend: r.get(2)?,
+        image: r.get(3)?,
+        source_version: r.get(4)?,
+        status: r.get(5)?,
+        interrupted: r.get(6)?,
+        exit_code: r.get(7)?,
+        started_at: r.get(8)?,
+        ended_at: r.get(9)?,
+        duration_ms: r.get::<_, Option<i64>>(10)?.map(uint),
+        cache_hit_pct: r.get(11)?,
+    })
+}
+
+impl Store {
+    /// The most recent runs, newest first, of one project or of all.
+    pub fn list_runs(&self, project: Option<&str>, limit: usize) -> Result<Vec<RunSummary>> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM runs r WHERE (?1 IS NULL OR r.project = ?1)
+             ORDER BY r.started_at DESC LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.db(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        stmt.query_map(params![project, limit], summary_row)
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))
+    }
+
+    /// One run in full, or `None` when the id is unknown. A unique prefix of the uuid
+    /// part, or of the whole id, also finds it.
+    pub fn run(&self, build_id: &str) -> Result<Option<RunDetail>> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM runs r WHERE r.build_id = ?1
+                OR r.build_id LIKE ?1 || '%' OR r.build_id LIKE '%:' || ?1 || '%'
+             ORDER BY (r.build_id = ?1) DESC, r.started_at DESC LIMIT 1"
+        );
+        let run = self
+            .conn
+            .query_row(&sql, params![build_id], summary_row)
+            .optional()
+            .map_err(|e| self.db(e))?;
+        let Some(run) = run else { return Ok(None) };
+        let phases = self.phases(&run.build_id)?;
+        let cache_reports = self.cache_reports(&run.build_id)?;
+        let regressions = self.regressions(&run.build_id)?;
+        Ok(Some(RunDetail {
+            run,
+            phases,
+            cache_reports,
+            regressions,
+        }))
+    }
+
+    fn phases(&self, build_id: &str) -> Result<Vec<PhaseRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT phase, attempt, status, started_at, ended_at, duration_ms, context_code,
+                     context_message FROM phases WHERE build_id = ?1
+                 ORDER BY attempt",
+            )
+            .map_err(|e| self.db(e))?;
+        let mut rows: Vec<PhaseRow> = stmt
+            .query_map(params![build_id], |r| {
+                Ok(PhaseRow {
+                    phase: r.get(0)?,
+                    attempt: r.get(1)?,
+                    status: r.get(2)?,
+                    started_at: r.get(3)?,
+                    ended_at: r.get(4)?,
+                    duration_ms: r.get::<_, Option<i64>>(5)?.map(uint),
+                    context_code: r.get(6)?,
+                    context_message: r.get(7)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        // Phases in CodeBuild's order, attempts in order (timestamps can tie).
+        rows.sort_by_key(|p| (PhaseKind::from_api(&p.phase), p.attempt));
+        Ok(rows)
+    }
+
+    fn cache_reports(&self, build_id: &str) -> Result<Vec<CacheReport>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT report FROM cache_reports WHERE build_id = ?1 ORDER BY docker_build")
+            .map_err(|e| self.db(e))?;
+        let texts: Vec<String> = stmt
+            .query_map(params![build_id], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        texts
+            .iter()
+            .map(|t| {
+                serde_json::from_str(t).map_err(|e| self.corrupt(format!("cache report: {e}")))
+            })
+            .collect()
+    }
+
+    fn regressions(&self, build_id: &str) -> Result<Vec<Regression>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT phase, kind, message, baseline, current, baseline_runs FROM regressions
+                 WHERE build_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.db(e))?;
+        stmt.query_map(params![build_id], |r| {
+            let phase: Option<String> = r.get(0)?;
+            let kind: String = r.get(1)?;
+            Ok(Regression {
+                phase: phase.as_deref().and_then(PhaseKind::from_api),
+                kind: if kind == RegressionKind::CacheHitRatio.as_str() {
+                    RegressionKind::CacheHitRatio
+                } else {
+                    RegressionKind::PhaseDuration
+                },
+                message: r.get(2)?,
+                baseline: r.get(3)?,
+                current: r.get(4)?,
+                baseline_runs: r.get(5)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| self.db(e))
+    }
+
+    /// Metrics of one run, for the regression check.
+    pub fn metrics(&self, build_id: &str) -> Result<RunMetrics> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT phase, SUM(duration_ms) FROM phases
+                 WHERE build_id = ?1 AND duration_ms IS NOT NULL GROUP BY phase",
+            )
+            .map_err(|e| self.db(e))?;
+        let phases: Vec<(String, u64)> = stmt
+            .query_map(params![build_id], |r| Ok((r.get(0)?, uint(r.get(1)?))))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        let cache_hit_pct: Option<f64> = self
+            .conn
+            .query_row(
+                "SELECT 100.0 * SUM(steps_cached) / NULLIF(SUM(steps_total), 0)
+                 FROM cache_reports WHERE build_id = ?1 AND finished = 1",
+                params![build_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(RunMetrics {
+            phases: phases
+                .into_iter()
+                .filter_map(|(p, ms)| PhaseKind::from_api(&p).map(|p| (p, ms)))
+                .collect(),
+            cache_hit_pct,
+        })
+    }
+
+    /// The metrics of the last `n` successful runs of a project and backend, newest first,
+    /// leaving out `exclude` (the run being judged).
+    pub fn baseline(
+        &self,
+        project: &str,
+        backend: &str,
+        exclude: &str,
+        n: usize,
+    ) -> Result<Vec<RunMetrics>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT build_id FROM runs WHERE project = ?1 AND backend = ?2
+                     AND status = 'SUCCEEDED' AND build_id != ?3
+                 ORDER BY started_at DESC LIMIT ?4",
+            )
+            .map_err(|e| self.db(e))?;
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        let ids: Vec<String> = stmt
+            .query_map(params![project, backend, exclude, n], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        ids.iter().map(|id| self.metrics(id)).collect()
+    }
+
+    /// For each instruction of a project's docker builds: how long its most recent
+    /// non-cached run took (the input of `cache::time_saved`).
+    pub fn last_built_durations(&self, project: &str) -> Result<HashMap<String, u64>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.instruction, s.duration_ms FROM cache_steps s
+                 JOIN runs r ON r.build_id = s.build_id
+                 WHERE r.project = ?1 AND s.cached = 0 AND s.duration_ms IS NOT NULL
+                 ORDER BY r.started_at ASC",
+            )
+            .map_err(|e| self.db(e))?;
+        let rows: Vec<(String, u64)> = stmt
+            .query_map(params![project], |r| Ok((r.get(0)?, uint(r.get(1)?))))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        // Oldest first, so the newest duration of each instruction wins.
+        Ok(rows.into_iter().collect())
+    }
+}

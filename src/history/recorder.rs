@@ -1,0 +1,216 @@
+//! `Recorder`: turns the `BuildEvent` stream of `cbdash run` (or of a followed cloud build)
+//! into history rows and a compressed log, as the events arrive, so that a killed cbdash
+//! loses at most the last batch.
+
+use std::collections::HashMap;
+
+use super::error::Result;
+use super::logs::LogWriter;
+use super::regress::{self, RegressionRules};
+use super::store::Store;
+use super::writes::{NewRun, PhaseEnd};
+use crate::model::{BackendKind, BuildEvent, Status};
+
+/// A build the recorder is writing.
+#[derive(Debug)]
+struct Open {
+    project: String,
+    backend: BackendKind,
+    log: Option<LogWriter>,
+}
+
+/// Records builds into a [`Store`].
+#[derive(Debug)]
+pub struct Recorder {
+    store: Store,
+    open: HashMap<String, Open>,
+    rules: RegressionRules,
+}
+
+impl Recorder {
+    /// A recorder writing into `store`, flagging regressions with the default rules.
+    #[must_use]
+    pub fn new(store: Store) -> Self {
+        Self::with_rules(store, RegressionRules::default())
+    }
+
+    /// A recorder with its own regression rules.
+    #[must_use]
+    pub fn with_rules(store: Store, rules: RegressionRules) -> Self {
+        Self {
+            store,
+            open: HashMap::new(),
+            rules,
+        }
+    }
+
+    /// The store, for queries.
+    #[must_use]
+    pub const fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Records one event. Returns the events the history derives from it: the
+    /// `BuildEvent::Regression`s of a build that just finished, for the caller to print.
+    pub fn record(&mut self, event: &BuildEvent) -> Result<Vec<BuildEvent>> {
+        match event {
+            BuildEvent::Started {
+                build_id,
+                project,
+                backend,
+                image,
+                at,
+            } => self.start(&NewRun {
+                build_id: build_id.as_str(),
+                project,
+                backend: *backend,
+                image,
+                started_at: *at,
+            })?,
+            BuildEvent::PhaseStarted {
+                build_id,
+                phase,
+                attempt,
+                at,
+            } => self
+                .store
+                .phase_started(build_id.as_str(), *phase, *attempt, *at)?,
+            BuildEvent::Logs { build_id, lines } => {
+                if let Some(log) = self
+                    .open
+                    .get_mut(build_id.as_str())
+                    .and_then(|o| o.log.as_mut())
+                {
+                    log.write_lines(lines.iter().map(|l| l.text.as_str()))?;
+                    log.flush()?;
+                }
+            }
+            BuildEvent::PhaseFinished {
+                build_id,
+                phase,
+                attempt,
+                status,
+                duration_ms,
+                context,
+                at,
+            } => self.store.phase_finished(
+                build_id.as_str(),
+                &PhaseEnd {
+                    phase: *phase,
+                    attempt: *attempt,
+                    status: *status,
+                    duration_ms: *duration_ms,
+                    context,
+                    ended_at: *at,
+                },
+            )?,
+            BuildEvent::Cache { build_id, report } => {
+                self.store.save_cache_report(build_id.as_str(), report)?;
+            }
+            BuildEvent::Regression {
+                build_id,
+                regression,
+            } => {
+                self.store
+                    .save_regressions(build_id.as_str(), std::slice::from_ref(regression))?;
+            }
+            BuildEvent::Finished {
+                build_id,
+                status,
+                duration_ms,
+                at,
+            } => {
+                self.store
+                    .finish_run(build_id.as_str(), *status, *duration_ms, *at)?;
+                let regressions = self.close(build_id.as_str(), *status)?;
+                return Ok(regressions
+                    .into_iter()
+                    .map(|regression| BuildEvent::Regression {
+                        build_id: build_id.clone(),
+                        regression,
+                    })
+                    .collect());
+            }
+            BuildEvent::Artifacts { .. }
+            | BuildEvent::Report { .. }
+            | BuildEvent::Notice { .. } => {}
+        }
+        Ok(Vec::new())
+    }
+
+    /// A build started: its row, and for a local build its log file (cloud builds keep
+    /// theirs in CloudWatch Logs).
+    fn start(&mut self, run: &NewRun<'_>) -> Result<()> {
+        self.store.begin_run(run)?;
+        let log = if run.backend == BackendKind::Local {
+            let file = format!("{}.log.gz", log_stem(run.build_id));
+            let writer = LogWriter::create(&self.store.logs_dir().join(&file))?;
+            self.store.set_log_path(run.build_id, &file)?;
+            Some(writer)
+        } else {
+            None
+        };
+        self.open.insert(
+            run.build_id.to_owned(),
+            Open {
+                project: run.project.to_owned(),
+                backend: run.backend,
+                log,
+            },
+        );
+        Ok(())
+    }
+
+    /// Closes a finished build's log, prunes old logs, and checks it for regressions.
+    fn close(&mut self, build_id: &str, status: Status) -> Result<Vec<crate::model::Regression>> {
+        let Some(open) = self.open.remove(build_id) else {
+            return Ok(Vec::new());
+        };
+        if let Some(log) = open.log {
+            let bytes = log.close()?;
+            self.store.set_log_bytes(build_id, bytes)?;
+            self.store.prune_logs()?;
+        }
+        if status != Status::Succeeded {
+            return Ok(Vec::new());
+        }
+        let current = self.store.metrics(build_id)?;
+        let baseline = self.store.baseline(
+            &open.project,
+            open.backend.as_str(),
+            build_id,
+            self.rules.window,
+        )?;
+        let found = regress::detect(&current, &baseline, &self.rules);
+        self.store.save_regressions(build_id, &found)?;
+        Ok(found)
+    }
+
+    /// Ends recording: builds that never finished (cbdash is quitting mid-build) are marked
+    /// stopped and interrupted; their logs are completed and kept.
+    pub fn finish(mut self) -> Result<Store> {
+        let open: Vec<String> = self.open.keys().cloned().collect();
+        for build_id in open {
+            if let Some(log) = self.open.remove(&build_id).and_then(|o| o.log) {
+                let bytes = log.close()?;
+                self.store.set_log_bytes(&build_id, bytes)?;
+            }
+            self.store.mark_abandoned(&build_id)?;
+        }
+        Ok(self.store)
+    }
+}
+
+/// The log file name of a build: its uuid part (safe characters only).
+fn log_stem(build_id: &str) -> String {
+    let uuid = build_id.split_once(':').map_or(build_id, |(_, u)| u);
+    uuid.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

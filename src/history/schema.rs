@@ -1,0 +1,95 @@
+//! The schema and its migrations, applied in order on open; `PRAGMA user_version` records the
+//! last one applied. Never edit a migration that has shipped: add one.
+
+use rusqlite::Connection;
+
+/// Migration `i` takes the database from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: runs and phases.
+    "CREATE TABLE runs (
+        build_id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        image TEXT,
+        source_version TEXT,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        duration_ms INTEGER,
+        writer_pid INTEGER,
+        log_path TEXT
+    );
+    CREATE INDEX runs_by_project ON runs (project, backend, started_at);
+    CREATE TABLE phases (
+        build_id TEXT NOT NULL REFERENCES runs (build_id) ON DELETE CASCADE,
+        phase TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT,
+        duration_ms INTEGER,
+        context_code TEXT NOT NULL DEFAULT '',
+        context_message TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (build_id, phase, attempt)
+    );",
+    // v2: the interrupted flag, log sizes for pruning, cache reports, regressions.
+    "ALTER TABLE runs ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN log_bytes INTEGER;
+    CREATE TABLE cache_reports (
+        build_id TEXT NOT NULL REFERENCES runs (build_id) ON DELETE CASCADE,
+        docker_build INTEGER NOT NULL,
+        image TEXT,
+        builder TEXT NOT NULL,
+        steps_total INTEGER NOT NULL,
+        steps_cached INTEGER NOT NULL,
+        finished INTEGER NOT NULL,
+        report TEXT NOT NULL,
+        PRIMARY KEY (build_id, docker_build)
+    );
+    CREATE TABLE cache_steps (
+        build_id TEXT NOT NULL REFERENCES runs (build_id) ON DELETE CASCADE,
+        docker_build INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        instruction TEXT NOT NULL,
+        cached INTEGER NOT NULL,
+        duration_ms INTEGER,
+        PRIMARY KEY (build_id, docker_build, position)
+    );
+    CREATE INDEX cache_steps_by_instruction ON cache_steps (instruction, cached);
+    CREATE TABLE regressions (
+        build_id TEXT NOT NULL REFERENCES runs (build_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        phase TEXT,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        baseline REAL NOT NULL,
+        current REAL NOT NULL,
+        baseline_runs INTEGER NOT NULL,
+        PRIMARY KEY (build_id, seq)
+    );",
+];
+
+/// The version this code writes.
+pub const CURRENT_VERSION: u32 = 2;
+
+/// The version recorded in the database.
+pub(crate) fn version(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Applies the migrations after `from`, each in its own immediate transaction, so that two
+/// processes opening an old database at once do not both migrate it.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let v = version(&tx)?;
+        let Some(sql) = MIGRATIONS.get(v as usize) else {
+            return tx.commit();
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", v + 1)?;
+        tx.commit()?;
+    }
+}

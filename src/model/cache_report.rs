@@ -1,0 +1,184 @@
+//! `CacheReport`: what the layer-cache analyzer (`crate::cache`) found in one `docker build`.
+//!
+//! The analyzer emits a report while a build runs (`finished: false`, for the dashboard) and
+//! once more when it ends; the history stores finished reports, the NDJSON printer writes
+//! them with [`CacheReport::to_ndjson`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::event::BuildId;
+
+/// Which docker builder printed the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    /// BuildKit, `--progress=plain` (`#N [i/n] CMD`).
+    Buildkit,
+    /// The legacy builder (`Step i/n : CMD`).
+    Legacy,
+}
+
+impl Builder {
+    /// `buildkit` or `legacy`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Buildkit => "buildkit",
+            Self::Legacy => "legacy",
+        }
+    }
+}
+
+/// Where a step stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    /// Started, no verdict yet.
+    Running,
+    /// Taken from the layer cache.
+    Cached,
+    /// Executed and finished.
+    Built,
+    /// Executed and failed.
+    Failed,
+    /// Canceled (another step failed).
+    Canceled,
+}
+
+/// One cacheable Dockerfile step (FROM and BuildKit's internal vertices are not listed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStep {
+    /// The step number docker prints (`i` of `[i/n]` or `Step i/n`); it restarts per stage
+    /// under BuildKit, hence `stage`.
+    pub index: u32,
+    /// The BuildKit stage name (`builder` in `[builder 2/4]`), when shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// The instruction as docker prints it, for example `RUN make`.
+    pub instruction: String,
+    /// Whether the layer came from the cache.
+    pub cached: bool,
+    /// How the step stands.
+    pub state: StepState,
+    /// How long the step took, when docker says (BuildKit `DONE 0.3s`) or when the lines
+    /// came with timestamps (legacy builder).
+    pub duration_ms: Option<u64>,
+    /// For a step that missed the cache after its stage's first miss: that first miss's index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidated_by: Option<u32>,
+}
+
+/// The first step that missed the cache: everything after it in its stage had to be rebuilt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstMiss {
+    pub step: u32,
+    pub instruction: String,
+}
+
+/// The cache verdict on one `docker build` of a build log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheReport {
+    /// Which docker build of this log (0 for the first).
+    pub docker_build: u32,
+    /// The image name and tag, when the log shows them.
+    pub image: Option<String>,
+    pub builder: Builder,
+    /// Cacheable steps seen so far.
+    pub steps_total: u32,
+    /// Of those, how many came from the cache.
+    pub steps_cached: u32,
+    pub first_miss: Option<FirstMiss>,
+    pub steps: Vec<CacheStep>,
+    /// Whether the docker build has ended (successfully or not).
+    pub finished: bool,
+    /// The error docker printed, when the build failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CacheReport {
+    /// An empty report for the `docker_build`-th build of a log.
+    #[must_use]
+    pub const fn new(docker_build: u32, builder: Builder) -> Self {
+        Self {
+            docker_build,
+            image: None,
+            builder,
+            steps_total: 0,
+            steps_cached: 0,
+            first_miss: None,
+            steps: Vec::new(),
+            finished: false,
+            error: None,
+        }
+    }
+
+    /// Cached steps over cacheable steps, 0.0..=1.0; `None` with no cacheable step.
+    #[must_use]
+    pub fn hit_ratio(&self) -> Option<f64> {
+        (self.steps_total > 0).then(|| f64::from(self.steps_cached) / f64::from(self.steps_total))
+    }
+
+    /// The NDJSON line of this report (`{"type":"cache_report",...}`).
+    #[must_use]
+    pub fn to_ndjson(&self, build_id: &BuildId) -> serde_json::Value {
+        let steps: Vec<serde_json::Value> = self
+            .steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "index": s.index,
+                    "instruction": s.instruction,
+                    "cached": s.cached,
+                    "duration_ms": s.duration_ms,
+                })
+            })
+            .collect();
+        json!({
+            "type": "cache_report",
+            "build_id": build_id.as_str(),
+            "docker_build": self.docker_build,
+            "image": self.image,
+            "steps_total": self.steps_total,
+            "steps_cached": self.steps_cached,
+            "first_miss": self.first_miss.as_ref().map(|m| json!({
+                "step": m.step,
+                "instruction": m.instruction,
+            })),
+            "steps": steps,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ndjson_has_exactly_the_documented_shape() {
+        let mut r = CacheReport::new(1, Builder::Buildkit);
+        r.image = Some("app:1".into());
+        r.steps_total = 2;
+        r.steps_cached = 1;
+        r.first_miss = Some(FirstMiss {
+            step: 3,
+            instruction: "RUN make".into(),
+        });
+        r.steps = vec![CacheStep {
+            index: 3,
+            stage: None,
+            instruction: "RUN make".into(),
+            cached: false,
+            state: StepState::Built,
+            duration_ms: Some(300),
+            invalidated_by: None,
+        }];
+        let v = r.to_ndjson(&BuildId("p:u".into()));
+        assert_eq!(
+            v.to_string(),
+            r#"{"build_id":"p:u","docker_build":1,"first_miss":{"instruction":"RUN make","step":3},"image":"app:1","steps":[{"cached":false,"duration_ms":300,"index":3,"instruction":"RUN make"}],"steps_cached":1,"steps_total":2,"type":"cache_report"}"#
+        );
+        assert_eq!(r.hit_ratio(), Some(0.5));
+    }
+}
