@@ -6,3 +6,10 @@ mod common;
 
 // The layering rule of ARCHITECTURE.md, checked on the source tree.
 mod layering;
+
+// The cloud backend: a scripted fake AWS endpoint, tests against it, against moto, and the CLI.
+mod cloud_bench;
+mod cloud_cli;
+mod cloud_fake;
+mod cloud_moto;
+mod cloud_scripted;

@@ -8,6 +8,8 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 
+mod cloud;
+
 /// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -25,6 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "cbdash", &mut std::io::stdout());
             Ok(0)
         }
+        Some(Command::Cloud(args)) => cloud::run(&global, args),
         Some(Command::Validate(_) | Command::Run(_)) | None => {
             Err(CliError::Usage("this command is not available in this build yet".into()).into())
         }
@@ -43,6 +46,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
             .is_some()
         {
             return 3;
+        }
+        if let Some(e) = cause.downcast_ref::<crate::engine::cloud::CloudError>() {
+            return cloud::exit_code(e);
         }
     }
     1

@@ -19,29 +19,42 @@ pub struct CloudClients {
     pub ecr: aws_sdk_ecr::Client,
 }
 
-/// How to build the clients.
-#[derive(Clone, Copy, Debug)]
+/// How to build the clients. The defaults are what users get; the other fields let tests
+/// aim at an emulator without touching the process environment.
+#[derive(Clone, Debug)]
 pub struct ConnectOptions {
     /// Let the SDK retry throttles and 5xx itself (off where cbdash's own backoff is tested).
     pub sdk_retries: bool,
+    /// An endpoint for every service (else `AWS_ENDPOINT_URL` or the real one).
+    pub endpoint_url: Option<String>,
+    /// Fixed access key and secret instead of the default chain.
+    pub static_credentials: Option<(String, String)>,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { sdk_retries: true }
+        Self { sdk_retries: true, endpoint_url: None, static_credentials: None }
     }
 }
 
 impl CloudClients {
     /// Loads the shared config for `target` and builds the clients. Loading does not call AWS:
     /// missing credentials show up on the first call, as a [`CloudError::Credentials`].
-    pub async fn connect(target: &CloudTarget, opts: ConnectOptions) -> Self {
+    pub async fn connect(target: &CloudTarget, opts: &ConnectOptions) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(profile) = &target.profile {
             loader = loader.profile_name(profile);
         }
         if let Some(region) = &target.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some((key, secret)) = &opts.static_credentials {
+            loader = loader.credentials_provider(aws_sdk_codebuild::config::Credentials::new(
+                key, secret, None, None, "static",
+            ));
         }
         if !opts.sdk_retries {
             loader = loader.retry_config(RetryConfig::disabled());

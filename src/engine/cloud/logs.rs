@@ -145,6 +145,7 @@ pub async fn tail(
         build_id,
         sink,
         failures: 0,
+        live_seen: std::collections::HashSet::new(),
     };
     let mut live = opts.live_tail;
     loop {
@@ -160,8 +161,11 @@ pub async fn tail(
             }
         };
         t.failures = 0;
-        for (_, m) in &page.messages {
-            t.emit(m).await?;
+        for (ts, m) in &page.messages {
+            // After a live-tail session, its events come again in GetLogEvents: skip them.
+            if !t.live_seen.remove(&(*ts, m.clone())) {
+                t.emit(m).await?;
+            }
         }
         t.token.clone_from(&page.token);
         if !page.caught_up {
@@ -218,6 +222,8 @@ struct Tailer<'a> {
     build_id: BuildId,
     sink: EventSink,
     failures: u32,
+    /// (timestamp, message) of events shown by live tail.
+    live_seen: std::collections::HashSet<(i64, String)>,
 }
 
 impl Tailer<'_> {
@@ -302,6 +308,7 @@ impl Tailer<'_> {
                 Ok(Some(S::SessionUpdate(u))) => {
                     for ev in u.session_results() {
                         let msg = ev.message().unwrap_or_default().to_owned();
+                        self.live_seen.insert((ev.timestamp().unwrap_or_default(), msg.clone()));
                         self.emit(&msg).await.map_err(|e| CloudError::Api {
                             operation: "emit".into(),
                             message: e.to_string(),

@@ -188,7 +188,7 @@ pub async fn load_projects(clients: &CloudClients) -> Result<Vec<ProjectInfo>, C
 }
 
 /// One group per target; each group's failure is its own.
-pub async fn load_groups(targets: &[CloudTarget], opts: ConnectOptions) -> Vec<ProjectGroup> {
+pub async fn load_groups(targets: &[CloudTarget], opts: &ConnectOptions) -> Vec<ProjectGroup> {
     let mut groups = Vec::with_capacity(targets.len());
     for target in targets {
         let clients = CloudClients::connect(target, opts).await;
