@@ -180,6 +180,7 @@ pub struct CloudWatchArgs {
 
 /// `cbdash cloud start`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each bool is an independent command-line flag
 pub struct CloudStartArgs {
     pub project: String,
     /// Source version (branch, tag, commit, `pr/N`).

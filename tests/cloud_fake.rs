@@ -18,12 +18,19 @@ pub struct Reply {
 }
 
 impl Reply {
+    #[allow(clippy::needless_pass_by_value)] // fixtures read better passing `json!(..)` directly
     pub fn ok(v: Value) -> Self {
-        Self { status: 200, body: v.to_string() }
+        Self {
+            status: 200,
+            body: v.to_string(),
+        }
     }
     /// An AWS JSON error body, `{"__type": kind, "message": ...}`.
     pub fn error(status: u16, kind: &str, message: &str) -> Self {
-        Self { status, body: json!({"__type": kind, "message": message}).to_string() }
+        Self {
+            status,
+            body: json!({"__type": kind, "message": message}).to_string(),
+        }
     }
 }
 
@@ -32,7 +39,7 @@ pub struct Req {
     /// The operation (`BatchGetBuilds`).
     pub op: String,
     pub body: Value,
-    /// The region from the SigV4 credential scope.
+    /// The region from the `SigV4` credential scope.
     pub region: String,
 }
 
@@ -72,7 +79,12 @@ impl FakeAws {
 
     /// How many calls of `op` were made.
     pub fn count(&self, op: &str) -> usize {
-        self.calls.lock().expect("lock").iter().filter(|(o, _)| o == op).count()
+        self.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(o, _)| o == op)
+            .count()
     }
 
     /// Clears the call log.
@@ -104,7 +116,10 @@ async fn serve(sock: TcpStream, handler: Arc<Handler>, calls: Arc<Mutex<Vec<(Str
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
             }
         }
-        let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; len];
         if r.read_exact(&mut body).await.is_err() {
             return;
@@ -112,13 +127,20 @@ async fn serve(sock: TcpStream, handler: Arc<Handler>, calls: Arc<Mutex<Vec<(Str
         let target = headers.get("x-amz-target").cloned().unwrap_or_default();
         let op = target.rsplit('.').next().unwrap_or_default().to_owned();
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        calls.lock().expect("lock").push((op.clone(), value.clone()));
+        calls
+            .lock()
+            .expect("lock")
+            .push((op.clone(), value.clone()));
         let region = headers
             .get("authorization")
             .and_then(|a| a.split('/').nth(2))
             .unwrap_or_default()
             .to_owned();
-        let reply = handler(&Req { op, body: value, region });
+        let reply = handler(&Req {
+            op,
+            body: value,
+            region,
+        });
         let reason = if reply.status == 200 { "OK" } else { "Error" };
         let resp = format!(
             "HTTP/1.1 {} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: {}\r\nContent-Length: {}\r\n\r\n{}",
@@ -151,9 +173,13 @@ pub fn phase(kind: &str, status: Option<&str>, start: f64, end: Option<f64>) -> 
 
 /// A build object shaped like the AWS docs' BatchGetBuilds example. `phases` are the
 /// phase list; `status` the build status; a finished build gets an endTime.
+#[allow(clippy::needless_pass_by_value)] // fixtures read better passing `vec![..]` directly
 pub fn build(id: &str, status: &str, phases: Vec<Value>, log: Option<(&str, &str)>) -> Value {
     let project = id.split(':').next().unwrap_or_default();
-    let current = phases.last().and_then(|p| p["phaseType"].as_str()).unwrap_or("SUBMITTED");
+    let current = phases
+        .last()
+        .and_then(|p| p["phaseType"].as_str())
+        .unwrap_or("SUBMITTED");
     let (g, s) = log.unwrap_or(("null", "null"));
     let mut b = json!({
         "id": id,

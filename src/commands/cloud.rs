@@ -19,7 +19,7 @@ use crate::engine::cloud::projects::{self, ProjectGroup};
 use crate::engine::cloud::watch::{WatchOptions, watch_build};
 use crate::engine::cloud::{CloudClients, CloudError, CloudTarget, ConnectOptions, actions};
 use crate::engine::{BuildRequest, EventSink};
-use crate::model::{BuildEvent, BuildId, LogLine, Status};
+use crate::model::{BuildEvent, BuildId, LogLine};
 
 /// Exit code of a cloud error: 2 when the input was wrong, else 3 (infrastructure).
 #[must_use]
@@ -400,7 +400,7 @@ fn out(line: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LogStream, PhaseKind};
+    use crate::model::{LogStream, PhaseKind, Status};
 
     #[test]
     fn log_batches_become_one_line_each() {

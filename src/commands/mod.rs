@@ -50,6 +50,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<crate::engine::cloud::CloudError>() {
             return cloud::exit_code(e);
         }
+        if let Some(crate::engine::EngineError::Cloud(e)) = cause.downcast_ref() {
+            return cloud::exit_code(e);
+        }
     }
     1
 }

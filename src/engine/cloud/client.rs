@@ -33,7 +33,11 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { sdk_retries: true, endpoint_url: None, static_credentials: None }
+        Self {
+            sdk_retries: true,
+            endpoint_url: None,
+            static_credentials: None,
+        }
     }
 }
 

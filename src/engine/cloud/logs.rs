@@ -308,7 +308,8 @@ impl Tailer<'_> {
                 Ok(Some(S::SessionUpdate(u))) => {
                     for ev in u.session_results() {
                         let msg = ev.message().unwrap_or_default().to_owned();
-                        self.live_seen.insert((ev.timestamp().unwrap_or_default(), msg.clone()));
+                        self.live_seen
+                            .insert((ev.timestamp().unwrap_or_default(), msg.clone()));
                         self.emit(&msg).await.map_err(|e| CloudError::Api {
                             operation: "emit".into(),
                             message: e.to_string(),
