@@ -173,6 +173,38 @@ async fn a_build_is_started_with_overrides_and_followed_to_its_end() {
 }
 
 #[tokio::test]
+async fn the_backend_runs_a_build_start_to_end() {
+    use cbdash::engine::Backend;
+    let Some(c) = moto().await else { return };
+    let name = unique("cbd-backend");
+    create_project(&c, &name).await;
+    let backend = cbdash::engine::cloud::CloudBackend {
+        clients: c,
+        live_tail: false,
+    };
+    let listed = backend.list_projects().await.expect("list");
+    assert!(
+        listed
+            .iter()
+            .any(|p| p.name == name && p.group == "default/us-east-1")
+    );
+    let (sink, mut rx) = EventSink::channel(64);
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let req = BuildRequest {
+        project: name.clone(),
+        image: Some("aws/codebuild/standard:7.0".into()),
+        ..BuildRequest::default()
+    };
+    let outcome = backend
+        .run(req, sink, CancellationToken::new())
+        .await
+        .expect("run");
+    drain.await.expect("join");
+    assert_eq!(outcome.status, Status::Succeeded);
+    assert_eq!(outcome.build_id.project(), name);
+}
+
+#[tokio::test]
 async fn bad_buildspecs_and_unknown_projects_are_clear_errors() {
     let Some(c) = moto().await else { return };
     let dir = tempfile::tempdir().expect("tmp");

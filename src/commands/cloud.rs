@@ -167,7 +167,17 @@ async fn follow(clients: &CloudClients, id: BuildId, json: bool, live_tail: bool
     };
     let outcome = outcome?;
     let log = log?;
-    for r in ecr::pushes_in_log(log.iter().map(String::as_str)) {
+    // The build's environment may name the repository when the log shows no push.
+    let env_values = projects::get_builds(
+        &clients.codebuild,
+        std::slice::from_ref(&outcome.build_id.0),
+    )
+    .await
+    .ok()
+    .and_then(|b| b.into_iter().next())
+    .map(|b| b.env_values)
+    .unwrap_or_default();
+    for r in ecr::refs_for_build(log.iter().map(String::as_str), &env_values) {
         match ecr::describe(&clients.ecr, &r).await {
             Ok(img) => print_image(&img, json)?,
             Err(e) => eprintln!("cbdash: image {}: {e}", r.repository),

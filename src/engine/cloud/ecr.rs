@@ -77,6 +77,23 @@ pub fn pushes_in_log<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<EcrRef
     refs
 }
 
+/// The images to show for a build: pushes in its log, else repositories named by its
+/// environment values (`IMAGE_REPO=<acct>.dkr.ecr.<region>.amazonaws.com/app`).
+#[must_use]
+pub fn refs_for_build<'a>(
+    log: impl IntoIterator<Item = &'a str>,
+    env_values: &[String],
+) -> Vec<EcrRef> {
+    let pushed = pushes_in_log(log);
+    if !pushed.is_empty() {
+        return pushed;
+    }
+    let mut refs: Vec<EcrRef> = env_values.iter().filter_map(|v| parse_ref(v)).collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
 /// `DescribeImages` (+ `DescribeImageScanFindings` when not summarised) for `r`.
 pub async fn describe(ecr: &aws_sdk_ecr::Client, r: &EcrRef) -> Result<EcrImage, CloudError> {
     let mut call = ecr
@@ -172,6 +189,16 @@ mod tests {
         assert_eq!(refs[1].repository, "team/svc");
         assert_eq!(refs[1].tag.as_deref(), Some("2.0"));
         assert_eq!(refs[1].region, "us-east-1");
+    }
+
+    #[test]
+    fn log_pushes_win_over_env_hints() {
+        let env = ["123456789012.dkr.ecr.us-east-1.amazonaws.com/fromenv".to_owned()];
+        let from_env = refs_for_build(["nothing pushed"], &env);
+        assert_eq!(from_env.len(), 1);
+        assert_eq!(from_env[0].repository, "fromenv");
+        let log = ["docker push 123456789012.dkr.ecr.us-east-1.amazonaws.com/pushed:1"];
+        assert_eq!(refs_for_build(log, &env)[0].repository, "pushed");
     }
 
     #[test]
