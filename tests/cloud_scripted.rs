@@ -523,3 +523,29 @@ async fn retry_and_stop_return_the_build() {
         .expect("stop");
     assert_eq!(b.status, Status::Stopped);
 }
+
+#[tokio::test]
+async fn an_unknown_region_is_an_error_in_its_group() {
+    // No endpoint override: the SDK resolves codebuild.xx-nowhere-1.amazonaws.com, which does
+    // not exist (and no AWS is reachable from the test machine either way).
+    let opts = ConnectOptions {
+        sdk_retries: false,
+        endpoint_url: None,
+        static_credentials: Some(("k".into(), "s".into())),
+    };
+    let target = CloudTarget {
+        profile: None,
+        region: Some("xx-nowhere-1".into()),
+    };
+    let groups = tokio::time::timeout(
+        Duration::from_secs(60),
+        projects::load_groups(&[target], &opts),
+    )
+    .await
+    .expect("no hang");
+    let Err(e) = &groups[0].projects else {
+        panic!("expected an error")
+    };
+    assert!(matches!(e, CloudError::Unreachable { .. }), "{e:?}");
+    assert!(e.to_string().contains("check the region"), "{e}");
+}
