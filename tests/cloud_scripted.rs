@@ -538,7 +538,7 @@ async fn an_unknown_region_is_an_error_in_its_group() {
         region: Some("xx-nowhere-1".into()),
     };
     let groups = tokio::time::timeout(
-        Duration::from_secs(60),
+        Duration::from_mins(1),
         projects::load_groups(&[target], &opts),
     )
     .await
