@@ -44,6 +44,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// List past local runs and cloud builds, or show one (`cbdash history show BUILD_ID`).
     History(HistoryArgs),
+    /// AWS CodeBuild: list projects and builds, follow, start, retry and stop builds.
+    Cloud(CloudArgs),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -150,6 +152,99 @@ pub struct HistoryShowArgs {
     /// Print the run as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `cbdash cloud`.
+#[derive(Debug, Args)]
+pub struct CloudArgs {
+    /// The AWS profile (default: the SDK's chain, or every `[[cloud]]` entry of the config).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// The AWS region (default: the profile's, or `AWS_REGION`).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    #[command(subcommand)]
+    pub command: CloudCommand,
+}
+
+/// The `cbdash cloud` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CloudCommand {
+    /// List projects (one group per profile/region) with their last build.
+    Projects {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a project's recent builds.
+    Builds {
+        project: String,
+        /// How many builds (newest first).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow a build's phases and log until it ends; exit code from its status.
+    Watch(CloudWatchArgs),
+    /// Start a build, with overrides.
+    Start(CloudStartArgs),
+    /// Retry a finished build (a new build with the same settings).
+    Retry {
+        build_id: String,
+        /// Follow the new build.
+        #[arg(long)]
+        watch: bool,
+        /// Print NDJSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a running build.
+    Stop { build_id: String },
+}
+
+/// `cbdash cloud watch`.
+#[derive(Debug, Args)]
+pub struct CloudWatchArgs {
+    pub build_id: String,
+    /// Print NDJSON events instead of the plain log.
+    #[arg(long)]
+    pub json: bool,
+    /// Use CloudWatch Live Tail for the log (falls back to polling).
+    #[arg(long)]
+    pub live_tail: bool,
+}
+
+/// `cbdash cloud start`.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each bool is an independent command-line flag
+pub struct CloudStartArgs {
+    pub project: String,
+    /// Source version (branch, tag, commit, `pr/N`).
+    #[arg(long)]
+    pub source_version: Option<String>,
+    /// Environment override NAME=VALUE (plaintext). Repeatable.
+    #[arg(long = "env", short = 'e', value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// A local buildspec file sent as the buildspec override (checked first).
+    #[arg(long, value_name = "FILE")]
+    pub buildspec: Option<PathBuf>,
+    /// Image override.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Privileged mode override.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Follow the build until it ends.
+    #[arg(long)]
+    pub watch: bool,
+    /// Print JSON (NDJSON events with --watch).
+    #[arg(long)]
+    pub json: bool,
+    /// Use CloudWatch Live Tail for the log (with --watch).
+    #[arg(long)]
+    pub live_tail: bool,
 }
 
 /// Parses `90s`, `30m`, `2h` or a bare number of seconds.

@@ -14,3 +14,9 @@ mod cache;
 
 // The SQLite run history and `cbdash history`.
 mod history;
+// The cloud backend: a scripted fake AWS endpoint, tests against it, against moto, and the CLI.
+mod cloud_bench;
+mod cloud_cli;
+mod cloud_fake;
+mod cloud_moto;
+mod cloud_scripted;

@@ -10,6 +10,7 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 
+mod cloud;
 pub mod validate;
 
 /// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
@@ -29,13 +30,10 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "cbdash", &mut std::io::stdout());
             Ok(0)
         }
-<<<<<<< HEAD
         Some(Command::Validate(args)) => validate::run(&args),
-        Some(Command::Run(_)) | None => {
-=======
         Some(Command::History(args)) => history::run(&global, &args),
-        Some(Command::Validate(_) | Command::Run(_)) | None => {
->>>>>>> cache
+        Some(Command::Cloud(args)) => cloud::run(&global, args),
+        Some(Command::Run(_)) | None => {
             Err(CliError::Usage("this command is not available in this build yet".into()).into())
         }
     }
@@ -53,6 +51,12 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
             .is_some()
         {
             return 3;
+        }
+        if let Some(e) = cause.downcast_ref::<crate::engine::cloud::CloudError>() {
+            return cloud::exit_code(e);
+        }
+        if let Some(crate::engine::EngineError::Cloud(e)) = cause.downcast_ref() {
+            return cloud::exit_code(e);
         }
     }
     1

@@ -1,9 +1,147 @@
 //! The cloud backend: lists CodeBuild projects and builds, follows a build's phases and its
-//! CloudWatch log, and starts, retries and stops builds, through the AWS SDK.
+//! CloudWatch log, shows the ECR image it pushed, and starts, retries and stops builds,
+//! through the AWS SDK.
+//!
+//! How the pieces fit:
+//! - [`client`]: one [`CloudClients`] per [`CloudTarget`] (profile/region pair) built from
+//!   aws-config's default chain, and the mapping of SDK errors onto [`CloudError`].
+//! - [`projects`]: ListProjects/BatchGetProjects and ListBuildsForProject/BatchGetBuilds, one
+//!   [`ProjectGroup`] per target whose error stays inside that group.
+//! - [`snapshot`] (pure): a CodeBuild `Build` as a [`BuildSnapshot`], and the diff of two
+//!   successive snapshots as `BuildEvent`s, so each phase transition is emitted once.
+//! - [`schedule`] (pure, time injected): which followed builds are due, and the backoff.
+//! - [`poller`]: follows any number of builds with ONE BatchGetBuilds per poll.
+//! - [`logs`]: the CloudWatch tailer (GetLogEvents from the head; optional StartLiveTail).
+//! - [`ecr`]: images a build pushed, from its log lines or its project's environment.
+//! - [`actions`]: StartBuild with overrides, RetryBuild, StopBuild.
+//! - [`watch`]: poller + tailer for one build, which is what [`CloudBackend::run`] and
+//!   `cbdash cloud watch` use.
 
-/// Errors of the cloud backend.
-#[derive(Debug, thiserror::Error)]
+pub mod actions;
+pub mod client;
+pub mod ecr;
+pub mod logs;
+pub mod poller;
+pub mod projects;
+pub mod schedule;
+pub mod snapshot;
+pub mod watch;
+
+pub use client::{CloudClients, ConnectOptions};
+pub use projects::{ProjectGroup, ProjectInfo};
+pub use snapshot::{BuildSnapshot, LogLocation};
+
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Backend, BuildRequest, EngineError, EventSink, ProjectSummary};
+use crate::model::{BackendKind, BuildOutcome};
+
+/// One AWS profile/region pair, shown as its own group of projects. Both `None` means the
+/// default chain (environment, default profile, instance role).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct CloudTarget {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+impl CloudTarget {
+    /// The group label, `profile/region` (with `default` for what the chain decides).
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!(
+            "{}/{}",
+            self.profile.as_deref().unwrap_or("default"),
+            self.region.as_deref().unwrap_or("default")
+        )
+    }
+}
+
+/// Errors of the cloud backend. Each says what failed and, where there is one, the fix.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CloudError {
+    #[error(
+        "AWS credentials for {group} are missing or expired ({message}); run `aws sso login` or set AWS_PROFILE / AWS_ACCESS_KEY_ID"
+    )]
+    Credentials { group: String, message: String },
+    #[error(
+        "access denied to {operation}: {message}; the role needs the codebuild/logs/ecr permission for it"
+    )]
+    AccessDenied { operation: String, message: String },
+    #[error("{operation} was throttled ({message}); retrying later")]
+    Throttled { operation: String, message: String },
+    #[error("{operation} failed with a server error (HTTP {status}): {message}")]
+    Server {
+        operation: String,
+        status: u16,
+        message: String,
+    },
+    #[error("cannot reach AWS for {operation}: {message}; check the region and the network")]
+    Unreachable { operation: String, message: String },
+    #[error("{what} was not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    InvalidInput(String),
     #[error("AWS call '{operation}' failed: {message}")]
     Api { operation: String, message: String },
+}
+
+impl CloudError {
+    /// Whether waiting and trying again may help (throttling, 5xx).
+    #[must_use]
+    pub const fn is_retryable(&self) -> bool {
+        matches!(self, Self::Throttled { .. } | Self::Server { .. })
+    }
+}
+
+/// The cloud backend for one target.
+#[derive(Clone, Debug)]
+pub struct CloudBackend {
+    pub clients: CloudClients,
+    /// Use StartLiveTail for the log (falls back to polling on error).
+    pub live_tail: bool,
+}
+
+impl Backend for CloudBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Cloud
+    }
+
+    async fn list_projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
+        let names = projects::list_project_names(&self.clients.codebuild).await?;
+        Ok(names
+            .into_iter()
+            .map(|name| ProjectSummary {
+                name,
+                backend: BackendKind::Cloud,
+                group: self.clients.group.clone(),
+                description: None,
+            })
+            .collect())
+    }
+
+    async fn run(
+        &self,
+        req: BuildRequest,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError> {
+        let buildspec = match &req.buildspec {
+            Some(path) => Some(actions::read_buildspec(path)?),
+            None => None,
+        };
+        let started = actions::start_build(&self.clients.codebuild, &req, buildspec).await?;
+        let opts = watch::WatchOptions {
+            live_tail: self.live_tail,
+            ..watch::WatchOptions::default()
+        };
+        Box::pin(watch::watch_build(
+            &self.clients,
+            started.id,
+            &opts,
+            sink,
+            cancel,
+        ))
+        .await
+    }
 }

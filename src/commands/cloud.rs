@@ -1,0 +1,465 @@
+//! `cbdash cloud …`: the headless face of the cloud backend.
+//!
+//! Targets: `--profile`/`--region` give one; otherwise the config file's `[[cloud]]` entries
+//! (one group each), otherwise the SDK's default chain. Output of `watch` is the same NDJSON
+//! event types as local runs (`build_started`, `phase_started`, `log`, `phase_finished`,
+//! `build_finished`, plus `notice`), written by [`event_json`] until the shared printer in
+//! `headless/` takes over. Exit code: the build's status (0/1/3), 2 bad input, 3 AWS errors.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{CloudArgs, CloudCommand, CloudStartArgs, GlobalArgs};
+use crate::engine::cloud::ecr::{self, EcrImage};
+use crate::engine::cloud::projects::{self, ProjectGroup};
+use crate::engine::cloud::watch::{WatchOptions, watch_build};
+use crate::engine::cloud::{CloudClients, CloudError, CloudTarget, ConnectOptions, actions};
+use crate::engine::{BuildRequest, EventSink};
+use crate::model::{BuildEvent, BuildId, LogLine};
+
+/// Exit code of a cloud error: 2 when the input was wrong, else 3 (infrastructure).
+#[must_use]
+pub const fn exit_code(e: &CloudError) -> u8 {
+    match e {
+        CloudError::InvalidInput(_) | CloudError::NotFound { .. } => 2,
+        _ => 3,
+    }
+}
+
+/// Runs a `cbdash cloud` command.
+pub fn run(global: &GlobalArgs, args: CloudArgs) -> Result<u8> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let targets = targets(global.config.as_deref(), &args)?;
+    rt.block_on(run_async(targets, args.command))
+}
+
+async fn run_async(targets: Vec<CloudTarget>, cmd: CloudCommand) -> Result<u8> {
+    let first = targets.first().cloned().unwrap_or_default();
+    let clients = CloudClients::connect(&first, &ConnectOptions::default()).await;
+    match cmd {
+        CloudCommand::Projects { json } => {
+            let groups = projects::load_groups(&targets, &ConnectOptions::default()).await;
+            print_groups(&groups, json)?;
+            Ok(u8::from(groups.iter().all(|g| g.projects.is_err())) * 3)
+        }
+        CloudCommand::Builds {
+            project,
+            limit,
+            json,
+        } => {
+            let ids = projects::list_build_ids(&clients.codebuild, &project, limit).await?;
+            let builds = projects::get_builds(&clients.codebuild, &ids).await?;
+            for b in builds {
+                let line = json!({"id": b.id, "number": b.build_number, "status": b.status,
+                    "current_phase": b.current_phase, "source_version": b.source_version,
+                    "start": b.start, "end": b.end});
+                if json {
+                    out(&line.to_string())?;
+                } else {
+                    out(&format!(
+                        "{:<12} #{:<5} {}",
+                        b.status.as_str(),
+                        b.build_number.unwrap_or(0),
+                        b.id
+                    ))?;
+                }
+            }
+            Ok(0)
+        }
+        CloudCommand::Watch(w) => follow(&clients, BuildId(w.build_id), w.json, w.live_tail).await,
+        CloudCommand::Start(s) => start(&clients, s).await,
+        CloudCommand::Retry {
+            build_id,
+            watch,
+            json,
+        } => {
+            let b = actions::retry_build(&clients.codebuild, &build_id).await?;
+            announce(&b.id, "retried as", json)?;
+            if watch {
+                follow(&clients, b.id, json, false).await
+            } else {
+                Ok(0)
+            }
+        }
+        CloudCommand::Stop { build_id } => {
+            let b = actions::stop_build(&clients.codebuild, &build_id).await?;
+            out(&format!("stopping {} (status {})", b.id, b.status))?;
+            Ok(0)
+        }
+    }
+}
+
+async fn start(clients: &CloudClients, s: CloudStartArgs) -> Result<u8> {
+    let env = s
+        .env
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| CloudError::InvalidInput(format!("--env '{kv}' is not NAME=VALUE")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let buildspec = s
+        .buildspec
+        .as_deref()
+        .map(actions::read_buildspec)
+        .transpose()?;
+    let req = BuildRequest {
+        project: s.project,
+        image: s.image,
+        env,
+        privileged: s.privileged,
+        source_version: s.source_version,
+        ..BuildRequest::default()
+    };
+    let b = actions::start_build(&clients.codebuild, &req, buildspec).await?;
+    announce(&b.id, "started", s.json)?;
+    if s.watch {
+        follow(clients, b.id, s.json, s.live_tail).await
+    } else {
+        Ok(0)
+    }
+}
+
+fn announce(id: &BuildId, what: &str, json: bool) -> Result<()> {
+    if json {
+        out(&json!({"type": "cloud_build", "action": what, "build_id": id}).to_string())
+    } else {
+        out(&format!("{what} {id}"))
+    }
+}
+
+/// Follows a build, printing as events come; the exit code is its final status.
+async fn follow(clients: &CloudClients, id: BuildId, json: bool, live_tail: bool) -> Result<u8> {
+    let (sink, mut rx) = EventSink::channel(64);
+    let cancel = CancellationToken::new();
+    let opts = WatchOptions {
+        live_tail,
+        ..WatchOptions::default()
+    };
+    let watcher = watch_build(clients, id, &opts, sink, cancel.clone());
+    let printer = async {
+        let mut log_tail: Vec<String> = Vec::new();
+        while let Some(ev) = rx.recv().await {
+            if let BuildEvent::Logs { lines, .. } = &ev {
+                log_tail.extend(lines.iter().map(|l| l.text.clone()));
+            }
+            print_event(&ev, json)?;
+        }
+        Ok::<_, anyhow::Error>(log_tail)
+    };
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    };
+    let (outcome, log) = tokio::select! {
+        r = async { tokio::join!(Box::pin(watcher), printer) } => r,
+        () = ctrl_c => return Ok(130),
+    };
+    let outcome = outcome?;
+    let log = log?;
+    // The build's environment may name the repository when the log shows no push.
+    let env_values = projects::get_builds(
+        &clients.codebuild,
+        std::slice::from_ref(&outcome.build_id.0),
+    )
+    .await
+    .ok()
+    .and_then(|b| b.into_iter().next())
+    .map(|b| b.env_values)
+    .unwrap_or_default();
+    for r in ecr::refs_for_build(log.iter().map(String::as_str), &env_values) {
+        match ecr::describe(&clients.ecr, &r).await {
+            Ok(img) => print_image(&img, json)?,
+            Err(e) => eprintln!("cbdash: image {}: {e}", r.repository),
+        }
+    }
+    Ok(outcome.status.exit_code())
+}
+
+/// The NDJSON lines of one event (a log batch is one line per log line).
+#[must_use]
+pub fn event_json(ev: &BuildEvent) -> Vec<Value> {
+    match ev {
+        BuildEvent::Started {
+            build_id,
+            project,
+            backend,
+            image,
+            at,
+        } => vec![json!({"type": "build_started",
+            "build_id": build_id, "project": project, "backend": backend, "image": image, "at": at})],
+        BuildEvent::PhaseStarted {
+            build_id,
+            phase,
+            attempt,
+            at,
+        } => vec![json!({"type": "phase_started",
+            "build_id": build_id, "phase": phase, "attempt": attempt, "at": at})],
+        BuildEvent::Logs { build_id, lines } => lines
+            .iter()
+            .map(
+                |LogLine {
+                     phase,
+                     stream,
+                     text,
+                 }| {
+                    json!({"type": "log", "build_id": build_id,
+                "phase": phase, "stream": stream, "text": text})
+                },
+            )
+            .collect(),
+        BuildEvent::PhaseFinished {
+            build_id,
+            phase,
+            attempt,
+            status,
+            duration_ms,
+            context,
+            at,
+        } => {
+            vec![
+                json!({"type": "phase_finished", "build_id": build_id, "phase": phase,
+                "attempt": attempt, "status": status, "duration_ms": duration_ms,
+                "context": context, "at": at}),
+            ]
+        }
+        BuildEvent::Notice {
+            build_id,
+            level,
+            message,
+        } => vec![json!({"type": "notice",
+            "build_id": build_id, "level": level, "message": message})],
+        BuildEvent::Finished {
+            build_id,
+            status,
+            duration_ms,
+            at,
+        } => vec![json!({"type": "build_finished",
+            "build_id": build_id, "status": status, "duration_ms": duration_ms, "at": at})],
+        BuildEvent::Cache { build_id, report } if report.finished => {
+            vec![report.to_ndjson(build_id)]
+        }
+        BuildEvent::Regression {
+            build_id,
+            regression,
+        } => vec![regression.to_ndjson(build_id)],
+        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::Cache { .. } => {
+            Vec::new()
+        }
+    }
+}
+
+fn print_event(ev: &BuildEvent, json: bool) -> Result<()> {
+    if json {
+        for v in event_json(ev) {
+            out(&v.to_string())?;
+        }
+        return Ok(());
+    }
+    match ev {
+        BuildEvent::Started {
+            build_id, image, ..
+        } => out(&format!("==> {build_id} ({image})")),
+        BuildEvent::PhaseStarted { phase, .. } => out(&format!("--> {phase}")),
+        BuildEvent::Logs { lines, .. } => lines.iter().try_for_each(|l| out(&printable(&l.text))),
+        BuildEvent::PhaseFinished {
+            phase,
+            status,
+            duration_ms,
+            context,
+            ..
+        } => {
+            let why = if context.is_empty() {
+                String::new()
+            } else {
+                format!(": {} {}", context.status_code, printable(&context.message))
+            };
+            out(&format!(
+                "<-- {phase} {status} ({:.1}s){why}",
+                ms_to_s(*duration_ms)
+            ))
+        }
+        BuildEvent::Notice { level, message, .. } => {
+            eprintln!("cbdash: {level:?}: {}", printable(message));
+            Ok(())
+        }
+        BuildEvent::Finished {
+            build_id,
+            status,
+            duration_ms,
+            ..
+        } => out(&format!(
+            "==> {build_id} {status} in {:.1}s",
+            ms_to_s(*duration_ms)
+        )),
+        BuildEvent::Regression { regression, .. } => {
+            out(&format!("!! {}", printable(&regression.summary_line())))
+        }
+        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::Cache { .. } => {
+            Ok(())
+        }
+    }
+}
+
+fn print_image(img: &EcrImage, json: bool) -> Result<()> {
+    if json {
+        let mut v = serde_json::to_value(img)?;
+        v["type"] = json!("ecr_image");
+        return out(&v.to_string());
+    }
+    let findings = img.findings.as_ref().map_or_else(
+        || "not scanned".to_owned(),
+        |f| {
+            f.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    );
+    out(&format!(
+        "image {}: tags [{}] digest {} size {} pushed {} findings {findings}",
+        img.reference.repository,
+        img.tags.join(", "),
+        img.digest.as_deref().unwrap_or("?"),
+        img.size_bytes.unwrap_or(0),
+        img.pushed_at.map_or_else(|| "?".into(), |t| t.to_rfc3339()),
+    ))
+}
+
+fn print_groups(groups: &[ProjectGroup], json: bool) -> Result<()> {
+    for g in groups {
+        match (&g.projects, json) {
+            (Ok(ps), true) => out(&json!({"group": g.name, "projects": ps}).to_string())?,
+            (Err(e), true) => out(&json!({"group": g.name, "error": e.to_string()}).to_string())?,
+            (Ok(ps), false) => {
+                out(&format!("[{}] {} projects", g.name, ps.len()))?;
+                for p in ps {
+                    let last = p.last_build.as_ref().map_or("-", |b| b.status.as_str());
+                    out(&format!(
+                        "  {:<40} {:<10} {}",
+                        p.name,
+                        last,
+                        p.image.as_deref().unwrap_or("")
+                    ))?;
+                }
+            }
+            (Err(e), false) => out(&format!("[{}] error: {e}", g.name))?,
+        }
+    }
+    Ok(())
+}
+
+/// Which profile/region pairs to show.
+fn targets(config: Option<&Path>, args: &CloudArgs) -> Result<Vec<CloudTarget>> {
+    if args.profile.is_some() || args.region.is_some() {
+        return Ok(vec![CloudTarget {
+            profile: args.profile.clone(),
+            region: args.region.clone(),
+        }]);
+    }
+    let path = config.map(Path::to_path_buf).or_else(|| {
+        directories::ProjectDirs::from("", "", "cbdash").map(|d| d.config_dir().join("config.toml"))
+    });
+    let from_file = match path {
+        Some(p) if p.is_file() => read_targets(&p)?,
+        _ => Vec::new(),
+    };
+    Ok(if from_file.is_empty() {
+        vec![CloudTarget::default()]
+    } else {
+        from_file
+    })
+}
+
+/// The `[[cloud]]` entries of a config file (the rest of the file is not ours to judge).
+fn read_targets(path: &Path) -> Result<Vec<CloudTarget>> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        cloud: Vec<CloudTarget>,
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: File = toml::from_str(&text)
+        .map_err(|e| super::CliError::Usage(format!("{}: {e}", path.display())))?;
+    Ok(file.cloud)
+}
+
+fn ms_to_s(ms: u64) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // durations far below 2^52 ms
+    let s = ms as f64 / 1000.0;
+    s
+}
+
+/// Log text is untrusted: control characters (escape sequences) are shown, not obeyed.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn out(line: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LogStream, PhaseKind, Status};
+
+    #[test]
+    fn log_batches_become_one_line_each() {
+        let ev = BuildEvent::Logs {
+            build_id: BuildId("p:1".into()),
+            lines: vec![
+                LogLine {
+                    phase: Some(PhaseKind::Build),
+                    stream: LogStream::Stdout,
+                    text: "a\u{1b}[2J".into(),
+                },
+                LogLine {
+                    phase: None,
+                    stream: LogStream::Agent,
+                    text: "[Container] b".into(),
+                },
+            ],
+        };
+        let v = event_json(&ev);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0]["type"], "log");
+        assert_eq!(v[0]["phase"], "BUILD");
+        assert_eq!(v[1]["stream"], "agent");
+        assert_eq!(printable("a\u{1b}[2J"), "a\u{fffd}[2J");
+    }
+
+    #[test]
+    fn config_targets_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[[cloud]]\nprofile = \"dev\"\nregion = \"eu-west-1\"\n[[cloud]]\nregion = \"us-east-1\"\n[ui]\nx = 1\n").expect("write");
+        let t = read_targets(&p).expect("read");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].label(), "dev/eu-west-1");
+        assert_eq!(t[1].label(), "default/us-east-1");
+        assert_eq!(Status::Fault.exit_code(), 3);
+    }
+}

@@ -1,0 +1,133 @@
+//! Acting on builds: StartBuild with overrides, RetryBuild, StopBuild.
+
+use std::path::Path;
+
+use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType};
+
+use super::CloudError;
+use super::client::classify;
+use super::snapshot::BuildSnapshot;
+use crate::engine::BuildRequest;
+
+/// Reads a buildspec override and checks it is a YAML mapping with a `version` key before
+/// sending it: a typo is reported here with its position, not as a failed cloud build.
+pub fn read_buildspec(path: &Path) -> Result<String, CloudError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CloudError::InvalidInput(format!("cannot read buildspec {}: {e}", path.display()))
+    })?;
+    check_buildspec(&text)
+        .map_err(|m| CloudError::InvalidInput(format!("{}: {m}", path.display())))?;
+    Ok(text)
+}
+
+/// A light check (the full one is `cbdash validate`): YAML that is a mapping with `version`.
+pub fn check_buildspec(text: &str) -> Result<(), String> {
+    let doc: serde_json::Value =
+        serde_saphyr::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    let map = doc
+        .as_object()
+        .ok_or("a buildspec must be a mapping (expected `version: 0.2` at the top)")?;
+    if !map.contains_key("version") {
+        return Err("missing `version` key; add `version: 0.2` at the top".into());
+    }
+    Ok(())
+}
+
+/// StartBuild with the overrides in `req`; `buildspec` is the override's text.
+pub async fn start_build(
+    cb: &aws_sdk_codebuild::Client,
+    req: &BuildRequest,
+    buildspec: Option<String>,
+) -> Result<BuildSnapshot, CloudError> {
+    let env: Vec<EnvironmentVariable> = req
+        .env
+        .iter()
+        .map(|(k, v)| {
+            EnvironmentVariable::builder()
+                .name(k)
+                .value(v)
+                .r#type(EnvironmentVariableType::Plaintext)
+                .build()
+                .map_err(|e| CloudError::InvalidInput(format!("environment variable {k}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut call = cb
+        .start_build()
+        .project_name(&req.project)
+        .set_source_version(req.source_version.clone())
+        .set_buildspec_override(buildspec)
+        .set_image_override(req.image.clone());
+    if !env.is_empty() {
+        call = call.set_environment_variables_override(Some(env));
+    }
+    if req.privileged {
+        call = call.privileged_mode_override(true);
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| classify("StartBuild", "", &e))?;
+    build_of(out.build_value(), "StartBuild")
+}
+
+/// RetryBuild: a new build with the same settings as the finished `id`.
+pub async fn retry_build(
+    cb: &aws_sdk_codebuild::Client,
+    id: &str,
+) -> Result<BuildSnapshot, CloudError> {
+    let out = cb
+        .retry_build()
+        .id(id)
+        .idempotency_token(uuid::Uuid::new_v4().to_string())
+        .send()
+        .await
+        .map_err(|e| classify("RetryBuild", "", &e))?;
+    build_of(out.build_value(), "RetryBuild")
+}
+
+/// StopBuild on a running build.
+pub async fn stop_build(
+    cb: &aws_sdk_codebuild::Client,
+    id: &str,
+) -> Result<BuildSnapshot, CloudError> {
+    let out = cb
+        .stop_build()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| classify("StopBuild", "", &e))?;
+    build_of(out.build_value(), "StopBuild")
+}
+
+fn build_of(
+    b: Option<&aws_sdk_codebuild::types::Build>,
+    op: &str,
+) -> Result<BuildSnapshot, CloudError> {
+    b.map(BuildSnapshot::from_sdk)
+        .ok_or_else(|| CloudError::Api {
+            operation: op.into(),
+            message: "the response holds no build".into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buildspec_overrides_are_checked() {
+        assert!(check_buildspec("version: 0.2\nphases:\n  build:\n    commands: [make]\n").is_ok());
+        assert!(
+            check_buildspec("phases: {}\n")
+                .expect_err("rejected")
+                .contains("version")
+        );
+        assert!(
+            check_buildspec("- a\n")
+                .expect_err("rejected")
+                .contains("mapping")
+        );
+        let e = check_buildspec("version: 0.2\nphases: [\n").expect_err("rejected");
+        assert!(e.contains("line"), "{e}");
+    }
+}

@@ -1,0 +1,136 @@
+use super::*;
+
+fn t(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(1_700_000_000 + secs, 0)
+}
+
+fn phase(kind: PhaseKind, status: Option<Status>, start: i64, end: Option<i64>) -> PhaseSnapshot {
+    PhaseSnapshot {
+        kind,
+        status,
+        start: t(start),
+        end: end.and_then(t),
+        duration_secs: end.map(|e| e - start),
+        context: PhaseContext::default(),
+    }
+}
+
+fn build(status: Status, phases: Vec<PhaseSnapshot>) -> BuildSnapshot {
+    BuildSnapshot {
+        id: BuildId("p:1".into()),
+        project: "p".into(),
+        build_number: Some(1),
+        status,
+        current_phase: phases.last().map(|p| p.kind.as_str().to_owned()),
+        image: "img".into(),
+        source_version: None,
+        start: t(0),
+        end: if status.is_terminal() { t(30) } else { None },
+        phases,
+        log: None,
+        env_values: Vec::new(),
+    }
+}
+
+fn names(events: &[BuildEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            BuildEvent::Started { .. } => "started".into(),
+            BuildEvent::PhaseStarted { phase, attempt, .. } => format!("+{phase}#{attempt}"),
+            BuildEvent::PhaseFinished { phase, status, .. } => format!("-{phase}:{status}"),
+            BuildEvent::Finished { status, .. } => format!("finished:{status}"),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn each_transition_is_emitted_once() {
+    let s1 = build(
+        Status::InProgress,
+        vec![
+            phase(PhaseKind::Submitted, Some(Status::Succeeded), 0, Some(1)),
+            phase(PhaseKind::Queued, None, 1, None),
+        ],
+    );
+    let mut s2 = s1.clone();
+    s2.phases[1] = phase(PhaseKind::Queued, Some(Status::Succeeded), 1, Some(2));
+    s2.phases
+        .push(phase(PhaseKind::Provisioning, None, 2, None));
+    assert_eq!(
+        names(&diff(None, &s1)),
+        [
+            "started",
+            "+SUBMITTED#1",
+            "-SUBMITTED:SUCCEEDED",
+            "+QUEUED#1"
+        ]
+    );
+    assert_eq!(
+        names(&diff(Some(&s1), &s2)),
+        ["-QUEUED:SUCCEEDED", "+PROVISIONING#1"]
+    );
+    assert!(
+        diff(Some(&s2), &s2).is_empty(),
+        "an unchanged snapshot emits nothing"
+    );
+}
+
+#[test]
+fn failure_carries_its_context_and_completed_has_no_status() {
+    let mut failed = phase(PhaseKind::Build, Some(Status::Failed), 5, Some(9));
+    failed.context = PhaseContext {
+        status_code: "COMMAND_EXECUTION_ERROR".into(),
+        message: "Error while executing command: make. Reason: exit status 2".into(),
+    };
+    let s = build(
+        Status::Failed,
+        vec![failed, phase(PhaseKind::Completed, None, 9, None)],
+    );
+    let events = diff(None, &s);
+    assert_eq!(
+        names(&events),
+        ["started", "+BUILD#1", "-BUILD:FAILED", "finished:FAILED"]
+    );
+    let Some(BuildEvent::PhaseFinished {
+        context,
+        duration_ms,
+        ..
+    }) = events.get(2)
+    else {
+        panic!("expected PhaseFinished, got {events:?}");
+    };
+    assert_eq!(context.status_code, "COMMAND_EXECUTION_ERROR");
+    assert_eq!(*duration_ms, 4000);
+}
+
+#[test]
+fn repeated_phases_count_attempts() {
+    let s = build(
+        Status::InProgress,
+        vec![
+            phase(PhaseKind::Build, Some(Status::Failed), 0, Some(1)),
+            phase(PhaseKind::Build, None, 1, None),
+        ],
+    );
+    assert_eq!(
+        names(&diff(None, &s)),
+        ["started", "+BUILD#1", "-BUILD:FAILED", "+BUILD#2"]
+    );
+}
+
+#[test]
+fn null_log_locations_are_not_locations() {
+    assert_eq!(log_location(Some("null"), Some("null"), None), None);
+    assert_eq!(log_location(None, Some("s"), None), None);
+    let l = log_location(
+        Some("/aws/codebuild/p"),
+        Some("u"),
+        Some("arn:aws:logs:us-east-1:1:log-group:/aws/codebuild/p:log-stream:u"),
+    );
+    assert_eq!(
+        l.and_then(|l| l.group_arn),
+        Some("arn:aws:logs:us-east-1:1:log-group:/aws/codebuild/p".into())
+    );
+}

@@ -1,0 +1,122 @@
+//! `cbdash cloud …` as a user runs it: the real binary with `AWS_ENDPOINT_URL` pointing at
+//! the scripted fake endpoint.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::cloud_fake::{FakeAws, Reply};
+use crate::cloud_scripted::{failing_build, log_page};
+use crate::common::cbdash_bin;
+
+async fn cbdash(fake: &FakeAws, args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(cbdash_bin())
+        .args(args)
+        .env("AWS_ENDPOINT_URL", fake.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("CBDASH_CONFIG", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .await
+        .expect("run cbdash");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn cloud_watch_follows_a_build_to_its_end_as_ndjson() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let fake = FakeAws::start(move |r| match r.op.as_str() {
+        "BatchGetBuilds" => {
+            Reply::ok(json!({"builds": [failing_build(n2.fetch_add(1, Ordering::SeqCst))]}))
+        }
+        "GetLogEvents" => log_page(&r.body),
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let id = failing_build(0)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (code, stdout, stderr) = cbdash(&fake, &["cloud", "watch", &id, "--json"]).await;
+    assert_eq!(code, 1, "a FAILED build exits 1; stderr: {stderr}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"build_started"));
+    assert_eq!(types.last(), Some(&"build_finished"));
+    assert_eq!(types.iter().filter(|t| **t == "log").count(), 4);
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "phase_finished" && e["phase"] == "BUILD")
+        .expect("BUILD finished");
+    assert_eq!(failed["status"], "FAILED");
+    assert_eq!(failed["context"]["status_code"], "COMMAND_EXECUTION_ERROR");
+    assert_eq!(
+        events.last().map(|e| e["status"].clone()),
+        Some(json!("FAILED"))
+    );
+}
+
+#[tokio::test]
+async fn cloud_projects_shows_an_access_error_in_place_of_the_group() {
+    let fake = FakeAws::start(|_| {
+        Reply::error(
+            400,
+            "AccessDeniedException",
+            "not authorized to perform codebuild:ListProjects",
+        )
+    })
+    .await;
+    let (code, stdout, _) = cbdash(
+        &fake,
+        &["cloud", "--region", "us-east-1", "projects", "--json"],
+    )
+    .await;
+    assert_eq!(code, 3);
+    let v: Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert_eq!(v["group"], "default/us-east-1");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("access denied")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn cloud_stop_and_retry_print_the_build() {
+    let fake = FakeAws::start(|r| match r.op.as_str() {
+        "StopBuild" => {
+            Reply::ok(json!({"build": crate::cloud_fake::build("demo:1", "STOPPED", vec![], None)}))
+        }
+        "RetryBuild" => Reply::ok(
+            json!({"build": crate::cloud_fake::build("demo:2", "IN_PROGRESS", vec![], None)}),
+        ),
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let (code, stdout, stderr) = cbdash(&fake, &["cloud", "stop", "demo:1"]).await;
+    assert_eq!(
+        (code, stdout.trim()),
+        (0, "stopping demo:1 (status STOPPED)"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = cbdash(&fake, &["cloud", "retry", "demo:1"]).await;
+    assert_eq!((code, stdout.trim()), (0, "retried as demo:2"));
+    let (code, _, stderr) = cbdash(&fake, &["cloud", "start", "demo", "--env", "NOEQUALS"]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("NAME=VALUE"), "{stderr}");
+}
