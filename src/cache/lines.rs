@@ -52,7 +52,11 @@ pub(crate) fn classify_buildkit(rest: &str) -> BkLine<'_> {
         Some(b'[') => step_header_bracket(rest).map_or(BkLine::Internal, BkLine::Step),
         Some(b'e') if rest.starts_with("exporting to ") => BkLine::Export,
         Some(b'n') if rest.starts_with("naming to ") => {
-            let name = rest["naming to ".len()..].trim_end_matches(" done");
+            // `naming to <name>[ <secs>s][ done]`: the name is the first word.
+            let name = rest["naming to ".len()..]
+                .split(' ')
+                .next()
+                .unwrap_or_default();
             BkLine::NamingTo(name)
         }
         // Log lines (`0.140 text`), sha256 lines of 20.10, `...` markers, progress.
@@ -203,6 +207,11 @@ mod tests {
         assert_eq!(
             classify_buildkit("naming to docker.io/library/app:1 done"),
             BkLine::NamingTo("docker.io/library/app:1")
+        );
+        // The status may carry a duration when naming took measurable time.
+        assert_eq!(
+            classify_buildkit("naming to docker.io/me/app:1 0.1s done"),
+            BkLine::NamingTo("docker.io/me/app:1")
         );
     }
 
