@@ -6,3 +6,8 @@ mod common;
 
 // The layering rule of ARCHITECTURE.md, checked on the source tree.
 mod layering;
+
+// The local engine against the real Docker daemon (and moto for secrets).
+mod local_harness;
+mod local_outputs;
+mod local_semantics;
