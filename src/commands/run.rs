@@ -103,7 +103,7 @@ fn load_config(dir: &Path) -> Result<ProjectConfig> {
 }
 
 /// An existing buildspec must be valid before anything starts; a missing one is the build's
-/// DOWNLOAD_SOURCE failure, as in CodeBuild.
+/// `DOWNLOAD_SOURCE` failure, as in CodeBuild.
 fn validate_spec(path: &Path) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());

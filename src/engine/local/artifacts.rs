@@ -107,19 +107,19 @@ fn globs(patterns: &[String]) -> Result<GlobSet, LocalError> {
             .map_err(|e| LocalError::Artifacts(format!("invalid path pattern '{p}': {e}")))?;
         b.add(g);
         // `dir` alone means everything under it, as in CodeBuild.
-        if !p.contains('*') {
-            if let Ok(g) = Glob::new(&format!("{}/**", p.trim_end_matches('/'))) {
-                b.add(g);
-            }
+        if !p.contains('*')
+            && let Ok(g) = Glob::new(&format!("{}/**", p.trim_end_matches('/')))
+        {
+            b.add(g);
         }
     }
     b.build().map_err(|e| LocalError::Artifacts(e.to_string()))
 }
 
 /// Writes the selected files (`source path → output paths`) from the tar into `out_dir`.
-pub fn extract(
+pub fn extract<S: std::hash::BuildHasher>(
     tar: &[u8],
-    wanted: &HashMap<String, Vec<std::path::PathBuf>>,
+    wanted: &HashMap<String, Vec<std::path::PathBuf>, S>,
 ) -> Result<(), LocalError> {
     let mut a = tar::Archive::new(tar);
     for e in a

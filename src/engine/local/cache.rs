@@ -1,6 +1,6 @@
 //! `cache.paths` as local custom caches: each directory is a labelled named Docker volume per
 //! project and path, mounted at that path in every build of the project, so its contents
-//! persist between local runs (CodeBuild's LOCAL_CUSTOM_CACHE: directories only).
+//! persist between local runs (CodeBuild's `LOCAL_CUSTOM_CACHE`: directories only).
 
 use std::collections::HashMap;
 use std::path::Path;

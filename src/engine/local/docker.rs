@@ -234,11 +234,11 @@ pub async fn remove_stale(docker: &Docker) -> Result<usize, LocalError> {
             .as_ref()
             .and_then(|l| l.get(LABEL_PID))
             .and_then(|p| p.parse::<u32>().ok());
-        if let (Some(pid), Some(id)) = (pid, c.id) {
-            if !pid_alive(pid) {
-                remove_container(docker, &id).await?;
-                removed += 1;
-            }
+        if let (Some(pid), Some(id)) = (pid, c.id)
+            && !pid_alive(pid)
+        {
+            remove_container(docker, &id).await?;
+            removed += 1;
         }
     }
     Ok(removed)
@@ -250,6 +250,7 @@ fn pid_alive(pid: u32) -> bool {
 }
 
 /// Creates (or reuses) a labelled named volume.
+#[allow(clippy::implicit_hasher)] // bollard's VolumeCreateRequest takes a std HashMap
 pub async fn ensure_volume(
     docker: &Docker,
     name: &str,

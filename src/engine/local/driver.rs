@@ -108,6 +108,7 @@ enum Piece {
 
 impl Session {
     /// Wraps an attached exec's streams.
+    #[must_use]
     pub fn new(input: Input, output: Output, nonce: String) -> Self {
         Self {
             input,

@@ -36,7 +36,7 @@ pub fn region() -> String {
 }
 
 /// CodeBuild's variables (semantics §4). `CODEBUILD_RESOLVED_SOURCE_VERSION` is included only
-/// when known; the runner adds these after DOWNLOAD_SOURCE.
+/// when known; the runner adds these after `DOWNLOAD_SOURCE`.
 #[must_use]
 pub fn codebuild_vars(f: &BuildFacts) -> Vec<(String, String)> {
     let r = &f.region;

@@ -15,10 +15,12 @@ use super::{LocalError, cache, docker, script, source};
 
 type Outcome = Result<(PhaseResult, PhaseContext), LocalError>;
 
+#[allow(clippy::unnecessary_wraps)] // phase functions return an Outcome; these build one
 fn ok() -> Outcome {
     Ok((PhaseResult::Succeeded, PhaseContext::default()))
 }
 
+#[allow(clippy::unnecessary_wraps)] // phase functions return an Outcome; these build one
 fn failed(code: StatusCode, message: impl Into<String>) -> Outcome {
     let message = message.into();
     Ok((
@@ -116,6 +118,7 @@ async fn docker_socket(b: &mut Build, spec: &mut docker::ContainerSpec) -> Resul
         .await
 }
 
+#[allow(clippy::unnecessary_wraps)] // phase functions return an Outcome; these build one
 fn fault(message: &str) -> Outcome {
     Ok((
         PhaseResult::Fault,

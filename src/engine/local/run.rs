@@ -27,7 +27,7 @@ use super::{LocalError, docker};
 /// config names one.
 pub const DEFAULT_IMAGE: &str = "public.ecr.aws/codebuild/amazonlinux-x86_64-standard:5.0";
 
-/// How the buildspec file turned out, decided before any container starts; DOWNLOAD_SOURCE
+/// How the buildspec file turned out, decided before any container starts; `DOWNLOAD_SOURCE`
 /// reports a problem as CodeBuild does (`YAML_FILE_ERROR`).
 #[derive(Debug, Clone)]
 pub enum SpecSource {
@@ -55,8 +55,9 @@ pub struct Build {
 }
 
 impl Build {
-    /// The loaded buildspec (only after DOWNLOAD_SOURCE succeeded does the machine reach a
+    /// The loaded buildspec (only after `DOWNLOAD_SOURCE` succeeded does the machine reach a
     /// phase that needs it).
+    #[must_use]
     pub fn spec(&self) -> Option<&Buildspec> {
         match &self.spec {
             SpecSource::Loaded(s) => Some(s),

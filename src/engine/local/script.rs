@@ -6,6 +6,8 @@
 //! commands and phases while each command keeps its own exit status. A 0.1 command sources
 //! the same initial state but never saves it: every command starts fresh.
 
+use std::fmt::Write as _;
+
 use crate::buildspec::Version;
 
 use super::driver::TMP_DIR;
@@ -21,9 +23,9 @@ pub fn quote(value: &str) -> String {
 pub fn initial_env(vars: &[(String, String)], src_dir: &str) -> String {
     let mut s = String::new();
     for (k, v) in vars {
-        s.push_str(&format!("export {k}={}\n", quote(v)));
+        let _ = writeln!(s, "export {k}={}", quote(v));
     }
-    s.push_str(&format!("export PWD={}\n", quote(src_dir)));
+    let _ = writeln!(s, "export PWD={}", quote(src_dir));
     s
 }
 

@@ -1,4 +1,4 @@
-//! UPLOAD_ARTIFACTS: copy the source directory out of the container once, select the primary
+//! `UPLOAD_ARTIFACTS`: copy the source directory out of the container once, select the primary
 //! and secondary artifacts and the report files from it, write the artifacts into the output
 //! folder and summarise JUnit reports.
 
