@@ -143,10 +143,9 @@ pub fn parse(out: &Output) -> Run {
 pub fn build_only(cmds: &[&str]) -> String {
     let mut s = String::from("version: 0.2\nphases:\n  build:\n    commands:\n");
     for c in cmds {
-        s.push_str(&format!(
-            "      - {}\n",
-            serde_json::to_string(c).expect("json")
-        ));
+        s += "      - ";
+        s += &serde_json::to_string(c).expect("json");
+        s.push('\n');
     }
     s
 }
