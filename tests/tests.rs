@@ -20,3 +20,7 @@ mod cloud_cli;
 mod cloud_fake;
 mod cloud_moto;
 mod cloud_scripted;
+// The local engine against the real Docker daemon (and moto for secrets).
+mod local_harness;
+mod local_outputs;
+mod local_semantics;

@@ -11,6 +11,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command};
 
 mod cloud;
+pub mod run;
 pub mod validate;
 
 /// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
@@ -33,7 +34,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Validate(args)) => validate::run(&args),
         Some(Command::History(args)) => history::run(&global, &args),
         Some(Command::Cloud(args)) => cloud::run(&global, args),
-        Some(Command::Run(_)) | None => {
+        Some(Command::Run(args)) => run::run(&args),
+        None => {
             Err(CliError::Usage("this command is not available in this build yet".into()).into())
         }
     }
