@@ -11,3 +11,6 @@ mod layering;
 mod local_harness;
 mod local_outputs;
 mod local_semantics;
+
+// The buildspec parser on the corpus, `cbdash validate`, and parse property tests.
+mod buildspec;

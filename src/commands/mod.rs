@@ -9,6 +9,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command};
 
 pub mod run;
+pub mod validate;
 
 /// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +29,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Some(Command::Run(args)) => run::run(&args),
-        Some(Command::Validate(_)) | None => {
+        Some(Command::Validate(args)) => validate::run(&args),
+        None => {
             Err(CliError::Usage("this command is not available in this build yet".into()).into())
         }
     }
