@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMAGE=${1:-${CBDASH_TEST_IMAGE:-cbdash-test/base:2}}
 RUNS=${2:-5}
-BIN="$ROOT/target/release/cbdash"
+BIN=${CBDASH_BIN:-$ROOT/target/release/cbdash}
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build --release --quiet)
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/one" "$WORK/many"

@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
 use crate::config::project::{FILE_NAME, ProjectConfig};
-use crate::engine::local::specload;
 use crate::engine::{BuildRequest, EventSink, LocalOptions};
 use crate::headless::{ndjson, plain};
 use crate::model::BuildEvent;
@@ -108,9 +107,11 @@ fn validate_spec(path: &Path) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
     };
-    specload::parse(&text)
-        .map(|_| ())
-        .map_err(|msg| usage(format!("{}: invalid buildspec: {msg}", path.display())))
+    let file = path.display().to_string();
+    crate::buildspec::parse(&text).map(|_| ()).map_err(|diags| {
+        let rendered: Vec<String> = diags.iter().map(|d| d.render(&file)).collect();
+        usage(format!("invalid buildspec\n{}", rendered.join("\n")))
+    })
 }
 
 /// `NAME=VALUE`, value literal.

@@ -64,7 +64,14 @@ pub trait Lines: Send {
         stream: LogStream,
         text: String,
     ) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// The command has been quiet for a moment: deliver anything pending (so a line
+    /// printed before a long `sleep` shows now, not when the command ends).
+    fn idle(&mut self) -> impl Future<Output = Result<(), LocalError>> + Send;
 }
+
+/// How long a quiet command waits before pending lines are delivered.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// One command for the session.
 #[derive(Clone, Copy, Debug)]
@@ -141,7 +148,11 @@ impl Session {
             .map_err(|e| LocalError::Exec(format!("cannot write to the build shell: {e}")))?;
         let (mut status, mut err_done) = (None, false);
         while status.is_none() || !err_done {
-            let Some(frame) = self.output.next().await else {
+            let Ok(next) = tokio::time::timeout(IDLE, self.output.next()).await else {
+                on_line.idle().await?;
+                continue;
+            };
+            let Some(frame) = next else {
                 return Err(LocalError::Exec(
                     "the build shell ended unexpectedly (the container died?)".into(),
                 ));

@@ -160,6 +160,10 @@ impl super::driver::Lines for Emitter {
     async fn line(&mut self, stream: LogStream, text: String) -> Result<(), LocalError> {
         Emitter::line(self, stream, &text).await
     }
+
+    async fn idle(&mut self) -> Result<(), LocalError> {
+        self.flush().await
+    }
 }
 
 /// Keeps a command's stdout and sends its stderr to the log (artifact name expansion).
@@ -177,6 +181,10 @@ impl super::driver::Lines for Capture<'_> {
         } else {
             self.emit.line(stream, &text).await
         }
+    }
+
+    async fn idle(&mut self) -> Result<(), LocalError> {
+        self.emit.flush().await
     }
 }
 

@@ -23,7 +23,6 @@ pub mod plan;
 pub mod run;
 pub mod script;
 pub mod source;
-pub mod specload;
 pub mod state;
 mod upload;
 

@@ -72,9 +72,11 @@ pub fn load_spec(path: &Path) -> SpecSource {
     let Ok(text) = std::fs::read_to_string(path) else {
         return SpecSource::Missing;
     };
-    match super::specload::parse(&text) {
-        Ok(spec) => SpecSource::Loaded(Box::new(spec)),
-        Err(msg) => SpecSource::Invalid(format!("{}: {msg}", path.display())),
+    match crate::buildspec::parse(&text) {
+        Ok(parsed) => SpecSource::Loaded(Box::new(parsed.spec)),
+        Err(diags) => {
+            SpecSource::Invalid(crate::buildspec::BuildspecError::Invalid(diags).to_string())
+        }
     }
 }
 

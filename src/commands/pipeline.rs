@@ -1,0 +1,109 @@
+//! The event pipeline every consumer of a build shares (`cbdash run`, `cbdash cloud watch`, the
+//! dashboard driver): the layer-cache tap derives cache reports from the log, and the history
+//! recorder stores every event and derives regressions when a build finishes.
+//!
+//! History is best kept, never in the way: if the database cannot be opened or written, the
+//! build goes on and the consumer gets one warning notice.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cache::CacheTap;
+use crate::history::{Recorder, Store};
+use crate::model::{BuildEvent, NoticeLevel};
+
+/// Cache tap + history recorder over a stream of events.
+#[derive(Debug)]
+pub struct Pipeline {
+    tap: CacheTap,
+    recorder: Option<Recorder>,
+    clock: Instant,
+    pending_notice: Option<String>,
+}
+
+impl Pipeline {
+    /// A pipeline recording into the history at `path` (or the default location).
+    #[must_use]
+    pub fn new(history: Option<&Path>) -> Self {
+        let opened = history
+            .map(Path::to_path_buf)
+            .map_or_else(Store::default_path, Ok::<PathBuf, _>)
+            .and_then(|p| Store::open(&p));
+        let (recorder, pending_notice) = match opened {
+            Ok(store) => (Some(Recorder::new(store)), None),
+            Err(e) => (None, Some(format!("run history is off: {e}"))),
+        };
+        Self {
+            tap: CacheTap::new(),
+            recorder,
+            clock: Instant::now(),
+            pending_notice,
+        }
+    }
+
+    /// A pipeline with no history (tests, or `--history` pointing nowhere useful).
+    #[must_use]
+    pub fn without_history() -> Self {
+        Self {
+            tap: CacheTap::new(),
+            recorder: None,
+            clock: Instant::now(),
+            pending_notice: None,
+        }
+    }
+
+    /// The events to emit for one backend event, in order.
+    pub fn process(&mut self, event: BuildEvent) -> Vec<BuildEvent> {
+        let now_ms = u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut out = Vec::new();
+        if let Some(message) = self.pending_notice.take() {
+            out.push(notice(event.build_id().cloned(), message));
+        }
+        for ev in self.tap.observe(event, now_ms) {
+            let derived = self.record(&ev);
+            if matches!(ev, BuildEvent::Finished { .. }) {
+                // Regressions belong to the build: say them before it ends.
+                out.extend(derived);
+                out.push(ev);
+            } else {
+                out.push(ev);
+                out.extend(derived);
+            }
+        }
+        out
+    }
+
+    fn record(&mut self, ev: &BuildEvent) -> Vec<BuildEvent> {
+        let Some(recorder) = self.recorder.as_mut() else {
+            return Vec::new();
+        };
+        match recorder.record(ev) {
+            Ok(derived) => derived,
+            Err(e) => {
+                tracing::warn!("history write failed: {e}");
+                self.recorder = None;
+                vec![notice(
+                    ev.build_id().cloned(),
+                    format!("run history is off for this build: {e}"),
+                )]
+            }
+        }
+    }
+
+    /// Closes the history (marks builds that never finished as interrupted).
+    pub fn finish(self) {
+        if let Some(recorder) = self.recorder
+            && let Err(e) = recorder.finish()
+        {
+            tracing::warn!("closing the history failed: {e}");
+        }
+    }
+}
+
+fn notice(build_id: Option<crate::model::BuildId>, message: String) -> BuildEvent {
+    BuildEvent::Notice {
+        build_id,
+        level: NoticeLevel::Warning,
+        message,
+    }
+}
