@@ -20,9 +20,11 @@ mod analyzer;
 mod lines;
 mod saved;
 mod tally;
+mod tap;
 
 pub use analyzer::Analyzer;
 pub use saved::{TimeSaved, time_saved};
+pub use tap::CacheTap;
 
 #[cfg(test)]
 mod tests;

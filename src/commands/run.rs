@@ -11,23 +11,25 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::RunArgs;
+use crate::cli::{GlobalArgs, RunArgs};
 use crate::config::project::{FILE_NAME, ProjectConfig};
 use crate::engine::{BuildRequest, EventSink, LocalOptions};
 use crate::headless::{ndjson, plain};
 use crate::model::BuildEvent;
 
 use super::CliError;
+use super::pipeline::Pipeline;
 
 /// Runs the command; returns the exit code.
-pub fn run(args: &RunArgs) -> Result<u8> {
+pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
     let req = request(args)?;
+    let pipeline = Pipeline::new(global.history.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(drive(req, args.json))
+    runtime.block_on(drive(req, pipeline, args.json))
 }
 
 /// Builds the request from the arguments, validating everything first.
@@ -146,25 +148,28 @@ fn read_env_file(path: &PathBuf) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-async fn drive(req: BuildRequest, json: bool) -> Result<u8> {
+async fn drive(req: BuildRequest, mut pipeline: Pipeline, json: bool) -> Result<u8> {
     let (sink, mut rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
     let build = tokio::spawn(crate::engine::local::run_build(req, sink, cancel));
     let mut printer = plain::Printer::default();
     let mut out = std::io::stdout();
-    while let Some(ev) = rx.recv().await {
-        let text = if json {
-            ndjson::render(&ev)
-        } else {
-            printer.feed(&ev)
-        };
-        // A closed stdout (`| head`) must not stop the build or its cleanup.
-        let _ = out.write_all(text.as_bytes());
-        if matches!(ev, BuildEvent::Finished { .. }) {
-            let _ = out.flush();
+    while let Some(backend_event) = rx.recv().await {
+        for ev in pipeline.process(backend_event) {
+            let text = if json {
+                ndjson::render(&ev)
+            } else {
+                printer.feed(&ev)
+            };
+            // A closed stdout (`| head`) must not stop the build or its cleanup.
+            let _ = out.write_all(text.as_bytes());
+            if matches!(ev, BuildEvent::Finished { .. }) {
+                let _ = out.flush();
+            }
         }
     }
+    pipeline.finish();
     let outcome = build.await.context("the build task panicked")??;
     if !json {
         let _ = out.write_all(printer.summary().as_bytes());

@@ -149,6 +149,9 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
     let deadline = tokio::time::Instant::now() + b.req.local.timeout;
     let mut machine = Machine::new(on_failure_map(b.spec()));
     let mut step = machine.start();
+    // Once stopped or timed out, the phases that still follow (FINALIZING) run to their end:
+    // the token stays cancelled, and racing it again would interrupt them in turn.
+    let mut interrupted = false;
     let status = loop {
         let (phase, attempt) = match step {
             Step::Finish(s) => break s,
@@ -156,10 +159,14 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
         };
         let at = b.emit.phase_started(phase, attempt).await?;
         let succeeding = !machine.failing();
-        let outcome = tokio::select! {
-            r = super::phases::run_phase(b, phase, succeeding) => Ok(r?),
-            () = cancel.cancelled() => Err(Status::Stopped),
-            () = tokio::time::sleep_until(deadline) => Err(Status::TimedOut),
+        let outcome = if interrupted {
+            Ok(super::phases::run_phase(b, phase, succeeding).await?)
+        } else {
+            tokio::select! {
+                r = super::phases::run_phase(b, phase, succeeding) => Ok(r?),
+                () = cancel.cancelled() => Err(Status::Stopped),
+                () = tokio::time::sleep_until(deadline) => Err(Status::TimedOut),
+            }
         };
         match outcome {
             Ok((result, context)) => {
@@ -174,6 +181,7 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
                 step = machine.next(&result);
             }
             Err(st) => {
+                interrupted = true;
                 // The shell is mid-command: drop it; the container goes at cleanup.
                 b.session = None;
                 if let Some(id) = b.container.take() {
