@@ -3,13 +3,14 @@
 //! Targets: `--profile`/`--region` give one; otherwise the config file's `[[cloud]]` entries
 //! (one group each), otherwise the SDK's default chain. Output of `watch` is the same NDJSON
 //! event types as local runs (`build_started`, `phase_started`, `log`, `phase_finished`,
-//! `build_finished`, plus `notice`), written by [`event_json`] until the shared printer in
-//! `headless/` takes over. Exit code: the build's status (0/1/3), 2 bad input, 3 AWS errors.
+//! `build_finished`, plus `notice`), written by the shared printer in `headless/`. Exit code: the build's status (0/1/3), 2 bad input, 3 AWS errors.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+
+use super::pipeline::Pipeline;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +20,7 @@ use crate::engine::cloud::projects::{self, ProjectGroup};
 use crate::engine::cloud::watch::{WatchOptions, watch_build};
 use crate::engine::cloud::{CloudClients, CloudError, CloudTarget, ConnectOptions, actions};
 use crate::engine::{BuildRequest, EventSink};
-use crate::model::{BuildEvent, BuildId, LogLine};
+use crate::model::{BuildEvent, BuildId};
 
 /// Exit code of a cloud error: 2 when the input was wrong, else 3 (infrastructure).
 #[must_use]
@@ -38,10 +39,14 @@ pub fn run(global: &GlobalArgs, args: CloudArgs) -> Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
     let targets = targets(global.config.as_deref(), &args)?;
-    rt.block_on(run_async(targets, args.command))
+    rt.block_on(run_async(targets, args.command, global.history.as_deref()))
 }
 
-async fn run_async(targets: Vec<CloudTarget>, cmd: CloudCommand) -> Result<u8> {
+async fn run_async(
+    targets: Vec<CloudTarget>,
+    cmd: CloudCommand,
+    history: Option<&Path>,
+) -> Result<u8> {
     let first = targets.first().cloned().unwrap_or_default();
     let clients = CloudClients::connect(&first, &ConnectOptions::default()).await;
     match cmd {
@@ -74,8 +79,15 @@ async fn run_async(targets: Vec<CloudTarget>, cmd: CloudCommand) -> Result<u8> {
             }
             Ok(0)
         }
-        CloudCommand::Watch(w) => follow(&clients, BuildId(w.build_id), w.json, w.live_tail).await,
-        CloudCommand::Start(s) => start(&clients, s).await,
+        CloudCommand::Watch(w) => {
+            let how = Follow {
+                json: w.json,
+                live_tail: w.live_tail,
+                history,
+            };
+            follow(&clients, BuildId(w.build_id), &how).await
+        }
+        CloudCommand::Start(s) => start(&clients, s, history).await,
         CloudCommand::Retry {
             build_id,
             watch,
@@ -84,7 +96,12 @@ async fn run_async(targets: Vec<CloudTarget>, cmd: CloudCommand) -> Result<u8> {
             let b = actions::retry_build(&clients.codebuild, &build_id).await?;
             announce(&b.id, "retried as", json)?;
             if watch {
-                follow(&clients, b.id, json, false).await
+                let how = Follow {
+                    json,
+                    live_tail: false,
+                    history,
+                };
+                follow(&clients, b.id, &how).await
             } else {
                 Ok(0)
             }
@@ -97,7 +114,7 @@ async fn run_async(targets: Vec<CloudTarget>, cmd: CloudCommand) -> Result<u8> {
     }
 }
 
-async fn start(clients: &CloudClients, s: CloudStartArgs) -> Result<u8> {
+async fn start(clients: &CloudClients, s: CloudStartArgs, history: Option<&Path>) -> Result<u8> {
     let env = s
         .env
         .iter()
@@ -123,7 +140,12 @@ async fn start(clients: &CloudClients, s: CloudStartArgs) -> Result<u8> {
     let b = actions::start_build(&clients.codebuild, &req, buildspec).await?;
     announce(&b.id, "started", s.json)?;
     if s.watch {
-        follow(clients, b.id, s.json, s.live_tail).await
+        let how = Follow {
+            json: s.json,
+            live_tail: s.live_tail,
+            history,
+        };
+        follow(clients, b.id, &how).await
     } else {
         Ok(0)
     }
@@ -137,8 +159,19 @@ fn announce(id: &BuildId, what: &str, json: bool) -> Result<()> {
     }
 }
 
-/// Follows a build, printing as events come; the exit code is its final status.
-async fn follow(clients: &CloudClients, id: BuildId, json: bool, live_tail: bool) -> Result<u8> {
+/// How to follow a build.
+struct Follow<'a> {
+    json: bool,
+    live_tail: bool,
+    /// The run history (`--history`), which records the build like a local one.
+    history: Option<&'a Path>,
+}
+
+/// Follows a build, printing as events come; the exit code is its final status. Events go
+/// through the same pipeline as local runs: cache reports from the log, history, regressions.
+async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result<u8> {
+    let (json, live_tail) = (how.json, how.live_tail);
+    let mut pipeline = Pipeline::new(how.history);
     let (sink, mut rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
     let opts = WatchOptions {
@@ -148,11 +181,13 @@ async fn follow(clients: &CloudClients, id: BuildId, json: bool, live_tail: bool
     let watcher = watch_build(clients, id, &opts, sink, cancel.clone());
     let printer = async {
         let mut log_tail: Vec<String> = Vec::new();
-        while let Some(ev) = rx.recv().await {
-            if let BuildEvent::Logs { lines, .. } = &ev {
+        while let Some(backend_event) = rx.recv().await {
+            if let BuildEvent::Logs { lines, .. } = &backend_event {
                 log_tail.extend(lines.iter().map(|l| l.text.clone()));
             }
-            print_event(&ev, json)?;
+            for ev in pipeline.process(backend_event) {
+                print_event(&ev, json)?;
+            }
         }
         Ok::<_, anyhow::Error>(log_tail)
     };
@@ -186,77 +221,11 @@ async fn follow(clients: &CloudClients, id: BuildId, json: bool, live_tail: bool
     Ok(outcome.status.exit_code())
 }
 
-/// The NDJSON lines of one event (a log batch is one line per log line).
+/// The NDJSON lines of one event: the shared schema of `headless::ndjson`, so cloud and
+/// local builds read the same.
 #[must_use]
 pub fn event_json(ev: &BuildEvent) -> Vec<Value> {
-    match ev {
-        BuildEvent::Started {
-            build_id,
-            project,
-            backend,
-            image,
-            at,
-        } => vec![json!({"type": "build_started",
-            "build_id": build_id, "project": project, "backend": backend, "image": image, "at": at})],
-        BuildEvent::PhaseStarted {
-            build_id,
-            phase,
-            attempt,
-            at,
-        } => vec![json!({"type": "phase_started",
-            "build_id": build_id, "phase": phase, "attempt": attempt, "at": at})],
-        BuildEvent::Logs { build_id, lines } => lines
-            .iter()
-            .map(
-                |LogLine {
-                     phase,
-                     stream,
-                     text,
-                 }| {
-                    json!({"type": "log", "build_id": build_id,
-                "phase": phase, "stream": stream, "text": text})
-                },
-            )
-            .collect(),
-        BuildEvent::PhaseFinished {
-            build_id,
-            phase,
-            attempt,
-            status,
-            duration_ms,
-            context,
-            at,
-        } => {
-            vec![
-                json!({"type": "phase_finished", "build_id": build_id, "phase": phase,
-                "attempt": attempt, "status": status, "duration_ms": duration_ms,
-                "context": context, "at": at}),
-            ]
-        }
-        BuildEvent::Notice {
-            build_id,
-            level,
-            message,
-        } => vec![json!({"type": "notice",
-            "build_id": build_id, "level": level, "message": message})],
-        BuildEvent::Finished {
-            build_id,
-            status,
-            duration_ms,
-            at,
-        } => vec![json!({"type": "build_finished",
-            "build_id": build_id, "status": status, "duration_ms": duration_ms, "at": at})],
-        BuildEvent::Cache { build_id, report } if report.finished => {
-            vec![report.to_ndjson(build_id)]
-        }
-        BuildEvent::Regression {
-            build_id,
-            regression,
-        } => vec![regression.to_ndjson(build_id)],
-        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::Cache { .. } => {
-            Vec::new()
-        }
-    }
+    crate::headless::ndjson::objects(ev)
 }
 
 fn print_event(ev: &BuildEvent, json: bool) -> Result<()> {
@@ -424,7 +393,7 @@ fn out(line: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LogStream, PhaseKind, Status};
+    use crate::model::{LogLine, LogStream, PhaseKind, Status};
 
     #[test]
     fn log_batches_become_one_line_each() {
