@@ -24,3 +24,5 @@ mod cloud_scripted;
 mod local_harness;
 mod local_outputs;
 mod local_semantics;
+// cbdash run through the event pipeline: cache reports, history, pulls from a registry.
+mod local_pipeline;
