@@ -6,3 +6,6 @@ mod common;
 
 // The layering rule of ARCHITECTURE.md, checked on the source tree.
 mod layering;
+
+// The dashboard rendered on a TestBackend: screens, keys, snapshots.
+mod tui;

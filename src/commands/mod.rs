@@ -8,6 +8,8 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 
+pub mod dashboard;
+
 /// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -25,7 +27,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "cbdash", &mut std::io::stdout());
             Ok(0)
         }
-        Some(Command::Validate(_) | Command::Run(_)) | None => {
+        None => dashboard::open(&global),
+        Some(Command::Validate(_) | Command::Run(_)) => {
             Err(CliError::Usage("this command is not available in this build yet".into()).into())
         }
     }

@@ -1,2 +1,3 @@
 //! Configuration: the user's config file (keymap, theme, cloud profiles, projects) and a
 //! project's own `.cbdash.toml`, layered as defaults < file < command line.
+pub mod user;

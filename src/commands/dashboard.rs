@@ -1,0 +1,266 @@
+//! The dashboard's driver: finds the projects, owns the backends, runs the build effects the
+//! reducer emits and forwards every `BuildEvent` into the TUI as a `Msg`.
+//!
+//! This is the one place where the dashboard meets the engine. The TUI shell and the driver
+//! run as two futures on one task and talk over two bounded channels: `Msg`s in (events,
+//! flashes) and `Effect`s out (start, stop, shell). Builds run as futures inside the driver
+//! (the `Backend` trait's futures are not `Send`, so they are polled here rather than
+//! spawned); each build's own bounded event channel is drained and forwarded as it runs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::GlobalArgs;
+use crate::config::user::UserConfig;
+use crate::engine::{Backend, BuildRequest, EventSink};
+use crate::model::{BuildEvent, BuildId, NoticeLevel};
+use crate::tui::keymap::Keymap;
+use crate::tui::msg::{Effect, Msg, RunMode};
+use crate::tui::shell::{self, ShellOptions};
+use crate::tui::state::{Group, Options, ProjectKey, State};
+use crate::tui::theme::{self, Theme};
+
+/// Capacity of the channel from the driver to the TUI.
+const MSG_CAPACITY: usize = 1024;
+/// Capacity of one build's event channel.
+const EVENT_CAPACITY: usize = 256;
+
+/// Everything the dashboard is started with.
+pub struct Setup {
+    pub config: UserConfig,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub projects: Vec<ProjectKey>,
+}
+
+impl Setup {
+    /// Loads the config and finds the projects under `dir`.
+    pub fn load(global: &GlobalArgs, dir: &Path) -> Result<Self> {
+        let config = UserConfig::load(global.config.as_deref())?;
+        let keymap = Keymap::from_bindings(&config.keys).context("invalid [keys] in the config")?;
+        let theme = Theme::from_config(&config.theme, !theme::no_color_env())?;
+        let projects = discover(dir, &config);
+        Ok(Self { config, keymap, theme, projects })
+    }
+}
+
+/// Local projects (the directory and its children that have a `buildspec.yml`, plus the
+/// config's `[[projects]]`) and the configured cloud projects.
+#[must_use]
+pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
+    let mut out = Vec::new();
+    let mut local = |path: &Path, name: Option<String>| {
+        if path.join("buildspec.yml").is_file() {
+            let name = name.or_else(|| project_name(path)).unwrap_or_else(|| "project".to_owned());
+            out.push(ProjectKey { name, group: Group::Local, dir: Some(path.to_path_buf()) });
+        }
+    };
+    local(dir, None);
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut subdirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        subdirs.sort();
+        for d in subdirs {
+            local(&d, None);
+        }
+    }
+    for p in &config.projects {
+        local(&expand_home(&p.path), Some(p.name.clone()));
+    }
+    for c in &config.cloud {
+        for name in &c.projects {
+            out.push(ProjectKey {
+                name: name.clone(),
+                group: Group::Cloud { profile: c.profile.clone(), region: c.region.clone() },
+                dir: None,
+            });
+        }
+    }
+    out
+}
+
+/// The project's name: `name` in its `.cbdash.toml`, else the directory name.
+fn project_name(dir: &Path) -> Option<String> {
+    let from_file = std::fs::read_to_string(dir.join(".cbdash.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("name").and_then(|v| v.as_str().map(str::to_owned)));
+    let canonical = dir.canonicalize().ok();
+    from_file.or_else(|| canonical.as_deref().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()))
+}
+
+fn expand_home(p: &Path) -> PathBuf {
+    match (p.strip_prefix("~"), directories::BaseDirs::new()) {
+        (Ok(rest), Some(d)) => d.home_dir().join(rest),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Runs the dashboard with the given local backend until the user quits.
+pub async fn run_dashboard<L: Backend>(setup: Setup, local: Option<L>, initial: Vec<Effect>) -> Result<u8> {
+    let (msg_tx, msg_rx) = mpsc::channel(MSG_CAPACITY);
+    let (fx_tx, fx_rx) = mpsc::channel(64);
+    let mut state = State::new(Utc::now());
+    state.options = Options { notify: setup.config.options.notify };
+    msg_tx.try_send(Msg::Projects(setup.projects.clone())).ok();
+    for fx in initial {
+        fx_tx.try_send(fx).ok();
+    }
+    let opts = ShellOptions { mouse: setup.config.options.mouse, max_fps: setup.config.options.max_fps };
+    let driver = Driver { local: local.as_ref(), msgs: msg_tx, cancels: HashMap::new() };
+    let ui = shell::run(state, &setup.keymap, &setup.theme, opts, msg_rx, fx_tx);
+    tokio::pin!(ui);
+    let drive = driver.run(fx_rx);
+    tokio::pin!(drive);
+    // The UI decides when we are done; the driver stops with it (dropping running builds
+    // cancels their futures, and backends clean up on cancellation).
+    let state = tokio::select! {
+        s = &mut ui => s?,
+        () = &mut drive => (&mut ui).await?,
+    };
+    let failed = state.builds.values().any(|b| b.status.exit_code() != 0);
+    Ok(u8::from(failed))
+}
+
+type BuildFuture<'a> = Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
+/// Owns the backends and the running builds.
+struct Driver<'a, L> {
+    local: Option<&'a L>,
+    msgs: mpsc::Sender<Msg>,
+    cancels: HashMap<String, CancellationToken>,
+}
+
+impl<'a, L: Backend> Driver<'a, L> {
+    async fn run(mut self, mut effects: mpsc::Receiver<Effect>) {
+        let mut builds: FuturesUnordered<BuildFuture<'a>> = FuturesUnordered::new();
+        let (started_tx, mut started_rx) = mpsc::channel::<(BuildId, String)>(16);
+        let mut by_id: HashMap<BuildId, String> = HashMap::new();
+        loop {
+            tokio::select! {
+                fx = effects.recv() => match fx {
+                    None => break,
+                    Some(fx) => {
+                        if let Some(f) = self.effect(fx, &by_id, &started_tx) {
+                            builds.push(f);
+                        }
+                    }
+                },
+                Some((id, project)) = started_rx.recv() => { by_id.insert(id, project); },
+                Some(()) = builds.next(), if !builds.is_empty() => {},
+            }
+        }
+        // Cancel what still runs and let it clean up.
+        for token in self.cancels.values() {
+            token.cancel();
+        }
+        while builds.next().await.is_some() {}
+    }
+
+    fn effect(
+        &mut self,
+        fx: Effect,
+        by_id: &HashMap<BuildId, String>,
+        started: &mpsc::Sender<(BuildId, String)>,
+    ) -> Option<BuildFuture<'a>> {
+        match fx {
+            Effect::StartBuild { project, mode } => self.start(project, mode, started.clone()),
+            Effect::StopBuild(id) => {
+                match by_id.get(&id).and_then(|p| self.cancels.get(p)) {
+                    Some(token) => token.cancel(),
+                    None => self.flash(NoticeLevel::Warning, format!("'{id}' is not running here")),
+                }
+                None
+            }
+            Effect::OpenShell(_) => {
+                self.flash(NoticeLevel::Warning, "a shell in the build container is not available yet".to_owned());
+                None
+            }
+            // The history store is not part of this build yet: projects show this session's builds.
+            _ => None,
+        }
+    }
+
+    fn flash(&self, level: NoticeLevel, text: String) {
+        self.msgs.try_send(Msg::Flash(level, text)).ok();
+    }
+
+    fn start(&mut self, project: ProjectKey, mode: RunMode, started: mpsc::Sender<(BuildId, String)>) -> Option<BuildFuture<'a>> {
+        if project.group != Group::Local {
+            self.flash(NoticeLevel::Warning, "cloud builds are not available in this build yet".to_owned());
+            return None;
+        }
+        let Some(backend) = self.local else {
+            self.flash(NoticeLevel::Error, "no local backend: is the Docker engine part of this build?".to_owned());
+            return None;
+        };
+        if let RunMode::FromFailedPhase(phase) = mode {
+            // Resuming needs per-phase snapshots (a later issue): run the whole build.
+            self.flash(NoticeLevel::Info, format!("resume from {phase} is not available yet: running the whole build"));
+        }
+        let token = CancellationToken::new();
+        self.cancels.insert(project.name.clone(), token.clone());
+        let req = BuildRequest { project: project.name.clone(), source_dir: project.dir.clone(), ..BuildRequest::default() };
+        let msgs = self.msgs.clone();
+        Some(Box::pin(async move {
+            let (sink, mut rx) = EventSink::channel(EVENT_CAPACITY);
+            let forward = async {
+                while let Some(ev) = rx.recv().await {
+                    if let BuildEvent::Started { build_id, project, .. } = &ev {
+                        started.send((build_id.clone(), project.clone())).await.ok();
+                    }
+                    if msgs.send(Msg::Build(ev)).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let run = async {
+                let r = backend.run(req, sink, token).await;
+                if let Err(e) = r {
+                    msgs.send(Msg::Flash(NoticeLevel::Error, format!("build of '{}' failed to run: {e:#}", project.name))).await.ok();
+                }
+            };
+            futures_util::future::join(run, forward).await;
+        }))
+    }
+}
+
+/// Stands in for the local backend until the Docker engine is part of the build: it has no
+/// values, so `None::<NoLocalBackend>` is the only way to use it and starting a local build
+/// reports that no backend exists.
+pub enum NoLocalBackend {}
+
+impl Backend for NoLocalBackend {
+    fn kind(&self) -> crate::model::BackendKind {
+        match *self {}
+    }
+    async fn list_projects(&self) -> Result<Vec<crate::engine::ProjectSummary>, crate::engine::EngineError> {
+        match *self {}
+    }
+    async fn run(
+        &self,
+        _req: BuildRequest,
+        _sink: EventSink,
+        _cancel: CancellationToken,
+    ) -> Result<crate::model::BuildOutcome, crate::engine::EngineError> {
+        match *self {}
+    }
+}
+
+/// `cbdash` with no command: the dashboard on the current directory.
+pub fn open(global: &GlobalArgs) -> Result<u8> {
+    let dir = std::env::current_dir().context("cannot read the current directory")?;
+    let setup = Setup::load(global, &dir)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(run_dashboard(setup, None::<NoLocalBackend>, Vec::new()))
+}
