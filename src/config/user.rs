@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::tui::keymap::Action;
 
 /// The embedded defaults.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -33,7 +32,7 @@ pub enum ConfigError {
 pub struct UserConfig {
     pub options: Options,
     pub theme: BTreeMap<String, String>,
-    pub keys: BTreeMap<Action, Vec<String>>,
+    pub keys: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub cloud: Vec<CloudTarget>,
     #[serde(default)]
@@ -126,7 +125,7 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keymap::{Key, Keymap};
+    use crate::tui::keymap::{Action, Key, Keymap};
 
     #[test]
     fn defaults_bind_every_action() {
@@ -154,9 +153,9 @@ mod tests {
 
     #[test]
     fn bad_config_names_the_file_and_the_problem() {
-        let err = UserConfig::parse("[keys]\nfly = [\"f\"]\n", "/home/u/c.toml").expect_err("bad");
+        let err = UserConfig::parse("[option]\nmouse = true\n", "/home/u/c.toml").expect_err("bad");
         let msg = err.to_string();
-        assert!(msg.contains("/home/u/c.toml") && msg.contains("fly"), "{msg}");
+        assert!(msg.contains("/home/u/c.toml") && msg.contains("option"), "{msg}");
         let err = UserConfig::parse("[options\n", "c.toml").expect_err("bad");
         assert!(err.to_string().contains("line 1"), "{err}");
     }

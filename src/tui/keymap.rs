@@ -204,6 +204,12 @@ impl Action {
         Self::SaveLog,
     ];
 
+    /// The action with this config name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+
     /// A short description for the help overlay and hints.
     #[must_use]
     pub const fn describe(self) -> &'static str {
@@ -248,6 +254,8 @@ impl Action {
 pub enum KeymapError {
     #[error("unknown key '{0}'; use a character, enter, esc, tab, backtab, up, down, left, right, home, end, pgup, pgdn, space, with optional ctrl-/alt- prefixes")]
     BadKey(String),
+    #[error("unknown action '{0}' in [keys]; see config/default.toml for the action names")]
+    UnknownAction(String),
     #[error("key '{key}' is bound to both '{first}' and '{second}'; bind it to one action")]
     Conflict {
         key: String,
@@ -265,9 +273,10 @@ pub struct Keymap {
 
 impl Keymap {
     /// Builds a keymap from `action = ["key", ...]` bindings.
-    pub fn from_bindings(bindings: &BTreeMap<Action, Vec<String>>) -> Result<Self, KeymapError> {
+    pub fn from_bindings(bindings: &BTreeMap<String, Vec<String>>) -> Result<Self, KeymapError> {
         let mut map = Self::default();
-        for (action, keys) in bindings {
+        for (name, keys) in bindings {
+            let action = &Action::from_name(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
             for name in keys {
                 let key = Key::parse(name)?;
                 if let Some(prev) = map.by_key.insert(key, *action)
@@ -334,8 +343,8 @@ mod tests {
     #[test]
     fn conflicting_bindings_are_rejected() {
         let mut b = BTreeMap::new();
-        b.insert(Action::Quit, vec!["q".to_owned()]);
-        b.insert(Action::Stop, vec!["q".to_owned()]);
+        b.insert("quit".to_owned(), vec!["q".to_owned()]);
+        b.insert("stop".to_owned(), vec!["q".to_owned()]);
         let err = Keymap::from_bindings(&b).expect_err("conflict");
         assert!(err.to_string().contains("'q' is bound to both 'quit' and 'stop'"), "{err}");
     }
@@ -343,7 +352,10 @@ mod tests {
     #[test]
     fn every_action_has_a_config_name() {
         for a in Action::ALL {
-            assert!(!snake(a).is_empty(), "{a:?}");
+            assert_eq!(Action::from_name(&snake(a)), Some(a), "{a:?}");
         }
+        let mut b = BTreeMap::new();
+        b.insert("fly".to_owned(), vec!["f".to_owned()]);
+        assert_eq!(Keymap::from_bindings(&b), Err(KeymapError::UnknownAction("fly".into())));
     }
 }

@@ -45,7 +45,9 @@ fn sanitize_slow(raw: &str) -> String {
     while let Some(c) = chars.next() {
         match c {
             ESC => escape(&mut chars, &mut out),
-            '\u{9b}' => skip_csi(&mut chars, &mut String::new()),
+            '\u{9b}' => {
+                skip_csi(&mut chars, &mut String::new());
+            }
             '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
             '\t' => {
                 let n = TAB_WIDTH - col % TAB_WIDTH;

@@ -108,20 +108,27 @@ pub async fn run(
 /// Performs terminal effects here and forwards build effects to the driver.
 fn perform(state: &mut State, guard: &mut TermGuard, driver: &mpsc::Sender<Effect>, fx: Vec<Effect>) {
     for effect in fx {
-        let result = match &effect {
-            e if e.for_driver() => driver.try_send(effect).map_err(|e| format!("cannot reach the build driver: {e}")),
-            Effect::Clipboard(text) => guard.write_raw(&term::osc52(text)).map_err(|e| e.to_string()),
-            Effect::Notify(text) => guard.write_raw(&term::notification(text)).map_err(|e| e.to_string()),
-            Effect::SaveFile { path, contents } => std::fs::write(path, contents)
-                .map(|()| flash(state, NoticeLevel::Info, format!("saved {}", path.display())))
-                .map_err(|e| format!("cannot save '{}': {e}", path.display())),
-            _ => Ok(()),
+        let result = if effect.for_driver() {
+            driver.try_send(effect).map_err(|e| format!("cannot reach the build driver: {e}"))
+        } else {
+            terminal_effect(state, guard, &effect)
         };
         if let Err(msg) = result {
             tracing::warn!("{msg}");
             flash(state, NoticeLevel::Error, msg);
         }
     }
+}
+
+fn terminal_effect(state: &mut State, guard: &mut TermGuard, effect: &Effect) -> Result<(), String> {
+        match effect {
+            Effect::Clipboard(text) => guard.write_raw(&term::osc52(text)).map_err(|e| e.to_string()),
+            Effect::Notify(text) => guard.write_raw(&term::notification(text)).map_err(|e| e.to_string()),
+            Effect::SaveFile { path, contents } => std::fs::write(path, contents)
+                .map(|()| flash(state, NoticeLevel::Info, format!("saved {}", path.display())))
+                .map_err(|e| format!("cannot save '{}': {e}", path.display())),
+            _ => Ok(()),
+        }
 }
 
 /// Terminal events as messages (key releases and repeats are dropped).

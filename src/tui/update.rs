@@ -57,7 +57,8 @@ pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
                 state.project_index(k);
             }
             if state.open_build.is_none() {
-                actions::select(state, state.selected)
+                let selected = state.selected;
+                actions::select(state, selected)
             } else {
                 Vec::new()
             }

@@ -6,3 +6,4 @@
 mod bench;
 mod fixtures;
 mod screens;
+mod tmux;

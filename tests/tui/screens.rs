@@ -53,8 +53,8 @@ fn running_build_with_progress_and_cache_panel() {
     send(&mut s, &km, Msg::Tick(t(26)));
     let term = assert_screen!("running", &s);
     // The running phase is yellow and its bar compares with the median (15s of 30s).
-    let (x, y) = find(&term, "BUILD ");
-    assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Yellow);
+    let (x, y) = find(&term, " BUILD ");
+    assert_eq!(term.backend().buffer()[(x + 1, y)].fg, Color::Yellow);
     assert!(s.log.follow, "a new build is followed");
 }
 
@@ -63,13 +63,13 @@ fn failed_build_shows_the_failed_phase_in_red_with_its_context() {
     let (mut s, km) = fixtures::dashboard();
     replay(&mut s, &km, fixtures::failed());
     let term = assert_screen!("failed", &s);
-    let (x, y) = find(&term, "BUILD ");
-    assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Red);
-    let (x, y) = find(&term, "COMMAND_EXECUTION_ERROR: Error while executing command: npm test");
+    let (x, y) = find(&term, "✘ BUILD");
+    assert_eq!(term.backend().buffer()[(x + 2, y)].fg, Color::Red);
+    let (x, y) = find(&term, "└ COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1");
     assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Red);
     // The log keeps the SGR red of the test runner and drops the OSC title.
-    let (x, y) = find(&term, "✘ FAIL");
-    assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Red);
+    let (x, y) = find(&term, "✘ FAIL ");
+    assert_eq!(term.backend().buffer()[(x + 2, y)].fg, Color::Red);
     let screen = format!("{}", term.backend());
     assert!(!screen.contains("]0;") && !screen.contains('\u{1b}'));
 }
@@ -115,11 +115,11 @@ fn log_search_filter_and_follow() {
     assert!(b.log.line(s.log.line_at(s.log.cursor)).expect("line").contains("FAIL"));
     keys(&mut s, &km, "&");
     let term = assert_screen!("filtered", &s);
-    let (x, y) = find(&term, "FAIL");
-    assert_eq!(term.backend().buffer()[(x, y)].bg, Color::Yellow, "match highlighted");
-    assert_eq!(s.log.visible_len(&s.build().expect("build").log), 3);
+    let (x, y) = find(&term, "✘ FAIL ");
+    assert_eq!(term.backend().buffer()[(x + 2, y)].bg, Color::Yellow, "match highlighted");
+    assert_eq!(s.log.visible_len(&s.build().expect("build").log), 2);
     keys(&mut s, &km, "!");
-    assert_eq!(s.log.visible_len(&s.build().expect("build").log), 12);
+    assert_eq!(s.log.visible_len(&s.build().expect("build").log), 10);
     send(&mut s, &km, Msg::Key(Key::new(KeyCode::Esc)));
     assert!(s.log.filter.is_none() && s.log.search.is_none());
     keys(&mut s, &km, "G");
@@ -145,9 +145,11 @@ fn rerun_stop_and_quit_flows() {
     assert!(keys(&mut s, &km, "q").is_empty(), "quit asks while a build runs");
     assert!(keys(&mut s, &km, "n").is_empty(), "n cancels");
     assert!(!s.quitting);
-    assert!(send(&mut s, &km, Msg::Key(Key::ctrl('d'))).is_empty(), "ctrl-d is never destructive");
     assert!(matches!(keys(&mut s, &km, "e")[..], [Effect::OpenShell(_)]));
     assert!(keys(&mut s, &km, "r").is_empty(), "no second build while one runs");
+    let fx = send(&mut s, &km, Msg::Key(Key::ctrl('d')));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StopBuild(_) | Effect::Quit)), "ctrl-d is never destructive");
+    assert!(matches!(s.mode, Mode::Normal));
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
     }
 }
 
-fn boxed<'a>(frame: &mut Frame, w: u16, h: u16, title: &'a str, ctx: &Ctx) -> Rect {
+fn boxed(frame: &mut Frame, w: u16, h: u16, title: &str, ctx: &Ctx) -> Rect {
     let area = frame.area().centered(Constraint::Length(w), Constraint::Length(h));
     frame.render_widget(Clear, area);
     let block = Block::bordered().title(title).border_style(ctx.theme.accent);

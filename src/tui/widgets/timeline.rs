@@ -54,10 +54,16 @@ impl PhaseTimeline<'_> {
             .collect()
     }
 
+    /// Whether a phase gets a second row with its context message (why it failed).
+    fn has_context(p: &PhaseRow) -> bool {
+        !p.context.is_empty() && p.status != Status::Succeeded
+    }
+
     /// Rows this widget wants.
     #[must_use]
     pub fn height(&self) -> u16 {
-        u16::try_from(self.build.phases.len() + self.pending().len()).unwrap_or(u16::MAX)
+        let contexts = self.build.phases.iter().filter(|p| Self::has_context(p)).count();
+        u16::try_from(self.build.phases.len() + contexts + self.pending().len()).unwrap_or(u16::MAX)
     }
 
     fn row(&self, p: &PhaseRow) -> Line<'static> {
@@ -75,11 +81,6 @@ impl PhaseTimeline<'_> {
         ];
         if p.status == Status::InProgress {
             spans.extend(self.progress(p.kind, elapsed));
-        } else if !p.context.is_empty() && p.status != Status::Succeeded {
-            spans.push(Span::styled(
-                format!("{}: {}", p.context.status_code, p.context.message),
-                t.failed,
-            ));
         }
         if let Some(r) = &p.regression {
             spans.push(Span::styled(format!("  ▲ {r}"), t.highlight));
@@ -87,6 +88,7 @@ impl PhaseTimeline<'_> {
         Line::from(spans)
     }
 
+    #[allow(clippy::cast_precision_loss)] // durations in ms are far below 2^52
     fn progress(&self, kind: PhaseKind, elapsed: u64) -> Vec<Span<'static>> {
         let Some(&median) = self.medians.get(&kind).filter(|m| **m > 0) else {
             return vec![Span::styled("(no history)", self.theme.dim)];
@@ -105,7 +107,14 @@ impl PhaseTimeline<'_> {
 
 impl Widget for PhaseTimeline<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let mut lines: Vec<Line> = self.build.phases.iter().map(|p| self.row(p)).collect();
+        let mut lines: Vec<Line> = Vec::new();
+        for p in &self.build.phases {
+            lines.push(self.row(p));
+            if Self::has_context(p) {
+                let text = format!("     └ {}: {}", p.context.status_code, p.context.message);
+                lines.push(Line::styled(text, self.theme.failed));
+            }
+        }
         for k in self.pending() {
             lines.push(Line::styled(format!(" ·  {:<17}    pending", k.as_str()), self.theme.dim));
         }
@@ -162,13 +171,17 @@ mod tests {
         let theme = Theme::default();
         let medians = BTreeMap::new();
         let w = PhaseTimeline { build: &b, medians: &medians, theme: &theme, now: Utc.timestamp_opt(10, 0).unwrap() };
-        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 2));
+        assert_eq!(w.height(), 3);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 3));
         w.render(buf.area, &mut buf);
         let row1: String = (0..100).map(|x| buf[(x, 1)].symbol().to_owned()).collect();
-        assert!(row1.starts_with(" ✘ BUILD            #1  FAILED          2.5s  COMMAND_EXECUTION_ERROR: exit status 2"), "{row1}");
+        assert!(row1.starts_with(" ✘ BUILD            #1  FAILED          2.5s"), "{row1}");
         for x in 1..25 {
             assert_eq!(buf[(x, 1)].fg, Color::Red, "cell {x} of the failed row");
         }
+        let row2: String = (0..100).map(|x| buf[(x, 2)].symbol().to_owned()).collect();
+        assert!(row2.starts_with("     └ COMMAND_EXECUTION_ERROR: exit status 2"), "{row2}");
+        assert_eq!(buf[(8, 2)].fg, Color::Red);
         assert_eq!(buf[(3, 0)].fg, Color::Green);
 
         let b = build(vec![row(PhaseKind::Build, Status::InProgress, None)], Status::InProgress);
