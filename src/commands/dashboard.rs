@@ -47,7 +47,12 @@ impl Setup {
         let keymap = Keymap::from_bindings(&config.keys).context("invalid [keys] in the config")?;
         let theme = Theme::from_config(&config.theme, !theme::no_color_env())?;
         let projects = discover(dir, &config);
-        Ok(Self { config, keymap, theme, projects })
+        Ok(Self {
+            config,
+            keymap,
+            theme,
+            projects,
+        })
     }
 }
 
@@ -58,13 +63,22 @@ pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
     let mut out = Vec::new();
     let mut local = |path: &Path, name: Option<String>| {
         if path.join("buildspec.yml").is_file() {
-            let name = name.or_else(|| project_name(path)).unwrap_or_else(|| "project".to_owned());
-            out.push(ProjectKey { name, group: Group::Local, dir: Some(path.to_path_buf()) });
+            let name = name
+                .or_else(|| project_name(path))
+                .unwrap_or_else(|| "project".to_owned());
+            out.push(ProjectKey {
+                name,
+                group: Group::Local,
+                dir: Some(path.to_path_buf()),
+            });
         }
     };
     local(dir, None);
     if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut subdirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        let mut subdirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
         subdirs.sort();
         for d in subdirs {
             local(&d, None);
@@ -77,7 +91,10 @@ pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
         for name in &c.projects {
             out.push(ProjectKey {
                 name: name.clone(),
-                group: Group::Cloud { profile: c.profile.clone(), region: c.region.clone() },
+                group: Group::Cloud {
+                    profile: c.profile.clone(),
+                    region: c.region.clone(),
+                },
                 dir: None,
             });
         }
@@ -92,7 +109,12 @@ fn project_name(dir: &Path) -> Option<String> {
         .and_then(|t| t.parse::<toml::Table>().ok())
         .and_then(|t| t.get("name").and_then(|v| v.as_str().map(str::to_owned)));
     let canonical = dir.canonicalize().ok();
-    from_file.or_else(|| canonical.as_deref().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()))
+    from_file.or_else(|| {
+        canonical
+            .as_deref()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+    })
 }
 
 fn expand_home(p: &Path) -> PathBuf {
@@ -103,17 +125,30 @@ fn expand_home(p: &Path) -> PathBuf {
 }
 
 /// Runs the dashboard with the given local backend until the user quits.
-pub async fn run_dashboard<L: Backend>(setup: Setup, local: Option<L>, initial: Vec<Effect>) -> Result<u8> {
+pub async fn run_dashboard<L: Backend>(
+    setup: Setup,
+    local: Option<L>,
+    initial: Vec<Effect>,
+) -> Result<u8> {
     let (msg_tx, msg_rx) = mpsc::channel(MSG_CAPACITY);
     let (fx_tx, fx_rx) = mpsc::channel(64);
     let mut state = State::new(Utc::now());
-    state.options = Options { notify: setup.config.options.notify };
+    state.options = Options {
+        notify: setup.config.options.notify,
+    };
     msg_tx.try_send(Msg::Projects(setup.projects.clone())).ok();
     for fx in initial {
         fx_tx.try_send(fx).ok();
     }
-    let opts = ShellOptions { mouse: setup.config.options.mouse, max_fps: setup.config.options.max_fps };
-    let driver = Driver { local: local.as_ref(), msgs: msg_tx, cancels: HashMap::new() };
+    let opts = ShellOptions {
+        mouse: setup.config.options.mouse,
+        max_fps: setup.config.options.max_fps,
+    };
+    let driver = Driver {
+        local: local.as_ref(),
+        msgs: msg_tx,
+        cancels: HashMap::new(),
+    };
     let ui = shell::run(state, &setup.keymap, &setup.theme, opts, msg_rx, fx_tx);
     tokio::pin!(ui);
     let drive = driver.run(fx_rx);
@@ -179,7 +214,10 @@ impl<'a, L: Backend> Driver<'a, L> {
                 None
             }
             Effect::OpenShell(_) => {
-                self.flash(NoticeLevel::Warning, "a shell in the build container is not available yet".to_owned());
+                self.flash(
+                    NoticeLevel::Warning,
+                    "a shell in the build container is not available yet".to_owned(),
+                );
                 None
             }
             // The history store is not part of this build yet: projects show this session's builds.
@@ -191,28 +229,49 @@ impl<'a, L: Backend> Driver<'a, L> {
         self.msgs.try_send(Msg::Flash(level, text)).ok();
     }
 
-    fn start(&mut self, project: ProjectKey, mode: RunMode, started: mpsc::Sender<(BuildId, String)>) -> Option<BuildFuture<'a>> {
+    fn start(
+        &mut self,
+        project: ProjectKey,
+        mode: RunMode,
+        started: mpsc::Sender<(BuildId, String)>,
+    ) -> Option<BuildFuture<'a>> {
         if project.group != Group::Local {
-            self.flash(NoticeLevel::Warning, "cloud builds are not available in this build yet".to_owned());
+            self.flash(
+                NoticeLevel::Warning,
+                "cloud builds are not available in this build yet".to_owned(),
+            );
             return None;
         }
         let Some(backend) = self.local else {
-            self.flash(NoticeLevel::Error, "no local backend: is the Docker engine part of this build?".to_owned());
+            self.flash(
+                NoticeLevel::Error,
+                "no local backend: is the Docker engine part of this build?".to_owned(),
+            );
             return None;
         };
         if let RunMode::FromFailedPhase(phase) = mode {
             // Resuming needs per-phase snapshots (a later issue): run the whole build.
-            self.flash(NoticeLevel::Info, format!("resume from {phase} is not available yet: running the whole build"));
+            self.flash(
+                NoticeLevel::Info,
+                format!("resume from {phase} is not available yet: running the whole build"),
+            );
         }
         let token = CancellationToken::new();
         self.cancels.insert(project.name.clone(), token.clone());
-        let req = BuildRequest { project: project.name.clone(), source_dir: project.dir.clone(), ..BuildRequest::default() };
+        let req = BuildRequest {
+            project: project.name.clone(),
+            source_dir: project.dir.clone(),
+            ..BuildRequest::default()
+        };
         let msgs = self.msgs.clone();
         Some(Box::pin(async move {
             let (sink, mut rx) = EventSink::channel(EVENT_CAPACITY);
             let forward = async {
                 while let Some(ev) = rx.recv().await {
-                    if let BuildEvent::Started { build_id, project, .. } = &ev {
+                    if let BuildEvent::Started {
+                        build_id, project, ..
+                    } = &ev
+                    {
                         started.send((build_id.clone(), project.clone())).await.ok();
                     }
                     if msgs.send(Msg::Build(ev)).await.is_err() {
@@ -223,7 +282,12 @@ impl<'a, L: Backend> Driver<'a, L> {
             let run = async {
                 let r = backend.run(req, sink, token).await;
                 if let Err(e) = r {
-                    msgs.send(Msg::Flash(NoticeLevel::Error, format!("build of '{}' failed to run: {e:#}", project.name))).await.ok();
+                    msgs.send(Msg::Flash(
+                        NoticeLevel::Error,
+                        format!("build of '{}' failed to run: {e:#}", project.name),
+                    ))
+                    .await
+                    .ok();
                 }
             };
             futures_util::future::join(run, forward).await;
@@ -240,7 +304,9 @@ impl Backend for NoLocalBackend {
     fn kind(&self) -> crate::model::BackendKind {
         match *self {}
     }
-    async fn list_projects(&self) -> Result<Vec<crate::engine::ProjectSummary>, crate::engine::EngineError> {
+    async fn list_projects(
+        &self,
+    ) -> Result<Vec<crate::engine::ProjectSummary>, crate::engine::EngineError> {
         match *self {}
     }
     async fn run(

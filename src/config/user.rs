@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-
 /// The embedded defaults.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
@@ -142,8 +141,11 @@ mod tests {
 
     #[test]
     fn user_file_overrides_per_key() {
-        let cfg = UserConfig::parse("[keys]\nquit = [\"x\"]\n[options]\nmouse = true\n", "u.toml")
-            .expect("parse");
+        let cfg = UserConfig::parse(
+            "[keys]\nquit = [\"x\"]\n[options]\nmouse = true\n",
+            "u.toml",
+        )
+        .expect("parse");
         let km = Keymap::from_bindings(&cfg.keys).expect("keymap");
         assert_eq!(km.action(Key::char('x')), Some(Action::Quit));
         assert_eq!(km.action(Key::char('q')), None);
@@ -155,7 +157,10 @@ mod tests {
     fn bad_config_names_the_file_and_the_problem() {
         let err = UserConfig::parse("[option]\nmouse = true\n", "/home/u/c.toml").expect_err("bad");
         let msg = err.to_string();
-        assert!(msg.contains("/home/u/c.toml") && msg.contains("option"), "{msg}");
+        assert!(
+            msg.contains("/home/u/c.toml") && msg.contains("option"),
+            "{msg}"
+        );
         let err = UserConfig::parse("[options\n", "c.toml").expect_err("bad");
         assert!(err.to_string().contains("line 1"), "{err}");
     }

@@ -29,7 +29,11 @@ pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
 /// Positions the log view on the open build's log (following its tail).
 fn open_log(state: &mut State) {
     let rows = view::log_rows(state);
-    if let Some(b) = state.open_build.as_ref().and_then(|id| state.builds.get(id)) {
+    if let Some(b) = state
+        .open_build
+        .as_ref()
+        .and_then(|id| state.builds.get(id))
+    {
         state.log.on_append(&b.log, rows);
     }
 }
@@ -78,7 +82,10 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
             }
             flash(state, NoticeLevel::Info, "cancelled");
         }
-        Mode::Palette { mut query, mut selected } => {
+        Mode::Palette {
+            mut query,
+            mut selected,
+        } => {
             match (key.code, typed) {
                 (KeyCode::Enter, _) => {
                     let hits = palette_matches(state, &query);
@@ -87,7 +94,11 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
                         state.focus = Focus::Log;
                         return Some(fx);
                     }
-                    flash(state, NoticeLevel::Warning, format!("no project matches '{query}'"));
+                    flash(
+                        state,
+                        NoticeLevel::Warning,
+                        format!("no project matches '{query}'"),
+                    );
                     return Some(Vec::new());
                 }
                 (KeyCode::Esc, _) => return Some(Vec::new()),
@@ -152,12 +163,20 @@ fn run_search(state: &mut State, query: &str) -> Vec<Effect> {
         return Vec::new();
     }
     let rows = view::log_rows(state);
-    let Some(b) = state.open_build.as_ref().and_then(|id| state.builds.get(id)) else {
+    let Some(b) = state
+        .open_build
+        .as_ref()
+        .and_then(|id| state.builds.get(id))
+    else {
         return Vec::new();
     };
     state.focus = Focus::Log;
     if !state.log.search_step(true, &b.log, rows) {
-        flash(state, NoticeLevel::Warning, format!("no match for '{query}'"));
+        flash(
+            state,
+            NoticeLevel::Warning,
+            format!("no match for '{query}'"),
+        );
     }
     Vec::new()
 }
@@ -215,7 +234,11 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Top | Action::Bottom if !in_log => {
             let order = state.ordered();
-            let target = if action == Action::Top { order.first() } else { order.last() };
+            let target = if action == Action::Top {
+                order.first()
+            } else {
+                order.last()
+            };
             target.copied().map_or_else(Vec::new, |i| select(state, i))
         }
         Action::NextGroup | Action::LocalGroup | Action::CloudGroup => jump_group(state, action),
@@ -228,7 +251,10 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Palette => {
-            state.mode = Mode::Palette { query: String::new(), selected: 0 };
+            state.mode = Mode::Palette {
+                query: String::new(),
+                selected: 0,
+            };
             Vec::new()
         }
         Action::Builds => {
@@ -236,7 +262,9 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Search => {
-            state.mode = Mode::Search { query: String::new() };
+            state.mode = Mode::Search {
+                query: String::new(),
+            };
             Vec::new()
         }
         Action::Rerun | Action::RerunAll => start(state, action == Action::Rerun),
@@ -259,7 +287,11 @@ fn back(state: &mut State) {
     if state.log.filter.is_some() || state.log.search.is_some() {
         let rows = view::log_rows(state);
         state.log.search = None;
-        if let Some(b) = state.open_build.as_ref().and_then(|id| state.builds.get(id)) {
+        if let Some(b) = state
+            .open_build
+            .as_ref()
+            .and_then(|id| state.builds.get(id))
+        {
             state.log.set_filter(None, false, &b.log, rows);
         }
     } else {
@@ -270,16 +302,25 @@ fn back(state: &mut State) {
 fn move_project(state: &mut State, step: isize) -> Vec<Effect> {
     let order = state.ordered();
     let pos = order.iter().position(|&i| i == state.selected).unwrap_or(0);
-    let new = pos.saturating_add_signed(step).min(order.len().saturating_sub(1));
-    order.get(new).copied().map_or_else(Vec::new, |i| select(state, i))
+    let new = pos
+        .saturating_add_signed(step)
+        .min(order.len().saturating_sub(1));
+    order
+        .get(new)
+        .copied()
+        .map_or_else(Vec::new, |i| select(state, i))
 }
 
 fn jump_group(state: &mut State, action: Action) -> Vec<Effect> {
     let order = state.ordered();
     let current = state.project().map(|p| p.key.group.clone());
     let target = match action {
-        Action::LocalGroup => order.iter().find(|&&i| state.projects[i].key.group == Group::Local),
-        Action::CloudGroup => order.iter().find(|&&i| state.projects[i].key.group != Group::Local),
+        Action::LocalGroup => order
+            .iter()
+            .find(|&&i| state.projects[i].key.group == Group::Local),
+        Action::CloudGroup => order
+            .iter()
+            .find(|&&i| state.projects[i].key.group != Group::Local),
         _ => order
             .iter()
             .find(|&&i| Some(&state.projects[i].key.group) > current.as_ref())
@@ -308,7 +349,11 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
         .filter_map(|id| state.builds.get(id))
         .any(|b| b.status == Status::InProgress);
     if running {
-        flash(state, NoticeLevel::Warning, format!("{} is already building", key.name));
+        flash(
+            state,
+            NoticeLevel::Warning,
+            format!("{} is already building", key.name),
+        );
         return Vec::new();
     }
     let failed = state
@@ -325,7 +370,11 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
 }
 
 fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
-    let Some(b) = state.open_build.as_ref().and_then(|id| state.builds.get(id)) else {
+    let Some(b) = state
+        .open_build
+        .as_ref()
+        .and_then(|id| state.builds.get(id))
+    else {
         return Vec::new();
     };
     let log = &b.log;
@@ -340,7 +389,9 @@ fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
         Action::Bottom => v.to_bottom(log, rows),
         Action::Wrap => v.wrap = !v.wrap,
         Action::Timestamps => v.timestamps = !v.timestamps,
-        Action::NextPhase | Action::PrevPhase => v.phase_step(action == Action::NextPhase, log, rows),
+        Action::NextPhase | Action::PrevPhase => {
+            v.phase_step(action == Action::NextPhase, log, rows)
+        }
         Action::SearchNext | Action::SearchPrev => {
             let found = v.search_step(action == Action::SearchNext, log, rows);
             if !found {
@@ -353,7 +404,11 @@ fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
             match v.search.clone() {
                 _ if same => v.set_filter(None, false, log, rows),
                 Some(m) => v.set_filter(Some(m), inverse, log, rows),
-                None => flash(state, NoticeLevel::Warning, "search with / first, then filter"),
+                None => flash(
+                    state,
+                    NoticeLevel::Warning,
+                    "search with / first, then filter",
+                ),
             }
         }
         Action::CopyLine => {
@@ -363,7 +418,11 @@ fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
             return vec![Effect::Clipboard(text)];
         }
         Action::SaveLog => {
-            let name = format!("cbdash-{}-{}.log", b.project, b.id.uuid().get(..8).unwrap_or("build"));
+            let name = format!(
+                "cbdash-{}-{}.log",
+                b.project,
+                b.id.uuid().get(..8).unwrap_or("build")
+            );
             return vec![Effect::SaveFile {
                 path: name.into(),
                 contents: log.to_plain_text(),

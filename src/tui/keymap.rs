@@ -252,7 +252,9 @@ impl Action {
 /// A keymap that cannot be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeymapError {
-    #[error("unknown key '{0}'; use a character, enter, esc, tab, backtab, up, down, left, right, home, end, pgup, pgdn, space, with optional ctrl-/alt- prefixes")]
+    #[error(
+        "unknown key '{0}'; use a character, enter, esc, tab, backtab, up, down, left, right, home, end, pgup, pgdn, space, with optional ctrl-/alt- prefixes"
+    )]
     BadKey(String),
     #[error("unknown action '{0}' in [keys]; see config/default.toml for the action names")]
     UnknownAction(String),
@@ -276,7 +278,8 @@ impl Keymap {
     pub fn from_bindings(bindings: &BTreeMap<String, Vec<String>>) -> Result<Self, KeymapError> {
         let mut map = Self::default();
         for (name, keys) in bindings {
-            let action = &Action::from_name(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            let action =
+                &Action::from_name(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
             for name in keys {
                 let key = Key::parse(name)?;
                 if let Some(prev) = map.by_key.insert(key, *action)
@@ -332,7 +335,9 @@ mod tests {
 
     #[test]
     fn keys_parse_and_print() {
-        for name in ["q", "G", "?", "ctrl-d", "alt-x", "enter", "pgdn", "space", "backtab"] {
+        for name in [
+            "q", "G", "?", "ctrl-d", "alt-x", "enter", "pgdn", "space", "backtab",
+        ] {
             let k = Key::parse(name).expect(name);
             assert_eq!(k.to_string(), name);
         }
@@ -346,7 +351,11 @@ mod tests {
         b.insert("quit".to_owned(), vec!["q".to_owned()]);
         b.insert("stop".to_owned(), vec!["q".to_owned()]);
         let err = Keymap::from_bindings(&b).expect_err("conflict");
-        assert!(err.to_string().contains("'q' is bound to both 'quit' and 'stop'"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("'q' is bound to both 'quit' and 'stop'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -356,6 +365,9 @@ mod tests {
         }
         let mut b = BTreeMap::new();
         b.insert("fly".to_owned(), vec!["f".to_owned()]);
-        assert_eq!(Keymap::from_bindings(&b), Err(KeymapError::UnknownAction("fly".into())));
+        assert_eq!(
+            Keymap::from_bindings(&b),
+            Err(KeymapError::UnknownAction("fly".into()))
+        );
     }
 }

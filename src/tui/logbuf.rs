@@ -51,7 +51,10 @@ impl Text {
 enum Body {
     Hot(Text),
     /// Deflated `buf`; the offsets stay plain.
-    Cold { deflated: Vec<u8>, ends: Vec<u32> },
+    Cold {
+        deflated: Vec<u8>,
+        ends: Vec<u32>,
+    },
 }
 
 #[derive(Debug)]
@@ -96,7 +99,11 @@ impl LogStore {
         {
             self.phase_starts.push((p, self.len));
         }
-        if self.chunks.last().is_none_or(|c| c.meta.len() >= CHUNK_LINES) {
+        if self
+            .chunks
+            .last()
+            .is_none_or(|c| c.meta.len() >= CHUNK_LINES)
+        {
             self.seal();
             self.chunks.push(Chunk {
                 body: Body::Hot(Text::default()),
@@ -108,7 +115,8 @@ impl LogStore {
             && let Body::Hot(text) = &mut chunk.body
         {
             text.buf.push_str(&safe);
-            text.ends.push(u32::try_from(text.buf.len()).unwrap_or(u32::MAX));
+            text.ends
+                .push(u32::try_from(text.buf.len()).unwrap_or(u32::MAX));
             chunk.meta.push(LineMeta {
                 phase: line.phase,
                 stream: line.stream,
@@ -253,16 +261,26 @@ impl LogStore {
 
     /// A cold chunk's text, from the cache or freshly inflated.
     fn inflate(&self, ci: usize, deflated: &[u8], ends: &[u32]) -> Arc<Text> {
-        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((_, t)) = cache.iter().find(|(i, _)| *i == ci) {
             return Arc::clone(t);
         }
         let mut buf = String::new();
         // Our own deflate output inflates; on corruption show nothing rather than panic.
-        if DeflateDecoder::new(deflated).read_to_string(&mut buf).is_err() {
+        if DeflateDecoder::new(deflated)
+            .read_to_string(&mut buf)
+            .is_err()
+        {
             buf.clear();
         }
-        let ends = if buf.is_empty() { vec![0; ends.len()] } else { ends.to_vec() };
+        let ends = if buf.is_empty() {
+            vec![0; ends.len()]
+        } else {
+            ends.to_vec()
+        };
         let text = Arc::new(Text { buf, ends });
         if cache.len() >= 2 {
             cache.remove(0);
@@ -287,8 +305,15 @@ mod tests {
     fn filled(n: usize) -> LogStore {
         let mut s = LogStore::new();
         for i in 0..n {
-            let p = if i < n / 2 { PhaseKind::Install } else { PhaseKind::Build };
-            s.push(&line(p, &format!("line {i} \x1b[32mgreen\x1b[0m\x1b]0;t\x07")), 0);
+            let p = if i < n / 2 {
+                PhaseKind::Install
+            } else {
+                PhaseKind::Build
+            };
+            s.push(
+                &line(p, &format!("line {i} \x1b[32mgreen\x1b[0m\x1b]0;t\x07")),
+                0,
+            );
         }
         s
     }
@@ -326,7 +351,10 @@ mod tests {
     #[test]
     fn phase_starts_are_recorded() {
         let s = filled(100);
-        assert_eq!(s.phase_starts(), &[(PhaseKind::Install, 0), (PhaseKind::Build, 50)]);
+        assert_eq!(
+            s.phase_starts(),
+            &[(PhaseKind::Install, 0), (PhaseKind::Build, 50)]
+        );
         assert_eq!(s.meta(60).map(|m| m.phase), Some(Some(PhaseKind::Build)));
     }
 
@@ -336,6 +364,10 @@ mod tests {
         let raw: usize = (0..200_000)
             .map(|i: usize| format!("line {i} \x1b[32mgreen\x1b[0m\x1b]0;t\x07").len())
             .sum();
-        assert!(s.heap_bytes() < raw, "{} bytes for {raw} raw", s.heap_bytes());
+        assert!(
+            s.heap_bytes() < raw,
+            "{} bytes for {raw} raw",
+            s.heap_bytes()
+        );
     }
 }

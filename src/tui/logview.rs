@@ -29,7 +29,13 @@ impl Matcher {
             // Case-insensitive matching needs Unicode case tables unless Unicode is off,
             // which works for ASCII patterns; fall back to case-sensitive otherwise.
             smart
-                .then(|| RegexBuilder::new(pat).case_insensitive(true).unicode(false).build().ok())
+                .then(|| {
+                    RegexBuilder::new(pat)
+                        .case_insensitive(true)
+                        .unicode(false)
+                        .build()
+                        .ok()
+                })
                 .flatten()
                 .or_else(|| Regex::new(pat).ok())
         };
@@ -48,7 +54,10 @@ impl Matcher {
 
     /// Byte ranges of the matches in a plain line.
     pub fn ranges<'a>(&'a self, plain: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
-        self.re.find_iter(plain).map(|m| (m.start(), m.end())).filter(|(a, b)| a < b)
+        self.re
+            .find_iter(plain)
+            .map(|m| (m.start(), m.end()))
+            .filter(|(a, b)| a < b)
     }
 }
 
@@ -111,9 +120,9 @@ impl LogView {
     /// The line number shown at visible position `pos`.
     #[must_use]
     pub fn line_at(&self, pos: usize) -> usize {
-        self.filter
-            .as_ref()
-            .map_or(pos, |f| f.index.get(pos).map_or(usize::MAX, |l| *l as usize))
+        self.filter.as_ref().map_or(pos, |f| {
+            f.index.get(pos).map_or(usize::MAX, |l| *l as usize)
+        })
     }
 
     /// The visible position of `line` (or of the first visible line after it).
@@ -165,7 +174,9 @@ impl LogView {
     /// Puts the cursor on `line` (or the nearest visible line), pausing follow.
     pub fn goto_line(&mut self, line: usize, store: &LogStore, rows: usize) {
         self.follow = false;
-        self.cursor = self.pos_of(line).min(self.visible_len(store).saturating_sub(1));
+        self.cursor = self
+            .pos_of(line)
+            .min(self.visible_len(store).saturating_sub(1));
         self.scroll_into_view(rows);
     }
 
@@ -179,7 +190,13 @@ impl LogView {
     }
 
     /// Sets (or with `None` clears) the filter, rebuilding its index.
-    pub fn set_filter(&mut self, matcher: Option<Matcher>, inverse: bool, store: &LogStore, rows: usize) {
+    pub fn set_filter(
+        &mut self,
+        matcher: Option<Matcher>,
+        inverse: bool,
+        store: &LogStore,
+        rows: usize,
+    ) {
         let line = self.line_at(self.cursor);
         self.filter = matcher.map(|matcher| Filter {
             matcher,
@@ -203,7 +220,11 @@ impl LogView {
             return false;
         };
         let here = self.line_at(self.cursor).min(store.len());
-        let from = if forward { here + 1 } else { here.saturating_sub(1) };
+        let from = if forward {
+            here + 1
+        } else {
+            here.saturating_sub(1)
+        };
         let from = if from >= store.len() { 0 } else { from };
         match store.find(from, forward, &|t| m.is_match(t)) {
             Some(line) => {
@@ -241,9 +262,24 @@ mod tests {
     fn store(n: usize) -> LogStore {
         let mut s = LogStore::new();
         for i in 0..n {
-            let phase = Some(if i < 50 { PhaseKind::Install } else { PhaseKind::Build });
-            let text = if i % 10 == 0 { format!("ERROR {i}") } else { format!("ok {i}") };
-            s.push(&LogLine { phase, stream: LogStream::Stdout, text }, 0);
+            let phase = Some(if i < 50 {
+                PhaseKind::Install
+            } else {
+                PhaseKind::Build
+            });
+            let text = if i % 10 == 0 {
+                format!("ERROR {i}")
+            } else {
+                format!("ok {i}")
+            };
+            s.push(
+                &LogLine {
+                    phase,
+                    stream: LogStream::Stdout,
+                    text,
+                },
+                0,
+            );
         }
         s
     }

@@ -21,7 +21,10 @@ pub enum Msg {
     /// A backend event.
     Build(BuildEvent),
     /// A layer-cache report for a `docker build` inside a build.
-    Cache { build_id: BuildId, report: CacheSummary },
+    Cache {
+        build_id: BuildId,
+        report: CacheSummary,
+    },
     /// A phase ran markedly slower than its history.
     Regression {
         build_id: BuildId,
@@ -81,7 +84,10 @@ impl Effect {
     pub const fn for_driver(&self) -> bool {
         matches!(
             self,
-            Self::StartBuild { .. } | Self::StopBuild(_) | Self::OpenShell(_) | Self::LoadHistory(_)
+            Self::StartBuild { .. }
+                | Self::StopBuild(_)
+                | Self::OpenShell(_)
+                | Self::LoadHistory(_)
         )
     }
 }

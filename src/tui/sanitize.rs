@@ -89,7 +89,10 @@ fn escape(chars: &mut Chars<'_>, out: &mut String) {
         Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
         Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
             // `ESC ( B` and friends: intermediates, then one final byte.
-            while chars.next_if(|c| ('\u{20}'..='\u{2f}').contains(c)).is_some() {}
+            while chars
+                .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+                .is_some()
+            {}
             chars.next();
         }
         _ => {}
@@ -229,7 +232,11 @@ fn extended(it: &mut impl Iterator<Item = u16>) -> Option<Color> {
     let byte = |v: u16| u8::try_from(v).ok();
     match it.next()? {
         5 => Some(Color::Indexed(byte(it.next()?)?)),
-        2 => Some(Color::Rgb(byte(it.next()?)?, byte(it.next()?)?, byte(it.next()?)?)),
+        2 => Some(Color::Rgb(
+            byte(it.next()?)?,
+            byte(it.next()?)?,
+            byte(it.next()?)?,
+        )),
         _ => None,
     }
 }
@@ -283,8 +290,18 @@ mod tests {
 
     #[test]
     fn sgr_becomes_styles() {
-        let s = spans("\x1b[1;31mERR\x1b[0m ok \x1b[38;5;42mx\x1b[48;2;1;2;3my", Style::new(), true);
-        assert_eq!(s[0], (Style::new().fg(Color::Red).add_modifier(Modifier::BOLD), "ERR"));
+        let s = spans(
+            "\x1b[1;31mERR\x1b[0m ok \x1b[38;5;42mx\x1b[48;2;1;2;3my",
+            Style::new(),
+            true,
+        );
+        assert_eq!(
+            s[0],
+            (
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                "ERR"
+            )
+        );
         assert_eq!(s[1], (Style::new(), " ok "));
         assert_eq!(s[2].0.fg, Some(Color::Indexed(42)));
         assert_eq!(s[3].0.bg, Some(Color::Rgb(1, 2, 3)));

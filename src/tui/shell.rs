@@ -51,13 +51,22 @@ pub async fn run(
 ) -> Result<State, ShellError> {
     let mut guard = TermGuard::enter(opts.mouse)?;
     let size = guard.terminal.size()?;
-    update(&mut state, keymap, Msg::Resize { width: size.width, height: size.height });
+    update(
+        &mut state,
+        keymap,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
     let frame = Duration::from_millis(1000 / u64::from(opts.max_fps.clamp(1, 120)));
     let mut ticker = tokio::time::interval(frame);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut input = EventStream::new();
     let mut batch = Vec::with_capacity(256);
-    let mut last_draw = Instant::now().checked_sub(frame).unwrap_or_else(Instant::now);
+    let mut last_draw = Instant::now()
+        .checked_sub(frame)
+        .unwrap_or_else(Instant::now);
     let mut last_clock = Instant::now();
     let mut dirty = true;
     let mut driver_open = true;
@@ -106,10 +115,17 @@ pub async fn run(
 }
 
 /// Performs terminal effects here and forwards build effects to the driver.
-fn perform(state: &mut State, guard: &mut TermGuard, driver: &mpsc::Sender<Effect>, fx: Vec<Effect>) {
+fn perform(
+    state: &mut State,
+    guard: &mut TermGuard,
+    driver: &mpsc::Sender<Effect>,
+    fx: Vec<Effect>,
+) {
     for effect in fx {
         let result = if effect.for_driver() {
-            driver.try_send(effect).map_err(|e| format!("cannot reach the build driver: {e}"))
+            driver
+                .try_send(effect)
+                .map_err(|e| format!("cannot reach the build driver: {e}"))
         } else {
             terminal_effect(state, guard, &effect)
         };
@@ -120,22 +136,41 @@ fn perform(state: &mut State, guard: &mut TermGuard, driver: &mpsc::Sender<Effec
     }
 }
 
-fn terminal_effect(state: &mut State, guard: &mut TermGuard, effect: &Effect) -> Result<(), String> {
-        match effect {
-            Effect::Clipboard(text) => guard.write_raw(&term::osc52(text)).map_err(|e| e.to_string()),
-            Effect::Notify(text) => guard.write_raw(&term::notification(text)).map_err(|e| e.to_string()),
-            Effect::SaveFile { path, contents } => std::fs::write(path, contents)
-                .map(|()| flash(state, NoticeLevel::Info, format!("saved {}", path.display())))
-                .map_err(|e| format!("cannot save '{}': {e}", path.display())),
-            _ => Ok(()),
-        }
+fn terminal_effect(
+    state: &mut State,
+    guard: &mut TermGuard,
+    effect: &Effect,
+) -> Result<(), String> {
+    match effect {
+        Effect::Clipboard(text) => guard
+            .write_raw(&term::osc52(text))
+            .map_err(|e| e.to_string()),
+        Effect::Notify(text) => guard
+            .write_raw(&term::notification(text))
+            .map_err(|e| e.to_string()),
+        Effect::SaveFile { path, contents } => std::fs::write(path, contents)
+            .map(|()| {
+                flash(
+                    state,
+                    NoticeLevel::Info,
+                    format!("saved {}", path.display()),
+                )
+            })
+            .map_err(|e| format!("cannot save '{}': {e}", path.display())),
+        _ => Ok(()),
+    }
 }
 
 /// Terminal events as messages (key releases and repeats are dropped).
 fn to_msgs(ev: &Event) -> Vec<Msg> {
     match ev {
-        Event::Key(k) if k.kind == KeyEventKind::Press => to_key(k).map(Msg::Key).into_iter().collect(),
-        Event::Resize(width, height) => vec![Msg::Resize { width: *width, height: *height }],
+        Event::Key(k) if k.kind == KeyEventKind::Press => {
+            to_key(k).map(Msg::Key).into_iter().collect()
+        }
+        Event::Resize(width, height) => vec![Msg::Resize {
+            width: *width,
+            height: *height,
+        }],
         Event::Mouse(m) => match m.kind {
             MouseEventKind::ScrollUp => vec![Msg::Key(Key::new(KeyCode::Up)); 3],
             MouseEventKind::ScrollDown => vec![Msg::Key(Key::new(KeyCode::Down)); 3],

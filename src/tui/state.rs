@@ -179,11 +179,18 @@ pub enum Mode {
     Normal,
     Help,
     /// `:` jump to a project by name.
-    Palette { query: String, selected: usize },
+    Palette {
+        query: String,
+        selected: usize,
+    },
     /// `/` typing a search.
-    Search { query: String },
+    Search {
+        query: String,
+    },
     /// The builds list of the selected project.
-    Builds { selected: usize },
+    Builds {
+        selected: usize,
+    },
     Confirm(Pending),
 }
 
@@ -273,7 +280,11 @@ impl State {
 
     /// The index of a project, adding it when new.
     pub fn project_index(&mut self, key: &ProjectKey) -> usize {
-        if let Some(i) = self.projects.iter().position(|p| p.key.name == key.name && p.key.group == key.group) {
+        if let Some(i) = self
+            .projects
+            .iter()
+            .position(|p| p.key.name == key.name && p.key.group == key.group)
+        {
             return i;
         }
         self.projects.push(Project {

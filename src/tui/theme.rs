@@ -10,7 +10,9 @@ use crate::model::{NoticeLevel, Status};
 
 /// A theme entry that is not a colour.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("theme '{key}': '{value}' is not a colour; use a name (red, lightblue, ...), #rrggbb or default")]
+#[error(
+    "theme '{key}': '{value}' is not a colour; use a name (red, lightblue, ...), #rrggbb or default"
+)]
 pub struct ThemeError {
     pub key: String,
     pub value: String,
@@ -125,7 +127,9 @@ pub fn no_color_env() -> bool {
 
 fn parse_color(s: &str) -> Option<Color> {
     if let Some(hex) = s.strip_prefix('#') {
-        let v = u32::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 6)?;
+        let v = u32::from_str_radix(hex, 16)
+            .ok()
+            .filter(|_| hex.len() == 6)?;
         let [_, r, g, b] = v.to_be_bytes();
         return Some(Color::Rgb(r, g, b));
     }

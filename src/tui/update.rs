@@ -189,7 +189,11 @@ fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
             at,
         } => {
             if let Some(b) = state.builds.get_mut(&build_id) {
-                let row = b.phases.iter_mut().rev().find(|p| p.kind == phase && p.attempt == attempt);
+                let row = b
+                    .phases
+                    .iter_mut()
+                    .rev()
+                    .find(|p| p.kind == phase && p.attempt == attempt);
                 match row {
                     Some(row) => {
                         row.status = status;
@@ -200,7 +204,8 @@ fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
                         kind: phase,
                         attempt,
                         status,
-                        started: at - TimeDelta::milliseconds(i64::try_from(duration_ms).unwrap_or(0)),
+                        started: at
+                            - TimeDelta::milliseconds(i64::try_from(duration_ms).unwrap_or(0)),
                         duration_ms: Some(duration_ms),
                         context,
                         regression: None,
@@ -240,9 +245,17 @@ fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
                 }
             }
             let text = format!("{}: {status} in {}", b.project, view::fmt_ms(duration_ms));
-            let level = if status == Status::Succeeded { NoticeLevel::Info } else { NoticeLevel::Error };
+            let level = if status == Status::Succeeded {
+                NoticeLevel::Info
+            } else {
+                NoticeLevel::Error
+            };
             flash(state, level, text.clone());
-            if state.options.notify { vec![Effect::Notify(text)] } else { Vec::new() }
+            if state.options.notify {
+                vec![Effect::Notify(text)]
+            } else {
+                Vec::new()
+            }
         }
     }
 }

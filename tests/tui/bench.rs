@@ -22,22 +22,31 @@ fn line(i: usize) -> LogLine {
     LogLine {
         phase: Some(PhaseKind::Build),
         stream: LogStream::Stdout,
-        text: format!("#{i} 12.345 \x1b[32mstep\x1b[0m compiling module_{i} of the build: src/lib/module_{}.rs ok", i % 977),
+        text: format!(
+            "#{i} 12.345 \x1b[32mstep\x1b[0m compiling module_{i} of the build: src/lib/module_{}.rs ok",
+            i % 977
+        ),
     }
 }
 
 fn state_with(projects: usize, lines: usize) -> (State, Keymap) {
     let km = fixtures::keymap();
     let mut s = State::new(t(0));
-    let keys = (0..projects).map(|i| local(&format!("project-{i:03}"))).collect();
+    let keys = (0..projects)
+        .map(|i| local(&format!("project-{i:03}")))
+        .collect();
     update(&mut s, &km, Msg::Projects(keys));
-    update(&mut s, &km, Msg::Build(BuildEvent::Started {
-        build_id: BuildId(ID.into()),
-        project: "project-000".into(),
-        backend: BackendKind::Local,
-        image: "img".into(),
-        at: t(0),
-    }));
+    update(
+        &mut s,
+        &km,
+        Msg::Build(BuildEvent::Started {
+            build_id: BuildId(ID.into()),
+            project: "project-000".into(),
+            backend: BackendKind::Local,
+            image: "img".into(),
+            at: t(0),
+        }),
+    );
     push(&mut s, &km, 0, lines);
     (s, km)
 }
@@ -45,7 +54,14 @@ fn state_with(projects: usize, lines: usize) -> (State, Keymap) {
 fn push(s: &mut State, km: &Keymap, from: usize, n: usize) {
     for start in (from..from + n).step_by(256) {
         let lines = (start..(start + 256).min(from + n)).map(line).collect();
-        update(s, km, Msg::Build(BuildEvent::Logs { build_id: BuildId(ID.into()), lines }));
+        update(
+            s,
+            km,
+            Msg::Build(BuildEvent::Logs {
+                build_id: BuildId(ID.into()),
+                lines,
+            }),
+        );
     }
 }
 
@@ -55,7 +71,17 @@ fn median_frame(s: &State, km: &Keymap, frames: usize) -> Duration {
     let mut times: Vec<Duration> = (0..frames)
         .map(|_| {
             let at = Instant::now();
-            term.draw(|f| view::render(f, s, &Ctx { keymap: km, theme: &theme })).expect("draw");
+            term.draw(|f| {
+                view::render(
+                    f,
+                    s,
+                    &Ctx {
+                        keymap: km,
+                        theme: &theme,
+                    },
+                )
+            })
+            .expect("draw");
             at.elapsed()
         })
         .collect();
@@ -85,11 +111,18 @@ fn frame_time_with_a_million_lines_and_200_projects() {
     for c in "/module_3 of".chars() {
         update(&mut big, &km, Msg::Key(Key::char(c)));
     }
-    update(&mut big, &km, Msg::Key(Key::new(cbdash::tui::keymap::KeyCode::Enter)));
+    update(
+        &mut big,
+        &km,
+        Msg::Key(Key::new(cbdash::tui::keymap::KeyCode::Enter)),
+    );
     let search = at.elapsed();
     assert_eq!(big.build().expect("build").log.len(), 1_000_000);
-    println!("FIGURE frame_median baseline(1 project, empty log)={baseline:?} following(200 projects, 1M lines)={following:?} scrolled_to_middle={middle:?} ratio_following={:.2} ratio_middle={:.2}",
-        following.as_secs_f64() / baseline.as_secs_f64(), middle.as_secs_f64() / baseline.as_secs_f64());
+    println!(
+        "FIGURE frame_median baseline(1 project, empty log)={baseline:?} following(200 projects, 1M lines)={following:?} scrolled_to_middle={middle:?} ratio_following={:.2} ratio_middle={:.2}",
+        following.as_secs_f64() / baseline.as_secs_f64(),
+        middle.as_secs_f64() / baseline.as_secs_f64()
+    );
     println!("FIGURE search_1M_lines={search:?}");
 }
 
@@ -102,8 +135,10 @@ fn keypress_to_frame_while_streaming() {
     // 100,000 lines/s arriving in 256-line batches, as the engine's LogBatcher sends them:
     // 2,000 lines between two 20 ms key presses.
     let (b50, b99) = key_latency(busy, &km, 2_000);
-    println!("FIGURE key_to_frame baseline(no stream) p50={q50:?} p99={q99:?}; streaming 100k lines/s p50={b50:?} p99={b99:?} ratio_p99={:.2}",
-        b99.as_secs_f64() / q99.as_secs_f64());
+    println!(
+        "FIGURE key_to_frame baseline(no stream) p50={q50:?} p99={q99:?}; streaming 100k lines/s p50={b50:?} p99={b99:?} ratio_p99={:.2}",
+        b99.as_secs_f64() / q99.as_secs_f64()
+    );
 }
 
 /// Per key press: the lines that arrived since the last frame are folded in (as the shell
@@ -118,8 +153,22 @@ fn key_latency(mut s: State, km: &Keymap, lines_per_key: usize) -> (Duration, Du
         push(&mut s, km, next, lines_per_key);
         next += lines_per_key;
         let at = Instant::now();
-        update(&mut s, km, Msg::Key(Key::char(if i % 2 == 0 { 'k' } else { 'j' })));
-        term.draw(|f| view::render(f, &s, &Ctx { keymap: km, theme: &theme })).expect("draw");
+        update(
+            &mut s,
+            km,
+            Msg::Key(Key::char(if i % 2 == 0 { 'k' } else { 'j' })),
+        );
+        term.draw(|f| {
+            view::render(
+                f,
+                &s,
+                &Ctx {
+                    keymap: km,
+                    theme: &theme,
+                },
+            )
+        })
+        .expect("draw");
         times.push(at.elapsed());
     }
     times.sort();
@@ -129,7 +178,11 @@ fn key_latency(mut s: State, km: &Keymap, lines_per_key: usize) -> (Duration, Du
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -141,7 +194,13 @@ fn memory_after_a_million_lines() {
     let (s, _km) = state_with(1, 1_000_000);
     let after = rss_kb();
     let store = s.build().expect("build").log.heap_bytes();
-    println!("FIGURE memory raw_text={}MB store_heap={}MB ratio={:.3} rss_before={}MB rss_after={}MB",
-        raw >> 20, store >> 20, store as f64 / raw as f64, before >> 10, after >> 10);
+    println!(
+        "FIGURE memory raw_text={}MB store_heap={}MB ratio={:.3} rss_before={}MB rss_after={}MB",
+        raw >> 20,
+        store >> 20,
+        store as f64 / raw as f64,
+        before >> 10,
+        after >> 10
+    );
     assert!(store < raw);
 }

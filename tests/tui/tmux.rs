@@ -45,7 +45,10 @@ impl Tmux {
             if pred(&s) {
                 return s;
             }
-            assert!(start.elapsed() < Duration::from_secs(15), "timed out waiting for {what}; screen:\n{s}");
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {what}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -71,29 +74,61 @@ fn dashboard_in_tmux_opens_navigates_and_restores_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let project = dir.path().join("demo");
     std::fs::create_dir(&project).expect("mkdir");
-    write(&project.join("buildspec.yml"), "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");
+    write(
+        &project.join("buildspec.yml"),
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n",
+    );
     write(&project.join(".cbdash.toml"), "name = \"demo\"\n");
     let config = dir.path().join("config.toml");
-    write(&config, "[[cloud]]\nprofile = \"prod\"\nregion = \"eu-west-1\"\nprojects = [\"api-prod\", \"nightly\"]\n");
-    let tmux = Tmux { socket: format!("cbdash-test-{}", std::process::id()) };
+    write(
+        &config,
+        "[[cloud]]\nprofile = \"prod\"\nregion = \"eu-west-1\"\nprojects = [\"api-prod\", \"nightly\"]\n",
+    );
+    let tmux = Tmux {
+        socket: format!("cbdash-test-{}", std::process::id()),
+    };
     let shell = format!(
         "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME={home} CBDASH_CONFIG={config} PS1='READY$ ' bash --norc --noprofile",
         home = dir.path().display(),
         config = config.display(),
     );
-    let out = tmux.cmd(&["new-session", "-d", "-s", "t", "-x", "120", "-y", "32", "-c", &project.to_string_lossy(), &shell]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "120",
+        "-y",
+        "32",
+        "-c",
+        &project.to_string_lossy(),
+        &shell,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     tmux.wait("the prompt", |s| s.contains("READY$"));
     tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
 
     let s = tmux.wait("the dashboard", |s| s.contains("Projects"));
-    assert!(tmux.alternate_on(), "the dashboard draws on the alternate screen");
+    assert!(
+        tmux.alternate_on(),
+        "the dashboard draws on the alternate screen"
+    );
     assert!(s.contains("Local") && s.contains("demo"), "{s}");
-    assert!(s.contains("Cloud prod/eu-west-1") && s.contains("api-prod"), "{s}");
+    assert!(
+        s.contains("Cloud prod/eu-west-1") && s.contains("api-prod"),
+        "{s}"
+    );
     assert!(s.contains("no build yet"), "{s}");
 
     tmux.keys(&["?"]);
-    tmux.wait("help", |s| s.contains("Keys") && s.contains("half page down"));
+    tmux.wait("help", |s| {
+        s.contains("Keys") && s.contains("half page down")
+    });
     tmux.keys(&["Escape"]);
     tmux.wait("help closed", |s| !s.contains("half page down"));
 
@@ -101,9 +136,13 @@ fn dashboard_in_tmux_opens_navigates_and_restores_the_terminal() {
     tmux.wait("nightly selected", |s| s.contains("nightly: no build yet"));
     tmux.keys(&["1", "r"]);
     // The request reached the driver, which answers on the status line.
-    tmux.wait("the driver's answer", |s| s.contains("backend") || s.contains("starting demo"));
+    tmux.wait("the driver's answer", |s| {
+        s.contains("backend") || s.contains("starting demo")
+    });
 
     tmux.keys(&["q"]);
-    let s = tmux.wait("the shell prompt again", |s| s.contains("READY$") && !s.contains("Projects"));
+    let s = tmux.wait("the shell prompt again", |s| {
+        s.contains("READY$") && !s.contains("Projects")
+    });
     assert!(!tmux.alternate_on(), "alternate screen left:\n{s}");
 }

@@ -17,9 +17,17 @@ pub fn render(frame: &mut Frame, a: &Areas, state: &State, ctx: &Ctx) {
     let Some(b) = state.build() else {
         let msg = state.project().map_or_else(
             || "no project selected".to_owned(),
-            |p| format!("{}: no build yet — press {} to run one", p.key.name, ctx.keymap.label(crate::tui::keymap::Action::Rerun)),
+            |p| {
+                format!(
+                    "{}: no build yet — press {} to run one",
+                    p.key.name,
+                    ctx.keymap.label(crate::tui::keymap::Action::Rerun)
+                )
+            },
         );
-        let block = Block::bordered().title(" Build ").border_style(ctx.theme.dim);
+        let block = Block::bordered()
+            .title(" Build ")
+            .border_style(ctx.theme.dim);
         frame.render_widget(Paragraph::new(msg).block(block), a.timeline.union(a.log));
         return;
     };
@@ -37,8 +45,17 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
     });
     let title = Line::from(vec![
         Span::raw(" "),
-        Span::styled(format!("{} {}", icon(b.status, state.now), b.status), t.status(b.status)),
-        Span::raw(format!(" {} · {} · {} · {} ", b.id, b.backend.as_str(), b.image, fmt_ms(elapsed))),
+        Span::styled(
+            format!("{} {}", icon(b.status, state.now), b.status),
+            t.status(b.status),
+        ),
+        Span::raw(format!(
+            " {} · {} · {} · {} ",
+            b.id,
+            b.backend.as_str(),
+            b.image,
+            fmt_ms(elapsed)
+        )),
     ]);
     let block = Block::bordered().title(title).border_style(t.dim);
     let inner = block.inner(area);
@@ -48,26 +65,49 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
         Layout::vertical([Constraint::Fill(1), Constraint::Length(notice_h)]).areas(inner);
     let empty = BTreeMap::new();
     let medians = state.project().map_or(&empty, |p| &p.phase_medians);
-    frame.render_widget(PhaseTimeline { build: b, medians, theme: t, now: state.now }, rows);
+    frame.render_widget(
+        PhaseTimeline {
+            build: b,
+            medians,
+            theme: t,
+            now: state.now,
+        },
+        rows,
+    );
     if let Some((level, msg)) = &b.notice {
-        frame.render_widget(Paragraph::new(format!(" ⚠ {msg}")).style(t.level(*level)), notice);
+        frame.render_widget(
+            Paragraph::new(format!(" ⚠ {msg}")).style(t.level(*level)),
+            notice,
+        );
     }
 }
 
 fn cache(frame: &mut Frame, area: Rect, b: &Build, ctx: &Ctx) {
-    let block = Block::bordered().title(" Layer cache ").border_style(ctx.theme.dim);
+    let block = Block::bordered()
+        .title(" Layer cache ")
+        .border_style(ctx.theme.dim);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     for (y, report) in (inner.y..inner.bottom()).zip(&b.caches) {
         let row = Rect::new(inner.x, y, inner.width, 1);
-        frame.render_widget(CacheGauge { report, theme: ctx.theme }, row);
+        frame.render_widget(
+            CacheGauge {
+                report,
+                theme: ctx.theme,
+            },
+            row,
+        );
     }
 }
 
 fn log(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) {
     let t = ctx.theme;
     let v = &state.log;
-    let mut title = format!(" Log {}/{} ", v.line_at(v.cursor).saturating_add(1).min(b.log.len()), b.log.len());
+    let mut title = format!(
+        " Log {}/{} ",
+        v.line_at(v.cursor).saturating_add(1).min(b.log.len()),
+        b.log.len()
+    );
     if v.follow {
         title.push_str("· follow ");
     }
@@ -79,11 +119,25 @@ fn log(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) {
     }
     if let Some(f) = &v.filter {
         let kind = if f.inverse { "hiding" } else { "only" };
-        title.push_str(&format!("· {kind} '{}' ({} lines) ", f.matcher.query, v.visible_len(&b.log)));
+        title.push_str(&format!(
+            "· {kind} '{}' ({} lines) ",
+            f.matcher.query,
+            v.visible_len(&b.log)
+        ));
     }
     let focused = state.focus == Focus::Log;
-    let block = Block::bordered().title(title).border_style(if focused { t.accent } else { t.dim });
+    let block = Block::bordered()
+        .title(title)
+        .border_style(if focused { t.accent } else { t.dim });
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    frame.render_widget(LogPane { store: &b.log, view: v, theme: t, focused }, inner);
+    frame.render_widget(
+        LogPane {
+            store: &b.log,
+            view: v,
+            theme: t,
+            focused,
+        },
+        inner,
+    );
 }

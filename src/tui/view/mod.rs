@@ -38,17 +38,27 @@ const LEFT: u16 = 32;
 #[must_use]
 pub fn layout(state: &State, area: Rect) -> Areas {
     let [main, status] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let [projects, right] =
-        Layout::horizontal([Constraint::Length(LEFT.min(main.width / 3)), Constraint::Fill(1)])
-            .areas(main);
+    let [projects, right] = Layout::horizontal([
+        Constraint::Length(LEFT.min(main.width / 3)),
+        Constraint::Fill(1),
+    ])
+    .areas(main);
     let empty = std::collections::BTreeMap::new();
     let (timeline_h, cache_h) = state.build().map_or((3, 0), |b| {
         let medians = state.project().map_or(&empty, |p| &p.phase_medians);
         let theme = Theme::default();
-        let t = PhaseTimeline { build: b, medians, theme: &theme, now: state.now };
+        let t = PhaseTimeline {
+            build: b,
+            medians,
+            theme: &theme,
+            now: state.now,
+        };
         let notice = u16::from(b.notice.is_some());
         let caches = u16::try_from(b.caches.len()).unwrap_or(4).min(4);
-        (t.height().max(1) + notice + 2, if caches > 0 { caches + 2 } else { 0 })
+        (
+            t.height().max(1) + notice + 2,
+            if caches > 0 { caches + 2 } else { 0 },
+        )
     });
     let timeline_h = timeline_h.min(right.height / 2);
     let [timeline, cache, log] = Layout::vertical([
@@ -57,7 +67,13 @@ pub fn layout(state: &State, area: Rect) -> Areas {
         Constraint::Fill(1),
     ])
     .areas(right);
-    Areas { projects, timeline, cache, log, status }
+    Areas {
+        projects,
+        timeline,
+        cache,
+        log,
+        status,
+    }
 }
 
 /// Number of log lines visible.

@@ -23,9 +23,13 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
 }
 
 fn boxed(frame: &mut Frame, w: u16, h: u16, title: &str, ctx: &Ctx) -> Rect {
-    let area = frame.area().centered(Constraint::Length(w), Constraint::Length(h));
+    let area = frame
+        .area()
+        .centered(Constraint::Length(w), Constraint::Length(h));
     frame.render_widget(Clear, area);
-    let block = Block::bordered().title(title).border_style(ctx.theme.accent);
+    let block = Block::bordered()
+        .title(title)
+        .border_style(ctx.theme.accent);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     inner
@@ -73,7 +77,10 @@ fn palette(frame: &mut Frame, state: &State, ctx: &Ctx, query: &str, selected: u
 
 fn builds(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
     let list = build_list(state);
-    let title = state.project().map_or_else(|| " Builds ".to_owned(), |p| format!(" Builds of {} ", p.key.name));
+    let title = state.project().map_or_else(
+        || " Builds ".to_owned(),
+        |p| format!(" Builds of {} ", p.key.name),
+    );
     let inner = boxed(frame, 80, 14, &title, ctx);
     let mut lines = Vec::new();
     for (n, (id, status, live)) in list.iter().enumerate().take(usize::from(inner.height)) {
@@ -81,10 +88,23 @@ fn builds(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
             .builds
             .get(id)
             .and_then(|b| b.duration_ms)
-            .or_else(|| state.project().and_then(|p| p.history.iter().find(|h| &h.build_id == id)).map(|h| h.duration_ms));
+            .or_else(|| {
+                state
+                    .project()
+                    .and_then(|p| p.history.iter().find(|h| &h.build_id == id))
+                    .map(|h| h.duration_ms)
+            });
         let mut line = Line::from(vec![
-            Span::styled(format!(" {} {:<12}", icon(*status, state.now), status.as_str()), ctx.theme.status(*status)),
-            Span::raw(format!("{:<50} {:>8} {}", id.as_str(), dur.map(fmt_ms).unwrap_or_default(), if *live { "" } else { "(history)" })),
+            Span::styled(
+                format!(" {} {:<12}", icon(*status, state.now), status.as_str()),
+                ctx.theme.status(*status),
+            ),
+            Span::raw(format!(
+                "{:<42} {:>8} {}",
+                id.as_str(),
+                dur.map(fmt_ms).unwrap_or_default(),
+                if *live { "" } else { "(history)" }
+            )),
         ]);
         if n == selected {
             line = line.patch_style(ratatui::style::Style::new().add_modifier(Modifier::REVERSED));

@@ -36,7 +36,11 @@ fn rows(state: &State) -> Vec<Row> {
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
     let t = ctx.theme;
-    let border = if state.focus == Focus::Projects { t.accent } else { t.dim };
+    let border = if state.focus == Focus::Projects {
+        t.accent
+    } else {
+        t.dim
+    };
     let block = Block::bordered().title(" Projects ").border_style(border);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -57,7 +61,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
             Row::Project(i) => {
                 let p = &state.projects[*i];
                 let status = p.last_status(&state.builds);
-                let (mark, st) = status.map_or(("·", t.dim), |s| (icon(s, state.now), t.status(s)));
+                let (mark, st) =
+                    status.map_or(("·", t.dim), |s| (icon(s, state.now), t.status(s)));
                 let mut name = Style::new();
                 if *i == state.selected {
                     name = name.add_modifier(Modifier::BOLD);
@@ -79,7 +84,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
         }
     }
     if all.is_empty() {
-        let hint = Paragraph::new("no projects: add a buildspec.yml\nor [[cloud]] to the config").style(t.dim);
+        let hint = Paragraph::new("no projects: add a buildspec.yml\nor [[cloud]] to the config")
+            .style(t.dim);
         frame.render_widget(hint, inner);
     }
 }

@@ -12,12 +12,24 @@ use crate::tui::state::{Focus, Mode, Pending, State};
 
 /// Hints for normal mode, by focus.
 const PROJECT_HINTS: [Action; 8] = [
-    Action::Help, Action::Quit, Action::Rerun, Action::Builds, Action::Palette,
-    Action::NextGroup, Action::FocusNext, Action::Stop,
+    Action::Help,
+    Action::Quit,
+    Action::Rerun,
+    Action::Builds,
+    Action::Palette,
+    Action::NextGroup,
+    Action::FocusNext,
+    Action::Stop,
 ];
 const LOG_HINTS: [Action; 8] = [
-    Action::Help, Action::Search, Action::SearchNext, Action::FilterMatches,
-    Action::Bottom, Action::NextPhase, Action::Wrap, Action::Back,
+    Action::Help,
+    Action::Search,
+    Action::SearchNext,
+    Action::FilterMatches,
+    Action::Bottom,
+    Action::NextPhase,
+    Action::Wrap,
+    Action::Back,
 ];
 
 fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
@@ -30,10 +42,20 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
         Mode::Help => "any key closes help".to_owned(),
         Mode::Builds { .. } => "j/k move · enter open · esc close".to_owned(),
         Mode::Normal => {
-            let set: &[Action] = if state.focus == Focus::Log { &LOG_HINTS } else { &PROJECT_HINTS };
+            let set: &[Action] = if state.focus == Focus::Log {
+                &LOG_HINTS
+            } else {
+                &PROJECT_HINTS
+            };
             let mut spans = Vec::new();
             for a in set {
-                spans.push(Span::styled(format!(" {}", ctx.keymap.label(*a)), t.accent));
+                let key = ctx
+                    .keymap
+                    .keys(*a)
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                spans.push(Span::styled(format!(" {key}"), t.accent));
                 spans.push(Span::raw(format!(" {}", a.describe())));
             }
             return Line::from(spans);
@@ -43,11 +65,21 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
-    let flash_w = state.flash.as_ref().map_or(0, |f| u16::try_from(f.text.chars().count() + 2).unwrap_or(u16::MAX));
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(flash_w.min(area.width / 2))]).areas(area);
+    let flash_w = state.flash.as_ref().map_or(0, |f| {
+        u16::try_from(f.text.chars().count() + 2).unwrap_or(u16::MAX)
+    });
+    let [left, right] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(flash_w.min(area.width / 2)),
+    ])
+    .areas(area);
     frame.render_widget(Paragraph::new(hints(state, ctx)), left);
     if let Some(f) = &state.flash {
-        frame.render_widget(Paragraph::new(format!("{} ", f.text)).style(ctx.theme.level(f.level)).right_aligned(), right);
+        frame.render_widget(
+            Paragraph::new(format!("{} ", f.text))
+                .style(ctx.theme.level(f.level))
+                .right_aligned(),
+            right,
+        );
     }
 }

@@ -38,8 +38,14 @@ impl Widget for CacheGauge<'_> {
             Constraint::Fill(1),
         ])
         .areas(area);
-        Paragraph::new(format!(" {:.21}", r.target)).style(t.accent).render(name, buf);
-        let style = if self.ratio() >= 0.999 { t.succeeded } else { t.in_progress };
+        Paragraph::new(format!(" {:.21}", r.target))
+            .style(t.accent)
+            .render(name, buf);
+        let style = if self.ratio() >= 0.999 {
+            t.succeeded
+        } else {
+            t.in_progress
+        };
         LineGauge::default()
             .ratio(self.ratio().clamp(0.0, 1.0))
             .filled_style(style)

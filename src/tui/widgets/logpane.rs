@@ -92,8 +92,19 @@ mod tests {
 
     fn store() -> LogStore {
         let mut s = LogStore::new();
-        for text in ["plain", "\x1b[31merror\x1b[0m: bad\x1b]0;pwned\x07", "find me here"] {
-            s.push(&LogLine { phase: None, stream: LogStream::Stdout, text: text.into() }, 65);
+        for text in [
+            "plain",
+            "\x1b[31merror\x1b[0m: bad\x1b]0;pwned\x07",
+            "find me here",
+        ] {
+            s.push(
+                &LogLine {
+                    phase: None,
+                    stream: LogStream::Stdout,
+                    text: text.into(),
+                },
+                65,
+            );
         }
         s
     }
@@ -101,7 +112,13 @@ mod tests {
     fn render(view: &LogView, store: &LogStore) -> Buffer {
         let theme = Theme::default();
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 3));
-        LogPane { store, view, theme: &theme, focused: true }.render(buf.area, &mut buf);
+        LogPane {
+            store,
+            view,
+            theme: &theme,
+            focused: true,
+        }
+        .render(buf.area, &mut buf);
         buf
     }
 
@@ -109,8 +126,11 @@ mod tests {
     fn sgr_is_coloured_and_other_escapes_are_gone() {
         let s = store();
         let buf = render(&LogView::default(), &s);
-        let mut expected = Buffer::with_lines(["plain", "error: bad", "find me here"]);
-        expected.resize(Rect::new(0, 0, 20, 3));
+        let mut expected = Buffer::with_lines([
+            "plain               ",
+            "error: bad          ",
+            "find me here        ",
+        ]);
         expected.set_style(Rect::new(0, 1, 5, 1), Style::new().fg(Color::Red));
         assert_eq!(buf, expected);
     }
@@ -118,7 +138,11 @@ mod tests {
     #[test]
     fn search_matches_are_highlighted_and_timestamps_shown() {
         let s = store();
-        let v = LogView { search: Matcher::new("me"), timestamps: true, ..LogView::default() };
+        let v = LogView {
+            search: Matcher::new("me"),
+            timestamps: true,
+            ..LogView::default()
+        };
         let buf = render(&v, &s);
         let row: String = (0..20).map(|x| buf[(x, 2)].symbol().to_owned()).collect();
         assert_eq!(row, "+01:05 find me here ");

@@ -62,7 +62,12 @@ impl PhaseTimeline<'_> {
     /// Rows this widget wants.
     #[must_use]
     pub fn height(&self) -> u16 {
-        let contexts = self.build.phases.iter().filter(|p| Self::has_context(p)).count();
+        let contexts = self
+            .build
+            .phases
+            .iter()
+            .filter(|p| Self::has_context(p))
+            .count();
         u16::try_from(self.build.phases.len() + contexts + self.pending().len()).unwrap_or(u16::MAX)
     }
 
@@ -96,11 +101,19 @@ impl PhaseTimeline<'_> {
         let ratio = elapsed as f64 / median as f64;
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=BAR
         let filled = ((ratio.min(1.0) * BAR as f64).round() as usize).min(BAR);
-        let style = if ratio > 1.0 { self.theme.failed } else { self.theme.in_progress };
+        let style = if ratio > 1.0 {
+            self.theme.failed
+        } else {
+            self.theme.in_progress
+        };
         vec![
             Span::styled("█".repeat(filled), style),
             Span::styled("░".repeat(BAR - filled), self.theme.dim),
-            Span::raw(format!(" {:>3.0}% of median {}", ratio * 100.0, fmt_ms(median))),
+            Span::raw(format!(
+                " {:>3.0}% of median {}",
+                ratio * 100.0,
+                fmt_ms(median)
+            )),
         ]
     }
 }
@@ -111,12 +124,15 @@ impl Widget for PhaseTimeline<'_> {
         for p in &self.build.phases {
             lines.push(self.row(p));
             if Self::has_context(p) {
-                let text = format!("     └ {}: {}", p.context.status_code, p.context.message);
+                let text = format!("   └ {}: {}", p.context.status_code, p.context.message);
                 lines.push(Line::styled(text, self.theme.failed));
             }
         }
         for k in self.pending() {
-            lines.push(Line::styled(format!(" ·  {:<17}    pending", k.as_str()), self.theme.dim));
+            lines.push(Line::styled(
+                format!(" ·  {:<17}    pending", k.as_str()),
+                self.theme.dim,
+            ));
         }
         // Keep the newest rows when space is short.
         let skip = lines.len().saturating_sub(area.height as usize);
@@ -165,34 +181,68 @@ mod tests {
         let mut failed = row(PhaseKind::Build, Status::Failed, Some(2500));
         failed.context = PhaseContext::new(StatusCode::CommandExecutionError, "exit status 2");
         let b = build(
-            vec![row(PhaseKind::Install, Status::Succeeded, Some(1000)), failed],
+            vec![
+                row(PhaseKind::Install, Status::Succeeded, Some(1000)),
+                failed,
+            ],
             Status::Failed,
         );
         let theme = Theme::default();
         let medians = BTreeMap::new();
-        let w = PhaseTimeline { build: &b, medians: &medians, theme: &theme, now: Utc.timestamp_opt(10, 0).unwrap() };
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).unwrap(),
+        };
         assert_eq!(w.height(), 3);
         let mut buf = Buffer::empty(Rect::new(0, 0, 100, 3));
         w.render(buf.area, &mut buf);
         let row1: String = (0..100).map(|x| buf[(x, 1)].symbol().to_owned()).collect();
-        assert!(row1.starts_with(" ✘ BUILD            #1  FAILED          2.5s"), "{row1}");
-        for x in 1..25 {
+        assert!(
+            row1.starts_with(" ✘ BUILD            #1  FAILED          2.5s"),
+            "{row1}"
+        );
+        for x in (1..20).chain(24..30) {
             assert_eq!(buf[(x, 1)].fg, Color::Red, "cell {x} of the failed row");
         }
+        assert_eq!(
+            buf[(20, 1)].fg,
+            Color::DarkGray,
+            "the attempt number is dim"
+        );
         let row2: String = (0..100).map(|x| buf[(x, 2)].symbol().to_owned()).collect();
-        assert!(row2.starts_with("     └ COMMAND_EXECUTION_ERROR: exit status 2"), "{row2}");
-        assert_eq!(buf[(8, 2)].fg, Color::Red);
+        assert!(
+            row2.starts_with("   └ COMMAND_EXECUTION_ERROR: exit status 2"),
+            "{row2}"
+        );
+        assert_eq!(buf[(6, 2)].fg, Color::Red);
         assert_eq!(buf[(3, 0)].fg, Color::Green);
 
-        let b = build(vec![row(PhaseKind::Build, Status::InProgress, None)], Status::InProgress);
+        let b = build(
+            vec![row(PhaseKind::Build, Status::InProgress, None)],
+            Status::InProgress,
+        );
         let mut medians = BTreeMap::new();
         medians.insert(PhaseKind::Build, 20_000);
-        let w = PhaseTimeline { build: &b, medians: &medians, theme: &theme, now: Utc.timestamp_opt(10, 0).unwrap() };
-        assert_eq!(w.height(), 4, "BUILD + POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING pending");
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).unwrap(),
+        };
+        assert_eq!(
+            w.height(),
+            4,
+            "BUILD + POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING pending"
+        );
         let mut buf = Buffer::empty(Rect::new(0, 0, 100, 4));
         w.render(buf.area, &mut buf);
         let row0: String = (0..100).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
-        assert!(row0.contains("████████░░░░░░░░  50% of median 20.0s"), "{row0}");
+        assert!(
+            row0.contains("████████░░░░░░░░  50% of median 20.0s"),
+            "{row0}"
+        );
         assert_eq!(buf[(3, 0)].fg, Color::Yellow);
         let row1: String = (0..30).map(|x| buf[(x, 1)].symbol().to_owned()).collect();
         assert!(row1.contains("POST_BUILD"), "{row1}");
