@@ -326,16 +326,12 @@ fn jump_group(state: &mut State, action: Action) -> Vec<Effect> {
             .find(|&&i| Some(&state.projects[i].key.group) > current.as_ref())
             .or_else(|| order.first()),
     };
-    match target.copied() {
-        Some(i) => {
-            state.focus = Focus::Projects;
-            select(state, i)
-        }
-        None => {
-            flash(state, NoticeLevel::Info, "no projects in that group");
-            Vec::new()
-        }
+    if let Some(i) = target.copied() {
+        state.focus = Focus::Projects;
+        return select(state, i);
     }
+    flash(state, NoticeLevel::Info, "no projects in that group");
+    Vec::new()
 }
 
 fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
@@ -390,7 +386,7 @@ fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
         Action::Wrap => v.wrap = !v.wrap,
         Action::Timestamps => v.timestamps = !v.timestamps,
         Action::NextPhase | Action::PrevPhase => {
-            v.phase_step(action == Action::NextPhase, log, rows)
+            v.phase_step(action == Action::NextPhase, log, rows);
         }
         Action::SearchNext | Action::SearchPrev => {
             let found = v.search_step(action == Action::SearchNext, log, rows);

@@ -131,7 +131,7 @@ impl fmt::Display for Key {
     }
 }
 
-/// Everything a key can do. Names in the config file are the snake_case variant names.
+/// Everything a key can do. Names in the config file are the `snake_case` variant names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {

@@ -344,7 +344,7 @@ mod tests {
         assert_eq!(s.find(0, true, &is("line 9000 ")), Some(9000));
         assert_eq!(s.find(9500, true, &is("line 12 ")), Some(12));
         assert_eq!(s.find(9500, false, &is("line 9600 ")), Some(9600));
-        assert_eq!(s.find(0, true, &|t| t.contains("\x1b")), None);
+        assert_eq!(s.find(0, true, &|t| t.contains('\x1b')), None);
         assert_eq!(s.matching(0, &|t| t.ends_with("99 green")).len(), 100);
     }
 

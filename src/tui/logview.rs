@@ -314,8 +314,10 @@ mod tests {
     #[test]
     fn search_steps_both_ways_and_wraps() {
         let s = store(100);
-        let mut v = LogView::default();
-        v.search = Matcher::new("ERROR 5");
+        let mut v = LogView {
+            search: Matcher::new("ERROR 5"),
+            ..LogView::default()
+        };
         v.goto_line(0, &s, 10);
         assert!(v.search_step(true, &s, 10));
         assert_eq!(v.cursor, 50);

@@ -154,7 +154,7 @@ fn terminal_effect(
                     state,
                     NoticeLevel::Info,
                     format!("saved {}", path.display()),
-                )
+                );
             })
             .map_err(|e| format!("cannot save '{}': {e}", path.display())),
         _ => Ok(()),

@@ -125,18 +125,18 @@ pub fn no_color_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
-fn parse_color(s: &str) -> Option<Color> {
-    if let Some(hex) = s.strip_prefix('#') {
+fn parse_color(name: &str) -> Option<Color> {
+    if let Some(hex) = name.strip_prefix('#') {
         let v = u32::from_str_radix(hex, 16)
             .ok()
             .filter(|_| hex.len() == 6)?;
         let [_, r, g, b] = v.to_be_bytes();
         return Some(Color::Rgb(r, g, b));
     }
-    if s == "default" {
+    if name == "default" {
         return Some(Color::Reset);
     }
-    s.parse().ok()
+    name.parse().ok()
 }
 
 #[cfg(test)]

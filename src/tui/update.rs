@@ -94,58 +94,18 @@ fn on_key(state: &mut State, keymap: &Keymap, key: Key) -> Vec<Effect> {
     if let Some(effects) = actions::text_input(state, key) {
         return effects;
     }
-    match keymap.action(key) {
-        Some(action) => actions::apply(state, action),
-        None => {
-            if state.mode != super::state::Mode::Normal {
-                // Any unbound key closes an overlay or cancels a confirmation.
-                state.mode = super::state::Mode::Normal;
-            }
-            Vec::new()
-        }
+    if let Some(action) = keymap.action(key) {
+        return actions::apply(state, action);
     }
+    // Any unbound key closes an overlay or cancels a confirmation.
+    state.mode = super::state::Mode::Normal;
+    Vec::new()
 }
 
 fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let now = state.now;
     match ev {
-        BuildEvent::Started {
-            build_id,
-            project,
-            backend,
-            image,
-            at,
-        } => {
-            let pi = state
-                .projects
-                .iter()
-                .position(|p| p.key.name == project && p.key.backend() == backend);
-            if let Some(pi) = pi {
-                state.projects[pi].builds.push(build_id.clone());
-            }
-            state.builds.insert(
-                build_id.clone(),
-                Build {
-                    id: build_id.clone(),
-                    project,
-                    backend,
-                    image,
-                    started: at,
-                    status: Status::InProgress,
-                    duration_ms: None,
-                    phases: Vec::new(),
-                    log: LogStore::new(),
-                    caches: Vec::new(),
-                    notice: None,
-                },
-            );
-            // Follow a new build of the selected project (or when nothing is open).
-            if state.open_build.is_none() || pi.is_some_and(|pi| pi == state.selected) {
-                state.open_build = Some(build_id);
-                state.log = state.log.reset();
-            }
-            Vec::new()
-        }
+        ev @ BuildEvent::Started { .. } => on_started(state, ev),
         BuildEvent::PhaseStarted {
             build_id,
             phase,
@@ -228,34 +188,82 @@ fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
-        BuildEvent::Finished {
-            build_id,
-            status,
-            duration_ms,
-            ..
-        } => {
-            let Some(b) = state.builds.get_mut(&build_id) else {
-                return Vec::new();
-            };
-            b.status = status;
-            b.duration_ms = Some(duration_ms);
-            for p in &mut b.phases {
-                if p.status == Status::InProgress {
-                    p.status = status;
-                }
-            }
-            let text = format!("{}: {status} in {}", b.project, view::fmt_ms(duration_ms));
-            let level = if status == Status::Succeeded {
-                NoticeLevel::Info
-            } else {
-                NoticeLevel::Error
-            };
-            flash(state, level, text.clone());
-            if state.options.notify {
-                vec![Effect::Notify(text)]
-            } else {
-                Vec::new()
-            }
+        ev @ BuildEvent::Finished { .. } => on_finished(state, ev),
+    }
+}
+
+fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
+    let BuildEvent::Started {
+        build_id,
+        project,
+        backend,
+        image,
+        at,
+    } = ev
+    else {
+        return Vec::new();
+    };
+    let pi = state
+        .projects
+        .iter()
+        .position(|p| p.key.name == project && p.key.backend() == backend);
+    if let Some(pi) = pi {
+        state.projects[pi].builds.push(build_id.clone());
+    }
+    state.builds.insert(
+        build_id.clone(),
+        Build {
+            id: build_id.clone(),
+            project,
+            backend,
+            image,
+            started: at,
+            status: Status::InProgress,
+            duration_ms: None,
+            phases: Vec::new(),
+            log: LogStore::new(),
+            caches: Vec::new(),
+            notice: None,
+        },
+    );
+    // Follow a new build of the selected project (or when nothing is open).
+    if state.open_build.is_none() || pi.is_some_and(|pi| pi == state.selected) {
+        state.open_build = Some(build_id);
+        state.log = state.log.reset();
+    }
+    Vec::new()
+}
+
+fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
+    let BuildEvent::Finished {
+        build_id,
+        status,
+        duration_ms,
+        ..
+    } = ev
+    else {
+        return Vec::new();
+    };
+    let Some(b) = state.builds.get_mut(&build_id) else {
+        return Vec::new();
+    };
+    b.status = status;
+    b.duration_ms = Some(duration_ms);
+    for p in &mut b.phases {
+        if p.status == Status::InProgress {
+            p.status = status;
         }
+    }
+    let text = format!("{}: {status} in {}", b.project, view::fmt_ms(duration_ms));
+    let level = if status == Status::Succeeded {
+        NoticeLevel::Info
+    } else {
+        NoticeLevel::Error
+    };
+    flash(state, level, text.clone());
+    if state.options.notify {
+        vec![Effect::Notify(text)]
+    } else {
+        Vec::new()
     }
 }

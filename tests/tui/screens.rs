@@ -24,7 +24,7 @@ fn terminal(state: &State) -> Terminal<TestBackend> {
                 keymap: &km,
                 theme: &theme,
             },
-        )
+        );
     })
     .expect("draw");
     term

@@ -1,6 +1,7 @@
 //! The main pane: the open build's phase timeline, its cache panel and its log.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -115,15 +116,16 @@ fn log(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) {
         title.push_str("· wrap ");
     }
     if let Some(m) = &v.search {
-        title.push_str(&format!("· /{} ", m.query));
+        let _ = write!(title, "· /{} ", m.query);
     }
     if let Some(f) = &v.filter {
         let kind = if f.inverse { "hiding" } else { "only" };
-        title.push_str(&format!(
+        let _ = write!(
+            title,
             "· {kind} '{}' ({} lines) ",
             f.matcher.query,
             v.visible_len(&b.log)
-        ));
+        );
     }
     let focused = state.focus == Focus::Log;
     let block = Block::bordered()
