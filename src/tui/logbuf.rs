@@ -188,31 +188,63 @@ impl LogStore {
     }
 
     /// The first line at or after `from` (or at or before it, going backwards) whose plain
-    /// text satisfies `pred`, wrapping around the end.
+    /// text satisfies `pred`, wrapping around the end. Stops at the first hit.
     pub fn find(&self, from: usize, forward: bool, pred: &dyn Fn(&str) -> bool) -> Option<usize> {
         if self.len == 0 {
             return None;
         }
         let from = from.min(self.len - 1);
-        let mut hits = Vec::new();
         let ranges = if forward {
             [(from, self.len), (0, from)]
         } else {
             [(0, from + 1), (from + 1, self.len)]
         };
-        for (a, b) in ranges {
-            hits.clear();
-            self.for_each(a, b, |i, t, _| {
-                if (!forward || hits.is_empty()) && pred(&sanitize::plain(t)) {
-                    hits.push(i);
-                }
-            });
-            let hit = if forward { hits.first() } else { hits.last() };
-            if let Some(h) = hit {
-                return Some(*h);
-            }
+        if forward {
+            ranges
+                .into_iter()
+                .find_map(|(a, b)| self.scan(a, b, false, pred))
+        } else {
+            ranges
+                .into_iter()
+                .rev()
+                .find_map(|(a, b)| self.scan(a, b, true, pred))
         }
-        None
+    }
+
+    /// The first (or, `reverse`, the last) line in `from..to` whose plain text matches.
+    fn scan(
+        &self,
+        from: usize,
+        to: usize,
+        reverse: bool,
+        pred: &dyn Fn(&str) -> bool,
+    ) -> Option<usize> {
+        if from >= to {
+            return None;
+        }
+        let chunks = from / CHUNK_LINES..=(to - 1) / CHUNK_LINES;
+        let hit = |ci: usize| {
+            let chunk = &self.chunks[ci];
+            let lo = from.max(ci * CHUNK_LINES);
+            let hi = to.min((ci + 1) * CHUNK_LINES);
+            let search = |text: &Text| {
+                let matches = |j: &usize| pred(&sanitize::plain(text.line(j % CHUNK_LINES)));
+                if reverse {
+                    (lo..hi).rev().find(matches)
+                } else {
+                    (lo..hi).find(matches)
+                }
+            };
+            match &chunk.body {
+                Body::Hot(text) => search(text),
+                Body::Cold { deflated, ends } => search(&self.inflate(ci, deflated, ends)),
+            }
+        };
+        if reverse {
+            chunks.rev().find_map(hit)
+        } else {
+            chunks.into_iter().find_map(hit)
+        }
     }
 
     /// Indexes of every line in `from..` whose plain text satisfies `pred`.

@@ -117,13 +117,24 @@ fn frame_time_with_a_million_lines_and_200_projects() {
         Msg::Key(Key::new(cbdash::tui::keymap::KeyCode::Enter)),
     );
     let search = at.elapsed();
+    // Worst case: no line matches, so every line (most of them compressed) is read.
+    let at = Instant::now();
+    for c in "/no such text".chars() {
+        update(&mut big, &km, Msg::Key(Key::char(c)));
+    }
+    update(
+        &mut big,
+        &km,
+        Msg::Key(Key::new(cbdash::tui::keymap::KeyCode::Enter)),
+    );
+    let miss = at.elapsed();
     assert_eq!(big.build().expect("build").log.len(), 1_000_000);
     println!(
         "FIGURE frame_median baseline(1 project, empty log)={baseline:?} following(200 projects, 1M lines)={following:?} scrolled_to_middle={middle:?} ratio_following={:.2} ratio_middle={:.2}",
         following.as_secs_f64() / baseline.as_secs_f64(),
         middle.as_secs_f64() / baseline.as_secs_f64()
     );
-    println!("FIGURE search_1M_lines={search:?}");
+    println!("FIGURE search_1M_lines first_hit_after_wrap={search:?} no_match_full_scan={miss:?}");
 }
 
 #[test]
