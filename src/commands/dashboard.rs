@@ -124,11 +124,26 @@ fn expand_home(p: &Path) -> PathBuf {
     }
 }
 
-/// Runs the dashboard with the given local backend until the user quits.
+/// Turns a project into the request a backend runs. The dashboard's default reads nothing
+/// but the project; `cbdash run` passes one built from its command line (image, env, ...).
+pub type RequestFor<'a> = &'a dyn Fn(&ProjectKey) -> Result<BuildRequest>;
+
+/// The request for a project with no other settings.
+pub fn default_request(project: &ProjectKey) -> Result<BuildRequest> {
+    Ok(BuildRequest {
+        project: project.name.clone(),
+        source_dir: project.dir.clone(),
+        ..BuildRequest::default()
+    })
+}
+
+/// Runs the dashboard with the given local backend until the user quits. `initial` effects
+/// run first (`cbdash run` starts its build this way).
 pub async fn run_dashboard<L: Backend>(
     setup: Setup,
     local: Option<L>,
     initial: Vec<Effect>,
+    request_for: RequestFor<'_>,
 ) -> Result<u8> {
     let (msg_tx, msg_rx) = mpsc::channel(MSG_CAPACITY);
     let (fx_tx, fx_rx) = mpsc::channel(64);
@@ -146,6 +161,7 @@ pub async fn run_dashboard<L: Backend>(
     };
     let driver = Driver {
         local: local.as_ref(),
+        request_for,
         msgs: msg_tx,
         cancels: HashMap::new(),
     };
@@ -168,6 +184,7 @@ type BuildFuture<'a> = Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
 /// Owns the backends and the running builds.
 struct Driver<'a, L> {
     local: Option<&'a L>,
+    request_for: RequestFor<'a>,
     msgs: mpsc::Sender<Msg>,
     cancels: HashMap<String, CancellationToken>,
 }
@@ -256,13 +273,18 @@ impl<'a, L: Backend> Driver<'a, L> {
                 format!("resume from {phase} is not available yet: running the whole build"),
             );
         }
+        let req = match (self.request_for)(&project) {
+            Ok(req) => req,
+            Err(e) => {
+                self.flash(
+                    NoticeLevel::Error,
+                    format!("cannot build '{}': {e:#}", project.name),
+                );
+                return None;
+            }
+        };
         let token = CancellationToken::new();
         self.cancels.insert(project.name.clone(), token.clone());
-        let req = BuildRequest {
-            project: project.name.clone(),
-            source_dir: project.dir.clone(),
-            ..BuildRequest::default()
-        };
         let msgs = self.msgs.clone();
         Some(Box::pin(async move {
             let (sink, mut rx) = EventSink::channel(EVENT_CAPACITY);
@@ -328,5 +350,10 @@ pub fn open(global: &GlobalArgs) -> Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(run_dashboard(setup, None::<NoLocalBackend>, Vec::new()))
+    rt.block_on(run_dashboard(
+        setup,
+        None::<NoLocalBackend>,
+        Vec::new(),
+        &default_request,
+    ))
 }
