@@ -3,7 +3,7 @@
 //! reducer: no IO here either.
 
 use super::keymap::{Action, Key, KeyCode};
-use super::logview::Matcher;
+use super::logview::{Matcher, SearchStep};
 use super::msg::{Effect, RunMode};
 use super::state::{Focus, Group, Mode, Pending, State};
 use super::update::flash;
@@ -171,14 +171,26 @@ fn run_search(state: &mut State, query: &str) -> Vec<Effect> {
         return Vec::new();
     };
     state.focus = Focus::Log;
-    if !state.log.search_step(true, &b.log, rows) {
-        flash(
-            state,
-            NoticeLevel::Warning,
-            format!("no match for '{query}'"),
-        );
+    let step = state.log.search_begin(true, &b.log, rows);
+    search_outcome(state, step)
+}
+
+/// Effects of a search slice: keep going, or say that nothing matched.
+pub fn search_outcome(state: &mut State, step: SearchStep) -> Vec<Effect> {
+    match step {
+        SearchStep::Pending => vec![Effect::ContinueSearch],
+        SearchStep::NotFound => {
+            let q = state
+                .log
+                .search
+                .as_ref()
+                .map_or("", |m| m.query.as_str())
+                .to_owned();
+            flash(state, NoticeLevel::Warning, format!("no match for '{q}'"));
+            Vec::new()
+        }
+        SearchStep::Found(_) => Vec::new(),
     }
-    Vec::new()
 }
 
 fn confirm(state: &mut State, pending: Pending) -> Vec<Effect> {
@@ -389,10 +401,12 @@ fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
             v.phase_step(action == Action::NextPhase, log, rows);
         }
         Action::SearchNext | Action::SearchPrev => {
-            let found = v.search_step(action == Action::SearchNext, log, rows);
-            if !found {
-                flash(state, NoticeLevel::Warning, "no match (search with /)");
+            if v.search.is_none() {
+                flash(state, NoticeLevel::Warning, "search with / first");
+                return Vec::new();
             }
+            let step = v.search_begin(action == Action::SearchNext, log, rows);
+            return search_outcome(state, step);
         }
         Action::FilterMatches | Action::FilterInverse => {
             let inverse = action == Action::FilterInverse;

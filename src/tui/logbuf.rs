@@ -212,7 +212,8 @@ impl LogStore {
     }
 
     /// The first (or, `reverse`, the last) line in `from..to` whose plain text matches.
-    fn scan(
+    #[must_use]
+    pub fn scan(
         &self,
         from: usize,
         to: usize,

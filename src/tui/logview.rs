@@ -61,6 +61,26 @@ impl Matcher {
     }
 }
 
+/// Lines a search reads before it yields to input.
+pub const SEARCH_SLICE: usize = 20_000;
+
+/// Where a search in progress is: lines are visited from `start`, wrapping, `done` so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scan {
+    forward: bool,
+    start: usize,
+    done: usize,
+}
+
+/// What a search slice found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchStep {
+    Found(usize),
+    NotFound,
+    /// More lines to read: resume with [`LogView::search_resume`].
+    Pending,
+}
+
 /// Show only matching (or, inverted, non-matching) lines.
 #[derive(Clone, Debug)]
 pub struct Filter {
@@ -80,6 +100,8 @@ pub struct LogView {
     pub timestamps: bool,
     pub search: Option<Matcher>,
     pub filter: Option<Filter>,
+    /// A search still scanning (it runs in slices so keys are read in between).
+    pub scan: Option<Scan>,
 }
 
 impl Default for LogView {
@@ -92,6 +114,7 @@ impl Default for LogView {
             timestamps: false,
             search: None,
             filter: None,
+            scan: None,
         }
     }
 }
@@ -214,28 +237,78 @@ impl LogView {
         }
     }
 
-    /// Jumps to the next (or previous) search match; false when there is none.
+    /// Jumps to the next (or previous) search match, reading the whole log if needed;
+    /// false when there is none.
     pub fn search_step(&mut self, forward: bool, store: &LogStore, rows: usize) -> bool {
-        let Some(m) = self.search.clone() else {
-            return false;
-        };
-        let here = self.line_at(self.cursor).min(store.len());
-        let from = if forward {
-            here + 1
+        let mut step = self.search_begin(forward, store, rows);
+        while step == SearchStep::Pending {
+            step = self.search_resume(store, rows);
+        }
+        matches!(step, SearchStep::Found(_))
+    }
+
+    /// Starts looking for the next (or previous) match after the cursor line; reads at most
+    /// [`SEARCH_SLICE`] lines.
+    pub fn search_begin(&mut self, forward: bool, store: &LogStore, rows: usize) -> SearchStep {
+        let len = store.len();
+        if self.search.is_none() || len == 0 {
+            return SearchStep::NotFound;
+        }
+        let here = self.line_at(self.cursor).min(len - 1);
+        let start = if forward {
+            (here + 1) % len
         } else {
-            here.saturating_sub(1)
+            (here + len - 1) % len
         };
-        let from = if from >= store.len() { 0 } else { from };
-        match store.find(from, forward, &|t| m.is_match(t)) {
+        self.scan = Some(Scan {
+            forward,
+            start,
+            done: 0,
+        });
+        self.search_resume(store, rows)
+    }
+
+    /// Reads the next slice of a search in progress.
+    pub fn search_resume(&mut self, store: &LogStore, rows: usize) -> SearchStep {
+        let (Some(scan), Some(m)) = (self.scan.take(), self.search.clone()) else {
+            return SearchStep::NotFound;
+        };
+        let len = store.len();
+        let end = (scan.done + SEARCH_SLICE).min(len);
+        let pred = |t: &str| m.is_match(t);
+        let mut remaining = end.saturating_sub(scan.done);
+        let mut hit = None;
+        if scan.forward {
+            let mut pos = (scan.start + scan.done) % len.max(1);
+            while remaining > 0 && hit.is_none() {
+                let seg_end = (pos + remaining).min(len);
+                hit = store.scan(pos, seg_end, false, &pred);
+                remaining -= seg_end - pos;
+                pos = 0;
+            }
+        } else {
+            let mut pos = (scan.start + len - scan.done % len.max(1)) % len.max(1);
+            while remaining > 0 && hit.is_none() {
+                let seg_start = pos + 1 - (pos + 1).min(remaining);
+                hit = store.scan(seg_start, pos + 1, true, &pred);
+                remaining -= pos + 1 - seg_start;
+                pos = len - 1;
+            }
+        }
+        match hit {
             Some(line) => {
                 if self.filter.is_some() && self.line_at(self.pos_of(line)) != line {
                     // The match is hidden by the filter: show everything again.
                     self.filter = None;
                 }
                 self.goto_line(line, store, rows);
-                true
+                SearchStep::Found(line)
             }
-            None => false,
+            None if end < len => {
+                self.scan = Some(Scan { done: end, ..scan });
+                SearchStep::Pending
+            }
+            None => SearchStep::NotFound,
         }
     }
 
@@ -326,6 +399,32 @@ mod tests {
         v.search = Matcher::new("ok 1");
         assert!(v.search_step(false, &s, 10));
         assert_eq!(v.cursor, 19);
+    }
+
+    #[test]
+    fn long_searches_run_in_slices_both_ways() {
+        let s = store(SEARCH_SLICE * 2 + 500);
+        let target = format!("ERROR {}", SEARCH_SLICE + 1000);
+        let mut v = LogView {
+            search: Matcher::new(&format!("^{target}$")),
+            ..LogView::default()
+        };
+        v.goto_line(10, &s, 10);
+        assert_eq!(v.search_begin(true, &s, 10), SearchStep::Pending);
+        assert_eq!(
+            v.search_resume(&s, 10),
+            SearchStep::Found(SEARCH_SLICE + 1000)
+        );
+        // Backwards from line 10 wraps to the end first.
+        v.goto_line(10, &s, 10);
+        assert_eq!(v.search_begin(false, &s, 10), SearchStep::Pending);
+        assert_eq!(
+            v.search_resume(&s, 10),
+            SearchStep::Found(SEARCH_SLICE + 1000)
+        );
+        v.search = Matcher::new("no such line");
+        assert!(!v.search_step(true, &s, 10));
+        assert_eq!(v.scan, None);
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum Msg {
         builds: Vec<PastBuild>,
         phase_medians: Vec<(PhaseKind, u64)>,
     },
+    /// Read the next slice of a search in progress (the shell sends this to itself after
+    /// `Effect::ContinueSearch`, so input is read between slices).
+    ContinueSearch,
     /// A message for the status line (an effect failed, a feature is not available).
     Flash(NoticeLevel, String),
 }
@@ -73,6 +76,8 @@ pub enum Effect {
     SaveFile { path: PathBuf, contents: String },
     /// Ring the bell and send an OSC 9 notification.
     Notify(String),
+    /// Send `Msg::ContinueSearch` back after reading input.
+    ContinueSearch,
     /// Leave the dashboard.
     Quit,
 }

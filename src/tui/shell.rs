@@ -71,6 +71,8 @@ pub async fn run(
     let mut dirty = true;
     let mut driver_open = true;
     let ctx = Ctx { keymap, theme };
+    // Messages the shell sends itself (a search continuing), handled after input.
+    let mut own: Vec<Msg> = Vec::new();
     while !state.quitting {
         let mut urgent = false;
         tokio::select! {
@@ -79,7 +81,7 @@ pub async fn run(
                 Some(Ok(ev)) => {
                     for msg in to_msgs(&ev) {
                         let fx = update(&mut state, keymap, msg);
-                        perform(&mut state, &mut guard, &effects, fx);
+                        own.extend(perform(&mut state, &mut guard, &effects, fx));
                     }
                     dirty = true;
                     urgent = true;
@@ -87,13 +89,20 @@ pub async fn run(
                 Some(Err(e)) => return Err(e.into()),
                 None => break,
             },
+            () = std::future::ready(()), if !own.is_empty() => {
+                for msg in std::mem::take(&mut own) {
+                    let fx = update(&mut state, keymap, msg);
+                    own.extend(perform(&mut state, &mut guard, &effects, fx));
+                }
+                dirty = true;
+            },
             n = msgs.recv_many(&mut batch, 256), if driver_open => {
                 if n == 0 {
                     driver_open = false;
                 }
                 for msg in batch.drain(..) {
                     let fx = update(&mut state, keymap, msg);
-                    perform(&mut state, &mut guard, &effects, fx);
+                    own.extend(perform(&mut state, &mut guard, &effects, fx));
                 }
                 dirty = true;
             },
@@ -114,14 +123,20 @@ pub async fn run(
     Ok(state)
 }
 
-/// Performs terminal effects here and forwards build effects to the driver.
+/// Performs terminal effects here and forwards build effects to the driver; returns the
+/// messages the shell sends itself.
 fn perform(
     state: &mut State,
     guard: &mut TermGuard,
     driver: &mpsc::Sender<Effect>,
     fx: Vec<Effect>,
-) {
+) -> Vec<Msg> {
+    let mut own = Vec::new();
     for effect in fx {
+        if effect == Effect::ContinueSearch {
+            own.push(Msg::ContinueSearch);
+            continue;
+        }
         let result = if effect.for_driver() {
             driver
                 .try_send(effect)
@@ -134,6 +149,7 @@ fn perform(
             flash(state, NoticeLevel::Error, msg);
         }
     }
+    own
 }
 
 fn terminal_effect(

@@ -74,6 +74,19 @@ pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             p.phase_medians = phase_medians.into_iter().collect();
             Vec::new()
         }
+        Msg::ContinueSearch => {
+            let rows = view::log_rows(state);
+            let open = state
+                .open_build
+                .as_ref()
+                .and_then(|id| state.builds.get(id));
+            // The search was cleared or another build opened meanwhile: nothing to resume.
+            let (Some(b), Some(_)) = (open, state.log.scan) else {
+                return Vec::new();
+            };
+            let step = state.log.search_resume(&b.log, rows);
+            actions::search_outcome(state, step)
+        }
         Msg::Flash(level, text) => {
             flash(state, level, text);
             Vec::new()

@@ -106,35 +106,18 @@ fn frame_time_with_a_million_lines_and_200_projects() {
         update(&mut big, &km, Msg::Key(Key::ctrl('d')));
     }
     let middle = median_frame(&big, &km, 200);
-    // Search across the whole log (one match near the start: worst case, it wraps around).
-    let at = Instant::now();
-    for c in "/module_3 of".chars() {
-        update(&mut big, &km, Msg::Key(Key::char(c)));
-    }
-    update(
-        &mut big,
-        &km,
-        Msg::Key(Key::new(cbdash::tui::keymap::KeyCode::Enter)),
-    );
-    let search = at.elapsed();
-    // Worst case: no line matches, so every line (most of them compressed) is read.
-    let at = Instant::now();
-    for c in "/no such text".chars() {
-        update(&mut big, &km, Msg::Key(Key::char(c)));
-    }
-    update(
-        &mut big,
-        &km,
-        Msg::Key(Key::new(cbdash::tui::keymap::KeyCode::Enter)),
-    );
-    let miss = at.elapsed();
+    // Search across the whole log: a match behind the cursor (it wraps), then no match at all.
+    let (hit, hit_slice) = run_search(&mut big, &km, "module_3 of");
+    let (miss, miss_slice) = run_search(&mut big, &km, "no such text");
     assert_eq!(big.build().expect("build").log.len(), 1_000_000);
     println!(
         "FIGURE frame_median baseline(1 project, empty log)={baseline:?} following(200 projects, 1M lines)={following:?} scrolled_to_middle={middle:?} ratio_following={:.2} ratio_middle={:.2}",
         following.as_secs_f64() / baseline.as_secs_f64(),
         middle.as_secs_f64() / baseline.as_secs_f64()
     );
-    println!("FIGURE search_1M_lines first_hit_after_wrap={search:?} no_match_full_scan={miss:?}");
+    println!(
+        "FIGURE search_1M_lines first_hit_after_wrap={hit:?} (longest slice {hit_slice:?}) no_match_full_scan={miss:?} (longest slice {miss_slice:?})"
+    );
 }
 
 #[test]
@@ -219,4 +202,26 @@ fn memory_after_a_million_lines() {
 #[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
 fn ratio(a: usize, b: usize) -> f64 {
     a as f64 / b as f64
+}
+
+/// Types `/query` Enter and runs the search to its end as the shell does (one slice per
+/// `ContinueSearch`); returns the total time and the longest slice (how long input waits).
+fn run_search(s: &mut State, km: &Keymap, query: &str) -> (Duration, Duration) {
+    let total = Instant::now();
+    for c in std::iter::once('/').chain(query.chars()) {
+        update(s, km, Msg::Key(Key::char(c)));
+    }
+    let mut at = Instant::now();
+    let mut fx = update(
+        s,
+        km,
+        Msg::Key(Key::new(cbdash::tui::keymap::KeyCode::Enter)),
+    );
+    let mut longest = at.elapsed();
+    while fx.contains(&cbdash::tui::msg::Effect::ContinueSearch) {
+        at = Instant::now();
+        fx = update(s, km, Msg::ContinueSearch);
+        longest = longest.max(at.elapsed());
+    }
+    (total.elapsed(), longest)
 }
