@@ -62,7 +62,7 @@ impl Matcher {
 }
 
 /// Lines a search reads before it yields to input.
-pub const SEARCH_SLICE: usize = 20_000;
+pub const SEARCH_SLICE: usize = 5_000;
 
 /// Where a search in progress is: lines are visited from `start`, wrapping, `done` so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
