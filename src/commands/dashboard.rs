@@ -357,3 +357,30 @@ pub fn open(global: &GlobalArgs) -> Result<u8> {
         &default_request,
     ))
 }
+
+/// `cbdash run` on a terminal: the dashboard on the request's project, with its build started
+/// at once and run exactly as requested (image, env, secrets, options). Call it from the run
+/// command when stdout is a TTY and neither `--plain` nor `--json` was given.
+pub async fn follow_build<L: Backend>(
+    global: &GlobalArgs,
+    local: L,
+    req: BuildRequest,
+) -> Result<u8> {
+    let dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut setup = Setup::load(global, &dir)?;
+    let key = ProjectKey {
+        name: req.project.clone(),
+        group: Group::Local,
+        dir: Some(dir),
+    };
+    setup
+        .projects
+        .retain(|p| !(p.group == Group::Local && p.name == key.name));
+    setup.projects.insert(0, key.clone());
+    let initial = vec![Effect::StartBuild {
+        project: key,
+        mode: RunMode::Full,
+    }];
+    let request_for = move |_: &ProjectKey| Ok(req.clone());
+    run_dashboard(setup, Some(local), initial, &request_for).await
+}
