@@ -7,5 +7,10 @@ mod common;
 // The layering rule of ARCHITECTURE.md, checked on the source tree.
 mod layering;
 
+// The local engine against the real Docker daemon (and moto for secrets).
+mod local_harness;
+mod local_outputs;
+mod local_semantics;
+
 // The dashboard rendered on a TestBackend: screens, keys, snapshots.
 mod tui;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
 use crate::config::user::UserConfig;
+use crate::engine::local::LocalBackend;
 use crate::engine::{Backend, BuildRequest, EventSink};
 use crate::model::{BuildEvent, BuildId, NoticeLevel};
 use crate::tui::keymap::Keymap;
@@ -128,13 +129,20 @@ fn expand_home(p: &Path) -> PathBuf {
 /// but the project; `cbdash run` passes one built from its command line (image, env, ...).
 pub type RequestFor<'a> = &'a dyn Fn(&ProjectKey) -> Result<BuildRequest>;
 
-/// The request for a project with no other settings.
-pub fn default_request(project: &ProjectKey) -> Result<BuildRequest> {
-    Ok(BuildRequest {
-        project: project.name.clone(),
-        source_dir: project.dir.clone(),
-        ..BuildRequest::default()
-    })
+/// The request for a local project, as `cbdash run DIR` would build it with no other flags
+/// (the project's `.cbdash.toml` gives its image and variables; the buildspec is validated).
+pub fn project_request(project: &ProjectKey) -> Result<BuildRequest> {
+    let dir = project.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+        std::ffi::OsStr::new("cbdash"),
+        "run".as_ref(),
+        dir.as_os_str(),
+    ])
+    .context("cannot build the run request")?;
+    match cli.command {
+        Some(crate::cli::Command::Run(args)) => super::run::request(&args),
+        _ => Err(anyhow::anyhow!("cannot build the run request")),
+    }
 }
 
 /// Runs the dashboard with the given local backend until the user quits. `initial` effects
@@ -317,30 +325,6 @@ impl<'a, L: Backend> Driver<'a, L> {
     }
 }
 
-/// Stands in for the local backend until the Docker engine is part of the build: it has no
-/// values, so `None::<NoLocalBackend>` is the only way to use it and starting a local build
-/// reports that no backend exists.
-pub enum NoLocalBackend {}
-
-impl Backend for NoLocalBackend {
-    fn kind(&self) -> crate::model::BackendKind {
-        match *self {}
-    }
-    async fn list_projects(
-        &self,
-    ) -> Result<Vec<crate::engine::ProjectSummary>, crate::engine::EngineError> {
-        match *self {}
-    }
-    async fn run(
-        &self,
-        _req: BuildRequest,
-        _sink: EventSink,
-        _cancel: CancellationToken,
-    ) -> Result<crate::model::BuildOutcome, crate::engine::EngineError> {
-        match *self {}
-    }
-}
-
 /// `cbdash` with no command: the dashboard on the current directory.
 pub fn open(global: &GlobalArgs) -> Result<u8> {
     let dir = std::env::current_dir().context("cannot read the current directory")?;
@@ -352,9 +336,9 @@ pub fn open(global: &GlobalArgs) -> Result<u8> {
         .context("cannot start the async runtime")?;
     rt.block_on(run_dashboard(
         setup,
-        None::<NoLocalBackend>,
+        Some(LocalBackend),
         Vec::new(),
-        &default_request,
+        &project_request,
     ))
 }
 

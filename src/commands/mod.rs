@@ -9,6 +9,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command};
 
 pub mod dashboard;
+pub mod run;
 
 /// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +29,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         None => dashboard::open(&global),
-        Some(Command::Validate(_) | Command::Run(_)) => {
+        Some(Command::Run(args)) => run::run(&args, &global),
+        Some(Command::Validate(_)) => {
             Err(CliError::Usage("this command is not available in this build yet".into()).into())
         }
     }

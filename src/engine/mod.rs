@@ -7,6 +7,7 @@
 
 pub mod cloud;
 pub mod local;
+pub mod mask;
 mod sink;
 
 pub use sink::{EventSink, LogBatcher};
@@ -65,6 +66,9 @@ pub struct LocalOptions {
     pub artifacts_dir: Option<PathBuf>,
     /// Build timeout.
     pub timeout: std::time::Duration,
+    /// The project config's variables (`.cbdash.toml` `[env]`): above the buildspec's, below
+    /// `BuildRequest::env`.
+    pub project_env: Vec<(String, String)>,
 }
 
 impl Default for LocalOptions {
@@ -76,6 +80,7 @@ impl Default for LocalOptions {
             keep: false,
             artifacts_dir: None,
             timeout: std::time::Duration::from_hours(1),
+            project_env: Vec::new(),
         }
     }
 }

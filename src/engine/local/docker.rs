@@ -1,0 +1,268 @@
+//! Everything the local backend asks the Docker daemon, through bollard: connecting (with API
+//! version negotiation), pulling, the build container's lifecycle, copying files in and out,
+//! cache volumes, and removing containers left behind by dead cbdash processes.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, VolumeCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
+    ListContainersOptions, RemoveContainerOptions, UploadToContainerOptions,
+};
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::LocalError;
+use super::driver::{self, Session};
+use super::emit::Emitter;
+
+/// Labels on everything cbdash creates.
+pub const LABEL_BUILD: &str = "cbdash.build-id";
+pub const LABEL_PROJECT: &str = "cbdash.project";
+pub const LABEL_PID: &str = "cbdash.pid";
+pub const LABEL_CACHE: &str = "cbdash.cache";
+
+/// Connects to `DOCKER_HOST` (unix, tcp, tcp+TLS, ssh) and negotiates the API version; a
+/// daemon that does not answer is [`LocalError::DockerUnavailable`].
+pub async fn connect() -> Result<Docker, LocalError> {
+    let host =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let unavailable = |reason: String| LocalError::DockerUnavailable {
+        host: host.clone(),
+        reason,
+    };
+    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.to_string()))?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    docker
+        .ping()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    Ok(docker)
+}
+
+/// Whether the image is present locally.
+pub async fn image_present(docker: &Docker, image: &str) -> bool {
+    docker.inspect_image(image).await.is_ok()
+}
+
+/// Pulls `image`, logging each change of progress as an agent line.
+pub async fn pull(docker: &Docker, image: &str, emit: &mut Emitter) -> Result<(), LocalError> {
+    let opts = CreateImageOptions {
+        from_image: Some(image.to_owned()),
+        ..Default::default()
+    };
+    let mut stream = docker.create_image(Some(opts), None, None);
+    let mut last = String::new();
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| LocalError::Pull {
+            image: image.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message) {
+            return Err(LocalError::Pull {
+                image: image.to_owned(),
+                reason: err,
+            });
+        }
+        // Layer download ticks repeat the same status; report only changes, not every byte.
+        if info.progress_detail.is_some_and(|p| p.current.is_some()) {
+            continue;
+        }
+        let line = match (info.id, info.status) {
+            (Some(id), Some(s)) => format!("{id}: {s}"),
+            (None, Some(s)) => s,
+            _ => continue,
+        };
+        if line != last {
+            emit.agent(&line).await?;
+            last = line;
+        }
+    }
+    Ok(())
+}
+
+/// What the build container needs.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub labels: HashMap<String, String>,
+    pub src_dir: String,
+    pub binds: Vec<String>,
+    pub privileged: bool,
+}
+
+/// Creates and starts the build container: root, entrypoint overridden (as CodeBuild does for
+/// custom images), an idle process that exits on SIGTERM.
+pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<String, LocalError> {
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
+        cmd: Some(vec![
+            "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done".into(),
+        ]),
+        user: Some("0:0".into()),
+        labels: Some(spec.labels.clone()),
+        host_config: Some(HostConfig {
+            binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+            privileged: Some(spec.privileged),
+            init: Some(false),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let opts = CreateContainerOptions {
+        name: Some(spec.name.clone()),
+        ..Default::default()
+    };
+    let id = docker
+        .create_container(Some(opts), body)
+        .await
+        .map_err(|e| LocalError::Container(e.to_string()))?
+        .id;
+    docker
+        .start_container(
+            &id,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .map_err(|e| LocalError::Container(e.to_string()))?;
+    Ok(id)
+}
+
+/// Extracts a tar archive at `/` in the container.
+pub async fn upload(docker: &Docker, id: &str, tar: Vec<u8>) -> Result<(), LocalError> {
+    let opts = UploadToContainerOptions {
+        path: "/".into(),
+        ..Default::default()
+    };
+    docker
+        .upload_to_container(id, Some(opts), bollard::body_full(tar.into()))
+        .await
+        .map_err(|e| LocalError::Container(format!("cannot copy files into the build: {e}")))
+}
+
+/// A tar archive of `path` in the container (`None` when it does not exist).
+pub async fn download(
+    docker: &Docker,
+    id: &str,
+    path: &str,
+) -> Result<Option<Vec<u8>>, LocalError> {
+    let opts = DownloadFromContainerOptions { path: path.into() };
+    let result = docker
+        .download_from_container(id, Some(opts))
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await;
+    match result {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(LocalError::Container(format!(
+            "cannot copy '{path}' out of the build: {e}"
+        ))),
+    }
+}
+
+/// Opens the driver exec (see [`driver`]).
+pub async fn open_session(docker: &Docker, id: &str, nonce: &str) -> Result<Session, LocalError> {
+    let exec = docker
+        .create_exec(
+            id,
+            ExecConfig {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                user: Some("0:0".into()),
+                cmd: Some(driver::loop_command(nonce)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| LocalError::Exec(e.to_string()))?
+        .id;
+    match docker
+        .start_exec(&exec, None)
+        .await
+        .map_err(|e| LocalError::Exec(e.to_string()))?
+    {
+        bollard::exec::StartExecResults::Attached { output, input } => {
+            Ok(Session::new(input, output, nonce.to_owned()))
+        }
+        bollard::exec::StartExecResults::Detached => {
+            Err(LocalError::Exec("the build shell did not attach".into()))
+        }
+    }
+}
+
+/// Force-removes a container and its anonymous volumes.
+pub async fn remove_container(docker: &Docker, id: &str) -> Result<(), LocalError> {
+    let opts = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    match docker.remove_container(id, Some(opts)).await {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(e) => Err(LocalError::Container(e.to_string())),
+    }
+}
+
+/// Removes containers labelled by a cbdash process that is no longer alive (a crash, a
+/// `kill -9`); live runs' containers are left alone. Returns how many were removed.
+pub async fn remove_stale(docker: &Docker) -> Result<usize, LocalError> {
+    let opts = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([("label".into(), vec![LABEL_PID.into()])])),
+        ..Default::default()
+    };
+    let list = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| LocalError::Container(e.to_string()))?;
+    let mut removed = 0;
+    for c in list {
+        let pid = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LABEL_PID))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let (Some(pid), Some(id)) = (pid, c.id)
+            && !pid_alive(pid)
+        {
+            remove_container(docker, &id).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether a process with this pid exists on this machine.
+fn pid_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Creates (or reuses) a labelled named volume.
+#[allow(clippy::implicit_hasher)] // bollard's VolumeCreateRequest takes a std HashMap
+pub async fn ensure_volume(
+    docker: &Docker,
+    name: &str,
+    labels: HashMap<String, String>,
+) -> Result<(), LocalError> {
+    docker
+        .create_volume(VolumeCreateRequest {
+            name: Some(name.to_owned()),
+            labels: Some(labels),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| LocalError::Container(format!("cannot create cache volume {name}: {e}")))
+}

@@ -1,0 +1,294 @@
+//! The build's environment: CodeBuild's own `CODEBUILD_*` variables with realistic values, then
+//! the user's variables by precedence (buildspec < project config < `--env`/`--secret`), all
+//! literal. Parameter Store and Secrets Manager values are resolved through the AWS SDK (the
+//! default chain, so `AWS_ENDPOINT_URL` points it at an emulator) and added to the masker.
+
+use std::path::Path;
+
+use crate::buildspec::Env;
+
+/// The account id used in ARNs of a local build.
+pub const LOCAL_ACCOUNT: &str = "000000000000";
+
+/// Facts about this build that the `CODEBUILD_*` variables describe.
+#[derive(Clone, Debug)]
+pub struct BuildFacts {
+    pub build_id: String,
+    pub project: String,
+    pub uuid: String,
+    pub number: u64,
+    pub start_ms: i64,
+    pub src_dir: String,
+    pub image: String,
+    pub region: String,
+    pub initiator: String,
+    pub source_version: Option<String>,
+}
+
+/// The region for ARNs and `AWS_REGION`: the host's, else `us-east-1`.
+#[must_use]
+pub fn region() -> String {
+    std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
+/// CodeBuild's variables (semantics §4). `CODEBUILD_RESOLVED_SOURCE_VERSION` is included only
+/// when known; the runner adds these after `DOWNLOAD_SOURCE`.
+#[must_use]
+pub fn codebuild_vars(f: &BuildFacts) -> Vec<(String, String)> {
+    let r = &f.region;
+    let mut v = vec![
+        ("CODEBUILD_BUILD_ID", f.build_id.clone()),
+        (
+            "CODEBUILD_BUILD_ARN",
+            format!("arn:aws:codebuild:{r}:{LOCAL_ACCOUNT}:build/{}", f.build_id),
+        ),
+        ("CODEBUILD_BUILD_NUMBER", f.number.to_string()),
+        ("CODEBUILD_START_TIME", f.start_ms.to_string()),
+        ("CODEBUILD_SRC_DIR", f.src_dir.clone()),
+        ("CODEBUILD_BUILD_IMAGE", f.image.clone()),
+        ("CODEBUILD_INITIATOR", f.initiator.clone()),
+        ("CODEBUILD_LOG_PATH", f.uuid.clone()),
+        (
+            "CODEBUILD_PROJECT_ARN",
+            format!(
+                "arn:aws:codebuild:{r}:{LOCAL_ACCOUNT}:project/{}",
+                f.project
+            ),
+        ),
+        (
+            "CODEBUILD_KMS_KEY_ID",
+            format!("arn:aws:kms:{r}:{LOCAL_ACCOUNT}:alias/aws/s3"),
+        ),
+        ("CODEBUILD_BUILD_SUCCEEDING", "1".into()),
+        ("CODEBUILD_LAST_EXIT", "0".into()),
+        ("AWS_REGION", r.clone()),
+        ("AWS_DEFAULT_REGION", r.clone()),
+        ("HOME", "/root".into()),
+    ];
+    if let Some(sv) = &f.source_version {
+        v.push(("CODEBUILD_SOURCE_VERSION", sv.clone()));
+        v.push(("CODEBUILD_RESOLVED_SOURCE_VERSION", sv.clone()));
+    }
+    v.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Sets `name=value` in `vars`, replacing an earlier value (later layers win).
+pub fn set(vars: &mut Vec<(String, String)>, name: &str, value: &str) {
+    if let Some(slot) = vars.iter_mut().find(|(k, _)| k == name) {
+        value.clone_into(&mut slot.1);
+    } else {
+        vars.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+/// Layers the user's variables over CodeBuild's: buildspec, resolved secrets, project config,
+/// then the command line.
+#[must_use]
+pub fn layered(
+    base: Vec<(String, String)>,
+    buildspec: &Env,
+    resolved: &[(String, String)],
+    project: &[(String, String)],
+    cli: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut vars = base;
+    for layer in [&buildspec.variables[..], resolved, project, cli] {
+        for (k, v) in layer {
+            set(&mut vars, k, v);
+        }
+    }
+    vars
+}
+
+/// The commit checked out in `dir`, if it is a git work tree.
+pub async fn git_head(dir: &Path) -> Option<String> {
+    let out = tokio::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    let head = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !head.is_empty()).then_some(head)
+}
+
+/// Why a Parameter Store or Secrets Manager variable could not be resolved: CodeBuild's
+/// `Decrypted Variables Error` message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretError(pub String);
+
+/// Resolves `env.parameter-store` and `env.secrets-manager` into literal values.
+pub async fn resolve_secrets(env: &Env) -> Result<Vec<(String, String)>, SecretError> {
+    if env.parameter_store.is_empty() && env.secrets_manager.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region()))
+        .load()
+        .await;
+    let mut out = Vec::new();
+    if !env.parameter_store.is_empty() {
+        let ssm = aws_sdk_ssm::Client::new(&conf);
+        for (var, name) in &env.parameter_store {
+            let got = ssm
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .ok()
+                .and_then(|r| r.parameter.and_then(|p| p.value));
+            let value =
+                got.ok_or_else(|| SecretError(format!("parameter does not exist: {name}")))?;
+            out.push((var.clone(), value));
+        }
+    }
+    if !env.secrets_manager.is_empty() {
+        let sm = aws_sdk_secretsmanager::Client::new(&conf);
+        for (var, reference) in &env.secrets_manager {
+            let r = SecretRef::parse(reference);
+            let mut req = sm.get_secret_value().secret_id(&r.id);
+            if let Some(stage) = &r.stage {
+                req = req.version_stage(stage);
+            }
+            if let Some(vid) = &r.version_id {
+                req = req.version_id(vid);
+            }
+            let text = req
+                .send()
+                .await
+                .ok()
+                .and_then(|o| o.secret_string)
+                .ok_or_else(|| SecretError(format!("secret does not exist: {}", r.id)))?;
+            let value = match &r.json_key {
+                None => text,
+                Some(key) => json_field(&text, key).ok_or_else(|| {
+                    SecretError(format!("key {key} not found in secret {}", r.id))
+                })?,
+            };
+            out.push((var.clone(), value));
+        }
+    }
+    Ok(out)
+}
+
+fn json_field(text: &str, key: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    match v.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// `secret-id[:json-key[:version-stage[:version-id]]]`, where the id may be an ARN (which has
+/// colons of its own: its first seven fields).
+#[derive(Debug, PartialEq, Eq)]
+struct SecretRef {
+    id: String,
+    json_key: Option<String>,
+    stage: Option<String>,
+    version_id: Option<String>,
+}
+
+impl SecretRef {
+    fn parse(s: &str) -> Self {
+        let parts: Vec<&str> = s.split(':').collect();
+        let id_len = if s.starts_with("arn:") {
+            7.min(parts.len())
+        } else {
+            1
+        };
+        let rest = &parts[id_len..];
+        let field = |i: usize| {
+            rest.get(i)
+                .filter(|v| !v.is_empty())
+                .map(|v| (*v).to_owned())
+        };
+        Self {
+            id: parts[..id_len].join(":"),
+            json_key: field(0),
+            stage: field(1),
+            version_id: field(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> BuildFacts {
+        BuildFacts {
+            build_id: "p:u".into(),
+            project: "p".into(),
+            uuid: "u".into(),
+            number: 3,
+            start_ms: 1_538_752_095_466,
+            src_dir: "/codebuild/output/src1/src".into(),
+            image: "img".into(),
+            region: "eu-west-1".into(),
+            initiator: "me".into(),
+            source_version: None,
+        }
+    }
+
+    #[test]
+    fn codebuild_vars_have_realistic_values() {
+        let v = codebuild_vars(&facts());
+        let get = |k: &str| v.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(
+            get("CODEBUILD_BUILD_ARN"),
+            Some("arn:aws:codebuild:eu-west-1:000000000000:build/p:u")
+        );
+        assert_eq!(get("HOME"), Some("/root"));
+        assert_eq!(get("CODEBUILD_START_TIME"), Some("1538752095466"));
+        assert_eq!(get("CODEBUILD_RESOLVED_SOURCE_VERSION"), None);
+    }
+
+    #[test]
+    fn precedence_is_cli_over_project_over_buildspec() {
+        let env = Env {
+            variables: vec![("A".into(), "spec".into()), ("B".into(), "spec".into())],
+            ..Env::default()
+        };
+        let v = layered(
+            vec![],
+            &env,
+            &[],
+            &[("A".into(), "proj".into()), ("C".into(), "proj".into())],
+            &[("C".into(), "cli".into())],
+        );
+        assert_eq!(
+            v,
+            [
+                ("A".to_owned(), "proj".to_owned()),
+                ("B".to_owned(), "spec".to_owned()),
+                ("C".to_owned(), "cli".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn secret_refs_parse_with_arns() {
+        assert_eq!(
+            SecretRef::parse("db:password"),
+            SecretRef {
+                id: "db".into(),
+                json_key: Some("password".into()),
+                stage: None,
+                version_id: None
+            }
+        );
+        let r = SecretRef::parse("arn:aws:secretsmanager:us-east-1:1:secret:db-AbC::AWSPREVIOUS");
+        assert_eq!(r.id, "arn:aws:secretsmanager:us-east-1:1:secret:db-AbC");
+        assert_eq!(r.json_key, None);
+        assert_eq!(r.stage.as_deref(), Some("AWSPREVIOUS"));
+    }
+}

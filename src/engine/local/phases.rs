@@ -1,0 +1,300 @@
+//! What each phase does in a local build. Each returns how it ended and its context; the
+//! transitions between phases are [`super::plan`]'s business, not this file's.
+
+use std::collections::HashMap;
+
+use crate::buildspec::{Buildspec, Shell};
+use crate::model::{NoticeLevel, PhaseContext, PhaseKind, StatusCode};
+
+use super::driver::{Job, TMP_DIR};
+use super::emit::Capture;
+use super::envvars::{self, BuildFacts};
+use super::plan::PhaseResult;
+use super::run::{Build, SpecSource};
+use super::{LocalError, cache, docker, script, source};
+
+type Outcome = Result<(PhaseResult, PhaseContext), LocalError>;
+
+#[allow(clippy::unnecessary_wraps)] // phase functions return an Outcome; these build one
+fn ok() -> Outcome {
+    Ok((PhaseResult::Succeeded, PhaseContext::default()))
+}
+
+#[allow(clippy::unnecessary_wraps)] // phase functions return an Outcome; these build one
+fn failed(code: StatusCode, message: impl Into<String>) -> Outcome {
+    let message = message.into();
+    Ok((
+        PhaseResult::Failed {
+            message: message.clone(),
+        },
+        PhaseContext::new(code, message),
+    ))
+}
+
+/// Runs one phase.
+pub async fn run_phase(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Outcome {
+    match phase {
+        PhaseKind::Provisioning => provisioning(b).await,
+        PhaseKind::DownloadSource => download_source(b).await,
+        PhaseKind::Install | PhaseKind::PreBuild | PhaseKind::Build | PhaseKind::PostBuild => {
+            commands(b, phase, succeeding).await
+        }
+        PhaseKind::UploadArtifacts => super::upload::upload_artifacts(b).await,
+        _ => ok(),
+    }
+}
+
+async fn provisioning(b: &mut Build) -> Outcome {
+    use crate::engine::PullPolicy;
+    let present = docker::image_present(&b.docker, &b.image).await;
+    let pull = match b.req.local.pull {
+        PullPolicy::Always => true,
+        PullPolicy::Missing => !present,
+        PullPolicy::Never => false,
+    };
+    if pull {
+        b.emit.agent(&format!("Pulling image {}", b.image)).await?;
+        if let Err(e) = docker::pull(&b.docker, &b.image, &mut b.emit).await {
+            return fault(&e.to_string());
+        }
+    } else if !present {
+        return fault(&format!(
+            "image {} is not present locally and --pull never was given",
+            b.image
+        ));
+    }
+    let mut spec = docker::ContainerSpec {
+        name: b.container_name.clone(),
+        image: b.image.clone(),
+        src_dir: b.src_dir.clone(),
+        privileged: b.req.privileged,
+        labels: HashMap::from([
+            (docker::LABEL_BUILD.into(), b.emit.build_id().to_string()),
+            (docker::LABEL_PROJECT.into(), b.req.project.clone()),
+            (docker::LABEL_PID.into(), std::process::id().to_string()),
+        ]),
+        binds: Vec::new(),
+    };
+    if b.req.local.mount_source {
+        let abs = std::fs::canonicalize(&b.source_dir)
+            .map_err(|e| LocalError::Source(format!("{}: {e}", b.source_dir.display())))?;
+        spec.binds.push(format!("{}:{}", abs.display(), b.src_dir));
+    }
+    if b.req.local.docker_socket {
+        docker_socket(b, &mut spec).await?;
+    }
+    if let Some(spec_ok) = b.spec().cloned() {
+        for m in cache::mounts(&spec_ok, &b.req.project, &b.src_dir) {
+            docker::ensure_volume(&b.docker, &m.volume, cache::labels(&b.req.project)).await?;
+            spec.binds.push(format!("{}:{}", m.volume, m.target));
+        }
+    }
+    let id = match docker::start_container(&b.docker, &spec).await {
+        Ok(id) => id,
+        Err(e) => return fault(&e.to_string()),
+    };
+    b.container = Some(id.clone());
+    let tar = source::files_tar(&[(TMP_DIR, 0o1777)], &[])?;
+    docker::upload(&b.docker, &id, tar).await?;
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    b.session = Some(docker::open_session(&b.docker, &id, &nonce).await?);
+    ok()
+}
+
+async fn docker_socket(b: &mut Build, spec: &mut docker::ContainerSpec) -> Result<(), LocalError> {
+    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    let socket = host
+        .strip_prefix("unix://")
+        .filter(|s| !s.is_empty())
+        .unwrap_or("/var/run/docker.sock")
+        .to_owned();
+    spec.binds.push(format!("{socket}:/var/run/docker.sock"));
+    b.emit
+        .notice(
+            NoticeLevel::Warning,
+            "the host's Docker socket is mounted into the build: commands in the build control \
+             the host's Docker daemon (root-equivalent access to this machine)",
+        )
+        .await
+}
+
+#[allow(clippy::unnecessary_wraps)] // phase functions return an Outcome; these build one
+fn fault(message: &str) -> Outcome {
+    Ok((
+        PhaseResult::Fault,
+        PhaseContext::new(StatusCode::ClientError, message),
+    ))
+}
+
+async fn download_source(b: &mut Build) -> Outcome {
+    b.emit
+        .agent(&format!("CODEBUILD_SRC_DIR={}", b.src_dir))
+        .await?;
+    let spec = match &b.spec {
+        SpecSource::Loaded(s) => (**s).clone(),
+        SpecSource::Missing => {
+            return failed(StatusCode::YamlFileError, "YAML file does not exist");
+        }
+        SpecSource::Invalid(msg) => return failed(StatusCode::YamlFileError, msg.clone()),
+    };
+    b.emit
+        .agent(&format!(
+            "YAML location is {}/buildspec.yml",
+            b.src_dir.trim_end_matches("/src")
+        ))
+        .await?;
+    if let Shell::Other(sh) = &spec.env.shell {
+        return failed(
+            StatusCode::YamlFileError,
+            format!("unsupported shell '{sh}': a Linux build runs bash or /bin/sh"),
+        );
+    }
+    if let Some(bad) = cache::file_path(&spec, &b.source_dir) {
+        return failed(
+            StatusCode::ClientError,
+            format!(
+                "Unable to initialize cache download: only directories can be cached locally ({bad})"
+            ),
+        );
+    }
+    b.emit.agent("Processing environment variables").await?;
+    let resolved = match envvars::resolve_secrets(&spec.env).await {
+        Ok(r) => r,
+        Err(e) => return failed(StatusCode::DecryptedVariablesError, e.0),
+    };
+    for (_, v) in &resolved {
+        b.emit.add_secret(v);
+    }
+    let id = b.container.clone().ok_or(LocalError::NoContainer)?;
+    if !b.req.local.mount_source {
+        b.emit
+            .agent(&format!("Moving to directory {}", b.src_dir))
+            .await?;
+        let tar = source::source_tar(&b.source_dir, b.src_dir.trim_start_matches('/'))?;
+        docker::upload(&b.docker, &id, tar).await?;
+    }
+    let facts = BuildFacts {
+        build_id: b.emit.build_id().to_string(),
+        project: b.req.project.clone(),
+        uuid: b.emit.build_id().uuid().to_owned(),
+        number: b.number,
+        start_ms: b.start_ms,
+        src_dir: b.src_dir.clone(),
+        image: b.image.clone(),
+        region: envvars::region(),
+        initiator: std::env::var("USER").unwrap_or_else(|_| "cbdash".into()),
+        source_version: envvars::git_head(&b.source_dir).await,
+    };
+    let vars = envvars::layered(
+        envvars::codebuild_vars(&facts),
+        &spec.env,
+        &resolved,
+        &b.req.local.project_env,
+        &b.req.env,
+    );
+    let env_sh = script::initial_env(&vars, &b.src_dir);
+    let path = format!("{}/env.sh", TMP_DIR.trim_start_matches('/'));
+    let tar = source::files_tar(&[], &[(&path, &env_sh, 0o666)])?;
+    docker::upload(&b.docker, &id, tar).await?;
+    let count = spec
+        .phases
+        .values()
+        .filter(|p| !p.commands.is_empty())
+        .count();
+    b.emit
+        .agent(&format!("Phases found in YAML: {count}"))
+        .await?;
+    for (kind, p) in &spec.phases {
+        b.emit
+            .agent(&format!(" {kind}: {} commands", p.commands.len()))
+            .await?;
+    }
+    ok()
+}
+
+fn shell_of(spec: &Buildspec) -> &'static str {
+    match spec.env.shell {
+        Shell::Bash => "bash",
+        _ => "/bin/sh",
+    }
+}
+
+async fn commands(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Outcome {
+    let Some(spec) = b.spec().cloned() else {
+        return ok();
+    };
+    let Some(p) = spec.phase(phase).cloned() else {
+        return ok();
+    };
+    if phase == PhaseKind::Install && !p.runtime_versions.is_empty() {
+        b.emit
+            .agent("Skipping install of runtimes. Runtime version selection is not supported by this build image")
+            .await?;
+    }
+    let user = p.run_as.clone().or_else(|| spec.run_as.clone());
+    let mut failure: Option<String> = None;
+    for c in &p.commands {
+        if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), succeeding).await? {
+            failure = Some(msg);
+            break;
+        }
+    }
+    for c in &p.finally {
+        let ok_so_far = succeeding && failure.is_none();
+        if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), ok_so_far).await? {
+            failure.get_or_insert(msg);
+            break;
+        }
+    }
+    match failure {
+        None => ok(),
+        Some(msg) => failed(StatusCode::CommandExecutionError, msg),
+    }
+}
+
+/// Runs one command; `Some(message)` when it failed.
+async fn run_one(
+    b: &mut Build,
+    spec: &Buildspec,
+    text: &str,
+    user: Option<&str>,
+    succeeding: bool,
+) -> Result<Option<String>, LocalError> {
+    b.emit.agent(&format!("Running command {text}")).await?;
+    let script = script::wrap(text, spec.version, succeeding);
+    let job = Job {
+        script: &script,
+        shell: shell_of(spec),
+        user,
+    };
+    let session = b.session.as_mut().ok_or(LocalError::NoContainer)?;
+    let rc = session.run(job, &mut b.emit).await?;
+    if rc == 0 {
+        return Ok(None);
+    }
+    b.emit
+        .agent(&format!(
+            "Command did not exit successfully {text} exit status {rc}"
+        ))
+        .await?;
+    Ok(Some(format!(
+        "Error while executing command: {text}. Reason: exit status {rc}"
+    )))
+}
+
+/// Runs a helper script in the build shell and returns its stdout (stderr goes to the log).
+pub async fn capture(b: &mut Build, script: &str) -> Result<(i32, Vec<String>), LocalError> {
+    let shell = b.spec().map_or("/bin/sh", shell_of);
+    let session = b.session.as_mut().ok_or(LocalError::NoContainer)?;
+    let mut capture = Capture {
+        emit: &mut b.emit,
+        stdout: Vec::new(),
+    };
+    let job = Job {
+        script,
+        shell,
+        user: None,
+    };
+    let rc = session.run(job, &mut capture).await?;
+    Ok((rc, capture.stdout))
+}

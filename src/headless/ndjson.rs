@@ -1,0 +1,159 @@
+//! NDJSON: one JSON object per line, each with a `type`. The schema is documented in the
+//! README; later versions add types and fields, never change these.
+//!
+//! Types: `build_started`, `phase_started`, `log` (one per line), `phase_finished`,
+//! `artifacts`, `report`, `notice`, `build_finished`.
+
+use serde_json::{Value, json};
+
+use crate::model::BuildEvent;
+
+/// The JSON objects for one event (a log batch gives one object per line).
+#[must_use]
+pub fn objects(ev: &BuildEvent) -> Vec<Value> {
+    match ev {
+        BuildEvent::Started {
+            build_id,
+            project,
+            backend,
+            image,
+            at,
+        } => vec![json!({
+            "type": "build_started", "build_id": build_id, "project": project,
+            "backend": backend.as_str(), "image": image, "at": at,
+        })],
+        BuildEvent::PhaseStarted {
+            build_id,
+            phase,
+            attempt,
+            at,
+        } => vec![json!({
+            "type": "phase_started", "build_id": build_id, "phase": phase,
+            "attempt": attempt, "at": at,
+        })],
+        BuildEvent::Logs { build_id, lines } => lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "type": "log", "build_id": build_id, "phase": l.phase,
+                    "stream": l.stream, "line": l.text,
+                })
+            })
+            .collect(),
+        BuildEvent::PhaseFinished {
+            build_id,
+            phase,
+            attempt,
+            status,
+            duration_ms,
+            context,
+            at,
+        } => vec![json!({
+            "type": "phase_finished", "build_id": build_id, "phase": phase,
+            "attempt": attempt, "status": status, "duration_ms": duration_ms,
+            "context": { "status_code": context.status_code, "message": context.message },
+            "at": at,
+        })],
+        BuildEvent::Artifacts {
+            build_id,
+            dir,
+            files,
+        } => vec![json!({
+            "type": "artifacts", "build_id": build_id,
+            "dir": dir.to_string_lossy(), "files": files,
+        })],
+        BuildEvent::Report {
+            build_id,
+            group,
+            files,
+            tests,
+            failures,
+            skipped,
+        } => vec![json!({
+            "type": "report", "build_id": build_id, "group": group, "files": files,
+            "tests": tests, "failures": failures, "skipped": skipped,
+        })],
+        BuildEvent::Notice {
+            build_id,
+            level,
+            message,
+        } => vec![json!({
+            "type": "notice", "build_id": build_id, "level": level, "message": message,
+        })],
+        BuildEvent::Finished {
+            build_id,
+            status,
+            duration_ms,
+            at,
+        } => vec![json!({
+            "type": "build_finished", "build_id": build_id, "status": status,
+            "duration_ms": duration_ms, "at": at,
+        })],
+    }
+}
+
+/// The NDJSON text for one event (each object on its own line, newline-terminated).
+#[must_use]
+pub fn render(ev: &BuildEvent) -> String {
+    let mut s = String::new();
+    for o in objects(ev) {
+        s.push_str(&o.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BuildId, LogLine, LogStream, PhaseContext, PhaseKind, Status};
+
+    #[test]
+    fn log_batches_become_one_line_each() {
+        let ev = BuildEvent::Logs {
+            build_id: BuildId("p:1".into()),
+            lines: vec![
+                LogLine {
+                    phase: Some(PhaseKind::Build),
+                    stream: LogStream::Stdout,
+                    text: "a\u{1b}[31m\"b".into(),
+                },
+                LogLine {
+                    phase: None,
+                    stream: LogStream::Agent,
+                    text: "c".into(),
+                },
+            ],
+        };
+        let text = render(&ev);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let v: Value = serde_json::from_str(lines[0]).expect("json");
+        assert_eq!(v["type"], "log");
+        assert_eq!(v["stream"], "stdout");
+        assert_eq!(v["phase"], "BUILD");
+        assert_eq!(v["line"], "a\u{1b}[31m\"b");
+    }
+
+    #[test]
+    fn phase_finished_has_the_context() {
+        let ev = BuildEvent::PhaseFinished {
+            build_id: BuildId("p:1".into()),
+            phase: PhaseKind::UploadArtifacts,
+            attempt: 1,
+            status: Status::Failed,
+            duration_ms: 5,
+            context: PhaseContext {
+                status_code: "CLIENT_ERROR".into(),
+                message: "no matching artifact paths found".into(),
+            },
+            at: chrono::Utc::now(),
+        };
+        let v: Value = serde_json::from_str(render(&ev).trim()).expect("json");
+        assert_eq!(v["type"], "phase_finished");
+        assert_eq!(v["status"], "FAILED");
+        assert_eq!(v["phase"], "UPLOAD_ARTIFACTS");
+        assert_eq!(v["context"]["status_code"], "CLIENT_ERROR");
+        assert_eq!(v["duration_ms"], 5);
+    }
+}

@@ -1,0 +1,235 @@
+//! The plain output: the build log as CodeBuild shows it, then a phase summary table. Log
+//! text is untrusted: control characters and escape sequences are neutralised so a build
+//! cannot drive the terminal.
+
+use std::fmt::Write as _;
+
+use crate::model::{BuildEvent, PhaseKind, Status};
+
+/// One row of the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub phase: PhaseKind,
+    pub status: Option<Status>,
+    pub attempt: u32,
+    pub duration_ms: Option<u64>,
+    pub context: String,
+}
+
+/// Folds events into text and remembers the phases for the summary.
+#[derive(Debug, Default)]
+pub struct Printer {
+    rows: Vec<Row>,
+    status: Option<Status>,
+}
+
+/// `text` with control characters replaced: ESC sequences (CSI/OSC) dropped, other C0/C1
+/// controls except TAB shown as `?`.
+#[must_use]
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            '\t' => out.push(c),
+            c if c.is_control() => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        // CSI: parameters then a final byte in @..~
+        Some('[') => {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+        // OSC: until BEL or ESC \
+        Some(']') => {
+            while let Some(c) = chars.next() {
+                if c == '\u{7}' {
+                    break;
+                }
+                if c == '\u{1b}' {
+                    chars.next();
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Printer {
+    /// The text to print for this event (possibly empty).
+    pub fn feed(&mut self, ev: &BuildEvent) -> String {
+        let mut out = String::new();
+        match ev {
+            BuildEvent::Started {
+                build_id, image, ..
+            } => {
+                let _ = writeln!(out, "cbdash: build {build_id} on image {image}");
+            }
+            BuildEvent::Logs { lines, .. } => {
+                for l in lines {
+                    out.push_str(&sanitize(&l.text));
+                    out.push('\n');
+                }
+            }
+            BuildEvent::PhaseStarted { phase, attempt, .. } => {
+                if *phase == PhaseKind::Completed {
+                    self.rows.push(Row {
+                        phase: *phase,
+                        status: None,
+                        attempt: *attempt,
+                        duration_ms: None,
+                        context: String::new(),
+                    });
+                }
+            }
+            BuildEvent::PhaseFinished {
+                phase,
+                attempt,
+                status,
+                duration_ms,
+                context,
+                ..
+            } => self.rows.push(Row {
+                phase: *phase,
+                status: Some(*status),
+                attempt: *attempt,
+                duration_ms: Some(*duration_ms),
+                context: if context.is_empty() {
+                    String::new()
+                } else {
+                    sanitize(&format!("{}: {}", context.status_code, context.message))
+                },
+            }),
+            BuildEvent::Artifacts { dir, files, .. } => {
+                let _ = writeln!(
+                    out,
+                    "cbdash: {} artifact file(s) in {}",
+                    files.len(),
+                    dir.display()
+                );
+            }
+            BuildEvent::Report {
+                group,
+                tests,
+                failures,
+                skipped,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "cbdash: report {}: {tests} tests, {failures} failed, {skipped} skipped",
+                    sanitize(group)
+                );
+            }
+            BuildEvent::Notice { level, message, .. } => {
+                let _ = writeln!(out, "cbdash: {level:?}: {}", sanitize(message));
+            }
+            BuildEvent::Finished { status, .. } => self.status = Some(*status),
+        }
+        out
+    }
+
+    /// The summary table (after the build).
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\n{:<17} {:<10} {:>7} {:>10}  CONTEXT",
+            "PHASE", "STATUS", "ATTEMPT", "DURATION"
+        );
+        for r in &self.rows {
+            let status = r.status.map_or("", Status::as_str);
+            let dur = r
+                .duration_ms
+                .map_or_else(String::new, |d| format!("{:.1}s", ms_to_s(d)));
+            let _ = writeln!(
+                out,
+                "{:<17} {:<10} {:>7} {:>10}  {}",
+                r.phase.as_str(),
+                status,
+                r.attempt,
+                dur,
+                r.context.lines().next().unwrap_or("")
+            );
+        }
+        if let Some(s) = self.status {
+            let _ = writeln!(out, "\nBuild {s}");
+        }
+        out
+    }
+
+    /// The summary rows so far.
+    #[must_use]
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+}
+
+#[allow(clippy::cast_precision_loss)] // durations are far below 2^52 ms
+fn ms_to_s(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BuildId, LogLine, LogStream, PhaseContext};
+
+    #[test]
+    fn escape_sequences_are_neutralised() {
+        assert_eq!(sanitize("\u{1b}[31mred\u{1b}[0m"), "red");
+        assert_eq!(sanitize("a\u{1b}]0;title\u{7}b"), "ab");
+        assert_eq!(sanitize("bell\u{7}\rcr\tok"), "bell??cr\tok");
+    }
+
+    #[test]
+    fn log_then_summary() {
+        let id = BuildId("p:1".into());
+        let mut p = Printer::default();
+        let text = p.feed(&BuildEvent::Logs {
+            build_id: id.clone(),
+            lines: vec![LogLine {
+                phase: None,
+                stream: LogStream::Stdout,
+                text: "hello".into(),
+            }],
+        });
+        assert_eq!(text, "hello\n");
+        p.feed(&BuildEvent::PhaseFinished {
+            build_id: id.clone(),
+            phase: PhaseKind::Build,
+            attempt: 2,
+            status: Status::Failed,
+            duration_ms: 1500,
+            context: PhaseContext {
+                status_code: "COMMAND_EXECUTION_ERROR".into(),
+                message: "Error while executing command: false. Reason: exit status 1".into(),
+            },
+            at: chrono::Utc::now(),
+        });
+        p.feed(&BuildEvent::Finished {
+            build_id: id,
+            status: Status::Failed,
+            duration_ms: 2000,
+            at: chrono::Utc::now(),
+        });
+        let s = p.summary();
+        assert!(s.contains("BUILD"), "{s}");
+        assert!(s.contains("FAILED"), "{s}");
+        assert!(s.contains("1.5s"), "{s}");
+        assert!(s.contains("COMMAND_EXECUTION_ERROR: Error while executing command: false"));
+        assert!(s.contains("Build FAILED"));
+    }
+}
