@@ -177,12 +177,20 @@ pub async fn run_dashboard<L: Backend>(
     tokio::pin!(ui);
     let drive = driver.run(fx_rx);
     tokio::pin!(drive);
-    // The UI decides when we are done; the driver stops with it (dropping running builds
-    // cancels their futures, and backends clean up on cancellation).
+    // The UI decides when we are done. Its end closes the effects channel, so the driver
+    // cancels what still runs and waits for those builds to stop and remove their
+    // containers (bounded, so a stuck daemon cannot keep us forever).
+    let mut driver_done = false;
     let state = tokio::select! {
         s = &mut ui => s?,
-        () = &mut drive => (&mut ui).await?,
+        () = &mut drive => {
+            driver_done = true;
+            (&mut ui).await?
+        }
     };
+    if !driver_done {
+        let _ = tokio::time::timeout(std::time::Duration::from_mins(1), &mut drive).await;
+    }
     let failed = state.builds.values().any(|b| b.status.exit_code() != 0);
     Ok(u8::from(failed))
 }
@@ -304,9 +312,8 @@ impl<'a, L: Backend> Driver<'a, L> {
                     {
                         started.send((build_id.clone(), project.clone())).await.ok();
                     }
-                    if msgs.send(Msg::Build(ev)).await.is_err() {
-                        break;
-                    }
+                    // Once the UI is gone keep draining, so the build can finish and clean up.
+                    let _ = msgs.send(Msg::Build(ev)).await;
                 }
             };
             let run = async {

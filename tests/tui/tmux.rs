@@ -65,20 +65,29 @@ fn write(path: &Path, text: &str) {
 }
 
 #[test]
-fn dashboard_in_tmux_opens_navigates_and_restores_the_terminal() {
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step, reads best in one place
+fn dashboard_in_tmux_runs_a_build_searches_and_restores_the_terminal() {
     if Command::new("tmux").arg("-V").output().is_err() {
         assert!(!crate::common::in_ci(), "tmux is required in CI");
         eprintln!("SKIPPED: tmux is not installed");
         return;
     }
+    let Some(image) = crate::common::require("CBDASH_TEST_IMAGE") else {
+        return;
+    };
+    let docker_host = std::env::var("DOCKER_HOST").unwrap_or_default();
     let dir = tempfile::tempdir().expect("tempdir");
     let project = dir.path().join("demo");
     std::fs::create_dir(&project).expect("mkdir");
     write(
         &project.join("buildspec.yml"),
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo about to fail\n      - exit 3\n  post_build:\n    commands:\n      - echo post build ran\n",
     );
-    write(&project.join(".cbdash.toml"), "name = \"demo\"\n");
+    let name = format!("tui-tmux-{}", std::process::id());
+    write(
+        &project.join(".cbdash.toml"),
+        &format!("name = \"{name}\"\nimage = \"{image}\"\n"),
+    );
     let config = dir.path().join("config.toml");
     write(
         &config,
@@ -88,7 +97,7 @@ fn dashboard_in_tmux_opens_navigates_and_restores_the_terminal() {
         socket: format!("cbdash-test-{}", std::process::id()),
     };
     let shell = format!(
-        "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME={home} CBDASH_CONFIG={config} PS1='READY$ ' bash --norc --noprofile",
+        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} DOCKER_HOST={docker_host} CBDASH_CONFIG={config} PS1='READY$ ' bash --norc --noprofile",
         home = dir.path().display(),
         config = config.display(),
     );
@@ -118,12 +127,11 @@ fn dashboard_in_tmux_opens_navigates_and_restores_the_terminal() {
         tmux.alternate_on(),
         "the dashboard draws on the alternate screen"
     );
-    assert!(s.contains("Local") && s.contains("demo"), "{s}");
+    assert!(s.contains("Local") && s.contains(&name), "{s}");
     assert!(
         s.contains("Cloud prod/eu-west-1") && s.contains("api-prod"),
         "{s}"
     );
-    assert!(s.contains("no build yet"), "{s}");
 
     tmux.keys(&["?"]);
     tmux.wait("help", |s| {
@@ -132,17 +140,62 @@ fn dashboard_in_tmux_opens_navigates_and_restores_the_terminal() {
     tmux.keys(&["Escape"]);
     tmux.wait("help closed", |s| !s.contains("half page down"));
 
-    tmux.keys(&[":", "night", "Enter"]);
-    tmux.wait("nightly selected", |s| s.contains("nightly: no build yet"));
-    tmux.keys(&["1", "r"]);
-    // The request reached the driver, which answers on the status line.
-    tmux.wait("the driver's answer", |s| {
-        s.contains("backend") || s.contains("starting demo")
+    // A real build on the Docker daemon: BUILD fails, POST_BUILD still runs.
+    tmux.keys(&["r"]);
+    let s = tmux.wait("the failed build", |s| {
+        s.contains("✘ FAILED") && s.contains("post build ran")
     });
+    assert!(
+        s.contains("BUILD") && s.contains("COMMAND_EXECUTION_ERROR"),
+        "{s}"
+    );
+
+    // Search the log.
+    tmux.keys(&["l", "/about", "Enter"]);
+    tmux.wait("the search", |s| {
+        s.contains("/about") && s.contains("about to fail")
+    });
+    tmux.keys(&["&"]);
+    tmux.wait("the filter", |s| s.contains("only 'about'"));
 
     tmux.keys(&["q"]);
     let s = tmux.wait("the shell prompt again", |s| {
         s.contains("READY$") && !s.contains("Projects")
     });
     assert!(!tmux.alternate_on(), "alternate screen left:\n{s}");
+
+    // cbdash exits once its build has cleaned up: wait for the shell to be in front again.
+    let start = Instant::now();
+    loop {
+        let out = tmux.cmd(&[
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            "#{pane_current_command}",
+        ]);
+        if String::from_utf8_lossy(&out.stdout).trim() == "bash" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "cbdash did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // No container is left behind.
+    let ps = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=cbdash.project={name}"),
+        ])
+        .output()
+        .expect("docker ps");
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
+        "containers left: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
 }
