@@ -26,3 +26,6 @@ mod local_outputs;
 mod local_semantics;
 // cbdash run through the event pipeline: cache reports, history, pulls from a registry.
 mod local_pipeline;
+
+// The dashboard rendered on a TestBackend: screens, keys, snapshots.
+mod tui;

@@ -11,6 +11,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command};
 
 mod cloud;
+pub mod dashboard;
 pub mod pipeline;
 pub mod run;
 pub mod validate;
@@ -36,9 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::History(args)) => history::run(&global, &args),
         Some(Command::Cloud(args)) => cloud::run(&global, args),
         Some(Command::Run(args)) => run::run(&global, &args),
-        None => {
-            Err(CliError::Usage("this command is not available in this build yet".into()).into())
-        }
+        None => dashboard::open(&global),
     }
 }
 

@@ -23,12 +23,17 @@ use super::pipeline::Pipeline;
 /// Runs the command; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
     let req = request(args)?;
-    let pipeline = Pipeline::new(global.history.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // On a terminal, without --plain or --json, the build opens in the dashboard.
+    if !args.plain && !args.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        let local = crate::engine::local::LocalBackend;
+        return runtime.block_on(super::dashboard::follow_build(global, local, req));
+    }
+    let pipeline = Pipeline::new(global.history.as_deref());
     runtime.block_on(drive(req, pipeline, args.json))
 }
 

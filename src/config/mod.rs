@@ -2,3 +2,4 @@
 //! project's own `.cbdash.toml`, layered as defaults < file < command line.
 
 pub mod project;
+pub mod user;

@@ -1,2 +1,29 @@
-//! The dashboard: an Elm-style core (`update(&mut State, Msg) -> Vec<Effect>`) inside a small
-//! async shell. Never imports bollard or the AWS SDK: it sees builds only as `BuildEvent`s.
+//! The dashboard: an Elm-style core inside a small async shell.
+//!
+//! - [`state`]: everything shown, as plain data; [`msg`]: what comes in (`Msg`) and goes out
+//!   (`Effect`).
+//! - [`update`] (with [`actions`] and [`logview`]): the pure reducer
+//!   `update(&mut State, &Keymap, Msg) -> Vec<Effect>`. No IO; the clock arrives as `Msg::Tick`.
+//! - [`view`] and [`widgets`]: draw from the state alone; [`theme`]: every style.
+//! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
+//!   output safe to draw.
+//! - [`keymap`]: keys are data (config/default.toml), help and hints come from it.
+//! - [`term`] restores the terminal on every exit path; [`shell`] is the async loop (input
+//!   first, events drained in batches, frames only when dirty).
+//!
+//! Never imports bollard, the AWS SDK or `engine::{local, cloud}`: builds arrive as
+//! `BuildEvent`s from the driver (`commands::dashboard`), which also runs the build effects.
+
+pub mod actions;
+pub mod keymap;
+pub mod logbuf;
+pub mod logview;
+pub mod msg;
+pub mod sanitize;
+pub mod shell;
+pub mod state;
+pub mod term;
+pub mod theme;
+pub mod update;
+pub mod view;
+pub mod widgets;

@@ -1,0 +1,444 @@
+//! What each [`Action`] does to the state, and the modal text inputs (palette, search,
+//! confirmation, builds list) that take keys before the keymap does. Part of the pure
+//! reducer: no IO here either.
+
+use super::keymap::{Action, Key, KeyCode};
+use super::logview::{Matcher, SearchStep};
+use super::msg::{Effect, RunMode};
+use super::state::{Focus, Group, Mode, Pending, State};
+use super::update::flash;
+use super::view;
+use crate::model::{BuildId, NoticeLevel, Status};
+
+/// Selects project `idx` and opens its newest build.
+pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
+    let Some(p) = state.projects.get(idx) else {
+        return Vec::new();
+    };
+    state.selected = idx;
+    let newest = p.builds.last().cloned();
+    let key = p.key.clone();
+    if state.open_build != newest {
+        state.open_build = newest;
+        state.log = state.log.reset();
+        open_log(state);
+    }
+    vec![Effect::LoadHistory(key)]
+}
+
+/// Positions the log view on the open build's log (following its tail).
+fn open_log(state: &mut State) {
+    let rows = view::log_rows(state);
+    if let Some(b) = state
+        .open_build
+        .as_ref()
+        .and_then(|id| state.builds.get(id))
+    {
+        state.log.on_append(&b.log, rows);
+    }
+}
+
+/// Opens a specific build.
+pub fn open(state: &mut State, id: BuildId) {
+    state.open_build = Some(id);
+    state.log = state.log.reset();
+    open_log(state);
+    state.focus = Focus::Log;
+}
+
+/// Builds of the selected project, newest first: `(id, status, live)`.
+#[must_use]
+pub fn build_list(state: &State) -> Vec<(BuildId, Status, bool)> {
+    let Some(p) = state.project() else {
+        return Vec::new();
+    };
+    let live = p
+        .builds
+        .iter()
+        .rev()
+        .filter_map(|id| state.builds.get(id))
+        .map(|b| (b.id.clone(), b.status, true));
+    let past = p
+        .history
+        .iter()
+        .filter(|h| !p.builds.contains(&h.build_id))
+        .map(|h| (h.build_id.clone(), h.status, false));
+    live.chain(past).collect()
+}
+
+/// Keys for the modal inputs; `None` when the key goes to the keymap.
+pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
+    let mode = std::mem::take(&mut state.mode);
+    let typed = match key.code {
+        KeyCode::Char(c) if !key.ctrl && !key.alt => Some(c),
+        _ => None,
+    };
+    match mode {
+        Mode::Normal => return None,
+        Mode::Help => {}
+        Mode::Confirm(pending) => {
+            if matches!(typed, Some('y' | 'Y')) || key.code == KeyCode::Enter {
+                return Some(confirm(state, pending));
+            }
+            flash(state, NoticeLevel::Info, "cancelled");
+        }
+        Mode::Palette {
+            mut query,
+            mut selected,
+        } => {
+            match (key.code, typed) {
+                (KeyCode::Enter, _) => {
+                    let hits = palette_matches(state, &query);
+                    if let Some(&i) = hits.get(selected.min(hits.len().saturating_sub(1))) {
+                        let fx = select(state, i);
+                        state.focus = Focus::Log;
+                        return Some(fx);
+                    }
+                    flash(
+                        state,
+                        NoticeLevel::Warning,
+                        format!("no project matches '{query}'"),
+                    );
+                    return Some(Vec::new());
+                }
+                (KeyCode::Esc, _) => return Some(Vec::new()),
+                (KeyCode::Backspace, _) => {
+                    query.pop();
+                    selected = 0;
+                }
+                (KeyCode::Down, _) => selected += 1,
+                (KeyCode::Up, _) => selected = selected.saturating_sub(1),
+                (_, Some(c)) => {
+                    query.push(c);
+                    selected = 0;
+                }
+                _ => {}
+            }
+            state.mode = Mode::Palette { query, selected };
+        }
+        Mode::Search { mut query } => match (key.code, typed) {
+            (KeyCode::Enter, _) => return Some(run_search(state, &query)),
+            (KeyCode::Esc, _) => {}
+            (KeyCode::Backspace, _) => {
+                query.pop();
+                state.mode = Mode::Search { query };
+            }
+            (_, Some(c)) => {
+                query.push(c);
+                state.mode = Mode::Search { query };
+            }
+            _ => state.mode = Mode::Search { query },
+        },
+        Mode::Builds { selected } => return Some(builds_key(state, key, typed, selected)),
+    }
+    Some(Vec::new())
+}
+
+fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) -> Vec<Effect> {
+    let list = build_list(state);
+    let selected = match (key.code, typed) {
+        (KeyCode::Down, _) | (_, Some('j')) => (selected + 1).min(list.len().saturating_sub(1)),
+        (KeyCode::Up, _) | (_, Some('k')) => selected.saturating_sub(1),
+        (KeyCode::Enter, _) => {
+            match list.get(selected) {
+                Some((id, _, true)) => open(state, id.clone()),
+                Some((id, _, false)) => flash(
+                    state,
+                    NoticeLevel::Warning,
+                    format!("'{id}' ran before this session: only its summary is stored"),
+                ),
+                None => {}
+            }
+            return Vec::new();
+        }
+        _ => return Vec::new(),
+    };
+    state.mode = Mode::Builds { selected };
+    Vec::new()
+}
+
+fn run_search(state: &mut State, query: &str) -> Vec<Effect> {
+    state.log.search = Matcher::new(query);
+    if state.log.search.is_none() {
+        return Vec::new();
+    }
+    let rows = view::log_rows(state);
+    let Some(b) = state
+        .open_build
+        .as_ref()
+        .and_then(|id| state.builds.get(id))
+    else {
+        return Vec::new();
+    };
+    state.focus = Focus::Log;
+    let step = state.log.search_begin(true, &b.log, rows);
+    search_outcome(state, step)
+}
+
+/// Effects of a search slice: keep going, or say that nothing matched.
+pub fn search_outcome(state: &mut State, step: SearchStep) -> Vec<Effect> {
+    match step {
+        SearchStep::Pending => vec![Effect::ContinueSearch],
+        SearchStep::NotFound => {
+            let q = state
+                .log
+                .search
+                .as_ref()
+                .map_or("", |m| m.query.as_str())
+                .to_owned();
+            flash(state, NoticeLevel::Warning, format!("no match for '{q}'"));
+            Vec::new()
+        }
+        SearchStep::Found(_) => Vec::new(),
+    }
+}
+
+fn confirm(state: &mut State, pending: Pending) -> Vec<Effect> {
+    match pending {
+        Pending::Quit => {
+            state.quitting = true;
+            vec![Effect::Quit]
+        }
+        Pending::Stop(id) => {
+            flash(state, NoticeLevel::Info, format!("stopping {id}"));
+            vec![Effect::StopBuild(id)]
+        }
+    }
+}
+
+/// Indexes of projects whose name contains `query` (case-insensitive), in display order.
+#[must_use]
+pub fn palette_matches(state: &State, query: &str) -> Vec<usize> {
+    let q = query.to_lowercase();
+    state
+        .ordered()
+        .into_iter()
+        .filter(|&i| state.projects[i].key.name.to_lowercase().contains(&q))
+        .collect()
+}
+
+/// Applies a keymap action in normal mode.
+pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
+    let rows = view::log_rows(state);
+    let in_log = state.focus == Focus::Log;
+    match action {
+        Action::Quit if state.any_running() => {
+            state.mode = Mode::Confirm(Pending::Quit);
+            Vec::new()
+        }
+        Action::Quit => confirm(state, Pending::Quit),
+        Action::Help => {
+            state.mode = Mode::Help;
+            Vec::new()
+        }
+        Action::Back => {
+            back(state);
+            Vec::new()
+        }
+        Action::Up | Action::Down | Action::HalfPageUp | Action::HalfPageDown if !in_log => {
+            let step = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::HalfPageUp => -5,
+                _ => 5,
+            };
+            move_project(state, step)
+        }
+        Action::Top | Action::Bottom if !in_log => {
+            let order = state.ordered();
+            let target = if action == Action::Top {
+                order.first()
+            } else {
+                order.last()
+            };
+            target.copied().map_or_else(Vec::new, |i| select(state, i))
+        }
+        Action::NextGroup | Action::LocalGroup | Action::CloudGroup => jump_group(state, action),
+        Action::FocusNext => {
+            state.focus = if in_log { Focus::Projects } else { Focus::Log };
+            Vec::new()
+        }
+        Action::Open => {
+            state.focus = Focus::Log;
+            Vec::new()
+        }
+        Action::Palette => {
+            state.mode = Mode::Palette {
+                query: String::new(),
+                selected: 0,
+            };
+            Vec::new()
+        }
+        Action::Builds => {
+            state.mode = Mode::Builds { selected: 0 };
+            Vec::new()
+        }
+        Action::Search => {
+            state.mode = Mode::Search {
+                query: String::new(),
+            };
+            Vec::new()
+        }
+        Action::Rerun | Action::RerunAll => start(state, action == Action::Rerun),
+        Action::Stop => {
+            match state.build().filter(|b| b.status == Status::InProgress) {
+                Some(b) => state.mode = Mode::Confirm(Pending::Stop(b.id.clone())),
+                None => flash(state, NoticeLevel::Warning, "no running build to stop"),
+            }
+            Vec::new()
+        }
+        Action::Shell => state
+            .open_build
+            .clone()
+            .map_or_else(Vec::new, |id| vec![Effect::OpenShell(id)]),
+        _ => log_action(state, action, rows),
+    }
+}
+
+fn back(state: &mut State) {
+    if state.log.filter.is_some() || state.log.search.is_some() {
+        let rows = view::log_rows(state);
+        state.log.search = None;
+        if let Some(b) = state
+            .open_build
+            .as_ref()
+            .and_then(|id| state.builds.get(id))
+        {
+            state.log.set_filter(None, false, &b.log, rows);
+        }
+    } else {
+        state.focus = Focus::Projects;
+    }
+}
+
+fn move_project(state: &mut State, step: isize) -> Vec<Effect> {
+    let order = state.ordered();
+    let pos = order.iter().position(|&i| i == state.selected).unwrap_or(0);
+    let new = pos
+        .saturating_add_signed(step)
+        .min(order.len().saturating_sub(1));
+    order
+        .get(new)
+        .copied()
+        .map_or_else(Vec::new, |i| select(state, i))
+}
+
+fn jump_group(state: &mut State, action: Action) -> Vec<Effect> {
+    let order = state.ordered();
+    let current = state.project().map(|p| p.key.group.clone());
+    let target = match action {
+        Action::LocalGroup => order
+            .iter()
+            .find(|&&i| state.projects[i].key.group == Group::Local),
+        Action::CloudGroup => order
+            .iter()
+            .find(|&&i| state.projects[i].key.group != Group::Local),
+        _ => order
+            .iter()
+            .find(|&&i| Some(&state.projects[i].key.group) > current.as_ref())
+            .or_else(|| order.first()),
+    };
+    if let Some(i) = target.copied() {
+        state.focus = Focus::Projects;
+        return select(state, i);
+    }
+    flash(state, NoticeLevel::Info, "no projects in that group");
+    Vec::new()
+}
+
+fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
+    let Some(p) = state.project() else {
+        return Vec::new();
+    };
+    let key = p.key.clone();
+    let running = p
+        .builds
+        .iter()
+        .filter_map(|id| state.builds.get(id))
+        .any(|b| b.status == Status::InProgress);
+    if running {
+        flash(
+            state,
+            NoticeLevel::Warning,
+            format!("{} is already building", key.name),
+        );
+        return Vec::new();
+    }
+    let failed = state
+        .build()
+        .filter(|b| b.project == key.name)
+        .and_then(|b| b.failed_phase())
+        .map(|p| p.kind);
+    let mode = match failed {
+        Some(phase) if failed_only => RunMode::FromFailedPhase(phase),
+        _ => RunMode::Full,
+    };
+    flash(state, NoticeLevel::Info, format!("starting {}", key.name));
+    vec![Effect::StartBuild { project: key, mode }]
+}
+
+fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
+    let Some(b) = state
+        .open_build
+        .as_ref()
+        .and_then(|id| state.builds.get(id))
+    else {
+        return Vec::new();
+    };
+    let log = &b.log;
+    let v = &mut state.log;
+    let half = isize::try_from(rows / 2).unwrap_or(1).max(1);
+    match action {
+        Action::Up => v.move_by(-1, log, rows),
+        Action::Down => v.move_by(1, log, rows),
+        Action::HalfPageUp => v.move_by(-half, log, rows),
+        Action::HalfPageDown => v.move_by(half, log, rows),
+        Action::Top => v.to_top(rows),
+        Action::Bottom => v.to_bottom(log, rows),
+        Action::Wrap => v.wrap = !v.wrap,
+        Action::Timestamps => v.timestamps = !v.timestamps,
+        Action::NextPhase | Action::PrevPhase => {
+            v.phase_step(action == Action::NextPhase, log, rows);
+        }
+        Action::SearchNext | Action::SearchPrev => {
+            if v.search.is_none() {
+                flash(state, NoticeLevel::Warning, "search with / first");
+                return Vec::new();
+            }
+            let step = v.search_begin(action == Action::SearchNext, log, rows);
+            return search_outcome(state, step);
+        }
+        Action::FilterMatches | Action::FilterInverse => {
+            let inverse = action == Action::FilterInverse;
+            let same = v.filter.as_ref().is_some_and(|f| f.inverse == inverse);
+            match v.search.clone() {
+                _ if same => v.set_filter(None, false, log, rows),
+                Some(m) => v.set_filter(Some(m), inverse, log, rows),
+                None => flash(
+                    state,
+                    NoticeLevel::Warning,
+                    "search with / first, then filter",
+                ),
+            }
+        }
+        Action::CopyLine => {
+            let line = log.line(v.line_at(v.cursor)).unwrap_or_default();
+            let text = super::sanitize::plain(&line).into_owned();
+            flash(state, NoticeLevel::Info, "line copied");
+            return vec![Effect::Clipboard(text)];
+        }
+        Action::SaveLog => {
+            let name = format!(
+                "cbdash-{}-{}.log",
+                b.project,
+                b.id.uuid().get(..8).unwrap_or("build")
+            );
+            return vec![Effect::SaveFile {
+                path: name.into(),
+                contents: log.to_plain_text(),
+            }];
+        }
+        _ => {}
+    }
+    Vec::new()
+}

@@ -1,0 +1,98 @@
+//! What flows into the reducer ([`Msg`]) and what comes out of it ([`Effect`]).
+//!
+//! The shell turns terminal input into `Msg::Key`, the clock into `Msg::Tick`, and the driver
+//! forwards backend `BuildEvent`s as `Msg::Build`. The reducer answers with `Effect`s: the
+//! ones about builds (start, stop, shell) go to the driver, which owns the backends; the ones
+//! about the terminal (clipboard, bell, saving a file) the shell performs itself.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use super::keymap::Key;
+use super::state::{CacheSummary, PastBuild, ProjectKey};
+use crate::model::{BuildEvent, BuildId, NoticeLevel, PhaseKind};
+
+/// An input to [`super::update::update`].
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// A key press (releases and repeats are dropped by the shell).
+    Key(Key),
+    /// A backend event.
+    Build(BuildEvent),
+    /// A layer-cache report for a `docker build` inside a build.
+    Cache {
+        build_id: BuildId,
+        report: CacheSummary,
+    },
+    /// A phase ran markedly slower than its history.
+    Regression {
+        build_id: BuildId,
+        phase: PhaseKind,
+        message: String,
+    },
+    /// The clock: every time-dependent thing in the state is computed from this.
+    Tick(DateTime<Utc>),
+    /// The terminal's size changed.
+    Resize { width: u16, height: u16 },
+    /// Projects found (replaces the list for their groups).
+    Projects(Vec<ProjectKey>),
+    /// Past builds and per-phase medians of a project, from the history.
+    History {
+        project: ProjectKey,
+        builds: Vec<PastBuild>,
+        phase_medians: Vec<(PhaseKind, u64)>,
+    },
+    /// Read the next slice of a search in progress (the shell sends this to itself after
+    /// `Effect::ContinueSearch`, so input is read between slices).
+    ContinueSearch,
+    /// A message for the status line (an effect failed, a feature is not available).
+    Flash(NoticeLevel, String),
+}
+
+/// How much of a build to run again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// A fresh build.
+    Full,
+    /// From the failed phase (until resume exists, the driver starts a fresh build).
+    FromFailedPhase(PhaseKind),
+}
+
+/// An output of the reducer, performed by the shell or the driver.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Start a build of a project.
+    StartBuild { project: ProjectKey, mode: RunMode },
+    /// Stop a running build.
+    StopBuild(BuildId),
+    /// Open a shell in the build's container.
+    OpenShell(BuildId),
+    /// Load a project's history (past builds, phase medians).
+    LoadHistory(ProjectKey),
+    /// Put text on the clipboard (OSC 52).
+    Clipboard(String),
+    /// Write a file (a saved log).
+    SaveFile { path: PathBuf, contents: String },
+    /// Ring the bell and send an OSC 9 notification.
+    Notify(String),
+    /// Send `Msg::ContinueSearch` back after reading input.
+    ContinueSearch,
+    /// Leave the dashboard.
+    Quit,
+}
+
+impl Effect {
+    /// Whether the driver (which owns the backends) performs this effect, rather than the
+    /// terminal shell.
+    #[must_use]
+    pub const fn for_driver(&self) -> bool {
+        matches!(
+            self,
+            Self::StartBuild { .. }
+                | Self::StopBuild(_)
+                | Self::OpenShell(_)
+                | Self::LoadHistory(_)
+        )
+    }
+}

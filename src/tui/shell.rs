@@ -1,0 +1,222 @@
+//! The async shell around the pure core: reads the terminal and the driver's messages,
+//! folds them through `update`, performs terminal effects, hands build effects to the
+//! driver, and draws.
+//!
+//! Responsiveness rules: input is polled first (`biased` select), driver messages are
+//! drained in batches (`recv_many`), and a frame is drawn only when something changed, at
+//! most `max_fps` times a second; a key press is drawn at once if the last frame is older
+//! than one frame interval. The clock reaches the state as `Msg::Tick` four times a second.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use ratatui::crossterm::event::{
+    Event, EventStream, KeyCode as CtKey, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+};
+use tokio::sync::mpsc;
+
+use super::keymap::{Key, KeyCode, Keymap};
+use super::msg::{Effect, Msg};
+use super::state::State;
+use super::term::{self, TermGuard};
+use super::theme::Theme;
+use super::update::{flash, update};
+use super::view::{self, Ctx};
+use crate::model::NoticeLevel;
+
+/// How the shell runs.
+#[derive(Clone, Copy, Debug)]
+pub struct ShellOptions {
+    pub mouse: bool,
+    pub max_fps: u16,
+}
+
+/// The shell failed (the terminal went away).
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error("terminal error: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// Runs the dashboard until the user quits. `msgs` carries the driver's messages;
+/// build effects go to `effects`. Returns the final state.
+pub async fn run(
+    mut state: State,
+    keymap: &Keymap,
+    theme: &Theme,
+    opts: ShellOptions,
+    mut msgs: mpsc::Receiver<Msg>,
+    effects: mpsc::Sender<Effect>,
+) -> Result<State, ShellError> {
+    let mut guard = TermGuard::enter(opts.mouse)?;
+    let size = guard.terminal.size()?;
+    update(
+        &mut state,
+        keymap,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    let frame = Duration::from_millis(1000 / u64::from(opts.max_fps.clamp(1, 120)));
+    let mut ticker = tokio::time::interval(frame);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut input = EventStream::new();
+    let mut batch = Vec::with_capacity(256);
+    let mut last_draw = Instant::now()
+        .checked_sub(frame)
+        .unwrap_or_else(Instant::now);
+    let mut last_clock = Instant::now();
+    let mut dirty = true;
+    let mut driver_open = true;
+    let ctx = Ctx { keymap, theme };
+    // Messages the shell sends itself (a search continuing), handled after input.
+    let mut own: Vec<Msg> = Vec::new();
+    while !state.quitting {
+        let mut urgent = false;
+        tokio::select! {
+            biased;
+            ev = input.next() => match ev {
+                Some(Ok(ev)) => {
+                    for msg in to_msgs(&ev) {
+                        let fx = update(&mut state, keymap, msg);
+                        own.extend(perform(&mut state, &mut guard, &effects, fx));
+                    }
+                    dirty = true;
+                    urgent = true;
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            () = std::future::ready(()), if !own.is_empty() => {
+                for msg in std::mem::take(&mut own) {
+                    let fx = update(&mut state, keymap, msg);
+                    own.extend(perform(&mut state, &mut guard, &effects, fx));
+                }
+                dirty = true;
+            },
+            n = msgs.recv_many(&mut batch, 256), if driver_open => {
+                if n == 0 {
+                    driver_open = false;
+                }
+                for msg in batch.drain(..) {
+                    let fx = update(&mut state, keymap, msg);
+                    own.extend(perform(&mut state, &mut guard, &effects, fx));
+                }
+                dirty = true;
+            },
+            _ = ticker.tick() => {
+                if last_clock.elapsed() >= Duration::from_millis(250) {
+                    last_clock = Instant::now();
+                    update(&mut state, keymap, Msg::Tick(Utc::now()));
+                    dirty |= state.any_running() || state.flash.is_some();
+                }
+            },
+        }
+        if dirty && (urgent || last_draw.elapsed() >= frame) {
+            guard.terminal.draw(|f| view::render(f, &state, &ctx))?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
+    }
+    Ok(state)
+}
+
+/// Performs terminal effects here and forwards build effects to the driver; returns the
+/// messages the shell sends itself.
+fn perform(
+    state: &mut State,
+    guard: &mut TermGuard,
+    driver: &mpsc::Sender<Effect>,
+    fx: Vec<Effect>,
+) -> Vec<Msg> {
+    let mut own = Vec::new();
+    for effect in fx {
+        if effect == Effect::ContinueSearch {
+            own.push(Msg::ContinueSearch);
+            continue;
+        }
+        let result = if effect.for_driver() {
+            driver
+                .try_send(effect)
+                .map_err(|e| format!("cannot reach the build driver: {e}"))
+        } else {
+            terminal_effect(state, guard, &effect)
+        };
+        if let Err(msg) = result {
+            tracing::warn!("{msg}");
+            flash(state, NoticeLevel::Error, msg);
+        }
+    }
+    own
+}
+
+fn terminal_effect(
+    state: &mut State,
+    guard: &mut TermGuard,
+    effect: &Effect,
+) -> Result<(), String> {
+    match effect {
+        Effect::Clipboard(text) => guard
+            .write_raw(&term::osc52(text))
+            .map_err(|e| e.to_string()),
+        Effect::Notify(text) => guard
+            .write_raw(&term::notification(text))
+            .map_err(|e| e.to_string()),
+        Effect::SaveFile { path, contents } => std::fs::write(path, contents)
+            .map(|()| {
+                flash(
+                    state,
+                    NoticeLevel::Info,
+                    format!("saved {}", path.display()),
+                );
+            })
+            .map_err(|e| format!("cannot save '{}': {e}", path.display())),
+        _ => Ok(()),
+    }
+}
+
+/// Terminal events as messages (key releases and repeats are dropped).
+fn to_msgs(ev: &Event) -> Vec<Msg> {
+    match ev {
+        Event::Key(k) if k.kind == KeyEventKind::Press => {
+            to_key(k).map(Msg::Key).into_iter().collect()
+        }
+        Event::Resize(width, height) => vec![Msg::Resize {
+            width: *width,
+            height: *height,
+        }],
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollUp => vec![Msg::Key(Key::new(KeyCode::Up)); 3],
+            MouseEventKind::ScrollDown => vec![Msg::Key(Key::new(KeyCode::Down)); 3],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn to_key(k: &KeyEvent) -> Option<Key> {
+    let code = match k.code {
+        CtKey::Char(c) => KeyCode::Char(c),
+        CtKey::Enter => KeyCode::Enter,
+        CtKey::Esc => KeyCode::Esc,
+        CtKey::Tab => KeyCode::Tab,
+        CtKey::BackTab => KeyCode::BackTab,
+        CtKey::Backspace => KeyCode::Backspace,
+        CtKey::Up => KeyCode::Up,
+        CtKey::Down => KeyCode::Down,
+        CtKey::Left => KeyCode::Left,
+        CtKey::Right => KeyCode::Right,
+        CtKey::Home => KeyCode::Home,
+        CtKey::End => KeyCode::End,
+        CtKey::PageUp => KeyCode::PageUp,
+        CtKey::PageDown => KeyCode::PageDown,
+        _ => return None,
+    };
+    Some(Key {
+        code,
+        ctrl: k.modifiers.contains(KeyModifiers::CONTROL),
+        alt: k.modifiers.contains(KeyModifiers::ALT),
+    })
+}

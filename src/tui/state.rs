@@ -1,0 +1,318 @@
+//! Everything the dashboard shows, as plain data. The reducer ([`super::update`]) is the only
+//! writer; the views only read it. Time is whatever the last `Msg::Tick` said, so a state
+//! built by replaying recorded events renders the same screen every time.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use super::logbuf::LogStore;
+use super::logview::LogView;
+use crate::model::{BackendKind, BuildId, NoticeLevel, PhaseContext, PhaseKind, Status};
+
+/// Where a project lives: the local group or one cloud profile + region.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    Local,
+    Cloud { profile: String, region: String },
+}
+
+impl fmt::Display for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Local => f.write_str("Local"),
+            Self::Cloud { profile, region } => write!(f, "Cloud {profile}/{region}"),
+        }
+    }
+}
+
+/// A project, as the driver names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProjectKey {
+    pub name: String,
+    pub group: Group,
+    /// Local: the project directory.
+    pub dir: Option<PathBuf>,
+}
+
+impl ProjectKey {
+    /// Local or cloud.
+    #[must_use]
+    pub const fn backend(&self) -> BackendKind {
+        match self.group {
+            Group::Local => BackendKind::Local,
+            Group::Cloud { .. } => BackendKind::Cloud,
+        }
+    }
+}
+
+/// A build from the history (or a cloud project's recent builds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PastBuild {
+    pub build_id: BuildId,
+    pub status: Status,
+    pub started: DateTime<Utc>,
+    pub duration_ms: u64,
+}
+
+/// A project in the left pane.
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub key: ProjectKey,
+    /// Builds seen this session, oldest first.
+    pub builds: Vec<BuildId>,
+    /// Past builds from the history, newest first.
+    pub history: Vec<PastBuild>,
+    /// Median phase durations from the history, for the running phase's progress bar.
+    pub phase_medians: BTreeMap<PhaseKind, u64>,
+}
+
+impl Project {
+    /// Recent build durations, oldest first (the sparkline).
+    #[must_use]
+    pub fn durations(&self, builds: &BTreeMap<BuildId, Build>) -> Vec<u64> {
+        let mut d: Vec<u64> = self.history.iter().rev().map(|b| b.duration_ms).collect();
+        d.extend(
+            self.builds
+                .iter()
+                .filter_map(|id| builds.get(id))
+                .filter_map(|b| b.duration_ms),
+        );
+        let skip = d.len().saturating_sub(12);
+        d.split_off(skip)
+    }
+
+    /// The newest build's status (session first, then history).
+    #[must_use]
+    pub fn last_status(&self, builds: &BTreeMap<BuildId, Build>) -> Option<Status> {
+        self.builds
+            .last()
+            .and_then(|id| builds.get(id))
+            .map(|b| b.status)
+            .or_else(|| self.history.first().map(|b| b.status))
+    }
+}
+
+/// One attempt of one phase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhaseRow {
+    pub kind: PhaseKind,
+    pub attempt: u32,
+    pub status: Status,
+    pub started: DateTime<Utc>,
+    pub duration_ms: Option<u64>,
+    pub context: PhaseContext,
+    /// Set when the history says this phase ran markedly slower than usual.
+    pub regression: Option<String>,
+}
+
+/// A layer-cache report for one `docker build`, as the cache panel shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CacheSummary {
+    /// The image or Dockerfile built.
+    pub target: String,
+    pub steps: u32,
+    pub cached: u32,
+    /// The first step that was not cached (what invalidated the cache).
+    pub first_miss: Option<String>,
+    /// Estimated time the cached steps saved.
+    pub saved_ms: u64,
+}
+
+impl CacheSummary {
+    /// The panel's view of an analyzer report.
+    #[must_use]
+    pub fn from_report(report: &crate::model::CacheReport) -> Self {
+        Self {
+            target: report
+                .image
+                .clone()
+                .unwrap_or_else(|| format!("docker build #{}", report.docker_build + 1)),
+            steps: report.steps_total,
+            cached: report.steps_cached,
+            first_miss: report
+                .first_miss
+                .as_ref()
+                .map(|m| format!("step {}: {}", m.step, m.instruction)),
+            saved_ms: 0,
+        }
+    }
+}
+
+/// A build and everything known about it.
+#[derive(Debug)]
+pub struct Build {
+    pub id: BuildId,
+    pub project: String,
+    pub backend: BackendKind,
+    pub image: String,
+    pub started: DateTime<Utc>,
+    pub status: Status,
+    pub duration_ms: Option<u64>,
+    pub phases: Vec<PhaseRow>,
+    pub log: LogStore,
+    pub caches: Vec<CacheSummary>,
+    /// The latest warning/notice (a throttled poll), shown under the timeline.
+    pub notice: Option<(NoticeLevel, String)>,
+}
+
+impl Build {
+    /// The phase that is running, if any.
+    #[must_use]
+    pub fn running_phase(&self) -> Option<&PhaseRow> {
+        self.phases
+            .iter()
+            .rev()
+            .find(|p| p.status == Status::InProgress)
+    }
+
+    /// The first failed phase.
+    #[must_use]
+    pub fn failed_phase(&self) -> Option<&PhaseRow> {
+        self.phases
+            .iter()
+            .find(|p| matches!(p.status, Status::Failed | Status::Fault | Status::TimedOut))
+    }
+}
+
+/// Which pane has the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Projects,
+    Log,
+}
+
+/// A destructive action waiting for `y`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pending {
+    Quit,
+    Stop(BuildId),
+}
+
+/// What the keys are doing right now.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    Help,
+    /// `:` jump to a project by name.
+    Palette {
+        query: String,
+        selected: usize,
+    },
+    /// `/` typing a search.
+    Search {
+        query: String,
+    },
+    /// The builds list of the selected project.
+    Builds {
+        selected: usize,
+    },
+    Confirm(Pending),
+}
+
+/// A status-line message that disappears after a while.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flash {
+    pub level: NoticeLevel,
+    pub text: String,
+    pub until: DateTime<Utc>,
+}
+
+/// Display options that the config sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub notify: bool,
+}
+
+/// The whole dashboard.
+#[derive(Debug)]
+pub struct State {
+    pub projects: Vec<Project>,
+    pub builds: BTreeMap<BuildId, Build>,
+    /// Index into `projects`.
+    pub selected: usize,
+    /// The build shown in the main pane.
+    pub open_build: Option<BuildId>,
+    pub focus: Focus,
+    pub mode: Mode,
+    pub log: LogView,
+    pub flash: Option<Flash>,
+    pub now: DateTime<Utc>,
+    pub width: u16,
+    pub height: u16,
+    pub options: Options,
+    pub quitting: bool,
+}
+
+impl State {
+    /// An empty dashboard at time `now`.
+    #[must_use]
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            projects: Vec::new(),
+            builds: BTreeMap::new(),
+            selected: 0,
+            open_build: None,
+            focus: Focus::default(),
+            mode: Mode::default(),
+            log: LogView::default(),
+            flash: None,
+            now,
+            width: 120,
+            height: 32,
+            options: Options { notify: true },
+            quitting: false,
+        }
+    }
+
+    /// The selected project.
+    #[must_use]
+    pub fn project(&self) -> Option<&Project> {
+        self.projects.get(self.selected)
+    }
+
+    /// The build in the main pane.
+    #[must_use]
+    pub fn build(&self) -> Option<&Build> {
+        self.open_build.as_ref().and_then(|id| self.builds.get(id))
+    }
+
+    /// Whether any build is still running.
+    #[must_use]
+    pub fn any_running(&self) -> bool {
+        self.builds.values().any(|b| b.status == Status::InProgress)
+    }
+
+    /// Projects in display order: grouped (Local first, then each cloud group), by name.
+    #[must_use]
+    pub fn ordered(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.projects.len()).collect();
+        idx.sort_by(|a, b| {
+            let (a, b) = (&self.projects[*a].key, &self.projects[*b].key);
+            (&a.group, &a.name).cmp(&(&b.group, &b.name))
+        });
+        idx
+    }
+
+    /// The index of a project, adding it when new.
+    pub fn project_index(&mut self, key: &ProjectKey) -> usize {
+        if let Some(i) = self
+            .projects
+            .iter()
+            .position(|p| p.key.name == key.name && p.key.group == key.group)
+        {
+            return i;
+        }
+        self.projects.push(Project {
+            key: key.clone(),
+            builds: Vec::new(),
+            history: Vec::new(),
+            phase_medians: BTreeMap::new(),
+        });
+        self.projects.len() - 1
+    }
+}

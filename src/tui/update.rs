@@ -1,0 +1,325 @@
+//! The pure reducer: `update(&mut State, Msg) -> Vec<Effect>`. No IO, no clock, no terminal:
+//! everything it needs arrives in the message (keys already mapped by the keymap, time in
+//! `Msg::Tick`), and everything it wants done leaves as an [`Effect`].
+
+use chrono::TimeDelta;
+
+use super::actions;
+use super::keymap::{Key, Keymap};
+use super::logbuf::LogStore;
+use super::msg::{Effect, Msg};
+use super::state::{Build, CacheSummary, Flash, PhaseRow, State};
+use super::view;
+use crate::model::{BuildEvent, NoticeLevel, Status};
+
+/// How long a flash message stays.
+const FLASH_SECS: i64 = 5;
+
+/// Folds one message into the state.
+pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(state, keymap, key),
+        Msg::Build(ev) => on_event(state, ev),
+        Msg::Cache { build_id, report } => {
+            if let Some(b) = state.builds.get_mut(&build_id) {
+                b.caches.push(report);
+            }
+            Vec::new()
+        }
+        Msg::Regression {
+            build_id,
+            phase,
+            message,
+        } => {
+            if let Some(row) = state
+                .builds
+                .get_mut(&build_id)
+                .and_then(|b| b.phases.iter_mut().rev().find(|p| p.kind == phase))
+            {
+                row.regression = Some(message);
+            }
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            state.now = now;
+            if state.flash.as_ref().is_some_and(|f| f.until <= now) {
+                state.flash = None;
+            }
+            Vec::new()
+        }
+        Msg::Resize { width, height } => {
+            state.width = width;
+            state.height = height;
+            Vec::new()
+        }
+        Msg::Projects(keys) => {
+            for k in &keys {
+                state.project_index(k);
+            }
+            if state.open_build.is_none() {
+                let selected = state.selected;
+                actions::select(state, selected)
+            } else {
+                Vec::new()
+            }
+        }
+        Msg::History {
+            project,
+            builds,
+            phase_medians,
+        } => {
+            let i = state.project_index(&project);
+            let p = &mut state.projects[i];
+            p.history = builds;
+            p.phase_medians = phase_medians.into_iter().collect();
+            Vec::new()
+        }
+        Msg::ContinueSearch => {
+            let rows = view::log_rows(state);
+            let open = state
+                .open_build
+                .as_ref()
+                .and_then(|id| state.builds.get(id));
+            // The search was cleared or another build opened meanwhile: nothing to resume.
+            let (Some(b), Some(_)) = (open, state.log.scan) else {
+                return Vec::new();
+            };
+            let step = state.log.search_resume(&b.log, rows);
+            actions::search_outcome(state, step)
+        }
+        Msg::Flash(level, text) => {
+            flash(state, level, text);
+            Vec::new()
+        }
+    }
+}
+
+/// Shows a message on the status line for a few seconds.
+pub fn flash(state: &mut State, level: NoticeLevel, text: impl Into<String>) {
+    state.flash = Some(Flash {
+        level,
+        text: text.into(),
+        until: state.now + TimeDelta::seconds(FLASH_SECS),
+    });
+}
+
+fn on_key(state: &mut State, keymap: &Keymap, key: Key) -> Vec<Effect> {
+    if let Some(effects) = actions::text_input(state, key) {
+        return effects;
+    }
+    if let Some(action) = keymap.action(key) {
+        return actions::apply(state, action);
+    }
+    // Any unbound key closes an overlay or cancels a confirmation.
+    state.mode = super::state::Mode::Normal;
+    Vec::new()
+}
+
+fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
+    let now = state.now;
+    match ev {
+        ev @ BuildEvent::Started { .. } => on_started(state, ev),
+        BuildEvent::PhaseStarted {
+            build_id,
+            phase,
+            attempt,
+            at,
+        } => {
+            if let Some(b) = state.builds.get_mut(&build_id) {
+                b.phases.push(PhaseRow {
+                    kind: phase,
+                    attempt,
+                    status: Status::InProgress,
+                    started: at,
+                    duration_ms: None,
+                    context: crate::model::PhaseContext::default(),
+                    regression: None,
+                });
+            }
+            Vec::new()
+        }
+        BuildEvent::Logs { build_id, lines } => {
+            let rows = view::log_rows(state);
+            let open = state.open_build.as_ref() == Some(&build_id);
+            if let Some(b) = state.builds.get_mut(&build_id) {
+                let secs = u32::try_from((now - b.started).num_seconds().max(0)).unwrap_or(0);
+                for l in &lines {
+                    b.log.push(l, secs);
+                }
+                if open {
+                    state.log.on_append(&b.log, rows);
+                }
+            }
+            Vec::new()
+        }
+        BuildEvent::PhaseFinished {
+            build_id,
+            phase,
+            attempt,
+            status,
+            duration_ms,
+            context,
+            at,
+        } => {
+            if let Some(b) = state.builds.get_mut(&build_id) {
+                let row = b
+                    .phases
+                    .iter_mut()
+                    .rev()
+                    .find(|p| p.kind == phase && p.attempt == attempt);
+                match row {
+                    Some(row) => {
+                        row.status = status;
+                        row.duration_ms = Some(duration_ms);
+                        row.context = context;
+                    }
+                    None => b.phases.push(PhaseRow {
+                        kind: phase,
+                        attempt,
+                        status,
+                        started: at
+                            - TimeDelta::milliseconds(i64::try_from(duration_ms).unwrap_or(0)),
+                        duration_ms: Some(duration_ms),
+                        context,
+                        regression: None,
+                    }),
+                }
+            }
+            Vec::new()
+        }
+        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } => Vec::new(),
+        BuildEvent::Cache { build_id, report } => on_cache(state, &build_id, &report),
+        BuildEvent::Regression {
+            build_id,
+            regression,
+        } => on_regression(state, &build_id, &regression),
+        BuildEvent::Notice {
+            build_id,
+            level,
+            message,
+        } => {
+            if let Some(b) = build_id.as_ref().and_then(|id| state.builds.get_mut(id)) {
+                b.notice = Some((level, message.clone()));
+            }
+            if level != NoticeLevel::Info {
+                flash(state, level, message);
+            }
+            Vec::new()
+        }
+        ev @ BuildEvent::Finished { .. } => on_finished(state, ev),
+    }
+}
+
+fn on_cache(
+    state: &mut State,
+    build_id: &crate::model::BuildId,
+    report: &crate::model::CacheReport,
+) -> Vec<Effect> {
+    if let Some(b) = state.builds.get_mut(build_id) {
+        // Live updates replace the summary of the same docker build.
+        let summary = CacheSummary::from_report(report);
+        let i = report.docker_build as usize;
+        if let Some(slot) = b.caches.get_mut(i) {
+            *slot = summary;
+        } else {
+            b.caches.push(summary);
+        }
+    }
+    Vec::new()
+}
+
+/// A regression marks its phase in the timeline; one with no phase (the cache) flashes.
+fn on_regression(
+    state: &mut State,
+    build_id: &crate::model::BuildId,
+    regression: &crate::model::Regression,
+) -> Vec<Effect> {
+    let line = regression.summary_line();
+    let row = regression.phase.and_then(|phase| {
+        state
+            .builds
+            .get_mut(build_id)
+            .and_then(|b| b.phases.iter_mut().rev().find(|p| p.kind == phase))
+    });
+    match row {
+        Some(row) => row.regression = Some(line),
+        None => flash(state, NoticeLevel::Warning, line),
+    }
+    Vec::new()
+}
+
+fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
+    let BuildEvent::Started {
+        build_id,
+        project,
+        backend,
+        image,
+        at,
+    } = ev
+    else {
+        return Vec::new();
+    };
+    let pi = state
+        .projects
+        .iter()
+        .position(|p| p.key.name == project && p.key.backend() == backend);
+    if let Some(pi) = pi {
+        state.projects[pi].builds.push(build_id.clone());
+    }
+    state.builds.insert(
+        build_id.clone(),
+        Build {
+            id: build_id.clone(),
+            project,
+            backend,
+            image,
+            started: at,
+            status: Status::InProgress,
+            duration_ms: None,
+            phases: Vec::new(),
+            log: LogStore::new(),
+            caches: Vec::new(),
+            notice: None,
+        },
+    );
+    // Follow a new build of the selected project (or when nothing is open).
+    if state.open_build.is_none() || pi.is_some_and(|pi| pi == state.selected) {
+        state.open_build = Some(build_id);
+        state.log = state.log.reset();
+    }
+    Vec::new()
+}
+
+fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
+    let BuildEvent::Finished {
+        build_id,
+        status,
+        duration_ms,
+        ..
+    } = ev
+    else {
+        return Vec::new();
+    };
+    let Some(b) = state.builds.get_mut(&build_id) else {
+        return Vec::new();
+    };
+    b.status = status;
+    b.duration_ms = Some(duration_ms);
+    for p in &mut b.phases {
+        if p.status == Status::InProgress {
+            p.status = status;
+        }
+    }
+    let text = format!("{}: {status} in {}", b.project, view::fmt_ms(duration_ms));
+    let level = if status == Status::Succeeded {
+        NoticeLevel::Info
+    } else {
+        NoticeLevel::Error
+    };
+    flash(state, level, text.clone());
+    if state.options.notify {
+        vec![Effect::Notify(text)]
+    } else {
+        Vec::new()
+    }
+}

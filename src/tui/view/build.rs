@@ -1,0 +1,145 @@
+//! The main pane: the open build's phase timeline, its cache panel and its log.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{Areas, Ctx, fmt_ms};
+use crate::tui::state::{Build, Focus, State};
+use crate::tui::widgets::cache::CacheGauge;
+use crate::tui::widgets::logpane::LogPane;
+use crate::tui::widgets::timeline::{PhaseTimeline, icon};
+
+pub fn render(frame: &mut Frame, a: &Areas, state: &State, ctx: &Ctx) {
+    let Some(b) = state.build() else {
+        let msg = state.project().map_or_else(
+            || "no project selected".to_owned(),
+            |p| {
+                format!(
+                    "{}: no build yet — press {} to run one",
+                    p.key.name,
+                    ctx.keymap.label(crate::tui::keymap::Action::Rerun)
+                )
+            },
+        );
+        let block = Block::bordered()
+            .title(" Build ")
+            .border_style(ctx.theme.dim);
+        frame.render_widget(Paragraph::new(msg).block(block), a.timeline.union(a.log));
+        return;
+    };
+    timeline(frame, a.timeline, state, b, ctx);
+    if a.cache.height > 0 {
+        cache(frame, a.cache, b, ctx);
+    }
+    log(frame, a.log, state, b, ctx);
+}
+
+fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) {
+    let t = ctx.theme;
+    let elapsed = b.duration_ms.unwrap_or_else(|| {
+        u64::try_from((state.now - b.started).num_milliseconds().max(0)).unwrap_or(0)
+    });
+    let title = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(
+            format!("{} {}", icon(b.status, state.now), b.status),
+            t.status(b.status),
+        ),
+        Span::raw(format!(
+            " {} · {} · {} · {} ",
+            b.id,
+            b.backend.as_str(),
+            b.image,
+            fmt_ms(elapsed)
+        )),
+    ]);
+    let block = Block::bordered().title(title).border_style(t.dim);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let notice_h = u16::from(b.notice.is_some());
+    let [rows, notice] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(notice_h)]).areas(inner);
+    let empty = BTreeMap::new();
+    let medians = state.project().map_or(&empty, |p| &p.phase_medians);
+    frame.render_widget(
+        PhaseTimeline {
+            build: b,
+            medians,
+            theme: t,
+            now: state.now,
+        },
+        rows,
+    );
+    if let Some((level, msg)) = &b.notice {
+        frame.render_widget(
+            Paragraph::new(format!(" ⚠ {msg}")).style(t.level(*level)),
+            notice,
+        );
+    }
+}
+
+fn cache(frame: &mut Frame, area: Rect, b: &Build, ctx: &Ctx) {
+    let block = Block::bordered()
+        .title(" Layer cache ")
+        .border_style(ctx.theme.dim);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    for (y, report) in (inner.y..inner.bottom()).zip(&b.caches) {
+        let row = Rect::new(inner.x, y, inner.width, 1);
+        frame.render_widget(
+            CacheGauge {
+                report,
+                theme: ctx.theme,
+            },
+            row,
+        );
+    }
+}
+
+fn log(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) {
+    let t = ctx.theme;
+    let v = &state.log;
+    let mut title = format!(
+        " Log {}/{} ",
+        v.line_at(v.cursor).saturating_add(1).min(b.log.len()),
+        b.log.len()
+    );
+    if v.follow {
+        title.push_str("· follow ");
+    }
+    if v.wrap {
+        title.push_str("· wrap ");
+    }
+    if let Some(m) = &v.search {
+        let _ = write!(title, "· /{} ", m.query);
+    }
+    if let Some(f) = &v.filter {
+        let kind = if f.inverse { "hiding" } else { "only" };
+        let _ = write!(
+            title,
+            "· {kind} '{}' ({} lines) ",
+            f.matcher.query,
+            v.visible_len(&b.log)
+        );
+    }
+    let focused = state.focus == Focus::Log;
+    let block = Block::bordered()
+        .title(title)
+        .border_style(if focused { t.accent } else { t.dim });
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(
+        LogPane {
+            store: &b.log,
+            view: v,
+            theme: t,
+            focused,
+        },
+        inner,
+    );
+}

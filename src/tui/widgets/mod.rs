@@ -1,0 +1,6 @@
+//! Reusable widgets, each rendering from borrowed state and tested cell by cell (styles
+//! included) against a `Buffer`.
+
+pub mod cache;
+pub mod logpane;
+pub mod timeline;

@@ -1,0 +1,251 @@
+//! The phase timeline: one row per phase attempt, in CodeBuild's order, with status colour,
+//! attempt number, duration, a progress bar for the running phase against its median in the
+//! history, the context message of a failed phase and a regression flag.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::model::{PhaseKind, Status};
+use crate::tui::state::{Build, PhaseRow};
+use crate::tui::theme::Theme;
+use crate::tui::view::fmt_ms;
+
+const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"];
+const BAR: usize = 16;
+
+/// The timeline of one build.
+pub struct PhaseTimeline<'a> {
+    pub build: &'a Build,
+    pub medians: &'a BTreeMap<PhaseKind, u64>,
+    pub theme: &'a Theme,
+    pub now: DateTime<Utc>,
+}
+
+/// The status icon; the running one spins with the clock.
+#[must_use]
+pub fn icon(status: Status, now: DateTime<Utc>) -> &'static str {
+    match status {
+        Status::Succeeded => "✔",
+        Status::Failed | Status::Fault | Status::TimedOut => "✘",
+        Status::Stopped => "■",
+        Status::InProgress => {
+            let frame = usize::try_from(now.timestamp_subsec_millis() / 125).unwrap_or(0);
+            SPINNER[frame % SPINNER.len()]
+        }
+    }
+}
+
+impl PhaseTimeline<'_> {
+    /// Phases still to come while the build runs, so the whole timeline is visible.
+    fn pending(&self) -> Vec<PhaseKind> {
+        if self.build.status != Status::InProgress {
+            return Vec::new();
+        }
+        let last = self.build.phases.last().map(|p| p.kind);
+        PhaseKind::BUILDSPEC
+            .into_iter()
+            .chain([PhaseKind::UploadArtifacts, PhaseKind::Finalizing])
+            .filter(|k| last.is_none_or(|l| *k > l))
+            .collect()
+    }
+
+    /// Whether a phase gets a second row with its context message (why it failed).
+    fn has_context(p: &PhaseRow) -> bool {
+        !p.context.is_empty() && p.status != Status::Succeeded
+    }
+
+    /// Rows this widget wants.
+    #[must_use]
+    pub fn height(&self) -> u16 {
+        let contexts = self
+            .build
+            .phases
+            .iter()
+            .filter(|p| Self::has_context(p))
+            .count();
+        u16::try_from(self.build.phases.len() + contexts + self.pending().len()).unwrap_or(u16::MAX)
+    }
+
+    fn row(&self, p: &PhaseRow) -> Line<'static> {
+        let t = self.theme;
+        let st = t.status(p.status);
+        let elapsed = p.duration_ms.unwrap_or_else(|| {
+            u64::try_from((self.now - p.started).num_milliseconds().max(0)).unwrap_or(0)
+        });
+        let mut spans = vec![
+            Span::styled(format!(" {} ", icon(p.status, self.now)), st),
+            Span::styled(format!("{:<17}", p.kind.as_str()), st),
+            Span::styled(format!("#{:<2} ", p.attempt), t.dim),
+            Span::styled(format!("{:<12}", p.status.as_str()), st),
+            Span::raw(format!("{:>8}  ", fmt_ms(elapsed))),
+        ];
+        if p.status == Status::InProgress {
+            spans.extend(self.progress(p.kind, elapsed));
+        }
+        if let Some(r) = &p.regression {
+            spans.push(Span::styled(format!("  ▲ {r}"), t.highlight));
+        }
+        Line::from(spans)
+    }
+
+    #[allow(clippy::cast_precision_loss)] // durations in ms are far below 2^52
+    fn progress(&self, kind: PhaseKind, elapsed: u64) -> Vec<Span<'static>> {
+        let Some(&median) = self.medians.get(&kind).filter(|m| **m > 0) else {
+            return vec![Span::styled("(no history)", self.theme.dim)];
+        };
+        let ratio = elapsed as f64 / median as f64;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=BAR
+        let filled = ((ratio.min(1.0) * BAR as f64).round() as usize).min(BAR);
+        let style = if ratio > 1.0 {
+            self.theme.failed
+        } else {
+            self.theme.in_progress
+        };
+        vec![
+            Span::styled("█".repeat(filled), style),
+            Span::styled("░".repeat(BAR - filled), self.theme.dim),
+            Span::raw(format!(
+                " {:>3.0}% of median {}",
+                ratio * 100.0,
+                fmt_ms(median)
+            )),
+        ]
+    }
+}
+
+impl Widget for PhaseTimeline<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let mut lines: Vec<Line> = Vec::new();
+        for p in &self.build.phases {
+            lines.push(self.row(p));
+            if Self::has_context(p) {
+                let text = format!("   └ {}: {}", p.context.status_code, p.context.message);
+                lines.push(Line::styled(text, self.theme.failed));
+            }
+        }
+        for k in self.pending() {
+            lines.push(Line::styled(
+                format!(" ·  {:<17}    pending", k.as_str()),
+                self.theme.dim,
+            ));
+        }
+        // Keep the newest rows when space is short.
+        let skip = lines.len().saturating_sub(area.height as usize);
+        Paragraph::new(lines.split_off(skip)).render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BackendKind, BuildId, PhaseContext, StatusCode};
+    use crate::tui::logbuf::LogStore;
+    use chrono::TimeZone;
+    use ratatui::style::Color;
+
+    fn build(phases: Vec<PhaseRow>, status: Status) -> Build {
+        Build {
+            id: BuildId("p:1".into()),
+            project: "p".into(),
+            backend: BackendKind::Local,
+            image: "img".into(),
+            started: Utc.timestamp_opt(0, 0).unwrap(),
+            status,
+            duration_ms: None,
+            phases,
+            log: LogStore::new(),
+            caches: Vec::new(),
+            notice: None,
+        }
+    }
+
+    fn row(kind: PhaseKind, status: Status, ms: Option<u64>) -> PhaseRow {
+        PhaseRow {
+            kind,
+            attempt: 1,
+            status,
+            started: Utc.timestamp_opt(0, 0).unwrap(),
+            duration_ms: ms,
+            context: PhaseContext::default(),
+            regression: None,
+        }
+    }
+
+    #[test]
+    fn failed_phase_is_red_with_its_context_and_running_one_yellow() {
+        let mut failed = row(PhaseKind::Build, Status::Failed, Some(2500));
+        failed.context = PhaseContext::new(StatusCode::CommandExecutionError, "exit status 2");
+        let b = build(
+            vec![
+                row(PhaseKind::Install, Status::Succeeded, Some(1000)),
+                failed,
+            ],
+            Status::Failed,
+        );
+        let theme = Theme::default();
+        let medians = BTreeMap::new();
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).unwrap(),
+        };
+        assert_eq!(w.height(), 3);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 3));
+        w.render(buf.area, &mut buf);
+        let row1: String = (0..100).map(|x| buf[(x, 1)].symbol().to_owned()).collect();
+        assert!(
+            row1.starts_with(" ✘ BUILD            #1  FAILED          2.5s"),
+            "{row1}"
+        );
+        for x in (1..20).chain(24..30) {
+            assert_eq!(buf[(x, 1)].fg, Color::Red, "cell {x} of the failed row");
+        }
+        assert_eq!(
+            buf[(20, 1)].fg,
+            Color::DarkGray,
+            "the attempt number is dim"
+        );
+        let row2: String = (0..100).map(|x| buf[(x, 2)].symbol().to_owned()).collect();
+        assert!(
+            row2.starts_with("   └ COMMAND_EXECUTION_ERROR: exit status 2"),
+            "{row2}"
+        );
+        assert_eq!(buf[(6, 2)].fg, Color::Red);
+        assert_eq!(buf[(3, 0)].fg, Color::Green);
+
+        let b = build(
+            vec![row(PhaseKind::Build, Status::InProgress, None)],
+            Status::InProgress,
+        );
+        let mut medians = BTreeMap::new();
+        medians.insert(PhaseKind::Build, 20_000);
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).unwrap(),
+        };
+        assert_eq!(
+            w.height(),
+            4,
+            "BUILD + POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING pending"
+        );
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 4));
+        w.render(buf.area, &mut buf);
+        let row0: String = (0..100).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+        assert!(
+            row0.contains("████████░░░░░░░░  50% of median 20.0s"),
+            "{row0}"
+        );
+        assert_eq!(buf[(3, 0)].fg, Color::Yellow);
+        let row1: String = (0..30).map(|x| buf[(x, 1)].symbol().to_owned()).collect();
+        assert!(row1.contains("POST_BUILD"), "{row1}");
+        assert_eq!(buf[(5, 1)].fg, Color::DarkGray);
+    }
+}

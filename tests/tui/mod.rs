@@ -1,0 +1,10 @@
+//! The dashboard without a terminal: whole screens rendered on a `TestBackend` (120x32) from
+//! states built by replaying recorded event sequences through the real reducer, and
+//! snapshotted with insta (durations masked). Key handling is driven through the same
+//! `update` the shell uses.
+
+mod bench;
+mod events;
+mod fixtures;
+mod screens;
+mod tmux;

@@ -1,0 +1,237 @@
+//! Whole screens (insta snapshots, 120x32) and key flows through the reducer.
+
+use cbdash::model::{BuildId, PhaseKind, Status};
+use cbdash::tui::keymap::{Key, KeyCode};
+use cbdash::tui::msg::{Effect, Msg, RunMode};
+use cbdash::tui::state::{Focus, Mode, State};
+use cbdash::tui::theme::Theme;
+use cbdash::tui::view::{self, Ctx};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::fixtures::{self, ID, keys, replay, send, t};
+
+fn terminal(state: &State) -> Terminal<TestBackend> {
+    let km = fixtures::keymap();
+    let theme = Theme::default();
+    let mut term = Terminal::new(TestBackend::new(120, 32)).expect("terminal");
+    term.draw(|f| {
+        view::render(
+            f,
+            state,
+            &Ctx {
+                keymap: &km,
+                theme: &theme,
+            },
+        );
+    })
+    .expect("draw");
+    term
+}
+
+/// The screen as text with durations masked (`12.3s`, `850ms`, `4m05s` become `[dur]`),
+/// padded back to the same width so columns stay aligned.
+fn masked(term: &Terminal<TestBackend>) -> String {
+    let re = regex::Regex::new(r"\b\d+(\.\d)?(ms|s)\b|\b\d+[mh]\d\d[sm]\b").expect("regex");
+    let text = format!("{}", term.backend());
+    text.lines()
+        .map(|l| {
+            let m = re.replace_all(l, "[dur]");
+            let pad = l.chars().count().saturating_sub(m.chars().count());
+            format!("{m}{}", " ".repeat(pad))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+macro_rules! assert_screen {
+    ($name:expr, $state:expr) => {{
+        let term = terminal($state);
+        insta::assert_snapshot!($name, masked(&term));
+        term
+    }};
+}
+
+fn find(term: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
+    let buf = term.backend().buffer();
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_owned())
+            .collect();
+        if let Some(byte) = row.find(needle) {
+            let x = row[..byte].chars().count();
+            return (u16::try_from(x).expect("x"), y);
+        }
+    }
+    panic!("'{needle}' is not on the screen");
+}
+
+#[test]
+fn running_build_with_progress_and_cache_panel() {
+    let (mut s, km) = fixtures::dashboard();
+    replay(&mut s, &km, fixtures::running());
+    send(&mut s, &km, fixtures::cache_partial());
+    send(&mut s, &km, Msg::Tick(t(26)));
+    let term = assert_screen!("running", &s);
+    // The running phase is yellow and its bar compares with the median (15s of 30s).
+    let (x, y) = find(&term, " BUILD ");
+    assert_eq!(term.backend().buffer()[(x + 1, y)].fg, Color::Yellow);
+    assert!(s.log.follow, "a new build is followed");
+}
+
+#[test]
+fn failed_build_shows_the_failed_phase_in_red_with_its_context() {
+    let (mut s, km) = fixtures::dashboard();
+    replay(&mut s, &km, fixtures::failed());
+    let term = assert_screen!("failed", &s);
+    let (x, y) = find(&term, "✘ BUILD");
+    assert_eq!(term.backend().buffer()[(x + 2, y)].fg, Color::Red);
+    let (x, y) = find(
+        &term,
+        "└ COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit",
+    );
+    assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Red);
+    // The log keeps the SGR red of the test runner and drops the OSC title.
+    let (x, y) = find(&term, "✘ FAIL ");
+    assert_eq!(term.backend().buffer()[(x + 2, y)].fg, Color::Red);
+    let screen = format!("{}", term.backend());
+    assert!(!screen.contains("]0;") && !screen.contains('\u{1b}'));
+}
+
+#[test]
+fn fully_cached_build() {
+    let (mut s, km) = fixtures::dashboard();
+    let (events, cache) = fixtures::fully_cached();
+    replay(&mut s, &km, events);
+    send(&mut s, &km, cache);
+    assert_screen!("fully_cached", &s);
+}
+
+#[test]
+fn cloud_build_with_a_throttled_poll() {
+    let (mut s, km) = fixtures::dashboard();
+    keys(&mut s, &km, "2");
+    replay(&mut s, &km, fixtures::cloud_throttled());
+    send(&mut s, &km, Msg::Tick(t(32)));
+    let term = assert_screen!("cloud_throttled", &s);
+    find(&term, "⚠ BatchGetBuilds throttled");
+}
+
+#[test]
+fn help_overlay_lists_the_keymap() {
+    let (mut s, km) = fixtures::dashboard();
+    keys(&mut s, &km, "?");
+    let term = assert_screen!("help", &s);
+    find(&term, "ctrl-u/pgup");
+    keys(&mut s, &km, "x");
+    assert_eq!(s.mode, Mode::Normal, "any key closes help");
+}
+
+#[test]
+fn log_search_filter_and_follow() {
+    let (mut s, km) = fixtures::dashboard();
+    replay(&mut s, &km, fixtures::failed());
+    keys(&mut s, &km, "l/fail");
+    send(&mut s, &km, Msg::Key(Key::new(KeyCode::Enter)));
+    assert_eq!(s.focus, Focus::Log);
+    assert!(!s.log.follow, "searching pauses follow");
+    let b = s.build().expect("build");
+    assert!(
+        b.log
+            .line(s.log.line_at(s.log.cursor))
+            .expect("line")
+            .contains("FAIL")
+    );
+    keys(&mut s, &km, "&");
+    let term = assert_screen!("filtered", &s);
+    let (x, y) = find(&term, "✘ FAIL ");
+    assert_eq!(
+        term.backend().buffer()[(x + 2, y)].bg,
+        Color::Yellow,
+        "match highlighted"
+    );
+    assert_eq!(s.log.visible_len(&s.build().expect("build").log), 2);
+    keys(&mut s, &km, "!");
+    assert_eq!(s.log.visible_len(&s.build().expect("build").log), 10);
+    send(&mut s, &km, Msg::Key(Key::new(KeyCode::Esc)));
+    assert!(s.log.filter.is_none() && s.log.search.is_none());
+    keys(&mut s, &km, "G");
+    assert!(s.log.follow);
+}
+
+#[test]
+fn rerun_stop_and_quit_flows() {
+    let (mut s, km) = fixtures::dashboard();
+    replay(&mut s, &km, fixtures::failed());
+    let fx = keys(&mut s, &km, "r");
+    assert!(
+        matches!(&fx[..], [Effect::StartBuild { project, mode: RunMode::FromFailedPhase(PhaseKind::Build) }] if project.name == "api")
+    );
+    let fx = keys(&mut s, &km, "R");
+    assert!(matches!(
+        &fx[..],
+        [Effect::StartBuild {
+            mode: RunMode::Full,
+            ..
+        }]
+    ));
+    // Nothing runs: q quits at once.
+    assert_eq!(keys(&mut s, &km, "q"), vec![Effect::Quit]);
+
+    let (mut s, km) = fixtures::dashboard();
+    replay(&mut s, &km, fixtures::running());
+    assert!(keys(&mut s, &km, "s").is_empty(), "stop asks first");
+    assert!(matches!(s.mode, Mode::Confirm(_)));
+    assert_eq!(
+        keys(&mut s, &km, "y"),
+        vec![Effect::StopBuild(BuildId(ID.into()))]
+    );
+    assert!(
+        keys(&mut s, &km, "q").is_empty(),
+        "quit asks while a build runs"
+    );
+    assert!(keys(&mut s, &km, "n").is_empty(), "n cancels");
+    assert!(!s.quitting);
+    assert!(matches!(keys(&mut s, &km, "e")[..], [Effect::OpenShell(_)]));
+    assert!(
+        keys(&mut s, &km, "r").is_empty(),
+        "no second build while one runs"
+    );
+    let fx = send(&mut s, &km, Msg::Key(Key::ctrl('d')));
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::StopBuild(_) | Effect::Quit)),
+        "ctrl-d is never destructive"
+    );
+    assert!(matches!(s.mode, Mode::Normal));
+}
+
+#[test]
+fn palette_jumps_to_a_project_and_builds_list_opens() {
+    let (mut s, km) = fixtures::dashboard();
+    keys(&mut s, &km, ":night");
+    let term = assert_screen!("palette", &s);
+    find(&term, "nightly");
+    let fx = send(&mut s, &km, Msg::Key(Key::new(KeyCode::Enter)));
+    assert_eq!(s.project().expect("project").key.name, "nightly");
+    assert!(matches!(&fx[..], [Effect::LoadHistory(p)] if p.name == "nightly"));
+    keys(&mut s, &km, "1b");
+    let term = assert_screen!("builds_list", &s);
+    find(&term, "(history)");
+    assert!(s.build().is_none());
+}
+
+#[test]
+fn finishing_notifies_and_flashes() {
+    let (mut s, km) = fixtures::dashboard();
+    let mut fx = Vec::new();
+    for (at, ev) in fixtures::failed() {
+        send(&mut s, &km, Msg::Tick(t(at)));
+        fx.extend(send(&mut s, &km, Msg::Build(ev)));
+    }
+    assert_eq!(fx, vec![Effect::Notify("api: FAILED in 25.0s".into())]);
+    assert_eq!(s.build().expect("build").status, Status::Failed);
+    send(&mut s, &km, Msg::Tick(t(40)));
+    assert!(s.flash.is_none(), "flash expires");
+}
