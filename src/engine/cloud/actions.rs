@@ -20,17 +20,18 @@ pub fn read_buildspec(path: &Path) -> Result<String, CloudError> {
     Ok(text)
 }
 
-/// A light check (the full one is `cbdash validate`): YAML that is a mapping with `version`.
+/// The same validation as `cbdash validate`: the first error, rendered with its line, column,
+/// snippet and hint, refuses the override before anything is sent.
 pub fn check_buildspec(text: &str) -> Result<(), String> {
-    let doc: serde_json::Value =
-        serde_saphyr::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
-    let map = doc
-        .as_object()
-        .ok_or("a buildspec must be a mapping (expected `version: 0.2` at the top)")?;
-    if !map.contains_key("version") {
-        return Err("missing `version` key; add `version: 0.2` at the top".into());
-    }
-    Ok(())
+    crate::buildspec::parse(text)
+        .map(|_| ())
+        .map_err(|diagnostics| {
+            diagnostics
+                .iter()
+                .find(|d| d.severity == crate::buildspec::Severity::Error)
+                .or(diagnostics.first())
+                .map_or_else(|| "invalid buildspec".to_owned(), |d| d.render("buildspec"))
+        })
 }
 
 /// StartBuild with the overrides in `req`; `buildspec` is the override's text.
@@ -128,6 +129,14 @@ mod tests {
                 .contains("mapping")
         );
         let e = check_buildspec("version: 0.2\nphases: [\n").expect_err("rejected");
-        assert!(e.contains("line"), "{e}");
+        assert!(
+            e.starts_with("buildspec:2:"),
+            "the position of the error: {e}"
+        );
+        let e =
+            check_buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - echo a: b\n")
+                .expect_err("rejected");
+        assert!(e.starts_with("buildspec:5:"), "{e}");
+        assert!(e.contains("must be quoted"), "the validator's hint: {e}");
     }
 }
