@@ -136,7 +136,7 @@ impl Session {
             "{id} {} {} {}\n",
             job.shell,
             job.user.unwrap_or("-"),
-            base64_encode(job.script.as_bytes())
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, job.script)
         );
         self.input
             .write_all(line.as_bytes())
@@ -228,47 +228,9 @@ fn split_marker(line: String, nonce: &str, out: &mut Vec<Piece>) {
     out.push(Piece::Marker { id, status });
 }
 
-/// Standard base64 (RFC 4648, with padding); small enough not to need a crate.
-#[must_use]
-pub fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (plain, enc) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64_encode(plain.as_bytes()), enc);
-        }
-    }
 
     #[test]
     fn lines_and_markers_are_split() {
