@@ -67,6 +67,13 @@ fn docker_builds_in_a_run_are_reported_with_their_cache_hits() {
     let miss = &finished_reports(&third)[0]["first_miss"];
     assert_eq!(miss["instruction"], "COPY a.txt /a.txt", "{miss}");
     assert_eq!(finished_reports(&second)[0]["first_miss"], Value::Null);
+    // The history knew the steps from the first run, so the cached run says what it saved.
+    assert!(
+        finished_reports(&second)[0]["time_saved_ms"].is_u64(),
+        "{}",
+        finished_reports(&second)[0]
+    );
+    assert!(finished_reports(&first)[0].get("time_saved_ms").is_none());
 
     // The three runs and their cache reports are in the history.
     let out = Command::new(crate::common::cbdash_bin())

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cache::CacheTap;
+use crate::cache::{CacheTap, time_saved};
 use crate::history::{Recorder, Store};
 use crate::model::{BuildEvent, NoticeLevel};
 
@@ -59,7 +59,8 @@ impl Pipeline {
         if let Some(message) = self.pending_notice.take() {
             out.push(notice(event.build_id().cloned(), message));
         }
-        for ev in self.tap.observe(event, now_ms) {
+        for mut ev in self.tap.observe(event, now_ms) {
+            self.add_time_saved(&mut ev);
             let derived = self.record(&ev);
             if matches!(ev, BuildEvent::Finished { .. }) {
                 // Regressions belong to the build: say them before it ends.
@@ -71,6 +72,24 @@ impl Pipeline {
             }
         }
         out
+    }
+
+    /// A finished cache report learns how much time its cached steps saved, from the
+    /// durations the history remembers for the same instructions of this project.
+    fn add_time_saved(&self, ev: &mut BuildEvent) {
+        let (Some(recorder), BuildEvent::Cache { build_id, report }) = (&self.recorder, ev) else {
+            return;
+        };
+        if !report.finished || report.steps_cached == 0 {
+            return;
+        }
+        match recorder.store().last_built_durations(build_id.project()) {
+            Ok(last) => {
+                let saved = time_saved(report, |instruction| last.get(instruction).copied());
+                report.time_saved_ms = Some(saved.total_ms);
+            }
+            Err(e) => tracing::warn!("time saved unknown: {e}"),
+        }
     }
 
     fn record(&mut self, ev: &BuildEvent) -> Vec<BuildEvent> {

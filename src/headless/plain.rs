@@ -200,8 +200,17 @@ fn cache_line(report: &crate::model::CacheReport) -> String {
         || "no miss".to_owned(),
         |m| format!("first miss at step {}: {}", m.step, m.instruction),
     );
+    let saved = report
+        .time_saved_ms
+        .filter(|ms| *ms > 0)
+        .map_or_else(String::new, |ms| {
+            format!(
+                ", saved ~{:.1}s",
+                std::time::Duration::from_millis(ms).as_secs_f64()
+            )
+        });
     format!(
-        "docker build #{} {image}: {}/{} steps cached, {miss}",
+        "docker build #{} {image}: {}/{} steps cached, {miss}{saved}",
         report.docker_build + 1,
         report.steps_cached,
         report.steps_total

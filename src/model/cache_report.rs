@@ -95,6 +95,10 @@ pub struct CacheReport {
     /// The error docker printed, when the build failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Build time the cached steps saved: for each, how long the same instruction took the
+    /// last time this project built it (from the history; `None` when not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_saved_ms: Option<u64>,
 }
 
 impl CacheReport {
@@ -111,6 +115,7 @@ impl CacheReport {
             steps: Vec::new(),
             finished: false,
             error: None,
+            time_saved_ms: None,
         }
     }
 
@@ -135,7 +140,7 @@ impl CacheReport {
                 })
             })
             .collect();
-        json!({
+        let mut line = json!({
             "type": "cache_report",
             "build_id": build_id.as_str(),
             "docker_build": self.docker_build,
@@ -147,7 +152,11 @@ impl CacheReport {
                 "instruction": m.instruction,
             })),
             "steps": steps,
-        })
+        });
+        if let Some(ms) = self.time_saved_ms {
+            line["time_saved_ms"] = json!(ms);
+        }
+        line
     }
 }
 

@@ -136,7 +136,7 @@ impl CacheSummary {
                 .first_miss
                 .as_ref()
                 .map(|m| format!("step {}: {}", m.step, m.instruction)),
-            saved_ms: 0,
+            saved_ms: report.time_saved_ms.unwrap_or(0),
         }
     }
 }
