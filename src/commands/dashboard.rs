@@ -24,9 +24,11 @@ use crate::engine::{Backend, BuildRequest, EventSink};
 use crate::model::{BuildEvent, BuildId, NoticeLevel};
 
 use super::pipeline::Pipeline;
+use crate::history::Store;
 use crate::tui::keymap::Keymap;
 use crate::tui::msg::{Effect, Msg, RunMode};
 use crate::tui::shell::{self, ShellOptions};
+use crate::tui::state::PastBuild;
 use crate::tui::state::{Group, Options, ProjectKey, State};
 use crate::tui::theme::{self, Theme};
 
@@ -175,6 +177,7 @@ pub async fn run_dashboard<L: Backend>(
     let driver = Driver {
         local: local.as_ref(),
         history: setup.history.clone(),
+        store: None,
         request_for,
         msgs: msg_tx,
         cancels: HashMap::new(),
@@ -207,6 +210,8 @@ type BuildFuture<'a> = Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
 struct Driver<'a, L> {
     local: Option<&'a L>,
     history: Option<PathBuf>,
+    /// Opened on the first history request.
+    store: Option<Store>,
     request_for: RequestFor<'a>,
     msgs: mpsc::Sender<Msg>,
     cancels: HashMap<String, CancellationToken>,
@@ -260,8 +265,42 @@ impl<'a, L: Backend> Driver<'a, L> {
                 );
                 None
             }
-            // The history store is not part of this build yet: projects show this session's builds.
+            Effect::LoadHistory(project) => {
+                self.load_history(project, by_id);
+                None
+            }
             _ => None,
+        }
+    }
+
+    /// Sends a project's past builds and phase medians from the run history (builds of this
+    /// session are already on screen and left out). A history that cannot be read flashes.
+    fn load_history(&mut self, project: ProjectKey, by_id: &HashMap<BuildId, String>) {
+        if self.store.is_none() {
+            let opened = self
+                .history
+                .clone()
+                .map_or_else(Store::default_path, Ok)
+                .and_then(|p| Store::open(&p));
+            match opened {
+                Ok(store) => self.store = Some(store),
+                Err(e) => {
+                    self.flash(
+                        NoticeLevel::Warning,
+                        format!("run history unavailable: {e}"),
+                    );
+                    return;
+                }
+            }
+        }
+        let Some(store) = self.store.as_ref() else {
+            return;
+        };
+        match history_msg(store, project, |id| by_id.contains_key(id)) {
+            Ok(msg) => {
+                self.msgs.try_send(msg).ok();
+            }
+            Err(e) => self.flash(NoticeLevel::Warning, format!("run history: {e}")),
         }
     }
 
@@ -388,4 +427,139 @@ pub async fn follow_build<L: Backend>(
     }];
     let request_for = move |_: &ProjectKey| Ok(req.clone());
     run_dashboard(setup, Some(local), initial, &request_for).await
+}
+
+/// How many past builds a project shows.
+const HISTORY_BUILDS: usize = 30;
+/// How many recent successful runs make a phase's median.
+const MEDIAN_RUNS: usize = 5;
+
+/// The `Msg::History` of a project: its past builds (newest first, without the ones
+/// `in_session` already shows) and each phase's median over its recent successful runs.
+fn history_msg(
+    store: &Store,
+    project: ProjectKey,
+    in_session: impl Fn(&BuildId) -> bool,
+) -> crate::history::Result<Msg> {
+    let backend = project.backend().as_str();
+    let builds = store
+        .list_runs(Some(&project.name), HISTORY_BUILDS)?
+        .into_iter()
+        .filter(|r| r.backend == backend)
+        .filter_map(|r| {
+            Some(PastBuild {
+                build_id: BuildId(r.build_id),
+                status: crate::model::Status::from_api(&r.status)?,
+                started: chrono::DateTime::parse_from_rfc3339(&r.started_at)
+                    .ok()?
+                    .with_timezone(&Utc),
+                duration_ms: r.duration_ms?,
+            })
+        })
+        .filter(|b| !in_session(&b.build_id))
+        .collect();
+    let recent = store.baseline(&project.name, backend, "", MEDIAN_RUNS)?;
+    let phase_medians = crate::model::PhaseKind::ALL
+        .into_iter()
+        .filter_map(|phase| {
+            let mut ms: Vec<u64> = recent
+                .iter()
+                .filter_map(|m| m.phases.iter().find(|(p, _)| *p == phase).map(|(_, d)| *d))
+                .collect();
+            ms.sort_unstable();
+            ms.get(ms.len() / 2).map(|m| (phase, *m))
+        })
+        .collect();
+    Ok(Msg::History {
+        project,
+        builds,
+        phase_medians,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Recorder;
+    use crate::model::{BackendKind, PhaseContext, PhaseKind, Status};
+    use chrono::TimeZone;
+
+    /// Records a local build of `project` whose BUILD phase took `build_ms`.
+    fn record(rec: &mut Recorder, project: &str, n: i64, build_ms: u64, status: Status) -> BuildId {
+        let id = BuildId(format!("{project}:0000000{n}-0000-0000-0000-000000000000"));
+        let at = Utc
+            .timestamp_opt(1_700_000_000 + n * 100, 0)
+            .single()
+            .expect("time");
+        let events = [
+            BuildEvent::Started {
+                build_id: id.clone(),
+                project: project.into(),
+                backend: BackendKind::Local,
+                image: "img".into(),
+                at,
+            },
+            BuildEvent::PhaseStarted {
+                build_id: id.clone(),
+                phase: PhaseKind::Build,
+                attempt: 1,
+                at,
+            },
+            BuildEvent::PhaseFinished {
+                build_id: id.clone(),
+                phase: PhaseKind::Build,
+                attempt: 1,
+                status,
+                duration_ms: build_ms,
+                context: PhaseContext::default(),
+                at,
+            },
+            BuildEvent::Finished {
+                build_id: id.clone(),
+                status,
+                duration_ms: build_ms + 10,
+                at,
+            },
+        ];
+        for ev in &events {
+            rec.record(ev).expect("record");
+        }
+        id
+    }
+
+    #[test]
+    fn history_gives_past_builds_newest_first_and_phase_medians() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("h.sqlite")).expect("open");
+        let mut rec = Recorder::new(store);
+        record(&mut rec, "api", 1, 1000, Status::Succeeded);
+        record(&mut rec, "api", 2, 3000, Status::Succeeded);
+        let failed = record(&mut rec, "api", 3, 9000, Status::Failed);
+        let session = record(&mut rec, "api", 4, 2000, Status::Succeeded);
+        record(&mut rec, "other", 5, 50, Status::Succeeded);
+        let store = rec.finish().expect("finish");
+        let project = ProjectKey {
+            name: "api".into(),
+            group: Group::Local,
+            dir: None,
+        };
+        let msg = history_msg(&store, project, |id| *id == session).expect("history");
+        let Msg::History {
+            builds,
+            phase_medians,
+            ..
+        } = msg
+        else {
+            panic!("not a history message");
+        };
+        assert_eq!(
+            builds.len(),
+            3,
+            "this session's build is left out: {builds:?}"
+        );
+        assert_eq!(builds[0].build_id, failed, "newest first");
+        assert_eq!(builds[0].status, Status::Failed);
+        // Successful runs only: 1000, 3000 and the session's 2000 → median 2000.
+        assert_eq!(phase_medians, vec![(PhaseKind::Build, 2000)]);
+    }
 }
