@@ -164,6 +164,21 @@ fn cache_paths_persist_between_runs_and_files_are_refused() {
         "{}",
         r.dump()
     );
+    // A build whose cache cannot be used leaves no volume behind.
+    let project = r.of("build_started")[0]["project"]
+        .as_str()
+        .expect("project")
+        .to_owned();
+    let vols = std::process::Command::new("docker")
+        .args(["volume", "ls", "-q", "--filter"])
+        .arg(format!("label=cbdash.project={project}"))
+        .output()
+        .expect("docker volume ls");
+    assert!(
+        String::from_utf8_lossy(&vols.stdout).trim().is_empty(),
+        "volumes left: {}",
+        String::from_utf8_lossy(&vols.stdout)
+    );
 }
 
 #[test]

@@ -25,8 +25,9 @@ fn docker_builds_in_a_run_are_reported_with_their_cache_hits() {
     let unique = uuid::Uuid::new_v4().simple().to_string();
     let history = tempfile::tempdir().expect("tempdir");
     let history_db = history.path().join("h.sqlite");
-    let dockerfile =
-        format!("FROM {img}\nRUN echo {unique} > /one\nCOPY a.txt /a.txt\nRUN cat /a.txt > /two\n");
+    let dockerfile = format!(
+        "FROM {img}\nLABEL cbdash-test={unique}\nRUN echo {unique} > /one\nCOPY a.txt /a.txt\nRUN cat /a.txt > /two\n"
+    );
     let build = format!("DOCKER_BUILDKIT=0 docker build -t {tag} ctx");
     let dir = project(&[
         ("buildspec.yml", &build_only(&[&build])),
@@ -46,12 +47,21 @@ fn docker_builds_in_a_run_are_reported_with_their_cache_hits() {
     std::fs::write(dir.path().join("ctx/a.txt"), "second\n").expect("write");
     let third = run(dir.path(), &img, &args);
     assert_eq!(third.code, 0, "{}", third.dump());
+    // Every image these builds made, tagged or not, carries the label.
     let _ = docker(&["rmi", "-f", &tag]);
+    let _ = docker(&[
+        "image",
+        "prune",
+        "-af",
+        "--filter",
+        &format!("label=cbdash-test={unique}"),
+    ]);
 
-    for (r, cached) in [(&first, 0), (&second, 3), (&third, 1)] {
+    for (r, cached) in [(&first, 0), (&second, 4), (&third, 2)] {
         let reports = finished_reports(r);
         assert_eq!(reports.len(), 1, "one docker build: {}", r.dump());
-        assert_eq!(reports[0]["steps_total"], 3, "{}", reports[0]);
+        // LABEL is a step too (a metadata one, cached like the others).
+        assert_eq!(reports[0]["steps_total"], 4, "{}", reports[0]);
         assert_eq!(reports[0]["steps_cached"], cached, "{}", reports[0]);
         assert_eq!(
             reports[0]["image"].as_str(),

@@ -83,7 +83,12 @@ async fn provisioning(b: &mut Build) -> Outcome {
     if b.req.local.docker_socket {
         docker_socket(b, &mut spec).await?;
     }
-    if let Some(spec_ok) = b.spec().cloned() {
+    // A cache path that is a file fails DOWNLOAD_SOURCE: make no volume for such a build.
+    if let Some(spec_ok) = b
+        .spec()
+        .filter(|s| cache::file_path(s, &b.source_dir).is_none())
+        .cloned()
+    {
         for m in cache::mounts(&spec_ok, &b.req.project, &b.src_dir) {
             docker::ensure_volume(&b.docker, &m.volume, cache::labels(&b.req.project)).await?;
             spec.binds.push(format!("{}:{}", m.volume, m.target));
