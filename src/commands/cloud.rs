@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::pipeline::Pipeline;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CloudArgs, CloudCommand, CloudStartArgs, GlobalArgs};
@@ -221,16 +221,9 @@ async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result
     Ok(outcome.status.exit_code())
 }
 
-/// The NDJSON lines of one event: the shared schema of `headless::ndjson`, so cloud and
-/// local builds read the same.
-#[must_use]
-pub fn event_json(ev: &BuildEvent) -> Vec<Value> {
-    crate::headless::ndjson::objects(ev)
-}
-
 fn print_event(ev: &BuildEvent, json: bool) -> Result<()> {
     if json {
-        for v in event_json(ev) {
+        for v in crate::headless::ndjson::objects(ev) {
             out(&v.to_string())?;
         }
         return Ok(());
@@ -393,30 +386,10 @@ fn out(line: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LogLine, LogStream, PhaseKind, Status};
+    use crate::model::Status;
 
     #[test]
-    fn log_batches_become_one_line_each() {
-        let ev = BuildEvent::Logs {
-            build_id: BuildId("p:1".into()),
-            lines: vec![
-                LogLine {
-                    phase: Some(PhaseKind::Build),
-                    stream: LogStream::Stdout,
-                    text: "a\u{1b}[2J".into(),
-                },
-                LogLine {
-                    phase: None,
-                    stream: LogStream::Agent,
-                    text: "[Container] b".into(),
-                },
-            ],
-        };
-        let v = event_json(&ev);
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[0]["type"], "log");
-        assert_eq!(v[0]["phase"], "BUILD");
-        assert_eq!(v[1]["stream"], "agent");
+    fn control_characters_in_plain_output_are_made_harmless() {
         assert_eq!(printable("a\u{1b}[2J"), "a\u{fffd}[2J");
     }
 
