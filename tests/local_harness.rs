@@ -75,6 +75,15 @@ impl Run {
     }
 
     /// The status of a phase's last attempt.
+    /// The first `phase_finished` event of `phase`; panics with the whole run when there is
+    /// none.
+    pub fn finished(&self, phase: &str) -> &Value {
+        self.of("phase_finished")
+            .into_iter()
+            .find(|e| e["phase"] == phase)
+            .unwrap_or_else(|| panic!("no phase_finished for {phase}:\n{}", self.dump()))
+    }
+
     pub fn phase_status(&self, phase: &str) -> Option<String> {
         self.phases()
             .into_iter()

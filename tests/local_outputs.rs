@@ -71,11 +71,7 @@ fn artifacts_matching_nothing_fail_upload_with_client_error() {
     )]);
     let r = run(dir.path(), &img, &[]);
     assert_eq!(r.code, 1, "{}", r.dump());
-    let up = r
-        .of("phase_finished")
-        .into_iter()
-        .find(|e| e["phase"] == "UPLOAD_ARTIFACTS")
-        .expect("upload");
+    let up = r.finished("UPLOAD_ARTIFACTS");
     assert_eq!(up["status"], "FAILED");
     assert_eq!(up["context"]["status_code"], "CLIENT_ERROR");
     assert_eq!(up["context"]["message"], "no matching artifact paths found");
@@ -252,11 +248,7 @@ fn secrets_are_masked_everywhere() {
         .output()
         .expect("run");
     let r = parse(&out);
-    let ds = r
-        .of("phase_finished")
-        .into_iter()
-        .find(|e| e["phase"] == "DOWNLOAD_SOURCE")
-        .expect("ds");
+    let ds = r.finished("DOWNLOAD_SOURCE");
     assert_eq!(
         ds["context"]["status_code"],
         "Decrypted Variables Error",

@@ -41,11 +41,7 @@ fn failing_build_runs_post_build_with_succeeding_0_and_uploads() {
         r.phase_status("UPLOAD_ARTIFACTS").as_deref(),
         Some("SUCCEEDED")
     );
-    let ctx = &r
-        .of("phase_finished")
-        .into_iter()
-        .find(|e| e["phase"] == "BUILD")
-        .expect("build")["context"];
+    let ctx = &r.finished("BUILD")["context"];
     assert_eq!(ctx["status_code"], "COMMAND_EXECUTION_ERROR");
     assert_eq!(
         ctx["message"],
@@ -299,11 +295,7 @@ fn missing_buildspec_is_a_yaml_file_error() {
     let dir = project(&[("README", "no buildspec here")]);
     let r = run(dir.path(), &img, &[]);
     assert_eq!(r.code, 1, "{}", r.dump());
-    let ds = r
-        .of("phase_finished")
-        .into_iter()
-        .find(|e| e["phase"] == "DOWNLOAD_SOURCE")
-        .expect("download source");
+    let ds = r.finished("DOWNLOAD_SOURCE");
     assert_eq!(ds["status"], "FAILED");
     assert_eq!(ds["context"]["status_code"], "YAML_FILE_ERROR");
     assert_eq!(ds["context"]["message"], "YAML file does not exist");
