@@ -120,3 +120,36 @@ async fn cloud_stop_and_retry_print_the_build() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("NAME=VALUE"), "{stderr}");
 }
+
+#[tokio::test]
+async fn cloud_watch_plain_shows_phases_log_and_the_failure() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let fake = FakeAws::start(move |r| match r.op.as_str() {
+        "BatchGetBuilds" => {
+            Reply::ok(json!({"builds": [failing_build(n2.fetch_add(1, Ordering::SeqCst))]}))
+        }
+        "GetLogEvents" => log_page(&r.body),
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let id = failing_build(0)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (code, stdout, stderr) = cbdash(&fake, &["cloud", "watch", &id]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("==> demo:"), "{stdout}");
+    assert!(lines.contains(&"make: *** [test] Error 2"), "{stdout}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<-- BUILD FAILED (4.0s): COMMAND_EXECUTION_ERROR")),
+        "{stdout}"
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.contains("FAILED in 60.0s")),
+        "{stdout}"
+    );
+}
