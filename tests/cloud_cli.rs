@@ -32,13 +32,13 @@ async fn cbdash(fake: &FakeAws, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[tokio::test]
-async fn cloud_watch_follows_a_build_to_its_end_as_ndjson() {
-    let n = Arc::new(AtomicUsize::new(0));
-    let n2 = n.clone();
+/// A fake endpoint serving the scripted build that moves through its phases and fails in
+/// BUILD, with its log; and that build's id.
+async fn failing_build_endpoint() -> (FakeAws, String) {
+    let polls = Arc::new(AtomicUsize::new(0));
     let fake = FakeAws::start(move |r| match r.op.as_str() {
         "BatchGetBuilds" => {
-            Reply::ok(json!({"builds": [failing_build(n2.fetch_add(1, Ordering::SeqCst))]}))
+            Reply::ok(json!({"builds": [failing_build(polls.fetch_add(1, Ordering::SeqCst))]}))
         }
         "GetLogEvents" => log_page(&r.body),
         _ => Reply::error(400, "InvalidInputException", "unexpected"),
@@ -48,6 +48,12 @@ async fn cloud_watch_follows_a_build_to_its_end_as_ndjson() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    (fake, id)
+}
+
+#[tokio::test]
+async fn cloud_watch_follows_a_build_to_its_end_as_ndjson() {
+    let (fake, id) = failing_build_endpoint().await;
     let (code, stdout, stderr) = cbdash(&fake, &["cloud", "watch", &id, "--json"]).await;
     assert_eq!(code, 1, "a FAILED build exits 1; stderr: {stderr}");
     let events: Vec<Value> = stdout
@@ -123,20 +129,7 @@ async fn cloud_stop_and_retry_print_the_build() {
 
 #[tokio::test]
 async fn cloud_watch_plain_shows_phases_log_and_the_failure() {
-    let n = Arc::new(AtomicUsize::new(0));
-    let n2 = n.clone();
-    let fake = FakeAws::start(move |r| match r.op.as_str() {
-        "BatchGetBuilds" => {
-            Reply::ok(json!({"builds": [failing_build(n2.fetch_add(1, Ordering::SeqCst))]}))
-        }
-        "GetLogEvents" => log_page(&r.body),
-        _ => Reply::error(400, "InvalidInputException", "unexpected"),
-    })
-    .await;
-    let id = failing_build(0)["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let (fake, id) = failing_build_endpoint().await;
     let (code, stdout, stderr) = cbdash(&fake, &["cloud", "watch", &id]).await;
     assert_eq!(code, 1, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
