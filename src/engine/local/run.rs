@@ -3,6 +3,7 @@
 //! timeout and the cancel token — and finally remove the container. The phases themselves are
 //! in [`super::phases`].
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bollard::Docker;
@@ -10,17 +11,17 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::buildspec::Buildspec;
-use crate::engine::BuildRequest;
 use crate::engine::EventSink;
 use crate::engine::mask::Masker;
+use crate::engine::{BuildRequest, Keep};
 use crate::model::{
-    BackendKind, BuildEvent, BuildId, BuildOutcome, NoticeLevel, PhaseContext, PhaseKind, Status,
-    StatusCode,
+    BackendKind, BuildEvent, BuildId, BuildOutcome, NoticeLevel, PhaseKind, Status,
 };
 
 use super::driver::Session;
 use super::emit::Emitter;
-use super::plan::{Machine, PhaseResult, Step};
+use super::kept::PhaseRecord;
+use super::plan::Machine;
 use super::{LocalError, docker};
 
 /// CodeBuild's standard Linux image, the default when neither `--image` nor the project
@@ -52,6 +53,12 @@ pub struct Build {
     pub start_ms: i64,
     pub number: u64,
     pub artifacts_dir: PathBuf,
+    /// Every phase's attempts and last status so far (across resumes of this build).
+    pub phases: BTreeMap<PhaseKind, PhaseRecord>,
+    /// Names of variables whose values are masked, kept for a resume (see [`KeptBuild`]).
+    pub secret_names: Vec<String>,
+    /// Host files changed after this time (ms) are not in the container yet.
+    pub synced_ms: i64,
 }
 
 impl Build {
@@ -87,7 +94,7 @@ pub async fn run_build(
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, LocalError> {
     let docker = docker::connect().await?;
-    if let Err(e) = docker::remove_stale(&docker).await {
+    if let Err(e) = super::locate::remove_stale(&docker).await {
         tracing::warn!("could not clean up stale containers: {e}");
     }
     let source_dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -105,6 +112,7 @@ pub async fn run_build(
         }
     }
     let n: u32 = rand_digits();
+    let start_ms = Utc::now().timestamp_millis();
     let artifacts_dir = req
         .local
         .artifacts_dir
@@ -124,13 +132,16 @@ pub async fn run_build(
         src_dir: format!("/codebuild/output/src{n}/src"),
         container: None,
         session: None,
-        start_ms: Utc::now().timestamp_millis(),
+        start_ms,
+        synced_ms: start_ms,
         artifacts_dir,
+        phases: BTreeMap::new(),
+        secret_names: req.secrets.iter().map(|(k, _)| k.clone()).collect(),
         req,
     };
     let status = drive(&mut build, &cancel).await;
     build.emit.flush().await?;
-    cleanup(&mut build).await;
+    cleanup(&mut build, status.as_ref().ok().copied()).await;
     let status = status?;
     Ok(BuildOutcome { build_id, status })
 }
@@ -146,86 +157,12 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
             at: started,
         })
         .await?;
-    let deadline = tokio::time::Instant::now() + b.req.local.timeout;
     let mut machine = Machine::new(on_failure_map(b.spec()));
-    let mut step = machine.start();
-    // Once stopped or timed out, the phases that still follow (FINALIZING) run to their end:
-    // the token stays cancelled, and racing it again would interrupt them in turn.
-    let mut interrupted = false;
-    let status = loop {
-        let (phase, attempt) = match step {
-            Step::Finish(s) => break s,
-            Step::Run { phase, attempt } => (phase, attempt),
-        };
-        let at = b.emit.phase_started(phase, attempt).await?;
-        let succeeding = !machine.failing();
-        let outcome = if interrupted {
-            Ok(super::phases::run_phase(b, phase, succeeding).await?)
-        } else {
-            tokio::select! {
-                r = super::phases::run_phase(b, phase, succeeding) => Ok(r?),
-                () = cancel.cancelled() => Err(Status::Stopped),
-                () = tokio::time::sleep_until(deadline) => Err(Status::TimedOut),
-            }
-        };
-        match outcome {
-            Ok((result, context)) => {
-                let st = match &result {
-                    PhaseResult::Succeeded => Status::Succeeded,
-                    PhaseResult::Failed { .. } => Status::Failed,
-                    PhaseResult::Fault => Status::Fault,
-                };
-                b.emit
-                    .phase_finished(phase, attempt, at, st, context)
-                    .await?;
-                step = machine.next(&result);
-            }
-            Err(st) => {
-                interrupted = true;
-                // The shell is mid-command: drop it; the container goes at cleanup.
-                b.session = None;
-                if let Some(id) = b.container.take() {
-                    docker::remove_container(&b.docker, &id).await?;
-                }
-                let ctx = interrupt_context(st, b.req.local.timeout);
-                b.emit.phase_finished(phase, attempt, at, st, ctx).await?;
-                step = machine.interrupt(st);
-            }
-        }
-    };
-    let at = Utc::now();
-    // COMPLETED has a start and no status, as in `BatchGetBuilds`; CodeBuild logs no line.
-    b.emit
-        .event(BuildEvent::PhaseStarted {
-            build_id: b.emit.build_id().clone(),
-            phase: PhaseKind::Completed,
-            attempt: 1,
-            at,
-        })
-        .await?;
-    b.emit
-        .event(BuildEvent::Finished {
-            build_id: b.emit.build_id().clone(),
-            status,
-            duration_ms: u64::try_from((at - started).num_milliseconds()).unwrap_or(0),
-            at,
-        })
-        .await?;
-    Ok(status)
+    let step = machine.start();
+    super::steps::drive(b, &mut machine, step, cancel, started).await
 }
 
-fn interrupt_context(st: Status, timeout: std::time::Duration) -> PhaseContext {
-    if st == Status::TimedOut {
-        PhaseContext::new(
-            StatusCode::BuildTimedOut,
-            format!("Build has timed out. {} secs", timeout.as_secs()),
-        )
-    } else {
-        PhaseContext::new(StatusCode::BuildStopped, "Build was stopped")
-    }
-}
-
-fn on_failure_map(
+pub(super) fn on_failure_map(
     spec: Option<&Buildspec>,
 ) -> std::collections::BTreeMap<PhaseKind, crate::buildspec::OnFailure> {
     spec.map(|s| {
@@ -237,15 +174,41 @@ fn on_failure_map(
     .unwrap_or_default()
 }
 
-/// Removes the container unless `--keep`.
-async fn cleanup(b: &mut Build) {
+/// Removes the container, or keeps it (with its record, for `cbdash resume` and `cbdash
+/// shell`) as `LocalOptions::keep` says for a build that ended with `status`.
+pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
     b.session = None;
     let Some(id) = b.container.take() else { return };
-    if b.req.local.keep {
-        let msg = format!("kept container {} ({id})", b.container_name);
+    let keep = match b.req.local.keep {
+        Keep::Never => false,
+        Keep::Failed => matches!(status, Some(Status::Failed | Status::Fault)),
+        Keep::Always => true,
+    };
+    let kept = keep && status.is_some() && b.spec().is_some() && {
+        match super::locate::record(b, &id).save() {
+            Ok(()) => true,
+            Err(e) => {
+                let _ = b.emit.notice(NoticeLevel::Warning, &e.to_string()).await;
+                false
+            }
+        }
+    };
+    if kept {
+        let idle = b.req.local.keep_idle.as_secs() / 60;
+        let msg = format!(
+            "kept container {} ({}): `cbdash resume {}` re-runs it from the failed phase, \
+             `cbdash shell {}` opens a shell in it; removed after {idle} min unused",
+            b.container_name,
+            &id[..id.len().min(12)],
+            b.emit.build_id(),
+            b.emit.build_id(),
+        );
         let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
+        let _ = b.emit.flush().await;
         return;
     }
+    let source_dir = b.source_dir.clone();
+    super::kept::KeptBuild::forget(&source_dir, b.emit.build_id().as_str());
     if let Err(e) = docker::remove_container(&b.docker, &id).await {
         let _ = b
             .emit
