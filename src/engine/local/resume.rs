@@ -157,15 +157,35 @@ fn build_from(rec: &KeptBuild, spec: Buildspec, docker: bollard::Docker, sink: E
         phases: rec.phases.clone(),
         secret_names: rec.secret_names.clone(),
         synced_ms: rec.synced_ms,
+        resumed: None,
     }
 }
 
-/// Opens the shell, restores the phase's state, masks its secrets and copies the changed
-/// files in (returns how many); afterwards `b.synced_ms` is when the copy began.
+/// Opens the shell, restores the phase's state and masks its secrets, while the changed
+/// files are copied in (the two are independent, and each costs a round trip or two to the
+/// daemon); returns how many files were copied. Afterwards `b.synced_ms` is when the copy
+/// began.
 async fn prepare(b: &mut Build, phase: PhaseKind) -> Result<usize, LocalError> {
     let id = b.container.clone().ok_or(LocalError::NoContainer)?;
+    let sync_start = Utc::now().timestamp_millis();
+    let copy = copy_changed(
+        b.docker.clone(),
+        id.clone(),
+        (!b.req.local.mount_source).then(|| b.source_dir.clone()),
+        b.src_dir.trim_start_matches('/').to_owned(),
+        b.synced_ms,
+    );
+    let (copied, restored) = tokio::join!(copy, restore(b, &id, phase));
+    restored?;
+    let copied = copied?;
+    b.synced_ms = sync_start;
+    Ok(copied)
+}
+
+/// A new build shell with the state saved at the start of `phase`, and its secrets masked.
+async fn restore(b: &mut Build, id: &str, phase: PhaseKind) -> Result<(), LocalError> {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    b.session = Some(docker::open_session(&b.docker, &id, &nonce).await?);
+    b.session = Some(docker::open_session(&b.docker, id, &nonce).await?);
     let (rc, _) = steps::helper(b, &script::restore(phase)).await?;
     if rc != 0 {
         return Err(LocalError::NotResumable(format!(
@@ -173,33 +193,41 @@ async fn prepare(b: &mut Build, phase: PhaseKind) -> Result<usize, LocalError> {
              from; resume from the phase that failed"
         )));
     }
-    if !b.secret_names.is_empty() {
-        let text = script::print_values(&script::phase_state(phase), &b.secret_names);
-        let (_, lines) = steps::helper(b, &text).await?;
-        for line in lines {
-            let value = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, line)
-                .ok()
-                .and_then(|v| String::from_utf8(v).ok());
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                b.emit.add_secret(&v);
-            }
+    // The phase's saved state is now the current one: saving it again at its start is moot.
+    b.resumed = Some(phase);
+    if b.secret_names.is_empty() {
+        return Ok(());
+    }
+    let text = script::print_values(&script::phase_state(phase), &b.secret_names);
+    let (_, lines) = steps::helper(b, &text).await?;
+    for line in lines {
+        let value = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, line)
+            .ok()
+            .and_then(|v| String::from_utf8(v).ok());
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            b.emit.add_secret(&v);
         }
     }
-    if b.req.local.mount_source {
-        return Ok(0);
-    }
-    let sync_start = Utc::now().timestamp_millis();
-    let dir = b.source_dir.clone();
-    let prefix = b.src_dir.trim_start_matches('/').to_owned();
-    let since = b.synced_ms;
+    Ok(())
+}
+
+/// Copies the files of `dir` changed since `since_ms` into the container (nothing when the
+/// source is bind-mounted: `dir` is `None`); returns how many.
+async fn copy_changed(
+    docker: bollard::Docker,
+    id: String,
+    dir: Option<std::path::PathBuf>,
+    prefix: String,
+    since_ms: i64,
+) -> Result<usize, LocalError> {
+    let Some(dir) = dir else { return Ok(0) };
     let (tar, count) =
-        tokio::task::spawn_blocking(move || source::changed_tar(&dir, &prefix, since))
+        tokio::task::spawn_blocking(move || source::changed_tar(&dir, &prefix, since_ms))
             .await
             .map_err(|e| LocalError::Source(e.to_string()))??;
     if count > 0 {
-        docker::upload(&b.docker, &id, tar).await?;
+        docker::upload(&docker, &id, tar).await?;
     }
-    b.synced_ms = sync_start;
     Ok(count)
 }
 

@@ -59,6 +59,8 @@ pub struct Build {
     pub secret_names: Vec<String>,
     /// Host files changed after this time (ms) are not in the container yet.
     pub synced_ms: i64,
+    /// The phase a resume restored the saved state of (it is not saved again at its start).
+    pub resumed: Option<PhaseKind>,
 }
 
 impl Build {
@@ -137,6 +139,7 @@ pub async fn run_build(
         artifacts_dir,
         phases: BTreeMap::new(),
         secret_names: req.secrets.iter().map(|(k, _)| k.clone()).collect(),
+        resumed: None,
         req,
     };
     let status = drive(&mut build, &cancel).await;

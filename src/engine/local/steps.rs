@@ -131,7 +131,8 @@ async fn enter_and_run(
     attempt: u32,
     succeeding: bool,
 ) -> Result<(PhaseResult, PhaseContext), LocalError> {
-    if attempt == 1 && RESUMABLE.contains(&phase) && b.session.is_some() {
+    let restored = b.resumed.take() == Some(phase);
+    if attempt == 1 && !restored && RESUMABLE.contains(&phase) && b.session.is_some() {
         helper(b, &script::snapshot(phase)).await?;
     }
     super::phases::run_phase(b, phase, succeeding).await
