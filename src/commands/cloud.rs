@@ -39,14 +39,15 @@ pub fn run(global: &GlobalArgs, args: CloudArgs) -> Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
     let targets = targets(global.config.as_deref(), &args)?;
-    rt.block_on(run_async(targets, args.command, global.history.as_deref()))
+    rt.block_on(run_async(targets, args.command, global))
 }
 
 async fn run_async(
     targets: Vec<CloudTarget>,
     cmd: CloudCommand,
-    history: Option<&Path>,
+    global: &GlobalArgs,
 ) -> Result<u8> {
+    let history = global.history.as_deref();
     let first = targets.first().cloned().unwrap_or_default();
     let clients = CloudClients::connect(&first, &ConnectOptions::default()).await;
     match cmd {
@@ -111,6 +112,7 @@ async fn run_async(
             out(&format!("stopping {} (status {})", b.id, b.status))?;
             Ok(0)
         }
+        CloudCommand::Reproduce(r) => Box::pin(super::reproduce::run(global, &clients, &r)).await,
     }
 }
 

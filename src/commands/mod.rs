@@ -13,6 +13,7 @@ use crate::cli::{Cli, Command};
 mod cloud;
 pub mod dashboard;
 pub mod pipeline;
+mod reproduce;
 pub mod run;
 pub mod validate;
 

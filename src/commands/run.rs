@@ -110,7 +110,7 @@ fn load_config(dir: &Path) -> Result<ProjectConfig> {
 
 /// An existing buildspec must be valid before anything starts; a missing one is the build's
 /// `DOWNLOAD_SOURCE` failure, as in CodeBuild.
-fn validate_spec(path: &Path) -> Result<()> {
+pub(super) fn validate_spec(path: &Path) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
     };
@@ -153,7 +153,7 @@ fn read_env_file(path: &PathBuf) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-async fn drive(req: BuildRequest, mut pipeline: Pipeline, json: bool) -> Result<u8> {
+pub(super) async fn drive(req: BuildRequest, mut pipeline: Pipeline, json: bool) -> Result<u8> {
     let (sink, mut rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
