@@ -1,36 +1,39 @@
-//! The dashboard's driver: finds the projects, owns the backends, runs the build effects the
-//! reducer emits and forwards every `BuildEvent` into the TUI as a `Msg`.
+//! The dashboard: finds the projects, starts the TUI shell and the driver that owns the
+//! backends, and runs them until the user quits.
 //!
 //! This is the one place where the dashboard meets the engine. The TUI shell and the driver
 //! run as two futures on one task and talk over two bounded channels: `Msg`s in (events,
-//! flashes) and `Effect`s out (start, stop, shell). Builds run as futures inside the driver
-//! (the `Backend` trait's futures are not `Send`, so they are polled here rather than
-//! spawned); each build's own bounded event channel is drained and forwarded as it runs.
+//! flashes) and `Effect`s out (start, stop, retry, follow, shell).
+//! - [`driver`]: the effect executor; local builds, and the event forwarding shared by all.
+//! - [`cloud`]: one client set per `[[cloud]]` group; start, retry, follow, stop, list.
+//! - [`history`]: past builds and phase medians (run history, or CodeBuild's build list).
+
+mod cloud;
+mod driver;
+mod history;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
 use crate::config::user::UserConfig;
 use crate::engine::local::LocalBackend;
-use crate::engine::{Backend, BuildRequest, EventSink};
-use crate::model::{BuildEvent, BuildId, NoticeLevel};
-
-use super::pipeline::Pipeline;
-use crate::history::Store;
+use crate::engine::{Backend, BuildRequest};
+use crate::model::BackendKind;
 use crate::tui::keymap::Keymap;
 use crate::tui::msg::{Effect, Msg, RunMode};
 use crate::tui::shell::{self, ShellOptions};
-use crate::tui::state::PastBuild;
 use crate::tui::state::{Group, Options, ProjectKey, State};
 use crate::tui::theme::{self, Theme};
+
+use cloud::CloudPool;
+use driver::Driver;
+use history::LocalHistory;
 
 /// Capacity of the channel from the driver to the TUI.
 const MSG_CAPACITY: usize = 1024;
@@ -95,14 +98,12 @@ pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
     for p in &config.projects {
         local(&expand_home(&p.path), Some(p.name.clone()));
     }
+    // Groups without a `projects` list get every project of the account from the driver.
     for c in &config.cloud {
         for name in &c.projects {
             out.push(ProjectKey {
                 name: name.clone(),
-                group: Group::Cloud {
-                    profile: c.profile.clone(),
-                    region: c.region.clone(),
-                },
+                group: cloud::group_of(c),
                 dir: None,
             });
         }
@@ -176,11 +177,13 @@ pub async fn run_dashboard<L: Backend>(
     };
     let driver = Driver {
         local: local.as_ref(),
-        history: setup.history.clone(),
-        store: None,
+        cloud: CloudPool::connect(&setup.config.cloud).await,
+        history: LocalHistory::new(setup.history.clone()),
         request_for,
         msgs: msg_tx,
         cancels: HashMap::new(),
+        shutdown: CancellationToken::new(),
+        local_requests: None,
     };
     let ui = shell::run(state, &setup.keymap, &setup.theme, opts, msg_rx, fx_tx);
     tokio::pin!(ui);
@@ -200,189 +203,12 @@ pub async fn run_dashboard<L: Backend>(
     if !driver_done {
         let _ = tokio::time::timeout(std::time::Duration::from_mins(1), &mut drive).await;
     }
-    let failed = state.builds.values().any(|b| b.status.exit_code() != 0);
+    // Cloud builds only looked at here do not make the dashboard fail.
+    let failed = state
+        .builds
+        .values()
+        .any(|b| b.backend == BackendKind::Local && b.status.exit_code() != 0);
     Ok(u8::from(failed))
-}
-
-type BuildFuture<'a> = Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
-
-/// Owns the backends and the running builds.
-struct Driver<'a, L> {
-    local: Option<&'a L>,
-    history: Option<PathBuf>,
-    /// Opened on the first history request.
-    store: Option<Store>,
-    request_for: RequestFor<'a>,
-    msgs: mpsc::Sender<Msg>,
-    cancels: HashMap<String, CancellationToken>,
-}
-
-impl<'a, L: Backend> Driver<'a, L> {
-    async fn run(mut self, mut effects: mpsc::Receiver<Effect>) {
-        let mut builds: FuturesUnordered<BuildFuture<'a>> = FuturesUnordered::new();
-        let (started_tx, mut started_rx) = mpsc::channel::<(BuildId, String)>(16);
-        let mut by_id: HashMap<BuildId, String> = HashMap::new();
-        loop {
-            tokio::select! {
-                fx = effects.recv() => match fx {
-                    None => break,
-                    Some(fx) => {
-                        if let Some(f) = self.effect(fx, &by_id, &started_tx) {
-                            builds.push(f);
-                        }
-                    }
-                },
-                Some((id, project)) = started_rx.recv() => { by_id.insert(id, project); },
-                Some(()) = builds.next(), if !builds.is_empty() => {},
-            }
-        }
-        // Cancel what still runs and let it clean up.
-        for token in self.cancels.values() {
-            token.cancel();
-        }
-        while builds.next().await.is_some() {}
-    }
-
-    fn effect(
-        &mut self,
-        fx: Effect,
-        by_id: &HashMap<BuildId, String>,
-        started: &mpsc::Sender<(BuildId, String)>,
-    ) -> Option<BuildFuture<'a>> {
-        match fx {
-            Effect::StartBuild { project, mode } => self.start(project, mode, started.clone()),
-            Effect::StopBuild(id) => {
-                match by_id.get(&id).and_then(|p| self.cancels.get(p)) {
-                    Some(token) => token.cancel(),
-                    None => self.flash(NoticeLevel::Warning, format!("'{id}' is not running here")),
-                }
-                None
-            }
-            Effect::OpenShell(_) => {
-                self.flash(
-                    NoticeLevel::Warning,
-                    "a shell in the build container is not available yet".to_owned(),
-                );
-                None
-            }
-            Effect::LoadHistory(project) => {
-                self.load_history(project, by_id);
-                None
-            }
-            _ => None,
-        }
-    }
-
-    /// Sends a project's past builds and phase medians from the run history (builds of this
-    /// session are already on screen and left out). A history that cannot be read flashes.
-    fn load_history(&mut self, project: ProjectKey, by_id: &HashMap<BuildId, String>) {
-        if self.store.is_none() {
-            let opened = self
-                .history
-                .clone()
-                .map_or_else(Store::default_path, Ok)
-                .and_then(|p| Store::open(&p));
-            match opened {
-                Ok(store) => self.store = Some(store),
-                Err(e) => {
-                    self.flash(
-                        NoticeLevel::Warning,
-                        format!("run history unavailable: {e}"),
-                    );
-                    return;
-                }
-            }
-        }
-        let Some(store) = self.store.as_ref() else {
-            return;
-        };
-        match history_msg(store, project, |id| by_id.contains_key(id)) {
-            Ok(msg) => {
-                self.msgs.try_send(msg).ok();
-            }
-            Err(e) => self.flash(NoticeLevel::Warning, format!("run history: {e}")),
-        }
-    }
-
-    fn flash(&self, level: NoticeLevel, text: String) {
-        self.msgs.try_send(Msg::Flash(level, text)).ok();
-    }
-
-    fn start(
-        &mut self,
-        project: ProjectKey,
-        mode: RunMode,
-        started: mpsc::Sender<(BuildId, String)>,
-    ) -> Option<BuildFuture<'a>> {
-        if project.group != Group::Local {
-            self.flash(
-                NoticeLevel::Warning,
-                "cloud builds are not available in this build yet".to_owned(),
-            );
-            return None;
-        }
-        let Some(backend) = self.local else {
-            self.flash(
-                NoticeLevel::Error,
-                "no local backend: is the Docker engine part of this build?".to_owned(),
-            );
-            return None;
-        };
-        if let RunMode::FromFailedPhase(phase) = mode {
-            // Resuming needs per-phase snapshots (a later issue): run the whole build.
-            self.flash(
-                NoticeLevel::Info,
-                format!("resume from {phase} is not available yet: running the whole build"),
-            );
-        }
-        let req = match (self.request_for)(&project) {
-            Ok(req) => req,
-            Err(e) => {
-                self.flash(
-                    NoticeLevel::Error,
-                    format!("cannot build '{}': {e:#}", project.name),
-                );
-                return None;
-            }
-        };
-        let token = CancellationToken::new();
-        self.cancels.insert(project.name.clone(), token.clone());
-        let msgs = self.msgs.clone();
-        let history = self.history.clone();
-        Some(Box::pin(async move {
-            let (sink, mut rx) = EventSink::channel(EVENT_CAPACITY);
-            let forward = async {
-                // The same pipeline as headless runs: cache reports from the log, history.
-                let mut pipeline = Pipeline::new(history.as_deref());
-                while let Some(backend_event) = rx.recv().await {
-                    if let BuildEvent::Started {
-                        build_id, project, ..
-                    } = &backend_event
-                    {
-                        started.send((build_id.clone(), project.clone())).await.ok();
-                    }
-                    for ev in pipeline.process(backend_event) {
-                        // Once the UI is gone keep draining, so the build can finish and
-                        // clean up.
-                        let _ = msgs.send(Msg::Build(ev)).await;
-                    }
-                }
-                pipeline.finish();
-            };
-            let run = async {
-                let r = backend.run(req, sink, token).await;
-                if let Err(e) = r {
-                    msgs.send(Msg::Flash(
-                        NoticeLevel::Error,
-                        format!("build of '{}' failed to run: {e:#}", project.name),
-                    ))
-                    .await
-                    .ok();
-                }
-            };
-            futures_util::future::join(run, forward).await;
-        }))
-    }
 }
 
 /// `cbdash` with no command: the dashboard on the current directory.
@@ -427,139 +253,4 @@ pub async fn follow_build<L: Backend>(
     }];
     let request_for = move |_: &ProjectKey| Ok(req.clone());
     run_dashboard(setup, Some(local), initial, &request_for).await
-}
-
-/// How many past builds a project shows.
-const HISTORY_BUILDS: usize = 30;
-/// How many recent successful runs make a phase's median.
-const MEDIAN_RUNS: usize = 5;
-
-/// The `Msg::History` of a project: its past builds (newest first, without the ones
-/// `in_session` already shows) and each phase's median over its recent successful runs.
-fn history_msg(
-    store: &Store,
-    project: ProjectKey,
-    in_session: impl Fn(&BuildId) -> bool,
-) -> crate::history::Result<Msg> {
-    let backend = project.backend().as_str();
-    let builds = store
-        .list_runs(Some(&project.name), HISTORY_BUILDS)?
-        .into_iter()
-        .filter(|r| r.backend == backend)
-        .filter_map(|r| {
-            Some(PastBuild {
-                build_id: BuildId(r.build_id),
-                status: crate::model::Status::from_api(&r.status)?,
-                started: chrono::DateTime::parse_from_rfc3339(&r.started_at)
-                    .ok()?
-                    .with_timezone(&Utc),
-                duration_ms: r.duration_ms?,
-            })
-        })
-        .filter(|b| !in_session(&b.build_id))
-        .collect();
-    let recent = store.baseline(&project.name, backend, "", MEDIAN_RUNS)?;
-    let phase_medians = crate::model::PhaseKind::ALL
-        .into_iter()
-        .filter_map(|phase| {
-            let mut ms: Vec<u64> = recent
-                .iter()
-                .filter_map(|m| m.phases.iter().find(|(p, _)| *p == phase).map(|(_, d)| *d))
-                .collect();
-            ms.sort_unstable();
-            ms.get(ms.len() / 2).map(|m| (phase, *m))
-        })
-        .collect();
-    Ok(Msg::History {
-        project,
-        builds,
-        phase_medians,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::history::Recorder;
-    use crate::model::{BackendKind, PhaseContext, PhaseKind, Status};
-    use chrono::TimeZone;
-
-    /// Records a local build of `project` whose BUILD phase took `build_ms`.
-    fn record(rec: &mut Recorder, project: &str, n: i64, build_ms: u64, status: Status) -> BuildId {
-        let id = BuildId(format!("{project}:0000000{n}-0000-0000-0000-000000000000"));
-        let at = Utc
-            .timestamp_opt(1_700_000_000 + n * 100, 0)
-            .single()
-            .expect("time");
-        let events = [
-            BuildEvent::Started {
-                build_id: id.clone(),
-                project: project.into(),
-                backend: BackendKind::Local,
-                image: "img".into(),
-                at,
-            },
-            BuildEvent::PhaseStarted {
-                build_id: id.clone(),
-                phase: PhaseKind::Build,
-                attempt: 1,
-                at,
-            },
-            BuildEvent::PhaseFinished {
-                build_id: id.clone(),
-                phase: PhaseKind::Build,
-                attempt: 1,
-                status,
-                duration_ms: build_ms,
-                context: PhaseContext::default(),
-                at,
-            },
-            BuildEvent::Finished {
-                build_id: id.clone(),
-                status,
-                duration_ms: build_ms + 10,
-                at,
-            },
-        ];
-        for ev in &events {
-            rec.record(ev).expect("record");
-        }
-        id
-    }
-
-    #[test]
-    fn history_gives_past_builds_newest_first_and_phase_medians() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("h.sqlite")).expect("open");
-        let mut rec = Recorder::new(store);
-        record(&mut rec, "api", 1, 1000, Status::Succeeded);
-        record(&mut rec, "api", 2, 3000, Status::Succeeded);
-        let failed = record(&mut rec, "api", 3, 9000, Status::Failed);
-        let session = record(&mut rec, "api", 4, 2000, Status::Succeeded);
-        record(&mut rec, "other", 5, 50, Status::Succeeded);
-        let store = rec.finish().expect("finish");
-        let project = ProjectKey {
-            name: "api".into(),
-            group: Group::Local,
-            dir: None,
-        };
-        let msg = history_msg(&store, project, |id| *id == session).expect("history");
-        let Msg::History {
-            builds,
-            phase_medians,
-            ..
-        } = msg
-        else {
-            panic!("not a history message");
-        };
-        assert_eq!(
-            builds.len(),
-            3,
-            "this session's build is left out: {builds:?}"
-        );
-        assert_eq!(builds[0].build_id, failed, "newest first");
-        assert_eq!(builds[0].status, Status::Failed);
-        // Successful runs only: 1000, 3000 and the session's 2000 → median 2000.
-        assert_eq!(phase_medians, vec![(PhaseKind::Build, 2000)]);
-    }
 }
