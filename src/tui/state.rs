@@ -261,6 +261,8 @@ pub struct Flash {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     pub notify: bool,
+    /// Also `notify-send` when a build ends.
+    pub desktop_notify: bool,
 }
 
 /// The whole dashboard.
@@ -299,7 +301,10 @@ impl State {
             now,
             width: 120,
             height: 32,
-            options: Options { notify: true },
+            options: Options {
+                notify: true,
+                desktop_notify: false,
+            },
             quitting: false,
         }
     }

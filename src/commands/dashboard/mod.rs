@@ -166,6 +166,7 @@ pub async fn run_dashboard<L: Backend>(
     let mut state = State::new(Utc::now());
     state.options = Options {
         notify: setup.config.options.notify,
+        desktop_notify: setup.config.options.desktop_notify,
     };
     msg_tx.try_send(Msg::Projects(setup.projects.clone())).ok();
     for fx in initial {
