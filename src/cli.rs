@@ -234,6 +234,36 @@ pub enum CloudCommand {
     },
     /// Stop a running build.
     Stop { build_id: String },
+    /// Run a cloud project's (or build's) image, variables and buildspec locally on the
+    /// working tree: Parameter Store and Secrets Manager variables are resolved with your
+    /// credentials and masked in every output.
+    Reproduce(ReproduceArgs),
+}
+
+/// `cbdash cloud reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// A project name, or a build id (`project:uuid`) to take that build's settings.
+    pub target: String,
+    /// The working tree to build (default: .).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Use this image instead of the project's (CodeBuild's curated images are not on a
+    /// public registry: build one locally, or name one you have).
+    #[arg(long, short = 'i')]
+    pub image: Option<String>,
+    /// When to pull the image.
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
+    /// Keep the container after the build, for `cbdash resume` and `cbdash shell`.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print the plain log and summary, even on a terminal.
+    #[arg(long)]
+    pub plain: bool,
+    /// Print NDJSON events.
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
 }
 
 /// `cbdash cloud watch`.

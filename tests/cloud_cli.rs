@@ -132,17 +132,18 @@ async fn cloud_watch_plain_shows_phases_log_and_the_failure() {
     let (fake, id) = failing_build_endpoint().await;
     let (code, stdout, stderr) = cbdash(&fake, &["cloud", "watch", &id]).await;
     assert_eq!(code, 1, "{stderr}");
+    // The same plain output as a local run: the log as CodeBuild writes it, then the table.
     let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines[0].starts_with("==> demo:"), "{stdout}");
+    assert!(lines[0].starts_with("cbdash: build demo:"), "{stdout}");
     assert!(lines.contains(&"make: *** [test] Error 2"), "{stdout}");
+    let build_row = lines
+        .iter()
+        .find(|l| l.starts_with("BUILD "))
+        .expect("a BUILD row in the summary");
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("<-- BUILD FAILED (4.0s): COMMAND_EXECUTION_ERROR")),
-        "{stdout}"
+        build_row.contains("FAILED") && build_row.contains("4.0s"),
+        "{build_row}"
     );
-    assert!(
-        lines.last().is_some_and(|l| l.contains("FAILED in 60.0s")),
-        "{stdout}"
-    );
+    assert!(build_row.contains("COMMAND_EXECUTION_ERROR"), "{build_row}");
+    assert_eq!(lines.last(), Some(&"Build FAILED"), "{stdout}");
 }

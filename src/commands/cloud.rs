@@ -39,14 +39,15 @@ pub fn run(global: &GlobalArgs, args: CloudArgs) -> Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
     let targets = targets(global.config.as_deref(), &args)?;
-    rt.block_on(run_async(targets, args.command, global.history.as_deref()))
+    rt.block_on(run_async(targets, args.command, global))
 }
 
 async fn run_async(
     targets: Vec<CloudTarget>,
     cmd: CloudCommand,
-    history: Option<&Path>,
+    global: &GlobalArgs,
 ) -> Result<u8> {
+    let history = global.history.as_deref();
     let first = targets.first().cloned().unwrap_or_default();
     let clients = CloudClients::connect(&first, &ConnectOptions::default()).await;
     match cmd {
@@ -111,6 +112,7 @@ async fn run_async(
             out(&format!("stopping {} (status {})", b.id, b.status))?;
             Ok(0)
         }
+        CloudCommand::Reproduce(r) => Box::pin(super::reproduce::run(global, &clients, &r)).await,
     }
 }
 
@@ -159,6 +161,9 @@ fn announce(id: &BuildId, what: &str, json: bool) -> Result<()> {
     }
 }
 
+/// Push lines kept per build for the ECR lookup (a build pushes a handful of images).
+const MAX_PUSH_LINES: usize = 256;
+
 /// How to follow a build.
 struct Follow<'a> {
     json: bool,
@@ -180,16 +185,29 @@ async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result
     };
     let watcher = watch_build(clients, id, &opts, sink, cancel.clone());
     let printer = async {
-        let mut log_tail: Vec<String> = Vec::new();
+        // The same plain printer (log, then the phase table) or NDJSON as local runs. Only
+        // push lines are kept from the log, for the ECR lookup: memory stays bounded.
+        let mut plain = crate::headless::plain::Printer::default();
+        let mut pushes: Vec<String> = Vec::new();
         while let Some(backend_event) = rx.recv().await {
             if let BuildEvent::Logs { lines, .. } = &backend_event {
-                log_tail.extend(lines.iter().map(|l| l.text.clone()));
+                let found = lines.iter().filter(|l| ecr::is_push_line(&l.text));
+                pushes.extend(found.map(|l| l.text.clone()).take(MAX_PUSH_LINES));
+                pushes.truncate(MAX_PUSH_LINES);
             }
             for ev in pipeline.process(backend_event) {
-                print_event(&ev, json)?;
+                let text = if json {
+                    crate::headless::ndjson::render(&ev)
+                } else {
+                    plain.feed(&ev)
+                };
+                write_out(&text)?;
             }
         }
-        Ok::<_, anyhow::Error>(log_tail)
+        if !json {
+            write_out(&plain.summary())?;
+        }
+        Ok::<_, anyhow::Error>(pushes)
     };
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -219,58 +237,6 @@ async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result
         }
     }
     Ok(outcome.status.exit_code())
-}
-
-fn print_event(ev: &BuildEvent, json: bool) -> Result<()> {
-    if json {
-        for v in crate::headless::ndjson::objects(ev) {
-            out(&v.to_string())?;
-        }
-        return Ok(());
-    }
-    match ev {
-        BuildEvent::Started {
-            build_id, image, ..
-        } => out(&format!("==> {build_id} ({image})")),
-        BuildEvent::PhaseStarted { phase, .. } => out(&format!("--> {phase}")),
-        BuildEvent::Logs { lines, .. } => lines.iter().try_for_each(|l| out(&printable(&l.text))),
-        BuildEvent::PhaseFinished {
-            phase,
-            status,
-            duration_ms,
-            context,
-            ..
-        } => {
-            let why = if context.is_empty() {
-                String::new()
-            } else {
-                format!(": {} {}", context.status_code, printable(&context.message))
-            };
-            out(&format!(
-                "<-- {phase} {status} ({:.1}s){why}",
-                ms_to_s(*duration_ms)
-            ))
-        }
-        BuildEvent::Notice { level, message, .. } => {
-            eprintln!("cbdash: {level:?}: {}", printable(message));
-            Ok(())
-        }
-        BuildEvent::Finished {
-            build_id,
-            status,
-            duration_ms,
-            ..
-        } => out(&format!(
-            "==> {build_id} {status} in {:.1}s",
-            ms_to_s(*duration_ms)
-        )),
-        BuildEvent::Regression { regression, .. } => {
-            out(&format!("!! {}", printable(&regression.summary_line())))
-        }
-        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::Cache { .. } => {
-            Ok(())
-        }
-    }
 }
 
 fn print_image(img: &EcrImage, json: bool) -> Result<()> {
@@ -357,23 +323,15 @@ fn read_targets(path: &Path) -> Result<Vec<CloudTarget>> {
     Ok(file.cloud)
 }
 
-fn ms_to_s(ms: u64) -> f64 {
-    #[allow(clippy::cast_precision_loss)] // durations far below 2^52 ms
-    let s = ms as f64 / 1000.0;
-    s
-}
-
-/// Log text is untrusted: control characters (escape sequences) are shown, not obeyed.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
+/// Writes text that carries its own newlines.
+fn write_out(text: &str) -> Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
 }
 
 fn out(line: &str) -> Result<()> {
@@ -387,11 +345,6 @@ fn out(line: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::model::Status;
-
-    #[test]
-    fn control_characters_in_plain_output_are_made_harmless() {
-        assert_eq!(printable("a\u{1b}[2J"), "a\u{fffd}[2J");
-    }
 
     #[test]
     fn config_targets_are_read() {

@@ -15,6 +15,7 @@ mod cloud;
 pub mod dashboard;
 pub mod output;
 pub mod pipeline;
+mod reproduce;
 pub mod resume;
 pub mod run;
 pub mod shell;

@@ -173,7 +173,7 @@ fn read_env_file(path: &PathBuf) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-async fn drive(req: BuildRequest, mut pipeline: Pipeline, json: bool) -> Result<u8> {
+pub(super) async fn drive(req: BuildRequest, mut pipeline: Pipeline, json: bool) -> Result<u8> {
     let (sink, mut rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());

@@ -44,6 +44,7 @@ pub struct UserConfig {
 pub struct Options {
     pub mouse: bool,
     pub notify: bool,
+    pub desktop_notify: bool,
     pub max_fps: u16,
     /// How long a kept build container may sit unused before it is removed (`"30m"`).
     #[serde(deserialize_with = "duration")]

@@ -5,7 +5,7 @@
 use super::keymap::{Action, Key, KeyCode};
 use super::logview::{Matcher, SearchStep};
 use super::msg::{Effect, RunMode};
-use super::state::{Focus, Group, Mode, Pending, State};
+use super::state::{Focus, Group, Mode, Pending, ProjectKey, StartForm, State};
 use super::update::flash;
 use super::view;
 use crate::model::{BuildId, NoticeLevel, Status};
@@ -64,6 +64,13 @@ pub fn build_list(state: &State) -> Vec<(BuildId, Status, bool)> {
         .filter(|h| !p.builds.contains(&h.build_id))
         .map(|h| (h.build_id.clone(), h.status, false));
     live.chain(past).collect()
+}
+
+/// Whether the selected project is a cloud project.
+fn is_cloud(state: &State) -> bool {
+    state
+        .project()
+        .is_some_and(|p| matches!(p.key.group, Group::Cloud { .. }))
 }
 
 /// Keys for the modal inputs; `None` when the key goes to the keymap.
@@ -130,6 +137,7 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
             _ => state.mode = Mode::Search { query },
         },
         Mode::Builds { selected } => return Some(builds_key(state, key, typed, selected)),
+        Mode::StartForm(form) => return Some(super::form::key(state, key, typed, form)),
     }
     Some(Vec::new())
 }
@@ -142,6 +150,16 @@ fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize)
         (KeyCode::Enter, _) => {
             match list.get(selected) {
                 Some((id, _, true)) => open(state, id.clone()),
+                Some((id, _, false)) if is_cloud(state) => {
+                    let project = state.project().map(|p| p.key.clone());
+                    return project.map_or_else(Vec::new, |project| {
+                        flash(state, NoticeLevel::Info, format!("opening {id}"));
+                        vec![Effect::FollowBuild {
+                            project,
+                            build: id.clone(),
+                        }]
+                    });
+                }
                 Some((id, _, false)) => flash(
                     state,
                     NoticeLevel::Warning,
@@ -202,6 +220,21 @@ fn confirm(state: &mut State, pending: Pending) -> Vec<Effect> {
         Pending::Stop(id) => {
             flash(state, NoticeLevel::Info, format!("stopping {id}"));
             vec![Effect::StopBuild(id)]
+        }
+        Pending::Start(project) => {
+            flash(
+                state,
+                NoticeLevel::Info,
+                format!("starting {}", project.name),
+            );
+            vec![Effect::StartBuild {
+                project,
+                mode: RunMode::Full,
+            }]
+        }
+        Pending::Retry { project, build } => {
+            flash(state, NoticeLevel::Info, format!("retrying {build}"));
+            vec![Effect::RetryBuild { project, build }]
         }
     }
 }
@@ -287,6 +320,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Reproduce => reproduce(state),
         Action::Shell => state
             .open_build
             .clone()
@@ -367,14 +401,69 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
     let failed = state
         .build()
         .filter(|b| b.project == key.name)
-        .and_then(|b| b.failed_phase())
-        .map(|p| p.kind);
-    let mode = match failed {
+        .and_then(|b| b.failed_phase().map(|p| (b.id.clone(), p.kind)));
+    if matches!(key.group, Group::Cloud { .. }) {
+        // Cloud builds cost money and cannot resume a phase: retry the failed build as
+        // CodeBuild does, or start a new one, after a confirmation either way.
+        state.mode = Mode::Confirm(match failed {
+            Some((build, _)) if failed_only => Pending::Retry {
+                project: key,
+                build,
+            },
+            _ if failed_only => Pending::Start(key),
+            _ => {
+                state.mode = Mode::StartForm(StartForm::new(key));
+                return Vec::new();
+            }
+        });
+        return Vec::new();
+    }
+    let mode = match failed.map(|(_, phase)| phase) {
         Some(phase) if failed_only => RunMode::FromFailedPhase(phase),
         _ => RunMode::Full,
     };
     flash(state, NoticeLevel::Info, format!("starting {}", key.name));
     vec![Effect::StartBuild { project: key, mode }]
+}
+
+/// `L`: the selected cloud project (its open build, if any) run locally as a local project
+/// of the same name, which is selected so its build opens when it starts.
+fn reproduce(state: &mut State) -> Vec<Effect> {
+    let Some(cloud) = state
+        .project()
+        .map(|p| p.key.clone())
+        .filter(|k| k.group != Group::Local)
+    else {
+        flash(
+            state,
+            NoticeLevel::Warning,
+            "select a cloud project to reproduce it locally",
+        );
+        return Vec::new();
+    };
+    let build = state
+        .build()
+        .filter(|b| b.project == cloud.name)
+        .map(|b| b.id.clone());
+    let local = ProjectKey {
+        name: cloud.name.clone(),
+        group: Group::Local,
+        dir: None,
+    };
+    let i = state.project_index(&local);
+    let mut fx = select(state, i);
+    state.focus = Focus::Log;
+    flash(
+        state,
+        NoticeLevel::Info,
+        format!("reproducing {} locally", cloud.name),
+    );
+    fx.push(Effect::Reproduce {
+        cloud,
+        build,
+        local,
+    });
+    fx
 }
 
 fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {

@@ -155,6 +155,7 @@ pub enum Action {
     RerunAll,
     Stop,
     Shell,
+    Reproduce,
     Search,
     SearchNext,
     SearchPrev,
@@ -170,7 +171,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 32] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -191,6 +192,7 @@ impl Action {
         Self::RerunAll,
         Self::Stop,
         Self::Shell,
+        Self::Reproduce,
         Self::Search,
         Self::SearchNext,
         Self::SearchPrev,
@@ -234,6 +236,7 @@ impl Action {
             Self::RerunAll => "re-run whole build",
             Self::Stop => "stop build",
             Self::Shell => "shell in container",
+            Self::Reproduce => "reproduce cloud build locally",
             Self::Search => "search log",
             Self::SearchNext => "next match",
             Self::SearchPrev => "previous match",

@@ -2,7 +2,7 @@
 //!
 //! - [`state`]: everything shown, as plain data; [`msg`]: what comes in (`Msg`) and goes out
 //!   (`Effect`).
-//! - [`update`] (with [`actions`] and [`logview`]): the pure reducer
+//! - [`update`] (with [`actions`], [`form`] and [`logview`]): the pure reducer
 //!   `update(&mut State, &Keymap, Msg) -> Vec<Effect>`. No IO; the clock arrives as `Msg::Tick`.
 //! - [`view`] and [`widgets`]: draw from the state alone; [`theme`]: every style.
 //! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
@@ -15,6 +15,7 @@
 //! `BuildEvent`s from the driver (`commands::dashboard`), which also runs the build effects.
 
 pub mod actions;
+pub mod form;
 pub mod keymap;
 pub mod logbuf;
 pub mod logview;

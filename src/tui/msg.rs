@@ -59,6 +59,17 @@ pub enum RunMode {
     FromFailedPhase(PhaseKind),
 }
 
+/// What a cloud build is started with instead of the project's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StartOverrides {
+    pub source_version: Option<String>,
+    /// Plaintext variables.
+    pub env: Vec<(String, String)>,
+    /// A local file sent as the buildspec override (validated before it is sent).
+    pub buildspec: Option<PathBuf>,
+    pub image: Option<String>,
+}
+
 /// An output of the reducer, performed by the shell or the driver.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
@@ -66,6 +77,23 @@ pub enum Effect {
     StartBuild { project: ProjectKey, mode: RunMode },
     /// Stop a running build.
     StopBuild(BuildId),
+    /// StartBuild of a cloud project with overrides.
+    StartCloud {
+        project: ProjectKey,
+        overrides: StartOverrides,
+    },
+    /// RetryBuild on a finished cloud build, and follow the new build.
+    RetryBuild { project: ProjectKey, build: BuildId },
+    /// Follow a build that is not on screen yet (a cloud project's earlier or running
+    /// build, opened from its builds list).
+    FollowBuild { project: ProjectKey, build: BuildId },
+    /// Run a cloud project's (or build's) image, variables and buildspec locally on the
+    /// working tree, as the local project `local`.
+    Reproduce {
+        cloud: ProjectKey,
+        build: Option<BuildId>,
+        local: ProjectKey,
+    },
     /// Open a shell in the build's container.
     OpenShell(BuildId),
     /// Load a project's history (past builds, phase medians).
@@ -90,7 +118,11 @@ impl Effect {
         matches!(
             self,
             Self::StartBuild { .. }
+                | Self::StartCloud { .. }
                 | Self::StopBuild(_)
+                | Self::RetryBuild { .. }
+                | Self::FollowBuild { .. }
+                | Self::Reproduce { .. }
                 | Self::OpenShell(_)
                 | Self::LoadHistory(_)
         )

@@ -152,6 +152,21 @@ fn perform(
     own
 }
 
+/// `notify-send` in the background; a missing or failing one is not worth a flash (the bell
+/// and OSC 9 went out anyway).
+fn desktop_notification(text: &str) {
+    let spawned = std::process::Command::new("notify-send")
+        .args(["cbdash", text])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Ok(mut child) = spawned {
+        // Reap it off the UI thread.
+        std::thread::spawn(move || child.wait());
+    }
+}
+
 fn terminal_effect(
     state: &mut State,
     guard: &mut TermGuard,
@@ -161,9 +176,14 @@ fn terminal_effect(
         Effect::Clipboard(text) => guard
             .write_raw(&term::osc52(text))
             .map_err(|e| e.to_string()),
-        Effect::Notify(text) => guard
-            .write_raw(&term::notification(text))
-            .map_err(|e| e.to_string()),
+        Effect::Notify(text) => {
+            if state.options.desktop_notify {
+                desktop_notification(text);
+            }
+            guard
+                .write_raw(&term::notification(text))
+                .map_err(|e| e.to_string())
+        }
         Effect::SaveFile { path, contents } => std::fs::write(path, contents)
             .map(|()| {
                 flash(

@@ -190,6 +190,13 @@ pub enum Focus {
 pub enum Pending {
     Quit,
     Stop(BuildId),
+    /// Start a cloud build (it costs money, so it asks first).
+    Start(ProjectKey),
+    /// RetryBuild on a finished cloud build.
+    Retry {
+        project: ProjectKey,
+        build: BuildId,
+    },
 }
 
 /// What the keys are doing right now.
@@ -212,6 +219,34 @@ pub enum Mode {
         selected: usize,
     },
     Confirm(Pending),
+    /// `R` on a cloud project: StartBuild's overrides, typed in before anything is sent.
+    StartForm(StartForm),
+}
+
+/// The start-with-overrides form of a cloud project. Empty fields are not overridden.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartForm {
+    pub project: ProjectKey,
+    /// In [`StartForm::LABELS`] order.
+    pub fields: [String; 4],
+    /// The field being typed in.
+    pub focus: usize,
+}
+
+impl StartForm {
+    /// The fields: source version, variables (`NAME=VALUE ...`), a local buildspec file sent as
+    /// the override, the image.
+    pub const LABELS: [&str; 4] = ["source version", "variables", "buildspec file", "image"];
+
+    /// An empty form for `project`.
+    #[must_use]
+    pub fn new(project: ProjectKey) -> Self {
+        Self {
+            project,
+            fields: Default::default(),
+            focus: 0,
+        }
+    }
 }
 
 /// A status-line message that disappears after a while.
@@ -226,6 +261,8 @@ pub struct Flash {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     pub notify: bool,
+    /// Also `notify-send` when a build ends.
+    pub desktop_notify: bool,
 }
 
 /// The whole dashboard.
@@ -264,7 +301,10 @@ impl State {
             now,
             width: 120,
             height: 32,
-            options: Options { notify: true },
+            options: Options {
+                notify: true,
+                desktop_notify: false,
+            },
             quitting: false,
         }
     }
@@ -281,10 +321,13 @@ impl State {
         self.open_build.as_ref().and_then(|id| self.builds.get(id))
     }
 
-    /// Whether any build is still running.
+    /// Whether a local build is still running (quitting stops it; a cloud build goes on
+    /// without us, so it does not count).
     #[must_use]
     pub fn any_running(&self) -> bool {
-        self.builds.values().any(|b| b.status == Status::InProgress)
+        self.builds
+            .values()
+            .any(|b| b.status == Status::InProgress && b.backend == BackendKind::Local)
     }
 
     /// Projects in display order: grouped (Local first, then each cloud group), by name.

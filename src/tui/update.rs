@@ -259,6 +259,10 @@ fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     else {
         return Vec::new();
     };
+    if state.builds.contains_key(&build_id) {
+        // Followed again (a cloud build reopened): keep what is on screen.
+        return Vec::new();
+    }
     let pi = state
         .projects
         .iter()

@@ -4,7 +4,9 @@
 //! `update` the shell uses.
 
 mod bench;
+mod cloud;
 mod events;
 mod fixtures;
 mod screens;
 mod tmux;
+mod tmux_cloud;

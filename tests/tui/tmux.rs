@@ -9,11 +9,72 @@ use std::time::{Duration, Instant};
 
 use crate::common::cbdash_bin;
 
-struct Tmux {
+pub(super) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
+    /// A detached 120x32 session running a bare bash (prompt `READY$ `) in `cwd`, with only
+    /// `env` (plus PATH and TERM) in its environment; returns once the prompt is up.
+    pub(super) fn open(cwd: &Path, env: &[(&str, String)]) -> Self {
+        let tmux = Self {
+            socket: format!(
+                "cbdash-test-{}-{}",
+                std::process::id(),
+                cwd.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ),
+        };
+        let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
+        let shell = format!(
+            "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color {} PS1='READY$ ' bash --norc --noprofile",
+            vars.join(" ")
+        );
+        let out = tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "120",
+            "-y",
+            "32",
+            "-c",
+            &cwd.to_string_lossy(),
+            &shell,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux.wait("the prompt", |s| s.contains("READY$"));
+        tmux
+    }
+
+    /// Waits until the program in the pane has exited and bash is in front again.
+    pub(super) fn wait_for_shell(&self) {
+        let start = Instant::now();
+        loop {
+            let out = self.cmd(&[
+                "display-message",
+                "-p",
+                "-t",
+                "t",
+                "#{pane_current_command}",
+            ]);
+            if String::from_utf8_lossy(&out.stdout).trim() == "bash" {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "cbdash did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn cmd(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .args(["-L", &self.socket])
@@ -22,23 +83,23 @@ impl Tmux {
             .expect("run tmux")
     }
 
-    fn screen(&self) -> String {
+    pub(super) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
-    fn alternate_on(&self) -> bool {
+    pub(super) fn alternate_on(&self) -> bool {
         let out = self.cmd(&["display-message", "-p", "-t", "t", "#{alternate_on}"]);
         String::from_utf8_lossy(&out.stdout).trim() == "1"
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(super) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "t"];
         args.extend_from_slice(keys);
         assert!(self.cmd(&args).status.success());
     }
 
     /// Waits until the screen satisfies `pred`; panics with the screen after 15 s.
-    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(super) fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let s = self.screen();
@@ -93,33 +154,14 @@ fn dashboard_in_tmux_runs_a_build_searches_and_restores_the_terminal() {
         &config,
         "[[cloud]]\nprofile = \"prod\"\nregion = \"eu-west-1\"\nprojects = [\"api-prod\", \"nightly\"]\n",
     );
-    let tmux = Tmux {
-        socket: format!("cbdash-test-{}", std::process::id()),
-    };
-    let shell = format!(
-        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} DOCKER_HOST={docker_host} CBDASH_CONFIG={config} PS1='READY$ ' bash --norc --noprofile",
-        home = dir.path().display(),
-        config = config.display(),
+    let tmux = Tmux::open(
+        &project,
+        &[
+            ("HOME", dir.path().display().to_string()),
+            ("DOCKER_HOST", docker_host),
+            ("CBDASH_CONFIG", config.display().to_string()),
+        ],
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "120",
-        "-y",
-        "32",
-        "-c",
-        &project.to_string_lossy(),
-        &shell,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    tmux.wait("the prompt", |s| s.contains("READY$"));
     tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
 
     let s = tmux.wait("the dashboard", |s| s.contains("Projects"));
@@ -165,24 +207,7 @@ fn dashboard_in_tmux_runs_a_build_searches_and_restores_the_terminal() {
     assert!(!tmux.alternate_on(), "alternate screen left:\n{s}");
 
     // cbdash exits once its build has cleaned up: wait for the shell to be in front again.
-    let start = Instant::now();
-    loop {
-        let out = tmux.cmd(&[
-            "display-message",
-            "-p",
-            "-t",
-            "t",
-            "#{pane_current_command}",
-        ]);
-        if String::from_utf8_lossy(&out.stdout).trim() == "bash" {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "cbdash did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    tmux.wait_for_shell();
     // No container is left behind.
     let ps = Command::new("docker")
         .args([

@@ -17,6 +17,9 @@ pub struct CloudClients {
     pub codebuild: aws_sdk_codebuild::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecr: aws_sdk_ecr::Client,
+    /// The loaded config, for the other services a target needs now and then (SSM and
+    /// Secrets Manager when a cloud build is reproduced locally).
+    pub config: aws_config::SdkConfig,
 }
 
 /// How to build the clients. The defaults are what users get; the other fields let tests
@@ -69,6 +72,7 @@ impl CloudClients {
             codebuild: aws_sdk_codebuild::Client::new(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             ecr: aws_sdk_ecr::Client::new(&conf),
+            config: conf,
         }
     }
 }

@@ -53,6 +53,12 @@ pub fn parse_ref(text: &str) -> Option<EcrRef> {
     })
 }
 
+/// Whether a log line may name a pushed image (the lines [`pushes_in_log`] reads).
+#[must_use]
+pub fn is_push_line(line: &str) -> bool {
+    line.contains("docker push") || line.contains("push refers to repository")
+}
+
 /// References pushed according to log lines: `docker push URI` and docker's own
 /// `The push refers to repository [URI]` lines. Log lines are untrusted: only the regex's
 /// narrow character set gets through.
@@ -60,7 +66,7 @@ pub fn parse_ref(text: &str) -> Option<EcrRef> {
 pub fn pushes_in_log<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<EcrRef> {
     let mut refs: Vec<EcrRef> = lines
         .into_iter()
-        .filter(|l| l.contains("docker push") || l.contains("push refers to repository"))
+        .filter(|l| is_push_line(l))
         .filter_map(parse_ref)
         .collect();
     refs.sort();

@@ -23,6 +23,7 @@ pub mod ecr;
 pub mod logs;
 pub mod poller;
 pub mod projects;
+pub mod reproduce;
 pub mod schedule;
 pub mod snapshot;
 pub mod watch;

@@ -133,9 +133,17 @@ pub async fn resolve_secrets(env: &Env) -> Result<Vec<(String, String)>, SecretE
         .region(aws_config::Region::new(region()))
         .load()
         .await;
+    resolve_secrets_with(env, &conf).await
+}
+
+/// [`resolve_secrets`] with a given AWS config (a cloud group's profile and region).
+pub async fn resolve_secrets_with(
+    env: &Env,
+    conf: &aws_config::SdkConfig,
+) -> Result<Vec<(String, String)>, SecretError> {
     let mut out = Vec::new();
     if !env.parameter_store.is_empty() {
-        let ssm = aws_sdk_ssm::Client::new(&conf);
+        let ssm = aws_sdk_ssm::Client::new(conf);
         for (var, name) in &env.parameter_store {
             let got = ssm
                 .get_parameter()
@@ -151,7 +159,7 @@ pub async fn resolve_secrets(env: &Env) -> Result<Vec<(String, String)>, SecretE
         }
     }
     if !env.secrets_manager.is_empty() {
-        let sm = aws_sdk_secretsmanager::Client::new(&conf);
+        let sm = aws_sdk_secretsmanager::Client::new(conf);
         for (var, reference) in &env.secrets_manager {
             let r = SecretRef::parse(reference);
             let mut req = sm.get_secret_value().secret_id(&r.id);

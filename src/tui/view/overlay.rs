@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::{Ctx, fmt_ms};
 use crate::tui::actions::{build_list, palette_matches};
 use crate::tui::keymap::Action;
-use crate::tui::state::{Mode, State};
+use crate::tui::state::{Mode, StartForm, State};
 use crate::tui::widgets::timeline::icon;
 
 pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
@@ -18,6 +18,7 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
         Mode::Help => help(frame, ctx),
         Mode::Palette { query, selected } => palette(frame, state, ctx, query, *selected),
         Mode::Builds { selected } => builds(frame, state, ctx, *selected),
+        Mode::StartForm(form) => start_form(frame, ctx, form),
         _ => {}
     }
 }
@@ -114,5 +115,35 @@ fn builds(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
     if list.is_empty() {
         lines.push(Line::styled(" no builds yet", ctx.theme.dim));
     }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The start-with-overrides form: one line per field, the focused one marked.
+fn start_form(frame: &mut Frame, ctx: &Ctx, form: &StartForm) {
+    let title = format!(" Start {} in CodeBuild ", form.project.name);
+    let inner = boxed(frame, 72, 8, &title, ctx);
+    let mut lines: Vec<Line> = StartForm::LABELS
+        .iter()
+        .zip(&form.fields)
+        .enumerate()
+        .map(|(i, (label, value))| {
+            let focused = i == form.focus;
+            let label_style = if focused {
+                ctx.theme.accent.add_modifier(Modifier::BOLD)
+            } else {
+                ctx.theme.dim
+            };
+            let cursor = if focused { "▏" } else { "" };
+            Line::from(vec![
+                Span::styled(format!(" {label:>15}: "), label_style),
+                Span::raw(format!("{value}{cursor}")),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        " empty: the project's setting · variables: NAME=VALUE NAME2=VALUE",
+        ctx.theme.dim,
+    ));
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 
 use super::Ctx;
-use crate::tui::state::{Focus, State};
+use crate::tui::state::{Focus, Group, State};
 use crate::tui::widgets::timeline::icon;
 
 /// Sparkline width.
@@ -18,6 +18,8 @@ const SPARK: u16 = 8;
 enum Row {
     Header(String),
     Project(usize),
+    /// A dim line under a header (how to fill an empty group).
+    Hint(&'static str),
 }
 
 fn rows(state: &State) -> Vec<Row> {
@@ -30,6 +32,12 @@ fn rows(state: &State) -> Vec<Row> {
             group = Some(g);
         }
         out.push(Row::Project(i));
+    }
+    let has_cloud = state.projects.iter().any(|p| p.key.group != Group::Local);
+    if !out.is_empty() && !has_cloud {
+        out.push(Row::Header("Cloud".to_owned()));
+        out.push(Row::Hint("  add [[cloud]] profile and"));
+        out.push(Row::Hint("  region to the config"));
     }
     out
 }
@@ -57,6 +65,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
             Row::Header(g) => {
                 let style = t.accent.add_modifier(Modifier::BOLD);
                 frame.render_widget(Paragraph::new(Span::styled(g.clone(), style)), line_area);
+            }
+            Row::Hint(text) => {
+                frame.render_widget(Paragraph::new(Span::styled(*text, t.dim)), line_area);
             }
             Row::Project(i) => {
                 let p = &state.projects[*i];

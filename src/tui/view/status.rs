@@ -39,7 +39,17 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
         Mode::Search { query } => format!("/{query}▏  enter search · esc cancel"),
         Mode::Confirm(Pending::Quit) => "a build is running: quit anyway? (y/n)".to_owned(),
         Mode::Confirm(Pending::Stop(id)) => format!("stop {id}? (y/n)"),
+        Mode::Confirm(Pending::Start(p)) => {
+            format!(
+                "start a CodeBuild build of {} in {}? (y/n)",
+                p.name, p.group
+            )
+        }
+        Mode::Confirm(Pending::Retry { build, .. }) => {
+            format!("retry {build} in CodeBuild (RetryBuild)? (y/n)")
+        }
         Mode::Help => "any key closes help".to_owned(),
+        Mode::StartForm(_) => "tab next field · enter start (StartBuild) · esc cancel".to_owned(),
         Mode::Builds { .. } => "j/k move · enter open · esc close".to_owned(),
         Mode::Normal => {
             let set: &[Action] = if state.focus == Focus::Log {

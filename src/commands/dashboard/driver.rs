@@ -1,0 +1,271 @@
+//! The effect executor: owns the backends and the builds in flight, runs the effects the
+//! reducer emits, and forwards every event into the TUI as a `Msg`.
+//!
+//! Builds run as futures polled here (the `Backend` trait's futures are not `Send`, so they
+//! are not spawned); each has its own bounded event channel, drained by [`forward`] through
+//! the same [`Pipeline`] as headless runs (cache reports, history). Local builds are stopped
+//! by cancelling their token; cloud builds by StopBuild (see [`super::cloud`]), and their
+//! watchers are cancelled only when the dashboard closes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::cloud::CloudPool;
+use super::history::LocalHistory;
+use super::{EVENT_CAPACITY, RequestFor};
+use crate::commands::pipeline::Pipeline;
+use crate::engine::{Backend, BuildRequest, EventSink};
+use crate::model::{BuildEvent, BuildId, NoticeLevel};
+use crate::tui::msg::{Effect, Msg, RunMode};
+use crate::tui::state::{Group, ProjectKey};
+
+/// A build, history load or API call in flight.
+pub(super) type Task<'a> = Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
+/// A build's id and project, sent when its `Started` event passes by.
+pub(super) type StartedTx = mpsc::Sender<(BuildId, ProjectKey)>;
+
+/// Owns the backends and the running builds.
+pub(super) struct Driver<'a, L> {
+    pub local: Option<&'a L>,
+    pub cloud: CloudPool,
+    pub history: LocalHistory,
+    pub request_for: RequestFor<'a>,
+    pub msgs: mpsc::Sender<Msg>,
+    /// Local builds in flight, by project: cancelling stops the build.
+    pub cancels: HashMap<ProjectKey, CancellationToken>,
+    /// Parent of every cloud watcher's token: cancelled when the dashboard closes.
+    pub shutdown: CancellationToken,
+    /// Where tasks hand over a local build request to start (set by `run`).
+    pub local_requests: Option<mpsc::Sender<(ProjectKey, BuildRequest)>>,
+}
+
+impl<'a, L: Backend> Driver<'a, L> {
+    pub async fn run(mut self, mut effects: mpsc::Receiver<Effect>) {
+        let mut tasks: FuturesUnordered<Task<'a>> = FuturesUnordered::new();
+        let (started_tx, mut started_rx) = mpsc::channel::<(BuildId, ProjectKey)>(16);
+        let mut by_id: HashMap<BuildId, ProjectKey> = HashMap::new();
+        // Local builds whose request was made by a task (a reproduced cloud build).
+        let (local_tx, mut local_rx) = mpsc::channel::<(ProjectKey, BuildRequest)>(4);
+        self.local_requests = Some(local_tx);
+        for t in self.cloud.discover(&self.msgs) {
+            tasks.push(t);
+        }
+        loop {
+            tokio::select! {
+                fx = effects.recv() => match fx {
+                    None => break,
+                    Some(fx) => tasks.extend(self.effect(fx, &by_id, &started_tx)),
+                },
+                Some((id, project)) = started_rx.recv() => { by_id.insert(id, project); },
+                Some((project, req)) = local_rx.recv() => {
+                    tasks.extend(self.spawn_local(project, req, started_tx.clone()));
+                }
+                Some(()) = tasks.next(), if !tasks.is_empty() => {},
+            }
+        }
+        // Cancel what still runs and let it clean up (local builds remove their containers).
+        for token in self.cancels.values() {
+            token.cancel();
+        }
+        self.shutdown.cancel();
+        while tasks.next().await.is_some() {}
+    }
+
+    fn effect(
+        &mut self,
+        fx: Effect,
+        by_id: &HashMap<BuildId, ProjectKey>,
+        started: &StartedTx,
+    ) -> Option<Task<'a>> {
+        match fx {
+            Effect::StartBuild { project, mode } => match project.group {
+                Group::Local => self.start_local(project, mode, started.clone()),
+                Group::Cloud { .. } => self
+                    .cloud
+                    .start(project, self.ctx(started))
+                    .map(|t| t as Task<'a>),
+            },
+            Effect::StartCloud { project, overrides } => self
+                .cloud
+                .start_with(project, overrides, self.ctx(started))
+                .map(|t| t as Task<'a>),
+            Effect::RetryBuild { project, build } => self
+                .cloud
+                .retry(project, build, self.ctx(started))
+                .map(|t| t as Task<'a>),
+            Effect::FollowBuild { project, build } if !by_id.contains_key(&build) => self
+                .cloud
+                .follow(project, build, self.ctx(started))
+                .map(|t| t as Task<'a>),
+            Effect::StopBuild(id) => self.stop(&id, by_id),
+            Effect::Reproduce {
+                cloud,
+                build,
+                local,
+            } => {
+                let to = self.local_requests.clone()?;
+                self.cloud
+                    .reproduce(cloud, build, local, to, self.msgs.clone())
+                    .map(|t| t as Task<'a>)
+            }
+            Effect::OpenShell(_) => {
+                self.flash(
+                    NoticeLevel::Warning,
+                    "a shell in the build container is not available yet".to_owned(),
+                );
+                None
+            }
+            Effect::LoadHistory(project) => match project.group {
+                Group::Local => {
+                    let msg = self.history.load(project, |id| by_id.contains_key(id));
+                    self.msgs.try_send(msg).ok();
+                    None
+                }
+                Group::Cloud { .. } => self
+                    .cloud
+                    .history(project, self.msgs.clone())
+                    .map(|t| t as Task<'a>),
+            },
+            _ => None,
+        }
+    }
+
+    /// What a cloud build task needs to report back.
+    fn ctx(&self, started: &StartedTx) -> Forward {
+        Forward {
+            msgs: self.msgs.clone(),
+            history: self.history.path(),
+            started: started.clone(),
+            cancel: self.shutdown.child_token(),
+        }
+    }
+
+    fn stop(&mut self, id: &BuildId, by_id: &HashMap<BuildId, ProjectKey>) -> Option<Task<'a>> {
+        match by_id.get(id) {
+            Some(p) if p.group == Group::Local => {
+                if let Some(token) = self.cancels.get(p) {
+                    token.cancel();
+                }
+                None
+            }
+            Some(p) => self
+                .cloud
+                .stop(&p.group, id.clone(), self.msgs.clone())
+                .map(|t| t as Task<'a>),
+            None => {
+                self.flash(NoticeLevel::Warning, format!("'{id}' is not running here"));
+                None
+            }
+        }
+    }
+
+    fn flash(&self, level: NoticeLevel, text: String) {
+        self.msgs.try_send(Msg::Flash(level, text)).ok();
+    }
+
+    fn start_local(
+        &mut self,
+        project: ProjectKey,
+        mode: RunMode,
+        started: StartedTx,
+    ) -> Option<Task<'a>> {
+        if let RunMode::FromFailedPhase(phase) = mode {
+            // Resuming needs per-phase snapshots (a later issue): run the whole build.
+            self.flash(
+                NoticeLevel::Info,
+                format!("resume from {phase} is not available yet: running the whole build"),
+            );
+        }
+        match (self.request_for)(&project) {
+            Ok(req) => self.spawn_local(project, req, started),
+            Err(e) => {
+                self.flash(
+                    NoticeLevel::Error,
+                    format!("cannot build '{}': {e:#}", project.name),
+                );
+                None
+            }
+        }
+    }
+
+    /// Runs `req` as a build of the local `project`.
+    fn spawn_local(
+        &mut self,
+        project: ProjectKey,
+        req: BuildRequest,
+        started: StartedTx,
+    ) -> Option<Task<'a>> {
+        let Some(backend) = self.local else {
+            self.flash(
+                NoticeLevel::Error,
+                "no local backend: is the Docker engine part of this build?".to_owned(),
+            );
+            return None;
+        };
+        let token = CancellationToken::new();
+        self.cancels.insert(project.clone(), token.clone());
+        let ctx = Forward {
+            msgs: self.msgs.clone(),
+            history: self.history.path(),
+            started,
+            cancel: token,
+        };
+        Some(Box::pin(async move {
+            let (sink, rx) = EventSink::channel(EVENT_CAPACITY);
+            let name = project.name.clone();
+            let run = async {
+                let r = backend.run(req, sink, ctx.cancel.clone()).await;
+                if let Err(e) = r {
+                    ctx.fail(&name, &e).await;
+                }
+            };
+            futures_util::future::join(run, ctx.forward(rx, project.clone())).await;
+        }))
+    }
+}
+
+/// Where a build task's events go.
+pub(super) struct Forward {
+    pub msgs: mpsc::Sender<Msg>,
+    pub history: Option<PathBuf>,
+    pub started: StartedTx,
+    pub cancel: CancellationToken,
+}
+
+impl Forward {
+    /// Drains a build's events through the pipeline (cache reports, history) into the TUI,
+    /// reporting its id and project when it starts.
+    pub async fn forward(&self, mut rx: mpsc::Receiver<BuildEvent>, project: ProjectKey) {
+        let mut pipeline = Pipeline::new(self.history.as_deref());
+        while let Some(backend_event) = rx.recv().await {
+            if let BuildEvent::Started { build_id, .. } = &backend_event {
+                self.started
+                    .send((build_id.clone(), project.clone()))
+                    .await
+                    .ok();
+            }
+            for ev in pipeline.process(backend_event) {
+                // Once the UI is gone keep draining, so the build can finish and clean up.
+                let _ = self.msgs.send(Msg::Build(ev)).await;
+            }
+        }
+        pipeline.finish();
+    }
+
+    /// Tells the user a build could not run (not a failed build: one that has no outcome).
+    pub async fn fail(&self, project: &str, e: &dyn std::fmt::Display) {
+        self.msgs
+            .send(Msg::Flash(
+                NoticeLevel::Error,
+                format!("build of '{project}' failed to run: {e:#}"),
+            ))
+            .await
+            .ok();
+    }
+}

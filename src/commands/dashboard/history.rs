@@ -1,0 +1,230 @@
+//! Past builds for the builds list and the phase medians behind the progress bars: from the
+//! run history for local projects, from ListBuildsForProject/BatchGetBuilds for cloud ones.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use crate::engine::cloud::BuildSnapshot;
+use crate::history::Store;
+use crate::model::{BuildId, NoticeLevel, PhaseKind, Status};
+use crate::tui::msg::Msg;
+use crate::tui::state::{PastBuild, ProjectKey};
+
+/// The run history, opened on the first request.
+pub(super) struct LocalHistory {
+    path: Option<PathBuf>,
+    store: Option<Store>,
+}
+
+impl LocalHistory {
+    /// The history at `path` (`--history`), or the default one.
+    pub const fn new(path: Option<PathBuf>) -> Self {
+        Self { path, store: None }
+    }
+
+    /// Where builds are recorded (`None`: the default location).
+    pub fn path(&self) -> Option<PathBuf> {
+        self.path.clone()
+    }
+
+    /// The `Msg::History` of a local project, or a flash saying why there is none.
+    pub fn load(&mut self, project: ProjectKey, in_session: impl Fn(&BuildId) -> bool) -> Msg {
+        if self.store.is_none() {
+            let opened = self
+                .path
+                .clone()
+                .map_or_else(Store::default_path, Ok)
+                .and_then(|p| Store::open(&p));
+            match opened {
+                Ok(store) => self.store = Some(store),
+                Err(e) => {
+                    return Msg::Flash(
+                        NoticeLevel::Warning,
+                        format!("run history unavailable: {e}"),
+                    );
+                }
+            }
+        }
+        let Some(store) = self.store.as_ref() else {
+            return Msg::Flash(NoticeLevel::Warning, "run history unavailable".to_owned());
+        };
+        history_msg(store, project, in_session)
+            .unwrap_or_else(|e| Msg::Flash(NoticeLevel::Warning, format!("run history: {e}")))
+    }
+}
+
+/// The `Msg::History` of a cloud project from its recent builds (newest first, as
+/// `ListBuildsForProject` gives them); medians over its successful builds.
+pub(super) fn cloud_history_msg(project: ProjectKey, snaps: &[BuildSnapshot]) -> Msg {
+    let builds = snaps
+        .iter()
+        .filter_map(|s| {
+            Some(PastBuild {
+                build_id: s.id.clone(),
+                status: s.status,
+                started: s.start?,
+                duration_ms: s.duration_ms(),
+            })
+        })
+        .collect();
+    let ok: Vec<&BuildSnapshot> = snaps
+        .iter()
+        .filter(|s| s.status == Status::Succeeded)
+        .take(MEDIAN_RUNS)
+        .collect();
+    let phase_medians = PhaseKind::ALL
+        .into_iter()
+        .filter_map(|phase| {
+            let ms = ok.iter().filter_map(|s| {
+                let p = s.phases.iter().find(|p| p.kind == phase)?;
+                u64::try_from(p.duration_secs?).ok().map(|d| d * 1000)
+            });
+            median(ms.collect()).map(|m| (phase, m))
+        })
+        .collect();
+    Msg::History {
+        project,
+        builds,
+        phase_medians,
+    }
+}
+
+fn median(mut ms: Vec<u64>) -> Option<u64> {
+    ms.sort_unstable();
+    ms.get(ms.len() / 2).copied()
+}
+
+/// How many past builds a project shows.
+const HISTORY_BUILDS: usize = 30;
+/// How many recent successful runs make a phase's median.
+const MEDIAN_RUNS: usize = 5;
+
+/// The `Msg::History` of a project: its past builds (newest first, without the ones
+/// `in_session` already shows) and each phase's median over its recent successful runs.
+pub(super) fn history_msg(
+    store: &Store,
+    project: ProjectKey,
+    in_session: impl Fn(&BuildId) -> bool,
+) -> crate::history::Result<Msg> {
+    let backend = project.backend().as_str();
+    let builds = store
+        .list_runs(Some(&project.name), HISTORY_BUILDS)?
+        .into_iter()
+        .filter(|r| r.backend == backend)
+        .filter_map(|r| {
+            Some(PastBuild {
+                build_id: BuildId(r.build_id),
+                status: Status::from_api(&r.status)?,
+                started: chrono::DateTime::parse_from_rfc3339(&r.started_at)
+                    .ok()?
+                    .with_timezone(&Utc),
+                duration_ms: r.duration_ms?,
+            })
+        })
+        .filter(|b| !in_session(&b.build_id))
+        .collect();
+    let recent = store.baseline(&project.name, backend, "", MEDIAN_RUNS)?;
+    let phase_medians = PhaseKind::ALL
+        .into_iter()
+        .filter_map(|phase| {
+            let ms = recent
+                .iter()
+                .filter_map(|m| m.phases.iter().find(|(p, _)| *p == phase).map(|(_, d)| *d));
+            median(ms.collect()).map(|m| (phase, m))
+        })
+        .collect();
+    Ok(Msg::History {
+        project,
+        builds,
+        phase_medians,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Recorder;
+    use crate::model::{BackendKind, BuildEvent, PhaseContext};
+    use crate::tui::state::Group;
+    use chrono::TimeZone;
+
+    /// Records a local build of `project` whose BUILD phase took `build_ms`.
+    fn record(rec: &mut Recorder, project: &str, n: i64, build_ms: u64, status: Status) -> BuildId {
+        let id = BuildId(format!("{project}:0000000{n}-0000-0000-0000-000000000000"));
+        let at = Utc
+            .timestamp_opt(1_700_000_000 + n * 100, 0)
+            .single()
+            .expect("time");
+        let events = [
+            BuildEvent::Started {
+                build_id: id.clone(),
+                project: project.into(),
+                backend: BackendKind::Local,
+                image: "img".into(),
+                at,
+            },
+            BuildEvent::PhaseStarted {
+                build_id: id.clone(),
+                phase: PhaseKind::Build,
+                attempt: 1,
+                at,
+            },
+            BuildEvent::PhaseFinished {
+                build_id: id.clone(),
+                phase: PhaseKind::Build,
+                attempt: 1,
+                status,
+                duration_ms: build_ms,
+                context: PhaseContext::default(),
+                at,
+            },
+            BuildEvent::Finished {
+                build_id: id.clone(),
+                status,
+                duration_ms: build_ms + 10,
+                at,
+            },
+        ];
+        for ev in &events {
+            rec.record(ev).expect("record");
+        }
+        id
+    }
+
+    #[test]
+    fn history_gives_past_builds_newest_first_and_phase_medians() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("h.sqlite")).expect("open");
+        let mut rec = Recorder::new(store);
+        record(&mut rec, "api", 1, 1000, Status::Succeeded);
+        record(&mut rec, "api", 2, 3000, Status::Succeeded);
+        let failed = record(&mut rec, "api", 3, 9000, Status::Failed);
+        let session = record(&mut rec, "api", 4, 2000, Status::Succeeded);
+        record(&mut rec, "other", 5, 50, Status::Succeeded);
+        let store = rec.finish().expect("finish");
+        let project = ProjectKey {
+            name: "api".into(),
+            group: Group::Local,
+            dir: None,
+        };
+        let msg = history_msg(&store, project, |id| *id == session).expect("history");
+        let Msg::History {
+            builds,
+            phase_medians,
+            ..
+        } = msg
+        else {
+            panic!("not a history message");
+        };
+        assert_eq!(
+            builds.len(),
+            3,
+            "this session's build is left out: {builds:?}"
+        );
+        assert_eq!(builds[0].build_id, failed, "newest first");
+        assert_eq!(builds[0].status, Status::Failed);
+        // Successful runs only: 1000, 3000 and the session's 2000 → median 2000.
+        assert_eq!(phase_medians, vec![(PhaseKind::Build, 2000)]);
+    }
+}

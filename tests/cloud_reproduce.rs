@@ -1,0 +1,186 @@
+//! `cbdash cloud reproduce` end to end: a project in the emulator (image, a plaintext
+//! variable, a Parameter Store variable, an inline buildspec) runs locally on the real Docker
+//! daemon, on the working tree, with the parameter resolved and masked.
+
+use std::process::Command;
+
+use aws_sdk_codebuild::types::{
+    ArtifactsType, ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType,
+    ProjectArtifacts, ProjectEnvironment, ProjectSource, SourceType,
+};
+use serde_json::Value;
+
+use crate::common::{cbdash_bin, require};
+
+const SPEC: &str = "version: 0.2
+phases:
+  build:
+    commands:
+      - echo \"stage=$STAGE\"
+      - echo \"token=$TOKEN\"
+      - echo \"token-length=${#TOKEN}\"
+      - test -f from-the-tree.txt && echo tree-ok
+";
+
+async fn aws_conf(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_codebuild::config::Credentials::new(
+            "testing", "testing", None, None, "static",
+        ))
+        .load()
+        .await
+}
+
+fn var(name: &str, value: &str, t: EnvironmentVariableType) -> EnvironmentVariable {
+    EnvironmentVariable::builder()
+        .name(name)
+        .value(value)
+        .r#type(t)
+        .build()
+        .expect("variable")
+}
+
+/// Makes the project `name` (and its parameter) in the emulator.
+async fn make_project(endpoint: &str, name: &str, image: &str, secret: &str) {
+    let conf = aws_conf(endpoint).await;
+    let param = format!("/cbdash/{name}/token");
+    aws_sdk_ssm::Client::new(&conf)
+        .put_parameter()
+        .name(&param)
+        .value(secret)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .expect("put parameter");
+    let env = ProjectEnvironment::builder()
+        .r#type(EnvironmentType::LinuxContainer)
+        .image(image)
+        .compute_type(ComputeType::BuildGeneral1Small)
+        .environment_variables(var("STAGE", "prod", EnvironmentVariableType::Plaintext))
+        .environment_variables(var(
+            "TOKEN",
+            &param,
+            EnvironmentVariableType::ParameterStore,
+        ))
+        .build()
+        .expect("environment");
+    aws_sdk_codebuild::Client::new(&conf)
+        .create_project()
+        .name(name)
+        .source(
+            ProjectSource::builder()
+                .r#type(SourceType::NoSource)
+                .location("none")
+                .buildspec(SPEC)
+                .build()
+                .expect("source"),
+        )
+        .artifacts(
+            ProjectArtifacts::builder()
+                .r#type(ArtifactsType::NoArtifacts)
+                .build()
+                .expect("artifacts"),
+        )
+        .environment(env)
+        .service_role("arn:aws:iam::123456789012:role/cbdash")
+        .send()
+        .await
+        .expect("create project");
+}
+
+#[tokio::test]
+async fn a_cloud_project_runs_locally_with_its_variables_and_inline_buildspec() {
+    let (Some(endpoint), Some(image)) = (
+        require("CBDASH_TEST_AWS_ENDPOINT"),
+        require("CBDASH_TEST_IMAGE"),
+    ) else {
+        return;
+    };
+    let name = format!("repro-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let secret = "hunter2-do-not-print";
+    make_project(&endpoint, &name, &image, secret).await;
+    let tree = tempfile::tempdir().expect("tempdir");
+    std::fs::write(tree.path().join("from-the-tree.txt"), "x").expect("write");
+
+    let out = Command::new(cbdash_bin())
+        .args(["cloud", "--region", "us-east-1", "reproduce", &name])
+        .arg(tree.path())
+        .arg("--json")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("CBDASH_CONFIG", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run cbdash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let lines: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("NDJSON"))
+        .filter(|e| e["type"] == "log")
+        .filter_map(|e| e["line"].as_str().map(str::to_owned))
+        .collect();
+    for want in [
+        "stage=prod".to_owned(),
+        "token=***".to_owned(),
+        format!("token-length={}", secret.len()),
+        "tree-ok".to_owned(),
+    ] {
+        assert!(
+            lines.contains(&want),
+            "{want} missing from the log: {lines:#?}"
+        );
+    }
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "the parameter's value leaked"
+    );
+    let spec = tree
+        .path()
+        .join(format!(".cbdash/reproduce/{name}.buildspec.yml"));
+    assert_eq!(
+        std::fs::read_to_string(spec).expect("inline buildspec"),
+        SPEC
+    );
+}
+
+#[test]
+fn an_unknown_project_is_a_clear_usage_error() {
+    let Some(endpoint) = require("CBDASH_TEST_AWS_ENDPOINT") else {
+        return;
+    };
+    let out = Command::new(cbdash_bin())
+        .args([
+            "cloud",
+            "--region",
+            "us-east-1",
+            "reproduce",
+            "no-such-project",
+            "--plain",
+        ])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("CBDASH_CONFIG", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run cbdash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("project no-such-project was not found"),
+        "{stderr}"
+    );
+}
