@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cbdash::engine::local::{LocalBackend, ResumeRequest};
+use cbdash::engine::local::{KeptBuilds as _, LocalBackend, ResumeRequest};
 use cbdash::engine::{Backend, BuildRequest, EventSink, Keep, LocalOptions, PullPolicy};
 use cbdash::model::{BuildEvent, BuildOutcome, LogStream};
 use tokio_util::sync::CancellationToken;

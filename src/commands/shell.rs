@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
 
 use crate::cli::ShellArgs;
-use crate::engine::local::{LocalBackend, ShellRequest, ShellSession};
+use crate::engine::local::{KeptBuilds as _, LocalBackend, ShellRequest, ShellSession};
 
 use super::run::runtime;
 

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
-use crate::engine::local::{self, LocalBackend, LocalError, ResumeRequest};
+use crate::engine::local::{self, KeptBuilds as _, LocalBackend, LocalError, ResumeRequest};
 use crate::engine::{BuildRequest, EventSink};
 use crate::model::{BuildId, BuildOutcome, NoticeLevel, Status};
 use crate::watch::{DEBOUNCE, ProjectWatcher};
@@ -135,10 +135,8 @@ async fn run_once(
 /// Whether a resume failed only because this build cannot be resumed (a full run helps).
 fn resumable_failure(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<LocalError>(),
-            Some(LocalError::ContainerGone(_) | LocalError::NotResumable(_))
-        )
+        c.downcast_ref::<LocalError>()
+            .is_some_and(LocalError::needs_fresh_build)
     })
 }
 

@@ -87,10 +87,33 @@ pub enum LocalError {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LocalBackend;
 
-impl LocalBackend {
+/// What a backend with kept builds can do besides running them (the local one): the driver
+/// of the dashboard and the headless commands call these.
+#[allow(async_fn_in_trait)] // used through generics, never as `dyn`
+pub trait KeptBuilds {
     /// Resumes a kept build in place (see [`resume`]): re-runs `req.phase` (default: the
     /// failed one) and what follows it, emitting the build's events under its own id.
-    pub async fn resume(
+    async fn resume(
+        &self,
+        req: ResumeRequest,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError>;
+
+    /// Opens an interactive shell in a kept build's container (see [`shell`]).
+    async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError>;
+
+    /// Removes a kept build's container and record (the user left it); `false` when there
+    /// was none.
+    async fn discard(&self, build_id: &str) -> Result<bool, EngineError>;
+
+    /// Removes kept containers whose idle time has passed and containers of dead cbdash
+    /// processes (a long-lived dashboard calls this now and then). Returns how many went.
+    async fn expire_kept(&self) -> Result<usize, EngineError>;
+}
+
+impl KeptBuilds for LocalBackend {
+    async fn resume(
         &self,
         req: ResumeRequest,
         sink: EventSink,
@@ -99,23 +122,27 @@ impl LocalBackend {
         Ok(resume::resume_build(req, sink, cancel).await?)
     }
 
-    /// Opens an interactive shell in a kept build's container (see [`shell`]).
-    pub async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError> {
+    async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError> {
         Ok(shell::open_shell(req).await?)
     }
 
-    /// Removes a kept build's container and record (the user left it); `false` when there
-    /// was none.
-    pub async fn discard(&self, build_id: &str) -> Result<bool, EngineError> {
+    async fn discard(&self, build_id: &str) -> Result<bool, EngineError> {
         let docker = docker::connect().await?;
         Ok(locate::discard(&docker, build_id).await?)
     }
 
-    /// Removes kept containers whose idle time has passed and containers of dead cbdash
-    /// processes (a long-lived dashboard calls this now and then). Returns how many went.
-    pub async fn expire_kept(&self) -> Result<usize, EngineError> {
+    async fn expire_kept(&self) -> Result<usize, EngineError> {
         let docker = docker::connect().await?;
         Ok(locate::remove_stale(&docker).await?)
+    }
+}
+
+impl LocalError {
+    /// Whether this says the build cannot be resumed (its container is gone, it was not
+    /// kept, or the phase cannot be resumed): a fresh build is the way on.
+    #[must_use]
+    pub const fn needs_fresh_build(&self) -> bool {
+        matches!(self, Self::ContainerGone(_) | Self::NotResumable(_))
     }
 }
 
