@@ -274,3 +274,45 @@ fn shell_opens_in_the_failed_phase_state() {
         assert_eq!(out.status.code(), Some(7), "the shell's exit code: {text}");
     }
 }
+
+#[test]
+fn a_resume_masks_the_secrets_of_the_build_it_resumes() {
+    let Some(img) = image() else { return };
+    let dir = project(&[
+        (
+            "buildspec.yml",
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"token=$TOKEN\"\n      - sh check.sh\n",
+        ),
+        ("check.sh", "exit 1\n"),
+        (".gitignore", "cbdash-debug.log\n"),
+    ]);
+    let secret = "hunter2-xyz-secret";
+    let first = run(
+        dir.path(),
+        &img,
+        &["--keep", "--secret", &format!("TOKEN={secret}")],
+    );
+    assert_eq!(first.code, 1, "{}", first.dump());
+    let id = first.of("build_started")[0]["build_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let _cleanup = Kept(id.clone());
+    std::fs::write(dir.path().join("check.sh"), "true\n").expect("write");
+    let r = cbdash(dir.path(), &["resume", &id]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    assert!(r.stdout().contains(&"token=***".to_owned()), "{}", r.dump());
+    let everything = r.events.iter().map(ToString::to_string).collect::<String>();
+    assert!(
+        !everything.contains(secret),
+        "the secret leaked: {}",
+        r.dump()
+    );
+    let record = std::fs::read_to_string(
+        dir.path()
+            .join(".cbdash/kept")
+            .join(format!("{}.json", id.split_once(':').expect("id").1)),
+    )
+    .expect("the record of a --keep build");
+    assert!(!record.contains(secret), "the record holds no secret value");
+}

@@ -59,6 +59,15 @@ pub async fn resume_build(
              FINALIZING, not {phase}; run a fresh build instead"
         )));
     }
+    if let Some(pid) = rec
+        .busy_pid
+        .filter(|p| *p != std::process::id() && locate::pid_alive(*p))
+    {
+        return Err(LocalError::NotResumable(format!(
+            "build '{}' is being resumed by another cbdash (pid {pid})",
+            rec.build_id
+        )));
+    }
     let spec = load_valid(&rec.buildspec)?;
     if !found.running {
         docker::restart(&docker, &found.container_id).await?;
