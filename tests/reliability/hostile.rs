@@ -133,11 +133,20 @@ fn hostile_output_stays_contained_in_plain_ndjson_and_history() {
     args.extend_from_slice(&common);
     let (plain, plain_kb) = run_measured(&args, &history);
     let text = String::from_utf8_lossy(&plain.stdout).into_owned();
-    assert_eq!(plain.status.code(), Some(0), "{}", &text[..text.len().min(4000)]);
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "{}",
+        &text[..text.len().min(4000)]
+    );
     assert!(!String::from_utf8_lossy(&plain.stderr).contains("panicked"));
     assert_terminal_safe("plain stdout", &plain.stdout);
     assert!(text.contains("hostile-done"));
-    assert_eq!(x_count(&text), LONG, "every byte of the 10 MB line is printed");
+    assert_eq!(
+        x_count(&text),
+        LONG,
+        "every byte of the 10 MB line is printed"
+    );
     for l in ["cursormovedafter", "progress 100%", "red plain", "nul?byte"] {
         assert!(text.contains(l), "'{l}' in the plain output");
     }
@@ -223,10 +232,17 @@ fn hostile_output_leaves_the_terminal_alone_in_the_dashboard() {
         s.contains("SUCCEEDED") && s.contains("hostile-done")
     });
     assert!(!s.contains("PWNED"), "no OSC payload is drawn:\n{s}");
-    assert_eq!(tmux.format("#{pane_title}"), title, "the pane title changed");
+    assert_eq!(
+        tmux.format("#{pane_title}"),
+        title,
+        "the pane title changed"
+    );
     // tmux names the window after the running program; an escape must not rename it.
     let renamed = tmux.format("#{window_name}");
-    assert!(!renamed.contains("PWNED"), "renamed to {renamed} (was {window})");
+    assert!(
+        !renamed.contains("PWNED"),
+        "renamed to {renamed} (was {window})"
+    );
     let buffers = tmux.cmd(&["list-buffers"]);
     assert!(
         String::from_utf8_lossy(&buffers.stdout).trim().is_empty(),

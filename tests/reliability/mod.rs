@@ -2,7 +2,13 @@
 //! searched for in every output, hostile build output, Docker faults through a socket proxy,
 //! a cancellation storm, AWS faults from the scripted endpoint, and kill -9 mid-build.
 
+mod aws_faults;
+mod cancel_storm;
+mod docker_faults;
 mod hostile;
+mod kill9;
+mod live;
+mod proxy;
 mod secrets;
 
 use std::path::Path;

@@ -205,7 +205,10 @@ fn planted_secrets_appear_in_no_output() {
         return;
     }
     let pid = std::process::id();
-    let (param, secret_id) = (format!("/cbdash/reliab/{pid}"), format!("cbdash-reliab-{pid}"));
+    let (param, secret_id) = (
+        format!("/cbdash/reliab/{pid}"),
+        format!("cbdash-reliab-{pid}"),
+    );
     plant_in_aws(&endpoint, &param, &secret_id);
     let dir = project(&[("buildspec.yml", &buildspec(&param, &secret_id))]);
     let work = tempfile::tempdir().expect("tempdir");
@@ -237,7 +240,8 @@ fn planted_secrets_appear_in_no_output() {
     assert_eq!(run.status(), "FAILED", "{}", run.dump());
     let ctx = &run.finished("BUILD")["context"]["message"];
     assert!(
-        ctx.as_str().is_some_and(|m| m.contains("test \"***\" = nothing")),
+        ctx.as_str()
+            .is_some_and(|m| m.contains("test \"***\" = nothing")),
         "the failing command's context is masked: {ctx}"
     );
     let build_id = run.events[0]["build_id"]
@@ -279,7 +283,9 @@ fn planted_secrets_appear_in_no_output() {
         log.lines().count()
     );
     assert!(
-        searched.iter().any(|(n, _)| n.ends_with("gz(decompressed)")),
+        searched
+            .iter()
+            .any(|(n, _)| n.ends_with("gz(decompressed)")),
         "a gzip log was searched"
     );
     let places = assert_clean(&searched);
@@ -310,9 +316,11 @@ fn dashboard_screens(dir: &Path, img: &str, endpoint: &str, out: &Outputs) -> Ve
     );
     let tmux = Tmux::start("secrets", dir, &shell);
     let mut screens = Vec::new();
-    screens.push(tmux.wait_for("the finished build", Duration::from_secs(60), |s| {
-        s.contains("FAILED") && s.contains("marker-build-ran")
-    }));
+    screens.push(
+        tmux.wait_for("the finished build", Duration::from_mins(1), |s| {
+            s.contains("FAILED") && s.contains("marker-build-ran")
+        }),
+    );
     // The top of the log, where INSTALL echoed the secrets.
     tmux.keys(&["l", "g"]);
     std::thread::sleep(Duration::from_millis(500));
@@ -337,7 +345,12 @@ fn kept_container(
     let r = crate::local_harness::run(dir.path(), img, &args);
     let id = r.events[0]["build_id"].as_str().expect("id").to_owned();
     let ps = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label=cbdash.build-id={id}")])
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=cbdash.build-id={id}"),
+        ])
         .output()
         .expect("docker ps");
     let cid = String::from_utf8_lossy(&ps.stdout).trim().to_owned();
@@ -406,19 +419,16 @@ fn privileged_and_docker_socket_are_off_unless_asked_and_warn_when_on() {
     let (r, inspect) = kept_container(&img, &["--privileged"]);
     let w = warnings(&r);
     assert!(w.iter().any(|m| m.contains("privileged")), "{w:?}");
-    match inspect {
-        Some(inspect) => {
-            assert_eq!(r.code, 0, "{}", r.dump());
-            assert_eq!(inspect["HostConfig"]["Privileged"], true);
-        }
-        None => {
-            assert_eq!(r.status(), "FAULT", "{}", r.dump());
-            let msg = r.finished("PROVISIONING")["context"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            assert!(msg.contains("cannot start the build container"), "{msg}");
-        }
+    if let Some(inspect) = inspect {
+        assert_eq!(r.code, 0, "{}", r.dump());
+        assert_eq!(inspect["HostConfig"]["Privileged"], true);
+    } else {
+        assert_eq!(r.status(), "FAULT", "{}", r.dump());
+        let msg = r.finished("PROVISIONING")["context"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(msg.contains("cannot start the build container"), "{msg}");
     }
 
     // Plain output shows the warning too.
@@ -429,7 +439,14 @@ fn privileged_and_docker_socket_are_off_unless_asked_and_warn_when_on() {
     let out = Command::new(cbdash_bin())
         .arg("run")
         .arg(dir.path())
-        .args(["--plain", "--image", &img, "--pull", "never", "--privileged"])
+        .args([
+            "--plain",
+            "--image",
+            &img,
+            "--pull",
+            "never",
+            "--privileged",
+        ])
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
