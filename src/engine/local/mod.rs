@@ -11,6 +11,8 @@
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
 //!   [`cache`] the cache volumes, [`state`] the build counter.
 //! - Everything leaves through [`emit::Emitter`], which masks secrets and batches lines.
+//! - [`watchdog`] pings the daemon while a phase runs, so a daemon that goes away or stalls
+//!   turns the build into a FAULT instead of a hang; cleanup calls are bounded too.
 
 pub mod artifacts;
 pub mod cache;
@@ -25,6 +27,7 @@ pub mod script;
 pub mod source;
 pub mod state;
 mod upload;
+pub mod watchdog;
 
 pub use run::{DEFAULT_IMAGE, run_build};
 
@@ -77,6 +80,6 @@ impl Backend for LocalBackend {
         sink: EventSink,
         cancel: CancellationToken,
     ) -> Result<BuildOutcome, EngineError> {
-        Ok(run_build(req, sink, cancel).await?)
+        Ok(Box::pin(run_build(req, sink, cancel)).await?)
     }
 }

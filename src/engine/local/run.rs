@@ -21,7 +21,7 @@ use crate::model::{
 use super::driver::Session;
 use super::emit::Emitter;
 use super::plan::{Machine, PhaseResult, Step};
-use super::{LocalError, docker};
+use super::{LocalError, docker, watchdog};
 
 /// CodeBuild's standard Linux image, the default when neither `--image` nor the project
 /// config names one.
@@ -47,6 +47,9 @@ pub struct Build {
     pub source_dir: PathBuf,
     pub src_dir: String,
     pub container: Option<String>,
+    /// The container being created and started: a task of its own, so that a build
+    /// cancelled mid-call still learns the container's id and removes it.
+    pub starting: Option<tokio::task::JoinHandle<Result<String, LocalError>>>,
     pub container_name: String,
     pub session: Option<Session>,
     pub start_ms: i64,
@@ -87,8 +90,11 @@ pub async fn run_build(
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, LocalError> {
     let docker = docker::connect().await?;
-    if let Err(e) = docker::remove_stale(&docker).await {
-        tracing::warn!("could not clean up stale containers: {e}");
+    match watchdog::bounded(watchdog::CLEANUP_TIMEOUT, docker::remove_stale(&docker)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!("removed {n} container(s) left by dead cbdash processes"),
+        Ok(Err(e)) => tracing::warn!("could not clean up stale containers: {e}"),
+        Err(e) => tracing::warn!("could not clean up stale containers: {e}"),
     }
     let source_dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let project = req.project.clone();
@@ -123,14 +129,17 @@ pub async fn run_build(
         source_dir,
         src_dir: format!("/codebuild/output/src{n}/src"),
         container: None,
+        starting: None,
         session: None,
         start_ms: Utc::now().timestamp_millis(),
         artifacts_dir,
         req,
     };
     let status = drive(&mut build, &cancel).await;
-    build.emit.flush().await?;
+    // The container goes whatever happened, even when the event receiver is gone.
+    let flushed = build.emit.flush().await;
     cleanup(&mut build).await;
+    flushed?;
     let status = status?;
     Ok(BuildOutcome { build_id, status })
 }
@@ -162,10 +171,16 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
         let outcome = if interrupted {
             Ok(super::phases::run_phase(b, phase, succeeding).await?)
         } else {
+            let docker = b.docker.clone();
             tokio::select! {
-                r = super::phases::run_phase(b, phase, succeeding) => Ok(r?),
-                () = cancel.cancelled() => Err(Status::Stopped),
-                () = tokio::time::sleep_until(deadline) => Err(Status::TimedOut),
+                r = super::phases::run_phase(b, phase, succeeding) => match r {
+                    Ok(r) => Ok(r),
+                    Err(LocalError::SinkClosed) => return Err(LocalError::SinkClosed),
+                    Err(e) => Err(Interrupt::Fault(fault_message(&docker, &e).await)),
+                },
+                () = cancel.cancelled() => Err(Interrupt::Stopped),
+                () = tokio::time::sleep_until(deadline) => Err(Interrupt::TimedOut),
+                lost = watchdog::daemon_lost(&docker) => Err(Interrupt::Fault(lost)),
             }
         };
         match outcome {
@@ -180,14 +195,13 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
                     .await?;
                 step = machine.next(&result);
             }
-            Err(st) => {
+            Err(why) => {
                 interrupted = true;
-                // The shell is mid-command: drop it; the container goes at cleanup.
+                // The shell is mid-command: drop it and the container with it (bounded: the
+                // daemon may be the reason we are here).
                 b.session = None;
-                if let Some(id) = b.container.take() {
-                    docker::remove_container(&b.docker, &id).await?;
-                }
-                let ctx = interrupt_context(st, b.req.local.timeout);
+                remove(b).await;
+                let (st, ctx) = why.status_and_context(b.req.local.timeout);
                 b.emit.phase_finished(phase, attempt, at, st, ctx).await?;
                 step = machine.interrupt(st);
             }
@@ -214,14 +228,66 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
     Ok(status)
 }
 
-fn interrupt_context(st: Status, timeout: std::time::Duration) -> PhaseContext {
-    if st == Status::TimedOut {
-        PhaseContext::new(
-            StatusCode::BuildTimedOut,
-            format!("Build has timed out. {} secs", timeout.as_secs()),
-        )
-    } else {
-        PhaseContext::new(StatusCode::BuildStopped, "Build was stopped")
+/// Why a phase did not run to its end.
+enum Interrupt {
+    Stopped,
+    TimedOut,
+    /// The infrastructure failed (the daemon went away, stalled, or refused a call).
+    Fault(String),
+}
+
+impl Interrupt {
+    fn status_and_context(self, timeout: std::time::Duration) -> (Status, PhaseContext) {
+        match self {
+            Self::TimedOut => (
+                Status::TimedOut,
+                PhaseContext::new(
+                    StatusCode::BuildTimedOut,
+                    format!("Build has timed out. {} secs", timeout.as_secs()),
+                ),
+            ),
+            Self::Stopped => (
+                Status::Stopped,
+                PhaseContext::new(StatusCode::BuildStopped, "Build was stopped"),
+            ),
+            Self::Fault(message) => (
+                Status::Fault,
+                PhaseContext::new(StatusCode::ClientError, message),
+            ),
+        }
+    }
+}
+
+/// The context message of a phase that failed on an engine error: when the daemon no longer
+/// answers, that is the reason to show, whatever the call that noticed it said.
+async fn fault_message(docker: &bollard::Docker, e: &LocalError) -> String {
+    match watchdog::check(docker).await {
+        Err(reason) => watchdog::lost_message(&reason),
+        Ok(()) => e.to_string(),
+    }
+}
+
+/// Removes the build's container, bounded in time; a failure is a warning (the next run
+/// removes containers of dead cbdash processes).
+async fn remove(b: &mut Build) {
+    if let Some(task) = b.starting.take()
+        && let Ok(Ok(Ok(id))) = watchdog::bounded(watchdog::CLEANUP_TIMEOUT, task).await
+    {
+        b.container = Some(id);
+    }
+    let Some(id) = b.container.take() else { return };
+    let result = watchdog::bounded(
+        watchdog::CLEANUP_TIMEOUT,
+        docker::remove_container(&b.docker, &id),
+    )
+    .await
+    .and_then(|r| r.map_err(|e| e.to_string()));
+    if let Err(e) = result {
+        let msg = format!(
+            "could not remove container {} ({e}); the next cbdash run removes it",
+            b.container_name
+        );
+        let _ = b.emit.notice(NoticeLevel::Warning, &msg).await;
     }
 }
 
@@ -240,21 +306,15 @@ fn on_failure_map(
 /// Removes the container unless `--keep`.
 async fn cleanup(b: &mut Build) {
     b.session = None;
-    let Some(id) = b.container.take() else { return };
-    if b.req.local.keep {
+    if b.req.local.keep
+        && let Some(id) = b.container.take()
+    {
         let msg = format!("kept container {} ({id})", b.container_name);
         let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
         return;
     }
-    if let Err(e) = docker::remove_container(&b.docker, &id).await {
-        let _ = b
-            .emit
-            .notice(
-                NoticeLevel::Warning,
-                &format!("could not remove container: {e}"),
-            )
-            .await;
-    }
+    remove(b).await;
+    let _ = b.emit.flush().await;
 }
 
 /// Nine random digits for `/codebuild/output/src<N>/src`.
