@@ -116,6 +116,11 @@ pub struct RunArgs {
     /// Where to copy artifacts (default: DIR/.cbdash/artifacts/<build-id>/).
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// A testing aid (hidden): mount a tmpfs of SIZE at PATH in the build container, for
+    /// example `/scratch:1m`, to see how a build behaves when its disk is full (not under
+    /// /codebuild, where cbdash copies files: Docker cannot copy into a tmpfs).
+    #[arg(long, hide = true, value_name = "PATH:SIZE")]
+    pub tmpfs: Vec<String>,
     /// Build timeout, for example 90s, 30m, 2h.
     #[arg(long, default_value = "60m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,

@@ -15,14 +15,37 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    /// Send only this many bytes of the body (the `Content-Length` still announces all of
+    /// it), then close the connection: a truncated response.
+    pub truncate_at: Option<usize>,
 }
 
 impl Reply {
+    /// A reply with this status and body, sent as is (malformed JSON, HTML, anything).
+    pub fn raw(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            body: body.to_owned(),
+            truncate_at: None,
+        }
+    }
+
+    /// `v` as JSON, cut after `keep` bytes and the connection closed.
+    #[allow(clippy::needless_pass_by_value)] // fixtures read better passing `json!(..)` directly
+    pub fn truncated(v: Value, keep: usize) -> Self {
+        Self {
+            status: 200,
+            body: v.to_string(),
+            truncate_at: Some(keep),
+        }
+    }
+
     #[allow(clippy::needless_pass_by_value)] // fixtures read better passing `json!(..)` directly
     pub fn ok(v: Value) -> Self {
         Self {
             status: 200,
             body: v.to_string(),
+            truncate_at: None,
         }
     }
     /// An AWS JSON error body, `{"__type": kind, "message": ...}`.
@@ -30,6 +53,7 @@ impl Reply {
         Self {
             status,
             body: json!({"__type": kind, "message": message}).to_string(),
+            truncate_at: None,
         }
     }
 }
@@ -142,14 +166,16 @@ async fn serve(sock: TcpStream, handler: Arc<Handler>, calls: Arc<Mutex<Vec<(Str
             region,
         });
         let reason = if reply.status == 200 { "OK" } else { "Error" };
+        let sent = reply.truncate_at.map_or(reply.body.as_str(), |n| {
+            &reply.body[..n.min(reply.body.len())]
+        });
         let resp = format!(
-            "HTTP/1.1 {} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: {}\r\nContent-Length: {}\r\n\r\n{}",
+            "HTTP/1.1 {} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: {}\r\nContent-Length: {}\r\n\r\n{sent}",
             reply.status,
             uuid::Uuid::new_v4(),
             reply.body.len(),
-            reply.body
         );
-        if w.write_all(resp.as_bytes()).await.is_err() {
+        if w.write_all(resp.as_bytes()).await.is_err() || reply.truncate_at.is_some() {
             return;
         }
     }

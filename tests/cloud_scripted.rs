@@ -221,10 +221,7 @@ async fn throttling_storms_and_500s_back_off_with_notices() {
         assert_eq!(r.op, "BatchGetBuilds");
         match n2.fetch_add(1, Ordering::SeqCst) {
             0..=2 => Reply::error(400, "ThrottlingException", "Rate exceeded"),
-            3 => Reply {
-                status: 500,
-                body: "<html>Internal Server Error</html>".into(),
-            },
+            3 => Reply::raw(500, "<html>Internal Server Error</html>"),
             _ => Reply::ok(json!({"builds": [failing_build(9)], "buildsNotFound": []})),
         }
     })

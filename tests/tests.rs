@@ -34,3 +34,6 @@ mod local_pipeline;
 
 // The dashboard rendered on a TestBackend: screens, keys, snapshots.
 mod tui;
+
+// Reliability and security: secrets, hostile output, Docker and AWS faults, cancellation.
+mod reliability;

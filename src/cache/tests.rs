@@ -306,3 +306,60 @@ proptest::proptest! {
         let _ = a.finish();
     }
 }
+
+/// One line in the grammar of `docker build` output (BuildKit and legacy), with small
+/// numbers so that vertices, steps and stages collide often.
+fn docker_line() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let n = 1u32..6;
+    prop_oneof![
+        (
+            n.clone(),
+            n.clone(),
+            n.clone(),
+            "(RUN|COPY|FROM|ADD) [a-z ./]{0,12}"
+        )
+            .prop_map(|(v, i, t, ins)| format!("#{v} [{i}/{t}] {ins}")),
+        (
+            n.clone(),
+            n.clone(),
+            "(builder|app|stage-[0-9])",
+            "(RUN|COPY) [a-z]{0,6}"
+        )
+            .prop_map(|(v, i, s, ins)| format!("#{v} [{s} {i}/5] {ins}")),
+        n.clone().prop_map(|v| format!("#{v} CACHED")),
+        (n.clone(), 0u32..99).prop_map(|(v, d)| format!("#{v} DONE 0.{d}s")),
+        (n.clone(), "[a-z ]{0,20}").prop_map(|(v, e)| format!("#{v} ERROR: {e}")),
+        (n.clone(), "[a-z ]{0,20}").prop_map(|(v, t)| format!("#{v} {t}")),
+        (n.clone(), n.clone(), "(RUN|COPY|FROM) [a-z]{0,8}")
+            .prop_map(|(i, t, ins)| format!("Step {i}/{t} : {ins}")),
+        Just(" ---> Using cache".to_owned()),
+        Just(" ---> Running in 0123456789ab".to_owned()),
+        Just("Successfully built 0123456789ab".to_owned()),
+        Just("Successfully tagged app:latest".to_owned()),
+        "(#[0-9] )?writing image sha256:[0-9a-f]{0,8}( done)?",
+        "naming to [a-z./:]{0,16}( done)?",
+        "\\[Container\\] 2025/01/01 00:00:00.000000 Running command docker build -t [a-z:]{1,8} \\.",
+        ".{0,30}",
+    ]
+}
+
+proptest::proptest! {
+    #[test]
+    fn docker_like_logs_give_consistent_reports(
+        lines in proptest::collection::vec(docker_line(), 0..60),
+    ) {
+        let mut a = Analyzer::new();
+        let mut reports = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            reports.extend(a.feed_at(l, u64::try_from(i).unwrap_or(0) * 10));
+        }
+        reports.extend(a.finish());
+        for r in &reports {
+            proptest::prop_assert!(r.steps_cached <= r.steps_total, "{r:?}");
+            proptest::prop_assert!(r.hit_ratio().is_none_or(|h| (0.0..=1.0).contains(&h)));
+            // A first miss means not every step came from the cache.
+            proptest::prop_assert!(r.first_miss.is_none() || r.steps_cached < r.steps_total, "{r:?}");
+        }
+    }
+}

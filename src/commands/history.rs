@@ -114,14 +114,20 @@ fn show(store: &Store, args: &HistoryShowArgs, out: &mut impl Write) -> Result<u
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&detail)?)?;
     } else {
-        write!(out, "{}", describe(&detail))?;
+        // Context messages quote build commands, which may hold anything.
+        for line in describe(&detail).lines() {
+            writeln!(out, "{}", crate::headless::plain::sanitize(line))?;
+        }
     }
     if args.log {
         match store.read_log(&detail.run.build_id)? {
             Some(log) => {
                 writeln!(out, "\n--- log ---")?;
-                out.write_all(log.text.as_bytes())
-                    .context("writing the log")?;
+                // The log is the build's own output, untrusted: printed as plain mode does.
+                for line in log.text.lines() {
+                    writeln!(out, "{}", crate::headless::plain::sanitize(line))
+                        .context("writing the log")?;
+                }
                 if log.truncated {
                     writeln!(
                         out,

@@ -110,6 +110,11 @@ pub fn request(args: &RunArgs) -> Result<BuildRequest> {
             keep_idle: crate::engine::DEFAULT_KEEP_IDLE,
             artifacts_dir: args.artifacts.clone(),
             timeout: args.timeout,
+            tmpfs: args
+                .tmpfs
+                .iter()
+                .map(|t| parse_tmpfs(t))
+                .collect::<Result<_>>()?,
             project_env: config.env.into_iter().collect(),
         },
     })
@@ -141,20 +146,57 @@ pub(super) fn validate_spec(path: &Path) -> Result<()> {
     })
 }
 
-/// `NAME=VALUE`, value literal.
+/// `NAME=VALUE`, value literal. An error about a `--secret` never repeats its value (a
+/// secret given without `NAME=` is all value).
 fn parse_pair(s: &str, flag: &str) -> Result<(String, String)> {
+    let secret = flag == "--secret";
+    let shown = |s: &str| {
+        if secret {
+            s.split_once('=')
+                .map_or_else(|| "***".to_owned(), |(n, _)| format!("{n}=***"))
+        } else {
+            s.to_owned()
+        }
+    };
     let (name, value) = s
         .split_once('=')
-        .ok_or_else(|| usage(format!("{flag} '{s}': expected NAME=VALUE")))?;
+        .ok_or_else(|| usage(format!("{flag} '{}': expected NAME=VALUE", shown(s))))?;
     let valid = !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(usage(format!(
-            "{flag} '{s}': '{name}' is not a variable name (letters, digits, _)"
+            "{flag} '{}': '{name}' is not a variable name (letters, digits, _)",
+            shown(s)
         )));
     }
     Ok((name.to_owned(), value.to_owned()))
+}
+
+/// `--tmpfs PATH:SIZE`: an absolute path and a size of digits with an optional k, m or g.
+fn parse_tmpfs(s: &str) -> Result<(String, String)> {
+    let bad = || {
+        usage(format!(
+            "--tmpfs '{s}': expected PATH:SIZE, for example /data:1m"
+        ))
+    };
+    let (path, size) = s.rsplit_once(':').ok_or_else(bad)?;
+    let digits = size.trim_end_matches(['k', 'm', 'g']);
+    let size_ok = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && size.len() - digits.len() <= 1;
+    if !path.starts_with('/') || path.contains(',') || !size_ok {
+        return Err(bad());
+    }
+    // Docker copies files into the container's own filesystem, under a tmpfs mount: the
+    // source and shell state would be hidden.
+    if path == "/" || path.starts_with("/codebuild") {
+        return Err(usage(format!(
+            "--tmpfs '{s}': not at / or under /codebuild, where cbdash copies the source and \
+             the shell state"
+        )));
+    }
+    Ok((path.to_owned(), size.to_owned()))
 }
 
 /// An env file: `NAME=VALUE` lines, `#` comments and blank lines ignored, quotes kept.
@@ -222,6 +264,33 @@ mod tests {
         assert!(parse_pair("novalue", "--env").is_err());
         assert!(parse_pair("1A=x", "--env").is_err());
         assert!(parse_pair("A-B=x", "--env").is_err());
+    }
+
+    #[test]
+    fn a_bad_secret_is_not_repeated_in_the_error() {
+        for bad in ["hunter2-value", "BAD-NAME=hunter2-value"] {
+            let e = parse_pair(bad, "--secret").expect_err("invalid");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tmpfs_needs_an_absolute_path_and_a_size() {
+        assert_eq!(
+            parse_tmpfs("/scratch:1m").expect("tmpfs"),
+            ("/scratch".into(), "1m".into())
+        );
+        for bad in [
+            "rel:1m",
+            "/x",
+            "/x:",
+            "/x:1q",
+            "/x:mm",
+            "/a,b:1m",
+            "/codebuild/output:1m",
+        ] {
+            assert!(parse_tmpfs(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub async fn run(global: &GlobalArgs, req: BuildRequest, json: bool) -> Result<u
     let mut output = Output::new(json);
     let mut next = Next::Full;
     let last = loop {
-        let last = run_once(&req, &next, &mut pipeline, &mut output, &cancel).await?;
+        let last = Box::pin(run_once(&req, &next, &mut pipeline, &mut output, &cancel)).await?;
         if cancel.is_cancelled() {
             break last;
         }
@@ -113,9 +113,9 @@ async fn run_once(
             build_id: id.to_string(),
             phase: None,
         };
-        match drive(pipeline, output, |sink| {
+        match Box::pin(drive(pipeline, output, |sink| {
             local::resume::resume_build(resume, sink, cancel.clone())
-        })
+        }))
         .await
         {
             Err(e) if resumable_failure(&e) => {
@@ -126,9 +126,9 @@ async fn run_once(
             other => return other,
         }
     }
-    drive(pipeline, output, |sink| {
+    Box::pin(drive(pipeline, output, |sink| {
         local::run_build(req.clone(), sink, cancel.clone())
-    })
+    }))
     .await
 }
 

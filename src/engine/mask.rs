@@ -15,6 +15,9 @@ pub struct Masker {
 /// The replacement text.
 pub const MASK: &str = "***";
 
+/// The shortest line of a multi-line secret that is masked on its own.
+pub const MIN_LINE: usize = 6;
+
 impl Masker {
     /// A masker for these values. Empty values are ignored (masking "" would mask everything).
     #[must_use]
@@ -30,9 +33,22 @@ impl Masker {
         m
     }
 
-    /// Adds one more secret value.
+    /// Adds one more secret value. Output is masked line by line, so a value of several
+    /// lines (a PEM key, a JSON document) also masks each of its lines that is long enough
+    /// not to be a common word ([`MIN_LINE`] characters).
     pub fn add(&mut self, value: impl Into<String>) {
         let value = value.into();
+        if value.contains('\n') {
+            for line in value.lines().map(|l| l.trim_end_matches('\r')) {
+                if line.trim().chars().count() >= MIN_LINE {
+                    self.insert(line.to_owned());
+                }
+            }
+        }
+        self.insert(value);
+    }
+
+    fn insert(&mut self, value: String) {
         if value.is_empty() || self.values.contains(&value) {
             return;
         }
@@ -81,6 +97,14 @@ mod tests {
         let m = Masker::new(["", "k"]);
         assert_eq!(m.mask("key"), "***ey");
         assert!(Masker::new([""]).is_empty());
+    }
+
+    #[test]
+    fn each_long_line_of_a_multi_line_secret_is_masked() {
+        let m = Masker::new(["-----BEGIN KEY-----\r\nMIIEvQIBADANBg\n}\n"]);
+        assert_eq!(m.mask("-----BEGIN KEY-----"), "***");
+        assert_eq!(m.mask("x MIIEvQIBADANBg y"), "x *** y");
+        assert_eq!(m.mask("a } b"), "a } b", "short lines are not masked alone");
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub struct LocalOptions {
     pub artifacts_dir: Option<PathBuf>,
     /// Build timeout.
     pub timeout: std::time::Duration,
+    /// tmpfs mounts (path, size such as `1m`): a testing aid for full disks (`--tmpfs`).
+    pub tmpfs: Vec<(String, String)>,
     /// The project config's variables (`.cbdash.toml` `[env]`): above the buildspec's, below
     /// `BuildRequest::env`.
     pub project_env: Vec<(String, String)>,
@@ -99,6 +101,7 @@ impl Default for LocalOptions {
             keep_idle: DEFAULT_KEEP_IDLE,
             artifacts_dir: None,
             timeout: std::time::Duration::from_hours(1),
+            tmpfs: Vec::new(),
             project_env: Vec::new(),
         }
     }

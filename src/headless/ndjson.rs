@@ -106,16 +106,46 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
 pub fn render(ev: &BuildEvent) -> String {
     let mut s = String::new();
     for o in objects(ev) {
-        s.push_str(&o.to_string());
+        push_terminal_safe(&mut s, &o.to_string());
         s.push('\n');
     }
     s
+}
+
+/// Appends JSON text with DEL and the C1 controls (U+007F–U+009F) written as `\uXXXX`
+/// escapes. JSON escapes C0 controls already; C1 ones are valid raw, but a terminal may act
+/// on them (U+009B is CSI), and NDJSON is often read on one. The JSON value is unchanged.
+fn push_terminal_safe(out: &mut String, json: &str) {
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{BuildId, LogLine, LogStream, PhaseContext, PhaseKind, Status};
+
+    #[test]
+    fn c1_controls_are_escaped_and_the_value_kept() {
+        let ev = BuildEvent::Logs {
+            build_id: BuildId("p:1".into()),
+            lines: vec![LogLine {
+                phase: None,
+                stream: LogStream::Stdout,
+                text: "a\u{9b}2J\u{1b}[H\u{7f}b".into(),
+            }],
+        };
+        let text = render(&ev);
+        assert!(text.contains(r"a\u009b2J\u001b[H\u007fb"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+        let v: Value = serde_json::from_str(text.trim_end()).expect("json");
+        assert_eq!(v["line"], "a\u{9b}2J\u{1b}[H\u{7f}b");
+    }
 
     #[test]
     fn log_batches_become_one_line_each() {

@@ -230,6 +230,27 @@ mod tests {
     }
 
     #[test]
+    fn dcs_c1_and_unterminated_sequences_leave_no_control() {
+        let raw = "a\u{1b}Pq#0\u{1b}\\b\u{9b}2Jc\u{1b}]0;unterminated";
+        let out = sanitize(raw);
+        assert!(!out.chars().any(|c| c.is_control() && c != '\t'), "{out:?}");
+        assert!(out.starts_with('a'));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_output_has_no_control_but_tab(
+            raw in "(\\PC|[\\x00-\\x1f\\x7f-\\x9f]|\x1b[\\[\\]P^_X(][0-9;:?a-z]{0,6}[@-~]?){0,40}",
+        ) {
+            let out = sanitize(&raw);
+            proptest::prop_assert!(
+                out.chars().all(|c| c == '\t' || !c.is_control()),
+                "{:?}", out
+            );
+        }
+    }
+
+    #[test]
     fn log_then_summary() {
         let id = BuildId("p:1".into());
         let mut p = Printer::default();

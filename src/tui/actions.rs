@@ -84,7 +84,9 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
         Mode::Normal => return None,
         Mode::Help => {}
         Mode::Confirm(pending) => {
-            if matches!(typed, Some('y' | 'Y')) || key.code == KeyCode::Enter {
+            // A second Ctrl-C confirms quitting, as in a shell.
+            let again = pending == Pending::Quit && key.ctrl && key.code == KeyCode::Char('c');
+            if matches!(typed, Some('y' | 'Y')) || key.code == KeyCode::Enter || again {
                 return Some(confirm(state, pending));
             }
             flash(state, NoticeLevel::Info, "cancelled");

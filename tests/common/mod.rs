@@ -51,3 +51,4 @@ pub fn repo_root() -> PathBuf {
 pub fn cbdash_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cbdash"))
 }
+pub mod tmux;

@@ -4,16 +4,15 @@
 //! it (each only after a confirmation or the form), and quits without asking (cloud builds go
 //! on without us).
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use super::tmux::Tmux;
 use crate::cloud_fake::{FakeAws, Reply, build, phase};
 use crate::cloud_scripted::{failing_build, log_page};
 use crate::common::cbdash_bin;
+use crate::common::tmux::Tmux;
 
 const RETRIED: &str = "demo:22222222-2222-3333-4444-555555555555";
 const STARTED: &str = "demo:33333333-2222-3333-4444-555555555555";
@@ -104,9 +103,7 @@ fn account(
 
 #[test]
 fn the_cloud_group_retries_starts_and_stops_builds_after_confirmation() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(!crate::common::in_ci(), "tmux is required in CI");
-        eprintln!("SKIPPED: tmux is not installed");
+    if !Tmux::available() {
         return;
     }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -122,19 +119,23 @@ fn the_cloud_group_retries_starts_and_stops_builds_after_confirmation() {
         "[[cloud]]\nprofile = \"default\"\nregion = \"us-east-1\"\n",
     )
     .expect("config");
-    let tmux = Tmux::open(
-        &home,
-        &[
-            ("HOME", home.display().to_string()),
-            ("CBDASH_CONFIG", config.display().to_string()),
-            ("AWS_ENDPOINT_URL", fake.url()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-            ("AWS_MAX_ATTEMPTS", "1".to_owned()),
-            ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
-        ],
+    let env = [
+        ("HOME", home.display().to_string()),
+        ("CBDASH_CONFIG", config.display().to_string()),
+        ("AWS_ENDPOINT_URL", fake.url()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+        ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+    ];
+    let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
+    let shell = format!(
+        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color {} PS1='READY$ ' bash --norc --noprofile",
+        vars.join(" ")
     );
+    let tmux = Tmux::start("cloud", &home, &shell);
+    tmux.wait("the prompt", |s| s.contains("READY$"));
     tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
     let s = tmux.wait("the account's projects", |s| {
         s.contains("Cloud default/us-east-1") && s.contains("demo")
@@ -176,7 +177,7 @@ fn the_cloud_group_retries_starts_and_stops_builds_after_confirmation() {
 
     // Nothing local runs: q quits at once and the terminal is back.
     tmux.keys(&["q"]);
-    tmux.wait_for_shell();
+    tmux.wait_command("bash", std::time::Duration::from_secs(30));
     assert!(
         !tmux.alternate_on(),
         "alternate screen left:\n{}",

@@ -4,15 +4,14 @@
 //! attempt 2) to success; quitting leaves no container.
 
 use std::process::Command;
+use std::time::Duration;
 
-use super::tmux::Tmux;
 use crate::common::cbdash_bin;
+use crate::common::tmux::Tmux;
 
 #[test]
 fn dashboard_in_tmux_resumes_a_fixed_build_and_opens_a_shell() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(!crate::common::in_ci(), "tmux is required in CI");
-        eprintln!("SKIPPED: tmux is not installed");
+    if !Tmux::available() {
         return;
     }
     let Some(image) = crate::common::require("CBDASH_TEST_IMAGE") else {
@@ -37,17 +36,14 @@ fn dashboard_in_tmux_resumes_a_fixed_build_and_opens_a_shell() {
     }
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "").expect("write");
-    let tmux = Tmux::open(
-        &project,
-        &[
-            ("HOME", dir.path().display().to_string()),
-            (
-                "DOCKER_HOST",
-                std::env::var("DOCKER_HOST").unwrap_or_default(),
-            ),
-            ("CBDASH_CONFIG", config.display().to_string()),
-        ],
+    let shell = format!(
+        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} DOCKER_HOST={docker} CBDASH_CONFIG={config} PS1='READY$ ' bash --norc --noprofile",
+        home = dir.path().display(),
+        docker = std::env::var("DOCKER_HOST").unwrap_or_default(),
+        config = config.display(),
     );
+    let tmux = Tmux::start("resume", &project, &shell);
+    tmux.wait("the prompt", |s| s.contains("READY$"));
     tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
     tmux.wait("the dashboard", |s| s.contains("Projects"));
     tmux.keys(&["r"]);
@@ -85,7 +81,7 @@ fn dashboard_in_tmux_resumes_a_fixed_build_and_opens_a_shell() {
     tmux.wait("the shell prompt again", |s| {
         s.contains("READY$") && !s.contains("Projects")
     });
-    tmux.wait_for_shell();
+    tmux.wait_command("bash", Duration::from_secs(30));
     let ps = Command::new("docker")
         .args([
             "ps",

@@ -100,6 +100,13 @@ where
             let code = err.code().unwrap_or_default();
             let message = err.message().unwrap_or(code).to_owned();
             let status = err.raw_response().map_or(0, HasStatus::status_u16);
+            // A success status whose body did not parse: nothing the service meant to say.
+            if code.is_empty() && (200..300).contains(&status) {
+                return CloudError::Garbled {
+                    operation,
+                    message: full,
+                };
+            }
             classify_code(operation, group, code, message, status)
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => CloudError::Unreachable {
@@ -115,7 +122,7 @@ where
                     message: "malformed error body".into(),
                 }
             } else {
-                CloudError::Api {
+                CloudError::Garbled {
                     operation,
                     message: full,
                 }

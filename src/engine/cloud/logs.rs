@@ -145,6 +145,7 @@ pub async fn tail(
         build_id,
         sink,
         failures: 0,
+        gone_noticed: false,
         live_seen: std::collections::HashSet::new(),
     };
     let mut live = opts.live_tail;
@@ -153,7 +154,8 @@ pub async fn tail(
         let page = match get_page(&clients.logs, &clients.group, &t.loc, t.token.as_deref()).await {
             Ok(p) => p,
             Err(e) => {
-                t.on_error(&e, ended_before, &opts, &cancel).await?;
+                t.on_error(&e, ended_before, &opts, &mut info, &cancel)
+                    .await?;
                 if ended_before && matches!(e, CloudError::NotFound { .. }) {
                     break;
                 }
@@ -161,6 +163,7 @@ pub async fn tail(
             }
         };
         t.failures = 0;
+        t.gone_noticed = false;
         for (ts, m) in &page.messages {
             // After a live-tail session, its events come again in GetLogEvents: skip them.
             if !t.live_seen.remove(&(*ts, m.clone())) {
@@ -222,6 +225,8 @@ struct Tailer<'a> {
     build_id: BuildId,
     sink: EventSink,
     failures: u32,
+    /// The stream vanished after it was read, and a notice said so.
+    gone_noticed: bool,
     /// (timestamp, message) of events shown by live tail.
     live_seen: std::collections::HashSet<(i64, String)>,
 }
@@ -245,15 +250,35 @@ impl Tailer<'_> {
     }
 
     /// A failed page: wait (the stream may not exist yet; throttles back off) or give up.
+    /// The wait ends early when the build's state changes (it ended: the tail can stop).
     async fn on_error(
         &mut self,
         e: &CloudError,
         ended: bool,
         opts: &TailOptions,
+        info: &mut watch::Receiver<TailInfo>,
         cancel: &CancellationToken,
     ) -> Result<(), EngineError> {
         let delay = match e {
-            CloudError::NotFound { .. } => opts.poll, // stream created during PROVISIONING
+            // Before the first page: the stream is created during PROVISIONING.
+            CloudError::NotFound { .. } if self.token.is_none() => opts.poll,
+            // It was read before and is gone (deleted mid-tail): say so once, back off.
+            CloudError::NotFound { .. } => {
+                self.failures += 1;
+                let d = backoff_delay(&opts.backoff, self.failures, random_jitter());
+                if !self.gone_noticed {
+                    self.gone_noticed = true;
+                    let msg = format!(
+                        "the log stream {}/{} is gone (deleted?): backing off {:.1}s and \
+                         retrying until the build ends",
+                        self.loc.group,
+                        self.loc.stream,
+                        d.as_secs_f64()
+                    );
+                    self.notice(NoticeLevel::Warning, msg).await?;
+                }
+                d
+            }
             e if e.is_retryable() => {
                 self.failures += 1;
                 let d = backoff_delay(&opts.backoff, self.failures, random_jitter());
@@ -270,6 +295,7 @@ impl Tailer<'_> {
             tokio::select! {
                 () = cancel.cancelled() => {}
                 () = tokio::time::sleep(delay) => {}
+                Ok(()) = info.changed() => {}
             }
         }
         Ok(())

@@ -77,6 +77,10 @@ pub enum CloudError {
         status: u16,
         message: String,
     },
+    /// An answer that cannot be read: malformed JSON, a truncated body, an HTML page from a
+    /// proxy. Usually transient, so retried like a server error.
+    #[error("the answer to {operation} could not be read ({message}); retrying later")]
+    Garbled { operation: String, message: String },
     #[error("cannot reach AWS for {operation}: {message}; check the region and the network")]
     Unreachable { operation: String, message: String },
     #[error("{what} was not found")]
@@ -88,10 +92,13 @@ pub enum CloudError {
 }
 
 impl CloudError {
-    /// Whether waiting and trying again may help (throttling, 5xx).
+    /// Whether waiting and trying again may help (throttling, 5xx, unreadable answers).
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
-        matches!(self, Self::Throttled { .. } | Self::Server { .. })
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::Server { .. } | Self::Garbled { .. }
+        )
     }
 }
 

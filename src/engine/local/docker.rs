@@ -26,6 +26,9 @@ pub const LABEL_KEEP: &str = "cbdash.keep";
 /// The project directory on the host, where the kept build's record is.
 pub const LABEL_SOURCE_DIR: &str = "cbdash.source-dir";
 
+/// How long connecting (version negotiation and a ping) may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Connects to `DOCKER_HOST` (unix, tcp, tcp+TLS, ssh) and negotiates the API version; a
 /// daemon that does not answer is [`LocalError::DockerUnavailable`].
 pub async fn connect() -> Result<Docker, LocalError> {
@@ -36,15 +39,15 @@ pub async fn connect() -> Result<Docker, LocalError> {
         reason,
     };
     let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.to_string()))?;
-    let docker = docker
-        .negotiate_version()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    docker
-        .ping()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    Ok(docker)
+    // A daemon that accepts the connection and then says nothing must not hang us.
+    let answered = super::watchdog::bounded(CONNECT_TIMEOUT, async {
+        let docker = docker.negotiate_version().await?;
+        docker.ping().await?;
+        Ok::<_, bollard::errors::Error>(docker)
+    })
+    .await
+    .map_err(&unavailable)?;
+    answered.map_err(|e| unavailable(e.to_string()))
 }
 
 /// Whether the image is present locally.
@@ -97,6 +100,8 @@ pub struct ContainerSpec {
     pub src_dir: String,
     pub binds: Vec<String>,
     pub privileged: bool,
+    /// tmpfs mounts: path → size (`1m`).
+    pub tmpfs: HashMap<String, String>,
 }
 
 /// Creates and starts the build container: root, entrypoint overridden (as CodeBuild does for
@@ -113,6 +118,12 @@ pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<St
         host_config: Some(HostConfig {
             binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
             privileged: Some(spec.privileged),
+            tmpfs: (!spec.tmpfs.is_empty()).then(|| {
+                spec.tmpfs
+                    .iter()
+                    .map(|(path, size)| (path.clone(), format!("size={size}")))
+                    .collect()
+            }),
             init: Some(false),
             ..Default::default()
         }),
@@ -127,14 +138,34 @@ pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<St
         .await
         .map_err(|e| LocalError::Container(e.to_string()))?
         .id;
-    docker
+    let started = docker
         .start_container(
             &id,
             None::<bollard::query_parameters::StartContainerOptions>,
         )
-        .await
-        .map_err(|e| LocalError::Container(e.to_string()))?;
+        .await;
+    if let Err(e) = started {
+        // A container that was created but cannot start is ours to remove.
+        let _ = remove_container(docker, &id).await;
+        return Err(LocalError::Container(start_error(
+            &spec.image,
+            &e.to_string(),
+        )));
+    }
     Ok(id)
+}
+
+/// Why the container did not start, with a hint for the usual cause: an image without the
+/// `/bin/sh` every build command runs in.
+fn start_error(image: &str, docker_says: &str) -> String {
+    if docker_says.contains("/bin/sh") && docker_says.contains("no such file") {
+        format!(
+            "the image {image} has no /bin/sh: build commands need a POSIX shell in the image \
+             (Docker said: {docker_says})"
+        )
+    } else {
+        format!("cannot start the build container: {docker_says}")
+    }
 }
 
 /// Extracts a tar archive at `/` in the container.

@@ -37,7 +37,7 @@ type Input = Pin<Box<dyn AsyncWrite + Send>>;
 const LOOP: &str = r#"N=@NONCE@
 T=/codebuild/output/tmp
 while IFS=' ' read -r id sh user b64; do
-  printf '%s' "$b64" | base64 -d > "$T/script.sh" || { printf '%s %s 255\n' "$N" "$id"; printf '%s %s\n' "$N" "$id" >&2; continue; }
+  printf '%s' "$b64" | base64 -d > "$T/script.sh" || { printf 'cannot write the command to %s (disk full?)\n' "$T/script.sh" >&2; printf '%s %s 255\n' "$N" "$id"; printf '%s %s\n' "$N" "$id" >&2; continue; }
   if [ "$user" = - ]; then "$sh" "$T/script.sh" </dev/null; rc=$?
   else su -s "$sh" "$user" -c "$sh $T/script.sh" </dev/null; rc=$?; fi
   printf '%s %s %s\n' "$N" "$id" "$rc"

@@ -17,6 +17,8 @@
 //!   containers whose idle time passed or whose process died; [`resume`] re-runs a phase in
 //!   place; [`shell`] opens an interactive shell in the container.
 //! - Everything leaves through [`emit::Emitter`], which masks secrets and batches lines.
+//! - [`watchdog`] pings the daemon while a phase runs, so a daemon that goes away or stalls
+//!   turns the build into a FAULT instead of a hang; cleanup calls are bounded too.
 
 pub mod artifacts;
 pub mod cache;
@@ -36,6 +38,7 @@ pub mod source;
 pub mod state;
 mod steps;
 mod upload;
+pub mod watchdog;
 
 pub use resume::ResumeRequest;
 pub use run::{DEFAULT_IMAGE, run_build};
@@ -119,7 +122,7 @@ impl KeptBuilds for LocalBackend {
         sink: EventSink,
         cancel: CancellationToken,
     ) -> Result<BuildOutcome, EngineError> {
-        Ok(resume::resume_build(req, sink, cancel).await?)
+        Ok(Box::pin(resume::resume_build(req, sink, cancel)).await?)
     }
 
     async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError> {
@@ -161,6 +164,6 @@ impl Backend for LocalBackend {
         sink: EventSink,
         cancel: CancellationToken,
     ) -> Result<BuildOutcome, EngineError> {
-        Ok(run_build(req, sink, cancel).await?)
+        Ok(Box::pin(run_build(req, sink, cancel)).await?)
     }
 }

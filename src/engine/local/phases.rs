@@ -82,6 +82,7 @@ async fn provisioning(b: &mut Build) -> Outcome {
         privileged: b.req.privileged,
         labels,
         binds: Vec::new(),
+        tmpfs: b.req.local.tmpfs.iter().cloned().collect(),
     };
     if b.req.local.mount_source {
         let abs = std::fs::canonicalize(&b.source_dir)
@@ -90,6 +91,15 @@ async fn provisioning(b: &mut Build) -> Outcome {
     }
     if b.req.local.docker_socket {
         docker_socket(b, &mut spec).await?;
+    }
+    if b.req.privileged {
+        b.emit
+            .notice(
+                NoticeLevel::Warning,
+                "the build container runs privileged (--privileged): commands in the build \
+                 have full access to this machine's devices and kernel",
+            )
+            .await?;
     }
     // A cache path that is a file fails DOWNLOAD_SOURCE: make no volume for such a build.
     if let Some(spec_ok) = b
@@ -102,7 +112,15 @@ async fn provisioning(b: &mut Build) -> Outcome {
             spec.binds.push(format!("{}:{}", m.volume, m.target));
         }
     }
-    let id = match docker::start_container(&b.docker, &spec).await {
+    let docker = b.docker.clone();
+    let task = b.starting.insert(tokio::spawn(async move {
+        docker::start_container(&docker, &spec).await
+    }));
+    let started = task
+        .await
+        .map_err(|e| LocalError::Container(format!("the container task failed: {e}")));
+    b.starting = None;
+    let id = match started? {
         Ok(id) => id,
         Err(e) => return fault(&e.to_string()),
     };

@@ -22,7 +22,7 @@ use super::emit::Emitter;
 use super::kept::{KeptBuild, RESUMABLE};
 use super::plan::Machine;
 use super::run::{Build, SpecSource, cleanup, on_failure_map};
-use super::{LocalError, docker, locate, script, source, steps};
+use super::{LocalError, docker, locate, script, source, steps, watchdog};
 
 /// What to resume.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +40,8 @@ pub async fn resume_build(
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, LocalError> {
     let docker = docker::connect().await?;
-    if let Err(e) = locate::remove_stale(&docker).await {
+    let stale = watchdog::bounded(watchdog::CLEANUP_TIMEOUT, locate::remove_stale(&docker)).await;
+    if let Err(e) = stale.and_then(|r| r.map_err(|e| e.to_string())) {
         tracing::warn!("could not clean up stale containers: {e}");
     }
     let (found, mut rec) = kept_build(&docker, &req.build_id).await?;
@@ -158,6 +159,7 @@ fn build_from(rec: &KeptBuild, spec: Buildspec, docker: bollard::Docker, sink: E
         source_dir: rec.source_dir.clone(),
         src_dir: rec.src_dir.clone(),
         container: Some(rec.container_id.clone()),
+        starting: None,
         container_name: rec.container_name.clone(),
         session: None,
         start_ms: rec.start_ms,

@@ -22,7 +22,7 @@ use super::driver::Session;
 use super::emit::Emitter;
 use super::kept::PhaseRecord;
 use super::plan::Machine;
-use super::{LocalError, docker};
+use super::{LocalError, docker, watchdog};
 
 /// CodeBuild's standard Linux image, the default when neither `--image` nor the project
 /// config names one.
@@ -48,6 +48,9 @@ pub struct Build {
     pub source_dir: PathBuf,
     pub src_dir: String,
     pub container: Option<String>,
+    /// The container being created and started: a task of its own, so that a build
+    /// cancelled mid-call still learns the container's id and removes it.
+    pub starting: Option<tokio::task::JoinHandle<Result<String, LocalError>>>,
     pub container_name: String,
     pub session: Option<Session>,
     pub start_ms: i64,
@@ -55,7 +58,7 @@ pub struct Build {
     pub artifacts_dir: PathBuf,
     /// Every phase's attempts and last status so far (across resumes of this build).
     pub phases: BTreeMap<PhaseKind, PhaseRecord>,
-    /// Names of variables whose values are masked, kept for a resume (see [`KeptBuild`]).
+    /// Names of variables whose values are masked, kept for a resume (see `KeptBuild`).
     pub secret_names: Vec<String>,
     /// Host files changed after this time (ms) are not in the container yet.
     pub synced_ms: i64,
@@ -96,8 +99,16 @@ pub async fn run_build(
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, LocalError> {
     let docker = docker::connect().await?;
-    if let Err(e) = super::locate::remove_stale(&docker).await {
-        tracing::warn!("could not clean up stale containers: {e}");
+    match watchdog::bounded(
+        watchdog::CLEANUP_TIMEOUT,
+        super::locate::remove_stale(&docker),
+    )
+    .await
+    {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!("removed {n} container(s) left by dead cbdash processes"),
+        Ok(Err(e)) => tracing::warn!("could not clean up stale containers: {e}"),
+        Err(e) => tracing::warn!("could not clean up stale containers: {e}"),
     }
     let source_dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let project = req.project.clone();
@@ -133,6 +144,7 @@ pub async fn run_build(
         source_dir,
         src_dir: format!("/codebuild/output/src{n}/src"),
         container: None,
+        starting: None,
         session: None,
         start_ms,
         synced_ms: start_ms,
@@ -143,8 +155,10 @@ pub async fn run_build(
         req,
     };
     let status = drive(&mut build, &cancel).await;
-    build.emit.flush().await?;
+    // The container goes whatever happened, even when the event receiver is gone.
+    let flushed = build.emit.flush().await;
     cleanup(&mut build, status.as_ref().ok().copied()).await;
+    flushed?;
     let status = status?;
     Ok(BuildOutcome { build_id, status })
 }
@@ -165,6 +179,30 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
     super::steps::drive(b, &mut machine, step, cancel, started).await
 }
 
+/// Removes the build's container, bounded in time; a failure is a warning (the next run
+/// removes containers of dead cbdash processes).
+pub(super) async fn remove(b: &mut Build) {
+    if let Some(task) = b.starting.take()
+        && let Ok(Ok(Ok(id))) = watchdog::bounded(watchdog::CLEANUP_TIMEOUT, task).await
+    {
+        b.container = Some(id);
+    }
+    let Some(id) = b.container.take() else { return };
+    let result = watchdog::bounded(
+        watchdog::CLEANUP_TIMEOUT,
+        docker::remove_container(&b.docker, &id),
+    )
+    .await
+    .and_then(|r| r.map_err(|e| e.to_string()));
+    if let Err(e) = result {
+        let msg = format!(
+            "could not remove container {} ({e}); the next cbdash run removes it",
+            b.container_name
+        );
+        let _ = b.emit.notice(NoticeLevel::Warning, &msg).await;
+    }
+}
+
 pub(super) fn on_failure_map(
     spec: Option<&Buildspec>,
 ) -> std::collections::BTreeMap<PhaseKind, crate::buildspec::OnFailure> {
@@ -181,46 +219,46 @@ pub(super) fn on_failure_map(
 /// shell`) as `LocalOptions::keep` says for a build that ended with `status`.
 pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
     b.session = None;
-    let Some(id) = b.container.take() else { return };
     let keep = match b.req.local.keep {
         Keep::Never => false,
         Keep::Failed => matches!(status, Some(Status::Failed | Status::Fault)),
         Keep::Always => true,
     };
-    let kept = keep && status.is_some() && b.spec().is_some() && {
+    if keep
+        && status.is_some()
+        && b.spec().is_some()
+        && let Some(id) = b.container.clone()
+    {
         match super::locate::record(b, &id).save() {
-            Ok(()) => true,
+            Ok(()) => {
+                b.container = None;
+                kept_notice(b, &id).await;
+                return;
+            }
             Err(e) => {
                 let _ = b.emit.notice(NoticeLevel::Warning, &e.to_string()).await;
-                false
             }
         }
-    };
-    if kept {
-        let idle = b.req.local.keep_idle.as_secs() / 60;
-        let msg = format!(
-            "kept container {} ({}): `cbdash resume {}` re-runs it from the failed phase, \
-             `cbdash shell {}` opens a shell in it; removed after {idle} min unused",
-            b.container_name,
-            &id[..id.len().min(12)],
-            b.emit.build_id(),
-            b.emit.build_id(),
-        );
-        let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
-        let _ = b.emit.flush().await;
-        return;
     }
     let source_dir = b.source_dir.clone();
     super::kept::KeptBuild::forget(&source_dir, b.emit.build_id().as_str());
-    if let Err(e) = docker::remove_container(&b.docker, &id).await {
-        let _ = b
-            .emit
-            .notice(
-                NoticeLevel::Warning,
-                &format!("could not remove container: {e}"),
-            )
-            .await;
-    }
+    remove(b).await;
+    let _ = b.emit.flush().await;
+}
+
+/// Tells the user how to use a kept container.
+async fn kept_notice(b: &mut Build, id: &str) {
+    let idle = b.req.local.keep_idle.as_secs() / 60;
+    let msg = format!(
+        "kept container {} ({}): `cbdash resume {}` re-runs it from the failed phase, \
+         `cbdash shell {}` opens a shell in it; removed after {idle} min unused",
+        b.container_name,
+        &id[..id.len().min(12)],
+        b.emit.build_id(),
+        b.emit.build_id(),
+    );
+    let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
+    let _ = b.emit.flush().await;
 }
 
 /// Nine random digits for `/codebuild/output/src<N>/src`.

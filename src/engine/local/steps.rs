@@ -1,7 +1,7 @@
 //! Drives the [`plan::Machine`](super::plan::Machine) for a build or a resume: runs each phase
-//! it asks for under the build timeout and the cancel token, saves the shell state at the
-//! start of each phase (what a resume restores), numbers attempts across resumes, and ends
-//! with COMPLETED and the `Finished` event.
+//! it asks for under the build timeout, the cancel token and the daemon watchdog, saves the
+//! shell state at the start of each phase (what a resume restores), numbers attempts across
+//! resumes, and ends with COMPLETED and the `Finished` event.
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -13,7 +13,7 @@ use super::emit::Capture;
 use super::kept::{PhaseRecord, RESUMABLE};
 use super::plan::{Machine, PhaseResult, Step};
 use super::run::Build;
-use super::{LocalError, docker, script};
+use super::{LocalError, script, watchdog};
 
 /// Runs the machine from `step` to the end; returns the build's status. `started` is when
 /// this run (the build, or the resume) began, for the duration of `Finished`.
@@ -39,10 +39,16 @@ pub async fn drive(
         let outcome = if interrupted {
             Ok(enter_and_run(b, phase, attempt, succeeding).await?)
         } else {
+            let docker = b.docker.clone();
             tokio::select! {
-                r = enter_and_run(b, phase, attempt, succeeding) => Ok(r?),
-                () = cancel.cancelled() => Err(Status::Stopped),
-                () = tokio::time::sleep_until(deadline) => Err(Status::TimedOut),
+                r = enter_and_run(b, phase, attempt, succeeding) => match r {
+                    Ok(r) => Ok(r),
+                    Err(LocalError::SinkClosed) => return Err(LocalError::SinkClosed),
+                    Err(e) => Err(Interrupt::Fault(fault_message(&docker, &e).await)),
+                },
+                () = cancel.cancelled() => Err(Interrupt::Stopped),
+                () = tokio::time::sleep_until(deadline) => Err(Interrupt::TimedOut),
+                lost = watchdog::daemon_lost(&docker) => Err(Interrupt::Fault(lost)),
             }
         };
         match outcome {
@@ -55,14 +61,13 @@ pub async fn drive(
                 finished(b, phase, shown, at, st, context).await?;
                 step = machine.next(&result);
             }
-            Err(st) => {
+            Err(why) => {
                 interrupted = true;
-                // The shell is mid-command: drop it; the container goes at cleanup.
+                // The shell is mid-command: drop it and the container with it (bounded: the
+                // daemon may be the reason we are here).
                 b.session = None;
-                if let Some(id) = b.container.take() {
-                    docker::remove_container(&b.docker, &id).await?;
-                }
-                let ctx = interrupt_context(st, b.req.local.timeout);
+                super::run::remove(b).await;
+                let (st, ctx) = why.status_and_context(b.req.local.timeout);
                 finished(b, phase, shown, at, st, ctx).await?;
                 step = machine.interrupt(st);
             }
@@ -155,13 +160,41 @@ pub async fn helper(b: &mut Build, text: &str) -> Result<(i32, Vec<String>), Loc
     Ok((rc, capture.stdout))
 }
 
-fn interrupt_context(st: Status, timeout: std::time::Duration) -> PhaseContext {
-    if st == Status::TimedOut {
-        PhaseContext::new(
-            StatusCode::BuildTimedOut,
-            format!("Build has timed out. {} secs", timeout.as_secs()),
-        )
-    } else {
-        PhaseContext::new(StatusCode::BuildStopped, "Build was stopped")
+/// Why a phase did not run to its end.
+enum Interrupt {
+    Stopped,
+    TimedOut,
+    /// The infrastructure failed (the daemon went away, stalled, or refused a call).
+    Fault(String),
+}
+
+impl Interrupt {
+    fn status_and_context(self, timeout: std::time::Duration) -> (Status, PhaseContext) {
+        match self {
+            Self::TimedOut => (
+                Status::TimedOut,
+                PhaseContext::new(
+                    StatusCode::BuildTimedOut,
+                    format!("Build has timed out. {} secs", timeout.as_secs()),
+                ),
+            ),
+            Self::Stopped => (
+                Status::Stopped,
+                PhaseContext::new(StatusCode::BuildStopped, "Build was stopped"),
+            ),
+            Self::Fault(message) => (
+                Status::Fault,
+                PhaseContext::new(StatusCode::ClientError, message),
+            ),
+        }
+    }
+}
+
+/// The context message of a phase that failed on an engine error: when the daemon no longer
+/// answers, that is the reason to show, whatever the call that noticed it said.
+async fn fault_message(docker: &bollard::Docker, e: &LocalError) -> String {
+    match watchdog::check(docker).await {
+        Err(reason) => watchdog::lost_message(&reason),
+        Ok(()) => e.to_string(),
     }
 }
