@@ -42,6 +42,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run a project's buildspec locally in a Docker container, as CodeBuild would.
     Run(Box<RunArgs>),
+    /// Re-run a kept local build from its failed phase, in place (its container was kept).
+    Resume(ResumeArgs),
+    /// Open an interactive shell in a kept local build's container, in the failed phase's state.
+    Shell(ShellArgs),
     /// List past local runs and cloud builds, or show one (`cbdash history show BUILD_ID`).
     History(HistoryArgs),
     /// AWS CodeBuild: list projects and builds, follow, start, retry and stop builds.
@@ -101,9 +105,14 @@ pub struct RunArgs {
     /// Run the container privileged, so the image's own dockerd can start.
     #[arg(long)]
     pub privileged: bool,
-    /// Keep the container after the build.
+    /// Keep the container after the build, for `cbdash resume` and `cbdash shell` (removed
+    /// after `keep_idle` unused, 30 min by default).
     #[arg(long)]
     pub keep: bool,
+    /// Run again whenever a project file changes: from the failed phase if the last run
+    /// failed, else the whole build. Ctrl-C stops.
+    #[arg(long)]
+    pub watch: bool,
     /// Where to copy artifacts (default: DIR/.cbdash/artifacts/<build-id>/).
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
@@ -121,6 +130,29 @@ pub struct RunArgs {
     /// Print only NDJSON events on stdout.
     #[arg(long, conflicts_with = "plain")]
     pub json: bool,
+}
+
+/// `cbdash resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The build id (`project:uuid`), or a unique prefix of its uuid.
+    pub build_id: String,
+    /// The phase to run again (default: the one that failed), for example `BUILD` or `post_build`.
+    #[arg(long, value_parser = parse_phase)]
+    pub phase: Option<crate::model::PhaseKind>,
+    /// Print the log and a phase summary (the default).
+    #[arg(long)]
+    pub plain: bool,
+    /// Print only NDJSON events on stdout.
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+}
+
+/// `cbdash shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The build id (`project:uuid`), or a unique prefix of its uuid.
+    pub build_id: String,
 }
 
 /// `cbdash history [PROJECT]`, or `cbdash history show BUILD_ID`.
@@ -228,7 +260,7 @@ pub struct ReproduceArgs {
     /// When to pull the image.
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pub pull: PullPolicy,
-    /// Keep the container after the build.
+    /// Keep the container after the build, for `cbdash resume` and `cbdash shell`.
     #[arg(long)]
     pub keep: bool,
     /// Print the plain log and summary, even on a terminal.
@@ -282,6 +314,18 @@ pub struct CloudStartArgs {
     pub live_tail: bool,
 }
 
+/// Parses a phase name, in any case: `BUILD`, `post_build`, `Pre_Build`.
+pub fn parse_phase(s: &str) -> Result<crate::model::PhaseKind, String> {
+    crate::model::PhaseKind::from_api(&s.trim().to_ascii_uppercase().replace('-', "_")).ok_or_else(
+        || {
+            format!(
+                "'{s}' is not a phase; use INSTALL, PRE_BUILD, BUILD, POST_BUILD, \
+                 UPLOAD_ARTIFACTS or FINALIZING"
+            )
+        },
+    )
+}
+
 /// Parses `90s`, `30m`, `2h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
@@ -320,5 +364,14 @@ mod tests {
         assert_eq!(parse_duration("15"), Ok(std::time::Duration::from_secs(15)));
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn phases_parse_in_any_case() {
+        use crate::model::PhaseKind;
+        assert_eq!(parse_phase("post_build"), Ok(PhaseKind::PostBuild));
+        assert_eq!(parse_phase("BUILD"), Ok(PhaseKind::Build));
+        assert_eq!(parse_phase("pre-build"), Ok(PhaseKind::PreBuild));
+        assert!(parse_phase("compile").is_err());
     }
 }

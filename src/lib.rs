@@ -8,6 +8,7 @@
 //! - [`history`]: the SQLite run history.
 //! - [`headless`]: plain and NDJSON printers of the event stream.
 //! - [`tui`]: the ratatui dashboard, which sees builds only through `BuildEvent`s.
+//! - [`watch`]: the project watcher behind watch mode (notify, debounced, `.gitignore`-aware).
 //! - [`cli`], [`commands`], [`config`]: the command line, what each subcommand does, settings.
 
 pub mod buildspec;
@@ -21,3 +22,4 @@ pub mod history;
 pub mod logging;
 pub mod model;
 pub mod tui;
+pub mod watch;

@@ -25,6 +25,10 @@ mod cloud_scripted;
 mod local_harness;
 mod local_outputs;
 mod local_semantics;
+// Resuming a failed build in place, a shell in its container, watch mode.
+mod local_resume;
+mod local_resume_bench;
+mod local_watch;
 // cbdash run through the event pipeline: cache reports, history, pulls from a registry.
 mod local_pipeline;
 

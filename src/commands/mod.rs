@@ -1,7 +1,8 @@
 //! What each subcommand does, and how errors become exit codes.
 //!
 //! Exit codes: 0 success; 1 the build failed, timed out or was stopped; 2 invalid invocation
-//! or invalid buildspec; 3 infrastructure fault (no Docker daemon, a pull that failed).
+//! or invalid buildspec (and a build that cannot be resumed); 3 infrastructure fault (no
+//! Docker daemon, a pull that failed).
 
 pub mod history;
 
@@ -12,10 +13,14 @@ use crate::cli::{Cli, Command};
 
 mod cloud;
 pub mod dashboard;
+pub mod output;
 pub mod pipeline;
 mod reproduce;
+pub mod resume;
 pub mod run;
+pub mod shell;
 pub mod validate;
+pub mod watch;
 
 /// An error that decides its own exit code: 2 for bad input, 3 for infrastructure.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +43,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::History(args)) => history::run(&global, &args),
         Some(Command::Cloud(args)) => cloud::run(&global, args),
         Some(Command::Run(args)) => run::run(&global, &args),
+        Some(Command::Resume(args)) => resume::run(&global, &args),
+        Some(Command::Shell(args)) => shell::run(&args),
         None => dashboard::open(&global),
     }
 }
@@ -49,11 +56,11 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<CliError>().is_some() {
             return 2;
         }
-        if cause
-            .downcast_ref::<crate::engine::local::LocalError>()
-            .is_some()
-        {
-            return 3;
+        if let Some(e) = cause.downcast_ref::<crate::engine::local::LocalError>() {
+            return local_exit_code(e);
+        }
+        if let Some(crate::engine::EngineError::Local(e)) = cause.downcast_ref() {
+            return local_exit_code(e);
         }
         if let Some(e) = cause.downcast_ref::<crate::engine::cloud::CloudError>() {
             return cloud::exit_code(e);
@@ -63,4 +70,16 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         }
     }
     1
+}
+
+/// A kept build that cannot be resumed as asked, or an invalid buildspec, is bad input (2);
+/// every other local error is the infrastructure's (3).
+fn local_exit_code(e: &crate::engine::local::LocalError) -> u8 {
+    use crate::engine::local::LocalError;
+    match e {
+        LocalError::ContainerGone(_)
+        | LocalError::NotResumable(_)
+        | LocalError::InvalidBuildspec(_) => 2,
+        _ => 3,
+    }
 }

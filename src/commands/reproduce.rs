@@ -26,7 +26,12 @@ pub async fn run(global: &GlobalArgs, clients: &CloudClients, args: &ReproduceAr
         req.image = Some(image.clone());
     }
     req.local.pull = args.pull;
-    req.local.keep = args.keep;
+    if args.keep {
+        // Kept like `cbdash run --keep`: for `cbdash resume` and `cbdash shell`.
+        req.local.keep = crate::engine::Keep::Always;
+        let config = crate::config::user::UserConfig::load(global.config.as_deref())?;
+        req.local.keep_idle = config.options.keep_idle;
+    }
     if let Some(spec) = &req.buildspec {
         super::run::validate_spec(spec)?;
     }

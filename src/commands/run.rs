@@ -5,7 +5,6 @@
 //! invalid `.cbdash.toml` or buildspec) is reported before any container starts, as a usage
 //! error (exit 2). The build's own status gives the exit code otherwise (0/1/3).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -13,21 +12,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::config::project::{FILE_NAME, ProjectConfig};
-use crate::engine::{BuildRequest, EventSink, LocalOptions};
-use crate::headless::{ndjson, plain};
-use crate::model::BuildEvent;
+use crate::config::user::UserConfig;
+use crate::engine::{BuildRequest, EventSink, Keep, LocalOptions};
 
 use super::CliError;
+use super::output::{Output, consume};
 use super::pipeline::Pipeline;
 
 /// Runs the command; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
-    let req = request(args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let mut req = request(args)?;
+    if args.keep || args.watch {
+        req.local.keep_idle = UserConfig::load(global.config.as_deref())?
+            .options
+            .keep_idle;
+    }
+    let runtime = runtime()?;
+    if args.watch {
+        return runtime.block_on(super::watch::run(global, req, args.json));
+    }
     // On a terminal, without --plain or --json, the build opens in the dashboard.
     if !args.plain && !args.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         let local = crate::engine::local::LocalBackend;
@@ -35,6 +38,15 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
     }
     let pipeline = Pipeline::new(global.history.as_deref());
     runtime.block_on(drive(req, pipeline, args.json))
+}
+
+/// The runtime of the headless commands.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Builds the request from the arguments, validating everything first.
@@ -87,7 +99,15 @@ pub fn request(args: &RunArgs) -> Result<BuildRequest> {
             pull: args.pull,
             mount_source: args.mount_source,
             docker_socket: args.docker_socket,
-            keep: args.keep,
+            // Watch mode resumes a failed build in place, so it keeps failed ones.
+            keep: if args.keep {
+                Keep::Always
+            } else if args.watch {
+                Keep::Failed
+            } else {
+                Keep::Never
+            },
+            keep_idle: crate::engine::DEFAULT_KEEP_IDLE,
             artifacts_dir: args.artifacts.clone(),
             timeout: args.timeout,
             tmpfs: args
@@ -200,33 +220,14 @@ pub(super) async fn drive(req: BuildRequest, mut pipeline: Pipeline, json: bool)
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
     let build = tokio::spawn(crate::engine::local::run_build(req, sink, cancel));
-    let mut printer = plain::Printer::default();
-    let mut out = std::io::stdout();
-    while let Some(backend_event) = rx.recv().await {
-        for ev in pipeline.process(backend_event) {
-            let text = if json {
-                ndjson::render(&ev)
-            } else {
-                printer.feed(&ev)
-            };
-            // A closed stdout (`| head`) must not stop the build or its cleanup.
-            let _ = out.write_all(text.as_bytes());
-            if matches!(ev, BuildEvent::Finished { .. }) {
-                let _ = out.flush();
-            }
-        }
-    }
+    consume(&mut rx, &mut pipeline, &mut Output::new(json)).await;
     pipeline.finish();
     let outcome = build.await.context("the build task panicked")??;
-    if !json {
-        let _ = out.write_all(printer.summary().as_bytes());
-    }
-    let _ = out.flush();
     Ok(outcome.status.exit_code())
 }
 
 /// Ctrl-C and SIGTERM stop the build (STOPPED); the engine then removes its container.
-fn spawn_signal_handler(cancel: CancellationToken) {
+pub(super) fn spawn_signal_handler(cancel: CancellationToken) {
     tokio::spawn(async move {
         let term = async {
             #[cfg(unix)]

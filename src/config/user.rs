@@ -46,6 +46,15 @@ pub struct Options {
     pub notify: bool,
     pub desktop_notify: bool,
     pub max_fps: u16,
+    /// How long a kept build container may sit unused before it is removed (`"30m"`).
+    #[serde(deserialize_with = "duration")]
+    pub keep_idle: std::time::Duration,
+}
+
+/// A duration written as `90s`, `30m` or `2h`.
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::cli::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 /// `[[cloud]]`: a profile + region to follow.
@@ -138,6 +147,16 @@ mod tests {
         // No destructive action on ctrl-d.
         assert_eq!(km.action(Key::ctrl('d')), Some(Action::HalfPageDown));
         assert!(cfg.options.notify && !cfg.options.mouse);
+        assert_eq!(cfg.options.keep_idle, crate::engine::DEFAULT_KEEP_IDLE);
+    }
+
+    #[test]
+    fn keep_idle_is_a_duration() {
+        let cfg = UserConfig::parse("[options]\nkeep_idle = \"2h\"\n", "c.toml").expect("parse");
+        assert_eq!(cfg.options.keep_idle, std::time::Duration::from_hours(2));
+        let err =
+            UserConfig::parse("[options]\nkeep_idle = \"soon\"\n", "c.toml").expect_err("bad");
+        assert!(err.to_string().contains("soon"), "{err}");
     }
 
     #[test]

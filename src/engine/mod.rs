@@ -52,6 +52,22 @@ pub enum PullPolicy {
     Never,
 }
 
+/// When a local build's container is kept after the build, waiting for a resume or a shell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    /// Removed at the end (the default of `cbdash run`).
+    #[default]
+    Never,
+    /// Kept when the build ended `FAILED` or `FAULT` (the dashboard, watch mode); removed otherwise.
+    Failed,
+    /// Always kept (`cbdash run --keep`).
+    Always,
+}
+
+/// The idle time after which a kept container is removed, unless configured otherwise.
+pub const DEFAULT_KEEP_IDLE: std::time::Duration = std::time::Duration::from_mins(30);
+
 /// Options only a local build has.
 #[derive(Clone, Debug)]
 pub struct LocalOptions {
@@ -60,8 +76,10 @@ pub struct LocalOptions {
     pub mount_source: bool,
     /// Mount the host's Docker socket into the build.
     pub docker_socket: bool,
-    /// Keep the container after the build.
-    pub keep: bool,
+    /// When the container outlives the build (for `cbdash resume` and `cbdash shell`).
+    pub keep: Keep,
+    /// How long a kept container may sit unused before any cbdash process removes it.
+    pub keep_idle: std::time::Duration,
     /// Where artifacts go; default `.cbdash/artifacts/<build-id>/` in the project.
     pub artifacts_dir: Option<PathBuf>,
     /// Build timeout.
@@ -79,7 +97,8 @@ impl Default for LocalOptions {
             pull: PullPolicy::Missing,
             mount_source: false,
             docker_socket: false,
-            keep: false,
+            keep: Keep::Never,
+            keep_idle: DEFAULT_KEEP_IDLE,
             artifacts_dir: None,
             timeout: std::time::Duration::from_hours(1),
             tmpfs: Vec::new(),

@@ -23,6 +23,16 @@ pub(crate) struct LogWriter {
 
 impl LogWriter {
     pub fn create(path: &Path) -> Result<Self> {
+        Self::open(path, false)
+    }
+
+    /// Continues an existing log (a resumed build): a new gzip member after the old ones,
+    /// which `read_log` reads as one stream.
+    pub fn append(path: &Path) -> Result<Self> {
+        Self::open(path, true)
+    }
+
+    fn open(path: &Path, append: bool) -> Result<Self> {
         let err = |source| HistoryError::Log {
             path: path.to_owned(),
             source,
@@ -30,7 +40,13 @@ impl LogWriter {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let file = File::create(path).map_err(err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(err)?;
         Ok(Self {
             path: path.to_owned(),
             gz: GzEncoder::new(BufWriter::new(file), Compression::fast()),
@@ -119,6 +135,18 @@ impl Store {
             .execute(
                 "UPDATE runs SET log_bytes = ?2 WHERE build_id = ?1",
                 params![build_id, int(bytes)],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// A log is being written again (a resumed build): it has no final size, so pruning
+    /// leaves it alone until it is closed.
+    pub(crate) fn reopen_log(&self, build_id: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET log_bytes = NULL WHERE build_id = ?1",
+                params![build_id],
             )
             .map_err(|e| self.db(e))?;
         Ok(())

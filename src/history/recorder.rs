@@ -139,10 +139,18 @@ impl Recorder {
     }
 
     /// A build started: its row, and for a local build its log file (cloud builds keep
-    /// theirs in CloudWatch Logs).
+    /// theirs in CloudWatch Logs). A local build that starts again is a resume: its row and
+    /// phases stay (new attempts are added), and its log goes on after the earlier runs'.
     fn start(&mut self, run: &NewRun<'_>) -> Result<()> {
+        let earlier_log = self
+            .store
+            .log_path(run.build_id)?
+            .filter(|p| run.backend == BackendKind::Local && p.exists());
         self.store.begin_run(run)?;
-        let log = if run.backend == BackendKind::Local {
+        let log = if let Some(path) = earlier_log {
+            self.store.reopen_log(run.build_id)?;
+            Some(LogWriter::append(&path)?)
+        } else if run.backend == BackendKind::Local {
             let file = format!("{}.log.gz", log_stem(run.build_id));
             let writer = LogWriter::create(&self.store.logs_dir().join(&file))?;
             self.store.set_log_path(run.build_id, &file)?;

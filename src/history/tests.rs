@@ -237,3 +237,50 @@ fn time_saved_uses_the_newest_build_duration_of_each_instruction() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_resumed_build_keeps_every_attempt_and_both_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rec = Recorder::new(Store::open(&dir.path().join("h.sqlite")).expect("open"));
+    let id = BuildId::new_for("resumed");
+    let mut first = build_events(&id, 0, 1_000, 0);
+    // The first run fails in BUILD.
+    for ev in &mut first {
+        match ev {
+            BuildEvent::PhaseFinished { status, .. } | BuildEvent::Finished { status, .. } => {
+                *status = Status::Failed;
+            }
+            _ => {}
+        }
+    }
+    // The resume: the same build id, BUILD attempt 2, another log line.
+    let mut second = build_events(&id, 60, 2_000, 0);
+    for ev in &mut second {
+        match ev {
+            BuildEvent::PhaseStarted { attempt, .. }
+            | BuildEvent::PhaseFinished { attempt, .. } => {
+                *attempt = 2;
+            }
+            BuildEvent::Logs { lines, .. } => lines[0].text = "attempt two".into(),
+            _ => {}
+        }
+    }
+    for ev in first.iter().chain(&second) {
+        rec.record(ev).expect("record");
+    }
+    let store = rec.finish().expect("finish");
+    let runs = store.list_runs(Some("resumed"), 10).expect("list");
+    assert_eq!(runs.len(), 1, "one run, not two");
+    assert_eq!(runs[0].status, "SUCCEEDED");
+    let detail = store.run(id.as_str()).expect("show").expect("found");
+    let attempts: Vec<(u32, &str)> = detail
+        .phases
+        .iter()
+        .filter(|p| p.phase == "BUILD")
+        .map(|p| (p.attempt, p.status.as_str()))
+        .collect();
+    assert_eq!(attempts, [(1, "FAILED"), (2, "SUCCEEDED")]);
+    let log = store.read_log(id.as_str()).expect("read").expect("kept");
+    assert_eq!(log.text, format!("building {id}\nattempt two\n"));
+    assert!(!log.truncated);
+}

@@ -327,6 +327,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             .open_build
             .clone()
             .map_or_else(Vec::new, |id| vec![Effect::OpenShell(id)]),
+        Action::Watch => toggle_watch(state),
         _ => log_action(state, action, rows),
     }
 }
@@ -420,12 +421,63 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
         });
         return Vec::new();
     }
-    let mode = match failed.map(|(_, phase)| phase) {
-        Some(phase) if failed_only => RunMode::FromFailedPhase(phase),
+    let mode = match failed {
+        Some((build, phase)) if failed_only => RunMode::FromFailedPhase { build, phase },
         _ => RunMode::Full,
     };
     flash(state, NoticeLevel::Info, format!("starting {}", key.name));
     vec![Effect::StartBuild { project: key, mode }]
+}
+
+/// `w`: watch the selected local project's files (a change re-runs it, from the failed phase
+/// when its last build failed), or stop watching them.
+fn toggle_watch(state: &mut State) -> Vec<Effect> {
+    let Some(key) = state
+        .project()
+        .map(|p| p.key.clone())
+        .filter(|k| k.group == Group::Local)
+    else {
+        flash(
+            state,
+            NoticeLevel::Warning,
+            "select a local project to watch it",
+        );
+        return Vec::new();
+    };
+    let on = !state.watching.remove(&key);
+    state.rerun_pending.remove(&key);
+    let text = if on {
+        state.watching.insert(key.clone());
+        format!("watching {}: a change re-runs it", key.name)
+    } else {
+        format!("stopped watching {}", key.name)
+    };
+    flash(state, NoticeLevel::Info, text);
+    vec![Effect::Watch { project: key, on }]
+}
+
+/// A watched project changed: re-run it like `r` would (from the failed phase of its last
+/// build, else whole); while it builds, once that build ends.
+pub fn rerun_changed(state: &mut State, key: &ProjectKey) -> Vec<Effect> {
+    if !state.watching.contains(key) {
+        return Vec::new();
+    }
+    let Some(p) = state.projects.iter().find(|p| &p.key == key) else {
+        return Vec::new();
+    };
+    let last = p.builds.last().and_then(|id| state.builds.get(id));
+    if last.is_some_and(|b| b.status == Status::InProgress) {
+        state.rerun_pending.insert(key.clone());
+        return Vec::new();
+    }
+    let mode = match last.and_then(|b| b.failed_phase().map(|f| (b.id.clone(), f.kind))) {
+        Some((build, phase)) => RunMode::FromFailedPhase { build, phase },
+        None => RunMode::Full,
+    };
+    vec![Effect::StartBuild {
+        project: key.clone(),
+        mode,
+    }]
 }
 
 /// `L`: the selected cloud project (its open build, if any) run locally as a local project

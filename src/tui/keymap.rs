@@ -155,6 +155,7 @@ pub enum Action {
     RerunAll,
     Stop,
     Shell,
+    Watch,
     Reproduce,
     Search,
     SearchNext,
@@ -171,7 +172,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 33] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -192,6 +193,7 @@ impl Action {
         Self::RerunAll,
         Self::Stop,
         Self::Shell,
+        Self::Watch,
         Self::Reproduce,
         Self::Search,
         Self::SearchNext,
@@ -236,6 +238,7 @@ impl Action {
             Self::RerunAll => "re-run whole build",
             Self::Stop => "stop build",
             Self::Shell => "shell in container",
+            Self::Watch => "watch: re-run on change",
             Self::Reproduce => "reproduce cloud build locally",
             Self::Search => "search log",
             Self::SearchNext => "next match",

@@ -48,15 +48,18 @@ pub enum Msg {
     ContinueSearch,
     /// A message for the status line (an effect failed, a feature is not available).
     Flash(NoticeLevel, String),
+    /// Files of a watched project changed (and its buildspec, if it changed, is valid).
+    FilesChanged { project: ProjectKey, files: usize },
 }
 
 /// How much of a build to run again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunMode {
     /// A fresh build.
     Full,
-    /// From the failed phase (until resume exists, the driver starts a fresh build).
-    FromFailedPhase(PhaseKind),
+    /// Resume `build` in place from its failed `phase` (a local build whose container was
+    /// kept); the driver starts a fresh build, saying so, when that is not possible.
+    FromFailedPhase { build: BuildId, phase: PhaseKind },
 }
 
 /// What a cloud build is started with instead of the project's settings.
@@ -96,6 +99,8 @@ pub enum Effect {
     },
     /// Open a shell in the build's container.
     OpenShell(BuildId),
+    /// Start (`on`) or stop watching a local project's files for changes.
+    Watch { project: ProjectKey, on: bool },
     /// Load a project's history (past builds, phase medians).
     LoadHistory(ProjectKey),
     /// Put text on the clipboard (OSC 52).
@@ -124,6 +129,7 @@ impl Effect {
                 | Self::FollowBuild { .. }
                 | Self::Reproduce { .. }
                 | Self::OpenShell(_)
+                | Self::Watch { .. }
                 | Self::LoadHistory(_)
         )
     }

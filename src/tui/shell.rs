@@ -32,6 +32,15 @@ pub struct ShellOptions {
     pub max_fps: u16,
 }
 
+/// The driver's request for the terminal (a shell in a build container, `e`): the shell
+/// leaves raw mode and the alternate screen and stops reading input, says so on `ready`, and
+/// takes the terminal back when `done` fires or is dropped.
+#[derive(Debug)]
+pub struct Suspend {
+    pub ready: tokio::sync::oneshot::Sender<()>,
+    pub done: tokio::sync::oneshot::Receiver<()>,
+}
+
 /// The shell failed (the terminal went away).
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {
@@ -40,7 +49,8 @@ pub enum ShellError {
 }
 
 /// Runs the dashboard until the user quits. `msgs` carries the driver's messages;
-/// build effects go to `effects`. Returns the final state.
+/// build effects go to `effects`; `suspends` asks for the terminal (see [`Suspend`]).
+/// Returns the final state.
 pub async fn run(
     mut state: State,
     keymap: &Keymap,
@@ -48,6 +58,7 @@ pub async fn run(
     opts: ShellOptions,
     mut msgs: mpsc::Receiver<Msg>,
     effects: mpsc::Sender<Effect>,
+    mut suspends: mpsc::Receiver<Suspend>,
 ) -> Result<State, ShellError> {
     let mut guard = TermGuard::enter(opts.mouse)?;
     let size = guard.terminal.size()?;
@@ -105,6 +116,20 @@ pub async fn run(
                     own.extend(perform(&mut state, &mut guard, &effects, fx));
                 }
                 dirty = true;
+            },
+            Some(request) = suspends.recv() => {
+                // Hand the terminal over until the driver is done with it, then redraw all.
+                drop(input);
+                drop(guard);
+                let _ = request.ready.send(());
+                let _ = request.done.await;
+                guard = TermGuard::enter(opts.mouse)?;
+                input = EventStream::new();
+                guard.terminal.clear()?;
+                let size = guard.terminal.size()?;
+                update(&mut state, keymap, Msg::Resize { width: size.width, height: size.height });
+                dirty = true;
+                urgent = true;
             },
             _ = ticker.tick() => {
                 if last_clock.elapsed() >= Duration::from_millis(250) {

@@ -168,12 +168,19 @@ impl Build {
             .find(|p| p.status == Status::InProgress)
     }
 
-    /// The first failed phase.
+    /// The first phase whose last attempt failed (a phase that failed and then passed on a
+    /// resume or a retry has not failed).
     #[must_use]
     pub fn failed_phase(&self) -> Option<&PhaseRow> {
-        self.phases
-            .iter()
-            .find(|p| matches!(p.status, Status::Failed | Status::Fault | Status::TimedOut))
+        self.phases.iter().find(|p| {
+            matches!(p.status, Status::Failed | Status::Fault | Status::TimedOut)
+                && self
+                    .phases
+                    .iter()
+                    .rev()
+                    .find(|q| q.kind == p.kind)
+                    .is_some_and(|last| std::ptr::eq(last, *p))
+        })
     }
 }
 
@@ -283,6 +290,10 @@ pub struct State {
     pub height: u16,
     pub options: Options,
     pub quitting: bool,
+    /// Local projects whose files are watched (`w`): a change re-runs them.
+    pub watching: std::collections::BTreeSet<ProjectKey>,
+    /// Watched projects that changed while they were building: re-run when the build ends.
+    pub rerun_pending: std::collections::BTreeSet<ProjectKey>,
 }
 
 impl State {
@@ -306,6 +317,8 @@ impl State {
                 desktop_notify: false,
             },
             quitting: false,
+            watching: std::collections::BTreeSet::new(),
+            rerun_pending: std::collections::BTreeSet::new(),
         }
     }
 

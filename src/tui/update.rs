@@ -91,6 +91,18 @@ pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             flash(state, level, text);
             Vec::new()
         }
+        Msg::FilesChanged { project, files } => {
+            let effects = actions::rerun_changed(state, &project);
+            if !effects.is_empty() {
+                let s = if files == 1 { "" } else { "s" };
+                flash(
+                    state,
+                    NoticeLevel::Info,
+                    format!("{files} file{s} changed: re-running {}", project.name),
+                );
+            }
+            effects
+        }
     }
 }
 
@@ -259,8 +271,15 @@ fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     else {
         return Vec::new();
     };
-    if state.builds.contains_key(&build_id) {
-        // Followed again (a cloud build reopened): keep what is on screen.
+    if let Some(b) = state.builds.get_mut(&build_id) {
+        // A local build that starts again is resumed in place: its earlier attempts and log
+        // stay, the new attempts follow. A cloud build followed again keeps what is on screen.
+        if backend == crate::model::BackendKind::Local {
+            b.status = Status::InProgress;
+            b.duration_ms = None;
+            b.notice = None;
+            b.started = at;
+        }
         return Vec::new();
     }
     let pi = state
@@ -307,6 +326,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let Some(b) = state.builds.get_mut(&build_id) else {
         return Vec::new();
     };
+    let project = b.project.clone();
     b.status = status;
     b.duration_ms = Some(duration_ms);
     for p in &mut b.phases {
@@ -321,9 +341,20 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
         NoticeLevel::Error
     };
     flash(state, level, text.clone());
-    if state.options.notify {
+    let mut effects = if state.options.notify {
         vec![Effect::Notify(text)]
     } else {
         Vec::new()
+    };
+    // A watched project that changed while it built runs again now.
+    let pending = state
+        .rerun_pending
+        .iter()
+        .find(|k| k.name == project && k.group == super::state::Group::Local)
+        .cloned();
+    if let Some(key) = pending {
+        state.rerun_pending.remove(&key);
+        effects.extend(actions::rerun_changed(state, &key));
     }
+    effects
 }

@@ -7,6 +7,8 @@ mod bench;
 mod cloud;
 mod events;
 mod fixtures;
+mod resume;
 mod screens;
 mod tmux;
 mod tmux_cloud;
+mod tmux_resume;

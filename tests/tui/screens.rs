@@ -166,7 +166,7 @@ fn rerun_stop_and_quit_flows() {
     replay(&mut s, &km, fixtures::failed());
     let fx = keys(&mut s, &km, "r");
     assert!(
-        matches!(&fx[..], [Effect::StartBuild { project, mode: RunMode::FromFailedPhase(PhaseKind::Build) }] if project.name == "api")
+        matches!(&fx[..], [Effect::StartBuild { project, mode: RunMode::FromFailedPhase { build, phase: PhaseKind::Build } }] if project.name == "api" && build.project() == "api")
     );
     let fx = keys(&mut s, &km, "R");
     assert!(matches!(

@@ -17,8 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::cloud::CloudPool;
 use super::history::LocalHistory;
+use super::kept::{self, Kept};
 use super::{EVENT_CAPACITY, RequestFor};
 use crate::commands::pipeline::Pipeline;
+use crate::engine::local::KeptBuilds;
 use crate::engine::{Backend, BuildRequest, EventSink};
 use crate::model::{BuildEvent, BuildId, NoticeLevel};
 use crate::tui::msg::{Effect, Msg, RunMode};
@@ -43,9 +45,11 @@ pub(super) struct Driver<'a, L> {
     pub shutdown: CancellationToken,
     /// Where tasks hand over a local build request to start (set by `run`).
     pub local_requests: Option<mpsc::Sender<(ProjectKey, BuildRequest)>>,
+    /// Kept local builds: resume, shell, watch, idle expiry (see [`kept`]).
+    pub kept: Kept,
 }
 
-impl<'a, L: Backend> Driver<'a, L> {
+impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
     pub async fn run(mut self, mut effects: mpsc::Receiver<Effect>) {
         let mut tasks: FuturesUnordered<Task<'a>> = FuturesUnordered::new();
         let (started_tx, mut started_rx) = mpsc::channel::<(BuildId, ProjectKey)>(16);
@@ -56,13 +60,21 @@ impl<'a, L: Backend> Driver<'a, L> {
         for t in self.cloud.discover(&self.msgs) {
             tasks.push(t);
         }
+        if let Some(backend) = self.local {
+            tasks.push(kept::expiry(backend, self.shutdown.child_token()));
+        }
         loop {
             tokio::select! {
                 fx = effects.recv() => match fx {
                     None => break,
                     Some(fx) => tasks.extend(self.effect(fx, &by_id, &started_tx)),
                 },
-                Some((id, project)) = started_rx.recv() => { by_id.insert(id, project); },
+                Some((id, project)) = started_rx.recv() => {
+                    if project.group == Group::Local {
+                        self.kept.started(&project, &id);
+                    }
+                    by_id.insert(id, project);
+                },
                 Some((project, req)) = local_rx.recv() => {
                     tasks.extend(self.spawn_local(project, req, started_tx.clone()));
                 }
@@ -75,6 +87,10 @@ impl<'a, L: Backend> Driver<'a, L> {
         }
         self.shutdown.cancel();
         while tasks.next().await.is_some() {}
+        // Leaving the dashboard leaves its kept builds: their containers go.
+        if let Some(backend) = self.local {
+            self.kept.leave(backend).await;
+        }
     }
 
     fn effect(
@@ -114,13 +130,23 @@ impl<'a, L: Backend> Driver<'a, L> {
                     .reproduce(cloud, build, local, to, self.msgs.clone())
                     .map(|t| t as Task<'a>)
             }
-            Effect::OpenShell(_) => {
-                self.flash(
-                    NoticeLevel::Warning,
-                    "a shell in the build container is not available yet".to_owned(),
-                );
-                None
-            }
+            Effect::OpenShell(id) => match (by_id.get(&id), self.local) {
+                (Some(p), _) if p.group != Group::Local => {
+                    self.flash(
+                        NoticeLevel::Warning,
+                        "a shell needs a local build".to_owned(),
+                    );
+                    None
+                }
+                (_, Some(backend)) => Some(kept::shell(
+                    backend,
+                    id,
+                    self.kept.suspend.clone(),
+                    self.msgs.clone(),
+                )),
+                (_, None) => None,
+            },
+            Effect::Watch { project, on } => self.watch(project, on),
             Effect::LoadHistory(project) => match project.group {
                 Group::Local => {
                     let msg = self.history.load(project, |id| by_id.contains_key(id));
@@ -175,23 +201,57 @@ impl<'a, L: Backend> Driver<'a, L> {
         mode: RunMode,
         started: StartedTx,
     ) -> Option<Task<'a>> {
-        if let RunMode::FromFailedPhase(phase) = mode {
-            // Resuming needs per-phase snapshots (a later issue): run the whole build.
-            self.flash(
-                NoticeLevel::Info,
-                format!("resume from {phase} is not available yet: running the whole build"),
-            );
-        }
-        match (self.request_for)(&project) {
-            Ok(req) => self.spawn_local(project, req, started),
+        let req = match (self.request_for)(&project) {
+            Ok(req) => req,
             Err(e) => {
                 self.flash(
                     NoticeLevel::Error,
                     format!("cannot build '{}': {e:#}", project.name),
                 );
-                None
+                return None;
             }
+        };
+        match (mode, self.local, self.local_requests.clone()) {
+            (RunMode::FromFailedPhase { build, phase }, Some(backend), Some(fresh)) => {
+                let req = self.kept.request(&project, req);
+                let ctx = self.local_ctx(&project, started);
+                let what = (project, build, phase);
+                Some(kept::resume(backend, what, (req, fresh), ctx))
+            }
+            _ => self.spawn_local(project, req, started),
         }
+    }
+
+    /// What a local build task reports through; its token stops it.
+    fn local_ctx(&mut self, project: &ProjectKey, started: StartedTx) -> Forward {
+        let token = CancellationToken::new();
+        self.cancels.insert(project.clone(), token.clone());
+        Forward {
+            msgs: self.msgs.clone(),
+            history: self.history.path(),
+            started,
+            cancel: token,
+        }
+    }
+
+    /// `w`: starts or stops watching a local project's files.
+    fn watch(&mut self, project: ProjectKey, on: bool) -> Option<Task<'a>> {
+        if let Some(token) = self.kept.watchers.remove(&project) {
+            token.cancel();
+        }
+        if !on {
+            return None;
+        }
+        let req = match (self.request_for)(&project) {
+            Ok(req) => req,
+            Err(e) => {
+                self.flash(NoticeLevel::Error, format!("cannot watch: {e:#}"));
+                return None;
+            }
+        };
+        let stop = self.shutdown.child_token();
+        self.kept.watchers.insert(project.clone(), stop.clone());
+        Some(kept::watch(project, &req, self.msgs.clone(), stop))
     }
 
     /// Runs `req` as a build of the local `project`.
@@ -208,15 +268,14 @@ impl<'a, L: Backend> Driver<'a, L> {
             );
             return None;
         };
-        let token = CancellationToken::new();
-        self.cancels.insert(project.clone(), token.clone());
-        let ctx = Forward {
-            msgs: self.msgs.clone(),
-            history: self.history.path(),
-            started,
-            cancel: token,
-        };
+        let req = self.kept.request(&project, req);
+        // A fresh build leaves the project's earlier kept build behind.
+        let previous = self.kept.latest.remove(&project);
+        let ctx = self.local_ctx(&project, started);
         Some(Box::pin(async move {
+            if let Some(id) = previous {
+                let _ = backend.discard(id.as_str()).await;
+            }
             let (sink, rx) = EventSink::channel(EVENT_CAPACITY);
             let name = project.name.clone();
             let run = async {

@@ -7,10 +7,12 @@
 //! - [`driver`]: the effect executor; local builds, and the event forwarding shared by all.
 //! - [`cloud`]: one client set per `[[cloud]]` group; start, retry, follow, stop, list.
 //! - [`history`]: past builds and phase medians (run history, or CodeBuild's build list).
+//! - [`kept`]: kept local builds: resume in place, a shell (the TUI suspended), watching.
 
 mod cloud;
 mod driver;
 mod history;
+mod kept;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
 use crate::config::user::UserConfig;
-use crate::engine::local::LocalBackend;
+use crate::engine::local::{KeptBuilds, LocalBackend};
 use crate::engine::{Backend, BuildRequest};
 use crate::model::BackendKind;
 use crate::tui::keymap::Keymap;
@@ -155,7 +157,7 @@ pub fn project_request(project: &ProjectKey) -> Result<BuildRequest> {
 
 /// Runs the dashboard with the given local backend until the user quits. `initial` effects
 /// run first (`cbdash run` starts its build this way).
-pub async fn run_dashboard<L: Backend>(
+pub async fn run_dashboard<L: Backend + KeptBuilds>(
     setup: Setup,
     local: Option<L>,
     initial: Vec<Effect>,
@@ -163,6 +165,7 @@ pub async fn run_dashboard<L: Backend>(
 ) -> Result<u8> {
     let (msg_tx, msg_rx) = mpsc::channel(MSG_CAPACITY);
     let (fx_tx, fx_rx) = mpsc::channel(64);
+    let (suspend_tx, suspend_rx) = mpsc::channel(1);
     let mut state = State::new(Utc::now());
     state.options = Options {
         notify: setup.config.options.notify,
@@ -185,8 +188,17 @@ pub async fn run_dashboard<L: Backend>(
         cancels: HashMap::new(),
         shutdown: CancellationToken::new(),
         local_requests: None,
+        kept: kept::Kept::new(setup.config.options.keep_idle, suspend_tx),
     };
-    let ui = shell::run(state, &setup.keymap, &setup.theme, opts, msg_rx, fx_tx);
+    let ui = shell::run(
+        state,
+        &setup.keymap,
+        &setup.theme,
+        opts,
+        msg_rx,
+        fx_tx,
+        suspend_rx,
+    );
     tokio::pin!(ui);
     let drive = driver.run(fx_rx);
     tokio::pin!(drive);
@@ -232,7 +244,7 @@ pub fn open(global: &GlobalArgs) -> Result<u8> {
 /// `cbdash run` on a terminal: the dashboard on the request's project, with its build started
 /// at once and run exactly as requested (image, env, secrets, options). Call it from the run
 /// command when stdout is a TTY and neither `--plain` nor `--json` was given.
-pub async fn follow_build<L: Backend>(
+pub async fn follow_build<L: Backend + KeptBuilds>(
     global: &GlobalArgs,
     local: L,
     req: BuildRequest,

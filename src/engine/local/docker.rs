@@ -1,6 +1,6 @@
 //! Everything the local backend asks the Docker daemon, through bollard: connecting (with API
 //! version negotiation), pulling, the build container's lifecycle, copying files in and out,
-//! cache volumes, and removing containers left behind by dead cbdash processes.
+//! cache volumes and listing cbdash's containers (see [`super::locate`] for which to remove).
 
 use std::collections::HashMap;
 
@@ -21,6 +21,10 @@ pub const LABEL_BUILD: &str = "cbdash.build-id";
 pub const LABEL_PROJECT: &str = "cbdash.project";
 pub const LABEL_PID: &str = "cbdash.pid";
 pub const LABEL_CACHE: &str = "cbdash.cache";
+/// On a container kept for `cbdash resume` (`failed` or `always`).
+pub const LABEL_KEEP: &str = "cbdash.keep";
+/// The project directory on the host, where the kept build's record is.
+pub const LABEL_SOURCE_DIR: &str = "cbdash.source-dir";
 
 /// How long connecting (version negotiation and a ping) may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
@@ -246,9 +250,10 @@ pub async fn remove_container(docker: &Docker, id: &str) -> Result<(), LocalErro
     }
 }
 
-/// Removes containers labelled by a cbdash process that is no longer alive (a crash, a
-/// `kill -9`); live runs' containers are left alone. Returns how many were removed.
-pub async fn remove_stale(docker: &Docker) -> Result<usize, LocalError> {
+/// The cbdash containers (running or not) with their labels.
+pub async fn list_labelled(
+    docker: &Docker,
+) -> Result<Vec<(String, HashMap<String, String>, bool)>, LocalError> {
     let opts = ListContainersOptions {
         all: true,
         filters: Some(HashMap::from([("label".into(), vec![LABEL_PID.into()])])),
@@ -258,26 +263,21 @@ pub async fn remove_stale(docker: &Docker) -> Result<usize, LocalError> {
         .list_containers(Some(opts))
         .await
         .map_err(|e| LocalError::Container(e.to_string()))?;
-    let mut removed = 0;
-    for c in list {
-        let pid = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_PID))
-            .and_then(|p| p.parse::<u32>().ok());
-        if let (Some(pid), Some(id)) = (pid, c.id)
-            && !pid_alive(pid)
-        {
-            remove_container(docker, &id).await?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            let running = c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING);
+            Some((c.id?, c.labels.unwrap_or_default(), running))
+        })
+        .collect())
 }
 
-/// Whether a process with this pid exists on this machine.
-fn pid_alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// Starts a stopped container again (a kept build after a daemon restart).
+pub async fn restart(docker: &Docker, id: &str) -> Result<(), LocalError> {
+    docker
+        .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+        .map_err(|e| LocalError::Container(e.to_string()))
 }
 
 /// Creates (or reuses) a labelled named volume.

@@ -10,6 +10,12 @@
 //! - [`envvars`] builds the environment (`CODEBUILD_*`, precedence, SSM/Secrets Manager),
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
 //!   [`cache`] the cache volumes, [`state`] the build counter.
+//! - [`steps`] drives the machine for a build and for a resume: it saves the shell state at the
+//!   start of every phase ([`script::snapshot`]) and numbers attempts across resumes.
+//! - A failed build can be kept ([`crate::engine::Keep`]): its container stays, labelled, and
+//!   [`kept`] records what a resume needs; [`locate`] finds kept builds by id and removes
+//!   containers whose idle time passed or whose process died; [`resume`] re-runs a phase in
+//!   place; [`shell`] opens an interactive shell in the container.
 //! - Everything leaves through [`emit::Emitter`], which masks secrets and batches lines.
 //! - [`watchdog`] pings the daemon while a phase runs, so a daemon that goes away or stalls
 //!   turns the build into a FAULT instead of a hang; cleanup calls are bounded too.
@@ -20,16 +26,23 @@ pub mod docker;
 pub mod driver;
 pub mod emit;
 pub mod envvars;
+pub mod kept;
+pub mod locate;
 mod phases;
 pub mod plan;
+pub mod resume;
 pub mod run;
 pub mod script;
+pub mod shell;
 pub mod source;
 pub mod state;
+mod steps;
 mod upload;
 pub mod watchdog;
 
+pub use resume::ResumeRequest;
 pub use run::{DEFAULT_IMAGE, run_build};
+pub use shell::{ShellRequest, ShellSession};
 
 use tokio_util::sync::CancellationToken;
 
@@ -59,11 +72,82 @@ pub enum LocalError {
     NoContainer,
     #[error("the event receiver went away")]
     SinkClosed,
+    /// The build's container is gone (removed after its idle time, or never kept).
+    #[error(
+        "the container of build '{0}' is gone (removed after its idle time, or the build was \
+         not kept): start a fresh build (`cbdash run`; `--keep` keeps the next one)"
+    )]
+    ContainerGone(String),
+    /// The build exists but cannot be resumed as asked.
+    #[error("cannot resume: {0}")]
+    NotResumable(String),
+    /// The buildspec on disk does not parse (rendered diagnostics, `file:line:col`).
+    #[error("invalid buildspec\n{0}")]
+    InvalidBuildspec(String),
 }
 
 /// The local Docker backend.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LocalBackend;
+
+/// What a backend with kept builds can do besides running them (the local one): the driver
+/// of the dashboard and the headless commands call these.
+#[allow(async_fn_in_trait)] // used through generics, never as `dyn`
+pub trait KeptBuilds {
+    /// Resumes a kept build in place (see [`resume`]): re-runs `req.phase` (default: the
+    /// failed one) and what follows it, emitting the build's events under its own id.
+    async fn resume(
+        &self,
+        req: ResumeRequest,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError>;
+
+    /// Opens an interactive shell in a kept build's container (see [`shell`]).
+    async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError>;
+
+    /// Removes a kept build's container and record (the user left it); `false` when there
+    /// was none.
+    async fn discard(&self, build_id: &str) -> Result<bool, EngineError>;
+
+    /// Removes kept containers whose idle time has passed and containers of dead cbdash
+    /// processes (a long-lived dashboard calls this now and then). Returns how many went.
+    async fn expire_kept(&self) -> Result<usize, EngineError>;
+}
+
+impl KeptBuilds for LocalBackend {
+    async fn resume(
+        &self,
+        req: ResumeRequest,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError> {
+        Ok(Box::pin(resume::resume_build(req, sink, cancel)).await?)
+    }
+
+    async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError> {
+        Ok(shell::open_shell(req).await?)
+    }
+
+    async fn discard(&self, build_id: &str) -> Result<bool, EngineError> {
+        let docker = docker::connect().await?;
+        Ok(locate::discard(&docker, build_id).await?)
+    }
+
+    async fn expire_kept(&self) -> Result<usize, EngineError> {
+        let docker = docker::connect().await?;
+        Ok(locate::remove_stale(&docker).await?)
+    }
+}
+
+impl LocalError {
+    /// Whether this says the build cannot be resumed (its container is gone, it was not
+    /// kept, or the phase cannot be resumed): a fresh build is the way on.
+    #[must_use]
+    pub const fn needs_fresh_build(&self) -> bool {
+        matches!(self, Self::ContainerGone(_) | Self::NotResumable(_))
+    }
+}
 
 impl Backend for LocalBackend {
     fn kind(&self) -> BackendKind {

@@ -63,16 +63,24 @@ async fn provisioning(b: &mut Build) -> Outcome {
             b.image
         ));
     }
+    let mut labels = HashMap::from([
+        (docker::LABEL_BUILD.into(), b.emit.build_id().to_string()),
+        (docker::LABEL_PROJECT.into(), b.req.project.clone()),
+        (docker::LABEL_PID.into(), std::process::id().to_string()),
+    ]);
+    if b.req.local.keep != crate::engine::Keep::Never {
+        // Where the kept build's record will be (see `locate`), and that it may outlive us.
+        let dir = std::fs::canonicalize(&b.source_dir).unwrap_or_else(|_| b.source_dir.clone());
+        labels.insert(docker::LABEL_SOURCE_DIR.into(), dir.display().to_string());
+        let keep = format!("{:?}", b.req.local.keep).to_lowercase();
+        labels.insert(docker::LABEL_KEEP.into(), keep);
+    }
     let mut spec = docker::ContainerSpec {
         name: b.container_name.clone(),
         image: b.image.clone(),
         src_dir: b.src_dir.clone(),
         privileged: b.req.privileged,
-        labels: HashMap::from([
-            (docker::LABEL_BUILD.into(), b.emit.build_id().to_string()),
-            (docker::LABEL_PROJECT.into(), b.req.project.clone()),
-            (docker::LABEL_PID.into(), std::process::id().to_string()),
-        ]),
+        labels,
         binds: Vec::new(),
         tmpfs: b.req.local.tmpfs.iter().cloned().collect(),
     };

@@ -67,6 +67,24 @@ impl Machine {
         }
     }
 
+    /// A machine that resumes a build at `phase` (a re-run of a phase that ended before):
+    /// the phases before it keep their results, so `failing` says whether one of them failed
+    /// (then `CODEBUILD_BUILD_SUCCEEDING=0` and the build cannot end SUCCEEDED). From there on
+    /// the transitions are the same as in a fresh build.
+    #[must_use]
+    pub fn resume_at(
+        on_failure: BTreeMap<PhaseKind, OnFailure>,
+        phase: PhaseKind,
+        failing: bool,
+    ) -> (Self, Step) {
+        let machine = Self {
+            current: phase,
+            failing,
+            ..Self::new(on_failure)
+        };
+        (machine, Step::Run { phase, attempt: 1 })
+    }
+
     /// Whether the build is failing so far (`CODEBUILD_BUILD_SUCCEEDING=0`).
     #[must_use]
     pub const fn failing(&self) -> bool {
@@ -391,6 +409,62 @@ mod tests {
             );
             assert_eq!(m.next(&PhaseResult::Succeeded), Step::Finish(s));
         }
+    }
+
+    /// Runs a resumed machine to the end, every phase succeeding.
+    fn drive_resumed(phase: PhaseKind, failing: bool) -> (Vec<PhaseKind>, Status) {
+        let (mut m, mut step) = Machine::resume_at(BTreeMap::new(), phase, failing);
+        let mut seen = Vec::new();
+        while let Step::Run { phase, .. } = step {
+            seen.push(phase);
+            step = m.next(&PhaseResult::Succeeded);
+        }
+        let Step::Finish(status) = step else {
+            unreachable!("the loop ends on Finish")
+        };
+        (seen, status)
+    }
+
+    #[test]
+    fn resume_runs_the_phase_and_what_follows_only() {
+        let (seen, status) = drive_resumed(Build, false);
+        assert_eq!(seen, [Build, PostBuild, UploadArtifacts, Finalizing]);
+        assert_eq!(status, Status::Succeeded);
+        let (seen, _) = drive_resumed(Install, false);
+        assert_eq!(seen, ALL_RUN[2..]);
+    }
+
+    #[test]
+    fn resume_after_an_earlier_failure_stays_failed() {
+        // BUILD failed; resuming from POST_BUILD does not make BUILD's failure go away.
+        let (seen, status) = drive_resumed(PostBuild, true);
+        assert_eq!(seen, [PostBuild, UploadArtifacts, Finalizing]);
+        assert_eq!(status, Status::Failed);
+        let (m, _) = Machine::resume_at(BTreeMap::new(), PostBuild, true);
+        assert!(m.failing());
+    }
+
+    #[test]
+    fn resume_keeps_codebuild_transitions_on_failure() {
+        let (mut m, step) = Machine::resume_at(BTreeMap::new(), PreBuild, false);
+        assert_eq!(
+            step,
+            Step::Run {
+                phase: PreBuild,
+                attempt: 1
+            }
+        );
+        assert_eq!(
+            m.next(&fail("x")),
+            Step::Run {
+                phase: Finalizing,
+                attempt: 1
+            }
+        );
+        assert_eq!(
+            m.next(&PhaseResult::Succeeded),
+            Step::Finish(Status::Failed)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! timeout and the cancel token — and finally remove the container. The phases themselves are
 //! in [`super::phases`].
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bollard::Docker;
@@ -10,17 +11,17 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::buildspec::Buildspec;
-use crate::engine::BuildRequest;
 use crate::engine::EventSink;
 use crate::engine::mask::Masker;
+use crate::engine::{BuildRequest, Keep};
 use crate::model::{
-    BackendKind, BuildEvent, BuildId, BuildOutcome, NoticeLevel, PhaseContext, PhaseKind, Status,
-    StatusCode,
+    BackendKind, BuildEvent, BuildId, BuildOutcome, NoticeLevel, PhaseKind, Status,
 };
 
 use super::driver::Session;
 use super::emit::Emitter;
-use super::plan::{Machine, PhaseResult, Step};
+use super::kept::PhaseRecord;
+use super::plan::Machine;
 use super::{LocalError, docker, watchdog};
 
 /// CodeBuild's standard Linux image, the default when neither `--image` nor the project
@@ -55,6 +56,14 @@ pub struct Build {
     pub start_ms: i64,
     pub number: u64,
     pub artifacts_dir: PathBuf,
+    /// Every phase's attempts and last status so far (across resumes of this build).
+    pub phases: BTreeMap<PhaseKind, PhaseRecord>,
+    /// Names of variables whose values are masked, kept for a resume (see `KeptBuild`).
+    pub secret_names: Vec<String>,
+    /// Host files changed after this time (ms) are not in the container yet.
+    pub synced_ms: i64,
+    /// The phase a resume restored the saved state of (it is not saved again at its start).
+    pub resumed: Option<PhaseKind>,
 }
 
 impl Build {
@@ -90,7 +99,12 @@ pub async fn run_build(
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, LocalError> {
     let docker = docker::connect().await?;
-    match watchdog::bounded(watchdog::CLEANUP_TIMEOUT, docker::remove_stale(&docker)).await {
+    match watchdog::bounded(
+        watchdog::CLEANUP_TIMEOUT,
+        super::locate::remove_stale(&docker),
+    )
+    .await
+    {
         Ok(Ok(0)) => {}
         Ok(Ok(n)) => tracing::info!("removed {n} container(s) left by dead cbdash processes"),
         Ok(Err(e)) => tracing::warn!("could not clean up stale containers: {e}"),
@@ -111,6 +125,7 @@ pub async fn run_build(
         }
     }
     let n: u32 = rand_digits();
+    let start_ms = Utc::now().timestamp_millis();
     let artifacts_dir = req
         .local
         .artifacts_dir
@@ -131,14 +146,18 @@ pub async fn run_build(
         container: None,
         starting: None,
         session: None,
-        start_ms: Utc::now().timestamp_millis(),
+        start_ms,
+        synced_ms: start_ms,
         artifacts_dir,
+        phases: BTreeMap::new(),
+        secret_names: req.secrets.iter().map(|(k, _)| k.clone()).collect(),
+        resumed: None,
         req,
     };
     let status = drive(&mut build, &cancel).await;
     // The container goes whatever happened, even when the event receiver is gone.
     let flushed = build.emit.flush().await;
-    cleanup(&mut build).await;
+    cleanup(&mut build, status.as_ref().ok().copied()).await;
     flushed?;
     let status = status?;
     Ok(BuildOutcome { build_id, status })
@@ -155,121 +174,14 @@ async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, Loca
             at: started,
         })
         .await?;
-    let deadline = tokio::time::Instant::now() + b.req.local.timeout;
     let mut machine = Machine::new(on_failure_map(b.spec()));
-    let mut step = machine.start();
-    // Once stopped or timed out, the phases that still follow (FINALIZING) run to their end:
-    // the token stays cancelled, and racing it again would interrupt them in turn.
-    let mut interrupted = false;
-    let status = loop {
-        let (phase, attempt) = match step {
-            Step::Finish(s) => break s,
-            Step::Run { phase, attempt } => (phase, attempt),
-        };
-        let at = b.emit.phase_started(phase, attempt).await?;
-        let succeeding = !machine.failing();
-        let outcome = if interrupted {
-            Ok(super::phases::run_phase(b, phase, succeeding).await?)
-        } else {
-            let docker = b.docker.clone();
-            tokio::select! {
-                r = super::phases::run_phase(b, phase, succeeding) => match r {
-                    Ok(r) => Ok(r),
-                    Err(LocalError::SinkClosed) => return Err(LocalError::SinkClosed),
-                    Err(e) => Err(Interrupt::Fault(fault_message(&docker, &e).await)),
-                },
-                () = cancel.cancelled() => Err(Interrupt::Stopped),
-                () = tokio::time::sleep_until(deadline) => Err(Interrupt::TimedOut),
-                lost = watchdog::daemon_lost(&docker) => Err(Interrupt::Fault(lost)),
-            }
-        };
-        match outcome {
-            Ok((result, context)) => {
-                let st = match &result {
-                    PhaseResult::Succeeded => Status::Succeeded,
-                    PhaseResult::Failed { .. } => Status::Failed,
-                    PhaseResult::Fault => Status::Fault,
-                };
-                b.emit
-                    .phase_finished(phase, attempt, at, st, context)
-                    .await?;
-                step = machine.next(&result);
-            }
-            Err(why) => {
-                interrupted = true;
-                // The shell is mid-command: drop it and the container with it (bounded: the
-                // daemon may be the reason we are here).
-                b.session = None;
-                remove(b).await;
-                let (st, ctx) = why.status_and_context(b.req.local.timeout);
-                b.emit.phase_finished(phase, attempt, at, st, ctx).await?;
-                step = machine.interrupt(st);
-            }
-        }
-    };
-    let at = Utc::now();
-    // COMPLETED has a start and no status, as in `BatchGetBuilds`; CodeBuild logs no line.
-    b.emit
-        .event(BuildEvent::PhaseStarted {
-            build_id: b.emit.build_id().clone(),
-            phase: PhaseKind::Completed,
-            attempt: 1,
-            at,
-        })
-        .await?;
-    b.emit
-        .event(BuildEvent::Finished {
-            build_id: b.emit.build_id().clone(),
-            status,
-            duration_ms: u64::try_from((at - started).num_milliseconds()).unwrap_or(0),
-            at,
-        })
-        .await?;
-    Ok(status)
-}
-
-/// Why a phase did not run to its end.
-enum Interrupt {
-    Stopped,
-    TimedOut,
-    /// The infrastructure failed (the daemon went away, stalled, or refused a call).
-    Fault(String),
-}
-
-impl Interrupt {
-    fn status_and_context(self, timeout: std::time::Duration) -> (Status, PhaseContext) {
-        match self {
-            Self::TimedOut => (
-                Status::TimedOut,
-                PhaseContext::new(
-                    StatusCode::BuildTimedOut,
-                    format!("Build has timed out. {} secs", timeout.as_secs()),
-                ),
-            ),
-            Self::Stopped => (
-                Status::Stopped,
-                PhaseContext::new(StatusCode::BuildStopped, "Build was stopped"),
-            ),
-            Self::Fault(message) => (
-                Status::Fault,
-                PhaseContext::new(StatusCode::ClientError, message),
-            ),
-        }
-    }
-}
-
-/// The context message of a phase that failed on an engine error: when the daemon no longer
-/// answers, that is the reason to show, whatever the call that noticed it said.
-async fn fault_message(docker: &bollard::Docker, e: &LocalError) -> String {
-    match watchdog::check(docker).await {
-        Err(reason) => watchdog::lost_message(&reason),
-        Ok(()) => e.to_string(),
-    }
+    let step = machine.start();
+    super::steps::drive(b, &mut machine, step, cancel, started).await
 }
 
 /// Removes the build's container, bounded in time; a failure is a warning (the next run
 /// removes containers of dead cbdash processes).
-async fn remove(b: &mut Build) {
+pub(super) async fn remove(b: &mut Build) {
     if let Some(task) = b.starting.take()
         && let Ok(Ok(Ok(id))) = watchdog::bounded(watchdog::CLEANUP_TIMEOUT, task).await
     {
@@ -291,7 +203,7 @@ async fn remove(b: &mut Build) {
     }
 }
 
-fn on_failure_map(
+pub(super) fn on_failure_map(
     spec: Option<&Buildspec>,
 ) -> std::collections::BTreeMap<PhaseKind, crate::buildspec::OnFailure> {
     spec.map(|s| {
@@ -303,17 +215,49 @@ fn on_failure_map(
     .unwrap_or_default()
 }
 
-/// Removes the container unless `--keep`.
-async fn cleanup(b: &mut Build) {
+/// Removes the container, or keeps it (with its record, for `cbdash resume` and `cbdash
+/// shell`) as `LocalOptions::keep` says for a build that ended with `status`.
+pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
     b.session = None;
-    if b.req.local.keep
-        && let Some(id) = b.container.take()
+    let keep = match b.req.local.keep {
+        Keep::Never => false,
+        Keep::Failed => matches!(status, Some(Status::Failed | Status::Fault)),
+        Keep::Always => true,
+    };
+    if keep
+        && status.is_some()
+        && b.spec().is_some()
+        && let Some(id) = b.container.clone()
     {
-        let msg = format!("kept container {} ({id})", b.container_name);
-        let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
-        return;
+        match super::locate::record(b, &id).save() {
+            Ok(()) => {
+                b.container = None;
+                kept_notice(b, &id).await;
+                return;
+            }
+            Err(e) => {
+                let _ = b.emit.notice(NoticeLevel::Warning, &e.to_string()).await;
+            }
+        }
     }
+    let source_dir = b.source_dir.clone();
+    super::kept::KeptBuild::forget(&source_dir, b.emit.build_id().as_str());
     remove(b).await;
+    let _ = b.emit.flush().await;
+}
+
+/// Tells the user how to use a kept container.
+async fn kept_notice(b: &mut Build, id: &str) {
+    let idle = b.req.local.keep_idle.as_secs() / 60;
+    let msg = format!(
+        "kept container {} ({}): `cbdash resume {}` re-runs it from the failed phase, \
+         `cbdash shell {}` opens a shell in it; removed after {idle} min unused",
+        b.container_name,
+        &id[..id.len().min(12)],
+        b.emit.build_id(),
+        b.emit.build_id(),
+    );
+    let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
     let _ = b.emit.flush().await;
 }
 

@@ -52,6 +52,79 @@ pub fn expand(text: &str) -> String {
     format!(". {TMP_DIR}/env.sh\ncd \"$PWD\" 2>/dev/null\nprintf '%s\\n' \"{escaped}\"\n")
 }
 
+/// Where the shell state at the start of `phase` is saved (`<tmp>/phase-state/BUILD.sh`).
+#[must_use]
+pub fn phase_state(phase: crate::model::PhaseKind) -> String {
+    format!("{TMP_DIR}/phase-state/{phase}.sh")
+}
+
+/// Saves the current shell state as the state at the start of `phase`. Before
+/// `DOWNLOAD_SOURCE` wrote the first state there is nothing to save, which is no error.
+#[must_use]
+pub fn snapshot(phase: crate::model::PhaseKind) -> String {
+    let to = phase_state(phase);
+    format!(
+        "[ -f {TMP_DIR}/env.sh ] || exit 0\nmkdir -p {TMP_DIR}/phase-state && cp {TMP_DIR}/env.sh {to}\n"
+    )
+}
+
+/// Makes the state saved at the start of `phase` the current one again (a resume); exits 3
+/// when that phase never started in this container.
+#[must_use]
+pub fn restore(phase: crate::model::PhaseKind) -> String {
+    let from = phase_state(phase);
+    format!("[ -f {from} ] || exit 3\ncp {from} {TMP_DIR}/env.sh\n")
+}
+
+/// Prints each variable of `names` in the state file `state`, base64-encoded, one per line
+/// (a resume masks these values again without ever writing them to the host).
+#[must_use]
+pub fn print_values(state: &str, names: &[String]) -> String {
+    let mut s = format!(". {state}\n");
+    for name in names.iter().filter(|n| is_name(n)) {
+        let _ = writeln!(
+            s,
+            "printf '%s' \"${{{name}:-}}\" | base64 | tr -d '\\n'; echo"
+        );
+    }
+    s
+}
+
+/// Where the interactive shell's startup file goes.
+pub const SHELL_RC: &str = "/codebuild/output/tmp/shell-rc.sh";
+
+/// The startup file of `cbdash shell`: loads the state file `state` (working directory and
+/// exported variables) and sets a prompt that says which build phase this is.
+#[must_use]
+pub fn shell_rc(state: &str, label: &str, term: &str) -> String {
+    let bash_prompt = quote(&format!("[cbdash {label}] \\w\\$ "));
+    let sh_prompt = quote(&format!("[cbdash {label}] $ "));
+    format!(
+        "[ -f {state} ] && . {state}\ncd \"$PWD\" 2>/dev/null\nexport TERM={}\n\
+         if [ -n \"$BASH_VERSION\" ]; then PS1={bash_prompt}; else PS1={sh_prompt}; fi\n",
+        quote(term)
+    )
+}
+
+/// The command line of `cbdash shell`: bash with [`SHELL_RC`] if the image has bash (bash
+/// also reads the `declare -x` state a bash build saves), else an interactive `sh`, which
+/// reads `$ENV`.
+#[must_use]
+pub fn interactive() -> Vec<String> {
+    let script = format!(
+        "if command -v bash >/dev/null 2>&1; then exec bash --rcfile {SHELL_RC} -i; fi\n\
+         ENV={SHELL_RC} exec sh -i\n"
+    );
+    vec!["/bin/sh".into(), "-c".into(), script]
+}
+
+/// A shell variable name (letters, digits, `_`, not starting with a digit).
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +150,27 @@ mod tests {
         let s = wrap("echo hi", Version::V01, false);
         assert!(!s.contains("export -p"));
         assert!(s.contains("CODEBUILD_BUILD_SUCCEEDING=0"));
+    }
+
+    #[test]
+    fn phase_state_is_saved_and_restored_by_phase() {
+        use crate::model::PhaseKind;
+        let snap = snapshot(PhaseKind::Build);
+        assert!(snap.contains(
+            "cp /codebuild/output/tmp/env.sh /codebuild/output/tmp/phase-state/BUILD.sh"
+        ));
+        let back = restore(PhaseKind::Build);
+        assert!(back.contains(
+            "cp /codebuild/output/tmp/phase-state/BUILD.sh /codebuild/output/tmp/env.sh"
+        ));
+        assert!(back.contains("|| exit 3"));
+    }
+
+    #[test]
+    fn print_values_skips_what_is_not_a_name() {
+        let s = print_values("/s.sh", &["TOKEN".into(), "$(rm -rf /)".into()]);
+        assert!(s.contains("${TOKEN:-}"));
+        assert!(!s.contains("rm -rf"));
     }
 
     #[test]

@@ -34,6 +34,58 @@ pub fn source_tar(dir: &Path, prefix: &str) -> Result<Vec<u8>, LocalError> {
         .map_err(|e| LocalError::Source(e.to_string()))
 }
 
+/// A tar of the files under `dir` modified at or after `since` (ms since the epoch), under
+/// `prefix`, and how many there are: what a resume copies over the build's source. It skips
+/// `.git`, the top-level `.cbdash` and what `.gitignore` files ignore (in a repository or
+/// not); deleted files are not propagated.
+pub fn changed_tar(
+    dir: &Path,
+    prefix: &str,
+    since_ms: i64,
+) -> Result<(Vec<u8>, usize), LocalError> {
+    let since = std::time::UNIX_EPOCH
+        + std::time::Duration::from_millis(u64::try_from(since_ms).unwrap_or(0));
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(false);
+    let walker = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .hidden(false)
+        .git_ignore(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| {
+            let name = e.file_name();
+            name != ".git" && !(e.depth() == 1 && name == ".cbdash")
+        })
+        .build();
+    let mut count = 0;
+    for entry in walker {
+        let entry = entry.map_err(|e| LocalError::Source(e.to_string()))?;
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        let Ok(rel) = entry.path().strip_prefix(dir) else {
+            continue;
+        };
+        if is_dir || rel.as_os_str().is_empty() {
+            continue;
+        }
+        let changed = entry
+            .path()
+            .symlink_metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since);
+        if !changed {
+            continue;
+        }
+        tar.append_path_with_name(entry.path(), Path::new(prefix).join(rel))
+            .map_err(|e| LocalError::Source(format!("{}: {e}", entry.path().display())))?;
+        count += 1;
+    }
+    let bytes = tar
+        .into_inner()
+        .map_err(|e| LocalError::Source(e.to_string()))?;
+    Ok((bytes, count))
+}
+
 /// A tar holding the directories of `prefix` and the given files (path, contents, mode).
 pub fn files_tar(dirs: &[(&str, u32)], files: &[(&str, &str, u32)]) -> Result<Vec<u8>, LocalError> {
     let mut tar = tar::Builder::new(Vec::new());
@@ -103,6 +155,33 @@ mod tests {
         assert!(n.iter().any(|p| p.ends_with("sub/.cbdash/keep")), "{n:?}");
         assert!(!n.iter().any(|p| p.contains("state.json")), "{n:?}");
         assert!(n.iter().any(|p| p == "codebuild/"), "{n:?}");
+    }
+
+    #[test]
+    fn changed_tar_takes_new_files_only_and_respects_gitignore() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path();
+        std::fs::write(p.join("old.txt"), "x").expect("write");
+        std::fs::write(p.join(".gitignore"), "out/\n*.log\n").expect("write");
+        let since = chrono::Utc::now().timestamp_millis() + 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        for f in [
+            "new.txt",
+            "sub/deep.txt",
+            "out/bin",
+            "x.log",
+            ".git/HEAD",
+            ".cbdash/s",
+        ] {
+            let path = p.join(f);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, "y").expect("write");
+        }
+        let (tar, count) = changed_tar(p, "src", since).expect("tar");
+        let mut n = names(&tar);
+        n.sort();
+        assert_eq!(n, ["src/new.txt", "src/sub/deep.txt"]);
+        assert_eq!(count, 2);
     }
 
     #[test]

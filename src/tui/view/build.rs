@@ -44,6 +44,8 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
     let elapsed = b.duration_ms.unwrap_or_else(|| {
         u64::try_from((state.now - b.started).num_milliseconds().max(0)).unwrap_or(0)
     });
+    let watching = b.backend == crate::model::BackendKind::Local
+        && state.watching.iter().any(|k| k.name == b.project);
     let title = Line::from(vec![
         Span::raw(" "),
         Span::styled(
@@ -51,11 +53,12 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
             t.status(b.status),
         ),
         Span::raw(format!(
-            " {} · {} · {} · {} ",
+            " {} · {} · {} · {} {}",
             b.id,
             b.backend.as_str(),
             b.image,
-            fmt_ms(elapsed)
+            fmt_ms(elapsed),
+            if watching { "· watching " } else { "" }
         )),
     ]);
     let block = Block::bordered().title(title).border_style(t.dim);
