@@ -345,6 +345,10 @@ impl<'a, L: Backend> Driver<'a, L> {
                 return None;
             }
         };
+        let buildspec = req
+            .buildspec
+            .as_deref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
         let token = CancellationToken::new();
         self.cancels.insert(project.name.clone(), token.clone());
         let msgs = self.msgs.clone();
@@ -353,7 +357,7 @@ impl<'a, L: Backend> Driver<'a, L> {
             let (sink, mut rx) = EventSink::channel(EVENT_CAPACITY);
             let forward = async {
                 // The same pipeline as headless runs: cache reports from the log, history.
-                let mut pipeline = Pipeline::new(history.as_deref());
+                let mut pipeline = Pipeline::new(history.as_deref()).with_buildspec(buildspec);
                 while let Some(backend_event) = rx.recv().await {
                     if let BuildEvent::Started {
                         build_id, project, ..
