@@ -130,8 +130,20 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
             _ => state.mode = Mode::Search { query },
         },
         Mode::Builds { selected } => return Some(builds_key(state, key, typed, selected)),
+        Mode::Diagnosis { selected } => diagnosis_key(state, key, typed, selected),
     }
     Some(Vec::new())
+}
+
+/// j/k (or the arrows) move between the findings; any other key closes the overlay.
+fn diagnosis_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) {
+    let count = state.build().map_or(0, |b| b.diagnoses.len());
+    let selected = match (key.code, typed) {
+        (KeyCode::Down, _) | (_, Some('j')) => (selected + 1).min(count.saturating_sub(1)),
+        (KeyCode::Up, _) | (_, Some('k')) => selected.saturating_sub(1),
+        _ => return,
+    };
+    state.mode = Mode::Diagnosis { selected };
 }
 
 fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) -> Vec<Effect> {
@@ -291,6 +303,20 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             .open_build
             .clone()
             .map_or_else(Vec::new, |id| vec![Effect::OpenShell(id)]),
+        Action::Diagnosis => {
+            match state.build() {
+                Some(b) if !b.diagnoses.is_empty() => {
+                    state.mode = Mode::Diagnosis { selected: 0 };
+                }
+                Some(_) => flash(
+                    state,
+                    NoticeLevel::Info,
+                    "no known failure recognised in this build's log",
+                ),
+                None => flash(state, NoticeLevel::Info, "no build open"),
+            }
+            Vec::new()
+        }
         _ => log_action(state, action, rows),
     }
 }

@@ -166,11 +166,12 @@ pub enum Action {
     PrevPhase,
     CopyLine,
     SaveLog,
+    Diagnosis,
 }
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 32] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -202,6 +203,7 @@ impl Action {
         Self::PrevPhase,
         Self::CopyLine,
         Self::SaveLog,
+        Self::Diagnosis,
     ];
 
     /// The action with this config name.
@@ -245,6 +247,7 @@ impl Action {
             Self::PrevPhase => "previous phase start",
             Self::CopyLine => "copy line",
             Self::SaveLog => "save log to file",
+            Self::Diagnosis => "why it failed (diagnosis)",
         }
     }
 }
