@@ -26,6 +26,8 @@ mod local_outputs;
 mod local_semantics;
 // cbdash run through the event pipeline: cache reports, history, pulls from a registry.
 mod local_pipeline;
+// Failure diagnosis on real local builds that fail in known ways, and on healthy ones.
+mod diagnose;
 
 // The dashboard rendered on a TestBackend: screens, keys, snapshots.
 mod tui;
