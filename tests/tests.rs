@@ -28,6 +28,7 @@ mod local_semantics;
 mod local_pipeline;
 // Failure diagnosis on real local builds that fail in known ways, and on healthy ones.
 mod diagnose;
+mod diagnose_bench;
 
 // The dashboard rendered on a TestBackend: screens, keys, snapshots.
 mod tui;
