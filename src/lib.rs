@@ -3,6 +3,7 @@
 //! How the pieces fit (see `ARCHITECTURE.md` for the map and the layering rule):
 //! - [`model`]: the shared vocabulary (phases, statuses, `BuildEvent`), no IO.
 //! - [`buildspec`] and [`cache`]: pure parsers (buildspec YAML, `docker build` output).
+//! - [`diagnose`]: pure failure diagnosis: known ways builds fail, recognised in the log.
 //! - [`engine`]: the `Backend` trait and its two implementations, local Docker and cloud
 //!   CodeBuild, which emit `BuildEvent`s into a bounded channel.
 //! - [`history`]: the SQLite run history.
@@ -16,6 +17,7 @@ pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod diagnose;
 pub mod engine;
 pub mod headless;
 pub mod history;

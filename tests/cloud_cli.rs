@@ -147,3 +147,53 @@ async fn cloud_watch_plain_shows_phases_log_and_the_failure() {
     assert!(build_row.contains("COMMAND_EXECUTION_ERROR"), "{build_row}");
     assert_eq!(lines.last(), Some(&"Build FAILED"), "{stdout}");
 }
+
+/// A cloud build whose log shows a missing Docker daemon: `cbdash cloud watch --json` reports
+/// the same `diagnosis` a local build would, with the phase the log's agent lines name.
+#[tokio::test]
+async fn cloud_watch_diagnoses_the_log_it_follows() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let fake = FakeAws::start(move |r| match r.op.as_str() {
+        "BatchGetBuilds" => {
+            Reply::ok(json!({"builds": [failing_build(polls.fetch_add(1, Ordering::SeqCst))]}))
+        }
+        "GetLogEvents" => {
+            // One CloudWatch event may hold several lines; the second call is the end.
+            let first = r.body["nextToken"].as_str().is_none();
+            let events = if first {
+                vec![json!({"timestamp": 1_700_000_000_000_i64, "ingestionTime": 1, "message":
+                    "[Container] 2026/11/27 10:00:00.1 Entering phase BUILD\n[Container] 2026/11/27 10:00:00.2 Running command docker build -t app .\nCannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n[Container] 2026/11/27 10:00:00.3 Command did not exit successfully docker build -t app . exit status 1\n"})]
+            } else {
+                Vec::new()
+            };
+            Reply::ok(json!({"events": events, "nextForwardToken": "f/1", "nextBackwardToken": "b/0"}))
+        }
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let id = failing_build(0)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (code, stdout, stderr) = cbdash(&fake, &["cloud", "watch", &id, "--json"]).await;
+    assert_eq!(code, 1, "stderr: {stderr}");
+    let diagnoses: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("each line is JSON"))
+        .filter(|e| e["type"] == "diagnosis")
+        .collect();
+    assert_eq!(diagnoses.len(), 1, "{stdout}");
+    assert_eq!(diagnoses[0]["rule"], "docker-daemon");
+    assert_eq!(diagnoses[0]["phase"], "BUILD");
+    assert_eq!(diagnoses[0]["build_id"], id.as_str());
+    assert_eq!(
+        diagnoses[0]["line"],
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+    );
+    // Plain output: the finding in the log as it arrives, as for a local run.
+    let (_, plain, _) = cbdash(&fake, &["cloud", "watch", &id]).await;
+    assert!(
+        plain.contains("cbdash: diagnosis: BUILD docker-daemon"),
+        "{plain}"
+    );
+}

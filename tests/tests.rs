@@ -31,6 +31,9 @@ mod local_resume_bench;
 mod local_watch;
 // cbdash run through the event pipeline: cache reports, history, pulls from a registry.
 mod local_pipeline;
+// Failure diagnosis on real local builds that fail in known ways, and on healthy ones.
+mod diagnose;
+mod diagnose_bench;
 
 // The dashboard rendered on a TestBackend: screens, keys, snapshots.
 mod tui;

@@ -85,6 +85,7 @@ async fn run_async(
                 json: w.json,
                 live_tail: w.live_tail,
                 history,
+                buildspec: None,
             };
             follow(&clients, BuildId(w.build_id), &how).await
         }
@@ -101,6 +102,7 @@ async fn run_async(
                     json,
                     live_tail: false,
                     history,
+                    buildspec: None,
                 };
                 follow(&clients, b.id, &how).await
             } else {
@@ -139,13 +141,14 @@ async fn start(clients: &CloudClients, s: CloudStartArgs, history: Option<&Path>
         source_version: s.source_version,
         ..BuildRequest::default()
     };
-    let b = actions::start_build(&clients.codebuild, &req, buildspec).await?;
+    let b = actions::start_build(&clients.codebuild, &req, buildspec.clone()).await?;
     announce(&b.id, "started", s.json)?;
     if s.watch {
         let how = Follow {
             json: s.json,
             live_tail: s.live_tail,
             history,
+            buildspec,
         };
         follow(clients, b.id, &how).await
     } else {
@@ -170,13 +173,15 @@ struct Follow<'a> {
     live_tail: bool,
     /// The run history (`--history`), which records the build like a local one.
     history: Option<&'a Path>,
+    /// The buildspec override sent with the build, for the diagnosis of a `YAML_FILE_ERROR`.
+    buildspec: Option<String>,
 }
 
 /// Follows a build, printing as events come; the exit code is its final status. Events go
 /// through the same pipeline as local runs: cache reports from the log, history, regressions.
 async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result<u8> {
     let (json, live_tail) = (how.json, how.live_tail);
-    let mut pipeline = Pipeline::new(how.history);
+    let mut pipeline = Pipeline::new(how.history).with_buildspec(how.buildspec.clone());
     let (sink, mut rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
     let opts = WatchOptions {

@@ -1,6 +1,7 @@
 //! The event pipeline every consumer of a build shares (`cbdash run`, `cbdash cloud watch`, the
-//! dashboard driver): the layer-cache tap derives cache reports from the log, and the history
-//! recorder stores every event and derives regressions when a build finishes.
+//! dashboard driver): the layer-cache tap derives cache reports from the log, the diagnosis tap
+//! recognises known failures in it, and the history recorder stores every event and derives
+//! regressions when a build finishes.
 //!
 //! History is best kept, never in the way: if the database cannot be opened or written, the
 //! build goes on and the consumer gets one warning notice.
@@ -9,13 +10,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cache::{CacheTap, time_saved};
+use crate::diagnose::DiagnosisTap;
 use crate::history::{Recorder, Store};
 use crate::model::{BuildEvent, NoticeLevel};
 
-/// Cache tap + history recorder over a stream of events.
+/// Cache tap + diagnosis tap + history recorder over a stream of events.
 #[derive(Debug)]
 pub struct Pipeline {
     tap: CacheTap,
+    /// `None` only if the embedded rule table failed to load (a notice says so).
+    diagnose: Option<DiagnosisTap>,
     recorder: Option<Recorder>,
     clock: Instant,
     pending_notice: Option<String>,
@@ -33,23 +37,37 @@ impl Pipeline {
             Ok(store) => (Some(Recorder::new(store)), None),
             Err(e) => (None, Some(format!("run history is off: {e}"))),
         };
+        let mut base = Self::without_history();
         Self {
-            tap: CacheTap::new(),
             recorder,
-            clock: Instant::now(),
-            pending_notice,
+            pending_notice: pending_notice.or_else(|| base.pending_notice.take()),
+            ..base
         }
     }
 
     /// A pipeline with no history (tests, or `--history` pointing nowhere useful).
     #[must_use]
     pub fn without_history() -> Self {
+        let diagnose = DiagnosisTap::builtin().ok();
         Self {
             tap: CacheTap::new(),
+            pending_notice: if diagnose.is_none() {
+                diagnosis_off()
+            } else {
+                None
+            },
+            diagnose,
             recorder: None,
             clock: Instant::now(),
-            pending_notice: None,
         }
+    }
+
+    /// The buildspec text the builds run, when known: the diagnosis of a `YAML_FILE_ERROR`
+    /// runs the validator on it.
+    #[must_use]
+    pub fn with_buildspec(mut self, text: Option<String>) -> Self {
+        self.diagnose = self.diagnose.map(|d| d.with_buildspec(text));
+        self
     }
 
     /// The events to emit for one backend event, in order.
@@ -59,7 +77,12 @@ impl Pipeline {
         if let Some(message) = self.pending_notice.take() {
             out.push(notice(event.build_id().cloned(), message));
         }
-        for mut ev in self.tap.observe(event, now_ms) {
+        let cached = self.tap.observe(event, now_ms);
+        let diagnosed: Vec<BuildEvent> = match self.diagnose.as_mut() {
+            Some(d) => cached.into_iter().flat_map(|ev| d.observe(ev)).collect(),
+            None => cached,
+        };
+        for mut ev in diagnosed {
             self.add_time_saved(&mut ev);
             let derived = self.record(&ev);
             if matches!(ev, BuildEvent::Finished { .. }) {
@@ -117,6 +140,13 @@ impl Pipeline {
             tracing::warn!("closing the history failed: {e}");
         }
     }
+}
+
+/// The notice for a rule table that did not load (a bug in `rules.toml`, caught by its tests).
+fn diagnosis_off() -> Option<String> {
+    DiagnosisTap::builtin()
+        .err()
+        .map(|e| format!("failure diagnosis is off: {e}"))
 }
 
 fn notice(build_id: Option<crate::model::BuildId>, message: String) -> BuildEvent {

@@ -36,7 +36,11 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
         let local = crate::engine::local::LocalBackend;
         return runtime.block_on(super::dashboard::follow_build(global, local, req));
     }
-    let pipeline = Pipeline::new(global.history.as_deref());
+    let buildspec = req
+        .buildspec
+        .as_deref()
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    let pipeline = Pipeline::new(global.history.as_deref()).with_buildspec(buildspec);
     runtime.block_on(drive(req, pipeline, args.json))
 }
 

@@ -2,7 +2,8 @@
 //! README; later versions add types and fields, never change these.
 //!
 //! Types: `build_started`, `phase_started`, `log` (one per line), `phase_finished`,
-//! `artifacts`, `report`, `notice`, `build_finished`.
+//! `artifacts`, `report`, `notice`, `cache_report`, `regression`, `diagnosis`,
+//! `build_finished`.
 
 use serde_json::{Value, json};
 
@@ -89,6 +90,10 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             build_id,
             regression,
         } => vec![regression.to_ndjson(build_id)],
+        BuildEvent::Diagnosis {
+            build_id,
+            diagnosis,
+        } => vec![diagnosis.to_ndjson(build_id)],
         BuildEvent::Finished {
             build_id,
             status,
@@ -194,5 +199,28 @@ mod tests {
         assert_eq!(v["phase"], "UPLOAD_ARTIFACTS");
         assert_eq!(v["context"]["status_code"], "CLIENT_ERROR");
         assert_eq!(v["duration_ms"], 5);
+    }
+
+    #[test]
+    fn a_diagnosis_is_one_object_with_its_rule_and_phase() {
+        let ev = BuildEvent::Diagnosis {
+            build_id: BuildId("p:1".into()),
+            diagnosis: crate::model::Diagnosis {
+                phase: Some(PhaseKind::UploadArtifacts),
+                rule: "artifacts-no-match".into(),
+                line: "no matching artifact paths found".into(),
+                cause: "c".into(),
+                fix: "f".into(),
+                docs: "https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html"
+                    .into(),
+            },
+        };
+        let text = render(&ev);
+        assert_eq!(text.lines().count(), 1);
+        let v: Value = serde_json::from_str(text.trim()).expect("json");
+        assert_eq!(v["type"], "diagnosis");
+        assert_eq!(v["phase"], "UPLOAD_ARTIFACTS");
+        assert_eq!(v["rule"], "artifacts-no-match");
+        assert_eq!(v["build_id"], "p:1");
     }
 }

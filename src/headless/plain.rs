@@ -1,10 +1,10 @@
-//! The plain output: the build log as CodeBuild shows it, then a phase summary table. Log
-//! text is untrusted: control characters and escape sequences are neutralised so a build
-//! cannot drive the terminal.
+//! The plain output: the build log as CodeBuild shows it, then a phase summary table and the
+//! failure diagnosis, if any. Log text is untrusted: control characters and escape sequences
+//! are neutralised so a build cannot drive the terminal.
 
 use std::fmt::Write as _;
 
-use crate::model::{BuildEvent, PhaseKind, Status};
+use crate::model::{BuildEvent, Diagnosis, PhaseKind, Status};
 
 /// One row of the summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,7 @@ pub struct Row {
 #[derive(Debug, Default)]
 pub struct Printer {
     rows: Vec<Row>,
+    diagnoses: Vec<Diagnosis>,
     status: Option<Status>,
 }
 
@@ -146,6 +147,16 @@ impl Printer {
                     sanitize(&regression.summary_line())
                 );
             }
+            BuildEvent::Diagnosis { diagnosis, .. } => {
+                let _ = writeln!(
+                    out,
+                    "cbdash: diagnosis: {} {}: {}",
+                    diagnosis.phase_name(),
+                    sanitize(&diagnosis.rule),
+                    sanitize(&diagnosis.cause)
+                );
+                self.diagnoses.push(diagnosis.clone());
+            }
             BuildEvent::Finished { status, .. } => self.status = Some(*status),
         }
         out
@@ -174,6 +185,14 @@ impl Printer {
                 dur,
                 r.context.lines().next().unwrap_or("")
             );
+        }
+        if !self.diagnoses.is_empty() {
+            let _ = writeln!(out, "\nDiagnosis");
+            for d in &self.diagnoses {
+                for line in d.summary_lines() {
+                    let _ = writeln!(out, "{}", sanitize(&line));
+                }
+            }
         }
         if let Some(s) = self.status {
             let _ = writeln!(out, "\nBuild {s}");
@@ -287,5 +306,41 @@ mod tests {
         assert!(s.contains("1.5s"), "{s}");
         assert!(s.contains("COMMAND_EXECUTION_ERROR: Error while executing command: false"));
         assert!(s.contains("Build FAILED"));
+        assert!(!s.contains("Diagnosis"), "no section without findings");
+    }
+
+    #[test]
+    fn diagnoses_get_a_line_in_the_log_and_a_section_in_the_summary() {
+        let mut p = Printer::default();
+        let d = Diagnosis {
+            phase: Some(PhaseKind::Build),
+            rule: "shell-not-bash".into(),
+            line: "/codebuild/output/tmp/script.sh: 4: [[: not found\u{1b}]0;x\u{7}".into(),
+            cause: "bash syntax under /bin/sh".into(),
+            fix: "add `env: shell: bash`".into(),
+            docs: "https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html"
+                .into(),
+        };
+        let text = p.feed(&BuildEvent::Diagnosis {
+            build_id: BuildId("p:1".into()),
+            diagnosis: d,
+        });
+        assert_eq!(
+            text,
+            "cbdash: diagnosis: BUILD shell-not-bash: bash syntax under /bin/sh\n"
+        );
+        let s = p.summary();
+        let section = s
+            .split("\nDiagnosis\n")
+            .nth(1)
+            .expect("a Diagnosis section");
+        let lines: Vec<&str> = section.lines().collect();
+        assert_eq!(lines[0], "BUILD shell-not-bash");
+        assert_eq!(
+            lines[1],
+            "  line:  /codebuild/output/tmp/script.sh: 4: [[: not found"
+        );
+        assert!(lines[3].starts_with("  fix:   add `env: shell: bash`"));
+        assert!(lines[4].starts_with("  docs:  https://"));
     }
 }

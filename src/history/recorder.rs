@@ -131,9 +131,11 @@ impl Recorder {
                     })
                     .collect());
             }
+            // Diagnoses are derived from the log, which the history keeps: not stored twice.
             BuildEvent::Artifacts { .. }
             | BuildEvent::Report { .. }
-            | BuildEvent::Notice { .. } => {}
+            | BuildEvent::Notice { .. }
+            | BuildEvent::Diagnosis { .. } => {}
         }
         Ok(Vec::new())
     }

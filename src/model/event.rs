@@ -6,6 +6,7 @@
 //! one message per batch, not one per line.
 
 use super::cache_report::CacheReport;
+use super::diagnosis::Diagnosis;
 use super::phase::{PhaseContext, PhaseKind, Status};
 use super::regression::Regression;
 use chrono::{DateTime, Utc};
@@ -163,6 +164,11 @@ pub enum BuildEvent {
         build_id: BuildId,
         regression: Regression,
     },
+    /// The log shows a known way to fail (`crate::diagnose`): once per build and rule.
+    Diagnosis {
+        build_id: BuildId,
+        diagnosis: Diagnosis,
+    },
     /// The build ended.
     Finished {
         build_id: BuildId,
@@ -185,7 +191,8 @@ impl BuildEvent {
             | Self::Report { build_id, .. }
             | Self::Finished { build_id, .. }
             | Self::Cache { build_id, .. }
-            | Self::Regression { build_id, .. } => Some(build_id),
+            | Self::Regression { build_id, .. }
+            | Self::Diagnosis { build_id, .. } => Some(build_id),
             Self::Notice { build_id, .. } => build_id.as_ref(),
         }
     }

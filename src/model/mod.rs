@@ -6,11 +6,13 @@
 //! engine and the dashboard be built and tested apart.
 
 mod cache_report;
+mod diagnosis;
 mod event;
 mod phase;
 mod regression;
 
 pub use cache_report::{Builder, CacheReport, CacheStep, FirstMiss, StepState};
+pub use diagnosis::Diagnosis;
 pub use event::{BackendKind, BuildEvent, BuildId, BuildOutcome, LogLine, LogStream, NoticeLevel};
 pub use phase::{PhaseContext, PhaseKind, Status, StatusCode};
 pub use regression::{Regression, RegressionKind};

@@ -140,8 +140,20 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
         },
         Mode::Builds { selected } => return Some(builds_key(state, key, typed, selected)),
         Mode::StartForm(form) => return Some(super::form::key(state, key, typed, form)),
+        Mode::Diagnosis { selected } => diagnosis_key(state, key, typed, selected),
     }
     Some(Vec::new())
+}
+
+/// j/k (or the arrows) move between the findings; any other key closes the overlay.
+fn diagnosis_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) {
+    let count = state.build().map_or(0, |b| b.diagnoses.len());
+    let selected = match (key.code, typed) {
+        (KeyCode::Down, _) | (_, Some('j')) => (selected + 1).min(count.saturating_sub(1)),
+        (KeyCode::Up, _) | (_, Some('k')) => selected.saturating_sub(1),
+        _ => return,
+    };
+    state.mode = Mode::Diagnosis { selected };
 }
 
 fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) -> Vec<Effect> {
@@ -328,6 +340,20 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             .clone()
             .map_or_else(Vec::new, |id| vec![Effect::OpenShell(id)]),
         Action::Watch => toggle_watch(state),
+        Action::Diagnosis => {
+            match state.build() {
+                Some(b) if !b.diagnoses.is_empty() => {
+                    state.mode = Mode::Diagnosis { selected: 0 };
+                }
+                Some(_) => flash(
+                    state,
+                    NoticeLevel::Info,
+                    "no known failure recognised in this build's log",
+                ),
+                None => flash(state, NoticeLevel::Info, "no build open"),
+            }
+            Vec::new()
+        }
         _ => log_action(state, action, rows),
     }
 }

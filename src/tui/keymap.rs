@@ -168,11 +168,12 @@ pub enum Action {
     PrevPhase,
     CopyLine,
     SaveLog,
+    Diagnosis,
 }
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 34] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -206,6 +207,7 @@ impl Action {
         Self::PrevPhase,
         Self::CopyLine,
         Self::SaveLog,
+        Self::Diagnosis,
     ];
 
     /// The action with this config name.
@@ -239,7 +241,7 @@ impl Action {
             Self::Stop => "stop build",
             Self::Shell => "shell in container",
             Self::Watch => "watch: re-run on change",
-            Self::Reproduce => "reproduce cloud build locally",
+            Self::Reproduce => "run cloud build locally",
             Self::Search => "search log",
             Self::SearchNext => "next match",
             Self::SearchPrev => "previous match",
@@ -251,6 +253,7 @@ impl Action {
             Self::PrevPhase => "previous phase start",
             Self::CopyLine => "copy line",
             Self::SaveLog => "save log to file",
+            Self::Diagnosis => "why it failed (diagnosis)",
         }
     }
 }

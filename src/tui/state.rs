@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::logbuf::LogStore;
 use super::logview::LogView;
-use crate::model::{BackendKind, BuildId, NoticeLevel, PhaseContext, PhaseKind, Status};
+use crate::model::{BackendKind, BuildId, Diagnosis, NoticeLevel, PhaseContext, PhaseKind, Status};
 
 /// Where a project lives: the local group or one cloud profile + region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -156,6 +156,8 @@ pub struct Build {
     pub caches: Vec<CacheSummary>,
     /// The latest warning/notice (a throttled poll), shown under the timeline.
     pub notice: Option<(NoticeLevel, String)>,
+    /// Known failures recognised in the log, in the order found.
+    pub diagnoses: Vec<Diagnosis>,
 }
 
 impl Build {
@@ -166,6 +168,16 @@ impl Build {
             .iter()
             .rev()
             .find(|p| p.status == Status::InProgress)
+    }
+
+    /// The findings about `phase`, for the row of its latest attempt (the timeline's marker).
+    #[must_use]
+    pub fn diagnosed(&self, row: &PhaseRow) -> Option<&Diagnosis> {
+        let latest = self.phases.iter().rev().find(|p| p.kind == row.kind)?;
+        if latest.attempt != row.attempt {
+            return None;
+        }
+        self.diagnoses.iter().find(|d| d.phase == Some(row.kind))
     }
 
     /// The first phase whose last attempt failed (a phase that failed and then passed on a
@@ -223,6 +235,10 @@ pub enum Mode {
     },
     /// The builds list of the selected project.
     Builds {
+        selected: usize,
+    },
+    /// The open build's failure diagnosis: finding `selected` of its list.
+    Diagnosis {
         selected: usize,
     },
     Confirm(Pending),

@@ -200,6 +200,10 @@ fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
             Vec::new()
         }
         BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } => Vec::new(),
+        BuildEvent::Diagnosis {
+            build_id,
+            diagnosis,
+        } => on_diagnosis(state, &build_id, diagnosis),
         BuildEvent::Cache { build_id, report } => on_cache(state, &build_id, &report),
         BuildEvent::Regression {
             build_id,
@@ -220,6 +224,18 @@ fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
         }
         ev @ BuildEvent::Finished { .. } => on_finished(state, ev),
     }
+}
+
+/// A finding is kept with its build: the timeline marks its phase, `d` explains it.
+fn on_diagnosis(
+    state: &mut State,
+    build_id: &crate::model::BuildId,
+    diagnosis: crate::model::Diagnosis,
+) -> Vec<Effect> {
+    if let Some(b) = state.builds.get_mut(build_id) {
+        b.diagnoses.push(diagnosis);
+    }
+    Vec::new()
 }
 
 fn on_cache(
@@ -303,6 +319,7 @@ fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
             log: LogStore::new(),
             caches: Vec::new(),
             notice: None,
+            diagnoses: Vec::new(),
         },
     );
     // Follow a new build of the selected project (or when nothing is open).

@@ -423,3 +423,42 @@ pub fn cloud_throttled() -> Vec<(i64, BuildEvent)> {
     ));
     ev
 }
+
+/// A build whose `docker build` found no daemon (privileged mode off), with the diagnosis the
+/// real diagnosis tap derives from its events.
+pub fn failed_diagnosed() -> Vec<(i64, BuildEvent)> {
+    let id = BuildId(ID.into());
+    let mut ev = vec![started(
+        &id,
+        "api",
+        BackendKind::Local,
+        "aws/codebuild/standard:7.0",
+    )];
+    ev.extend(phase(
+        &id,
+        PhaseKind::Install,
+        0,
+        8,
+        Status::Succeeded,
+        PhaseContext::default(),
+        INSTALL_LOG,
+    ));
+    ev.extend(phase(&id, PhaseKind::Build, 8, 2, Status::Failed, PhaseContext::new(StatusCode::CommandExecutionError, "Error while executing command: docker build -t api .. Reason: exit status 1"), &[
+        "[Container] 2026/03/01 12:00:08 Running command docker build -t api .",
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+        "[Container] 2026/03/01 12:00:09 Command did not exit successfully docker build -t api . exit status 1",
+    ]));
+    ev.push((
+        10,
+        BuildEvent::Finished {
+            build_id: id,
+            status: Status::Failed,
+            duration_ms: 10_000,
+            at: t(10),
+        },
+    ));
+    let mut tap = cbdash::diagnose::DiagnosisTap::builtin().expect("rules");
+    ev.into_iter()
+        .flat_map(|(at, e)| tap.observe(e).into_iter().map(move |e| (at, e)))
+        .collect()
+}

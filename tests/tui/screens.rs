@@ -235,3 +235,48 @@ fn finishing_notifies_and_flashes() {
     send(&mut s, &km, Msg::Tick(t(40)));
     assert!(s.flash.is_none(), "flash expires");
 }
+
+#[test]
+fn a_diagnosed_failure_is_marked_on_its_phase_and_explained_by_its_key() {
+    let (mut s, km) = fixtures::dashboard();
+    let events = fixtures::failed_diagnosed();
+    assert!(
+        events
+            .iter()
+            .any(|(_, e)| matches!(e, cbdash::model::BuildEvent::Diagnosis { .. })),
+        "the real tap recognised the missing daemon"
+    );
+    replay(&mut s, &km, events);
+    let term = assert_screen!("failed_diagnosed", &s);
+    let (x, y) = find(&term, "⚑ docker-daemon · d why");
+    assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Red);
+    let (_, row) = find(&term, "✘ BUILD");
+    assert_eq!(y, row, "the marker is on the BUILD row");
+
+    keys(&mut s, &km, "d");
+    assert_eq!(s.mode, Mode::Diagnosis { selected: 0 });
+    let term = assert_screen!("diagnosis_overlay", &s);
+    find(&term, "Diagnosis 1/1 · BUILD · docker-daemon");
+    find(
+        &term,
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.",
+    );
+    find(&term, "environment.privilegedMode: true");
+    keys(&mut s, &km, "j");
+    assert_eq!(s.mode, Mode::Diagnosis { selected: 0 }, "only one finding");
+    keys(&mut s, &km, "x");
+    assert_eq!(s.mode, Mode::Normal, "any other key closes it");
+
+    // A build without findings says so instead of opening an empty overlay.
+    let (mut s, km) = fixtures::dashboard();
+    replay(&mut s, &km, fixtures::failed());
+    keys(&mut s, &km, "d");
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(
+        s.flash
+            .as_ref()
+            .is_some_and(|f| f.text.contains("no known failure")),
+        "{:?}",
+        s.flash
+    );
+}

@@ -169,6 +169,7 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
             history: self.history.path(),
             started: started.clone(),
             cancel: self.shutdown.child_token(),
+            buildspec: None,
         }
     }
 
@@ -214,7 +215,7 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
         match (mode, self.local, self.local_requests.clone()) {
             (RunMode::FromFailedPhase { build, phase }, Some(backend), Some(fresh)) => {
                 let req = self.kept.request(&project, req);
-                let ctx = self.local_ctx(&project, started);
+                let ctx = self.local_ctx(&project, &req, started);
                 let what = (project, build, phase);
                 Some(kept::resume(backend, what, (req, fresh), ctx))
             }
@@ -223,7 +224,12 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
     }
 
     /// What a local build task reports through; its token stops it.
-    fn local_ctx(&mut self, project: &ProjectKey, started: StartedTx) -> Forward {
+    fn local_ctx(
+        &mut self,
+        project: &ProjectKey,
+        req: &BuildRequest,
+        started: StartedTx,
+    ) -> Forward {
         let token = CancellationToken::new();
         self.cancels.insert(project.clone(), token.clone());
         Forward {
@@ -231,6 +237,11 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
             history: self.history.path(),
             started,
             cancel: token,
+            // The diagnosis of a YAML_FILE_ERROR shows the validator's line and hint.
+            buildspec: req
+                .buildspec
+                .as_deref()
+                .and_then(|p| std::fs::read_to_string(p).ok()),
         }
     }
 
@@ -271,7 +282,7 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
         let req = self.kept.request(&project, req);
         // A fresh build leaves the project's earlier kept build behind.
         let previous = self.kept.latest.remove(&project);
-        let ctx = self.local_ctx(&project, started);
+        let ctx = self.local_ctx(&project, &req, started);
         Some(Box::pin(async move {
             if let Some(id) = previous {
                 let _ = backend.discard(id.as_str()).await;
@@ -295,13 +306,16 @@ pub(super) struct Forward {
     pub history: Option<PathBuf>,
     pub started: StartedTx,
     pub cancel: CancellationToken,
+    /// The buildspec's text, when known, for the diagnosis rules that quote it.
+    pub buildspec: Option<String>,
 }
 
 impl Forward {
     /// Drains a build's events through the pipeline (cache reports, history) into the TUI,
     /// reporting its id and project when it starts.
     pub async fn forward(&self, mut rx: mpsc::Receiver<BuildEvent>, project: ProjectKey) {
-        let mut pipeline = Pipeline::new(self.history.as_deref());
+        let mut pipeline =
+            Pipeline::new(self.history.as_deref()).with_buildspec(self.buildspec.clone());
         while let Some(backend_event) = rx.recv().await {
             if let BuildEvent::Started { build_id, .. } = &backend_event {
                 self.started

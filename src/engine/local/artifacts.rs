@@ -87,6 +87,26 @@ pub fn select_artifact(
     )
 }
 
+/// The files under `base_directory`, relative to it (what a user can put in `files`), sorted.
+#[must_use]
+pub fn paths_under(files: &[String], base_directory: Option<&str>) -> Vec<String> {
+    let base = normalise_base(base_directory);
+    let mut out: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            if base.is_empty() {
+                Some(f.clone())
+            } else {
+                f.strip_prefix(&base)
+                    .and_then(|r| r.strip_prefix('/'))
+                    .map(str::to_owned)
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 fn normalise_base(base: Option<&str>) -> String {
     let b = base.unwrap_or("").trim();
     let b = b.strip_prefix("./").unwrap_or(b).trim_end_matches('/');
@@ -246,6 +266,16 @@ mod tests {
         let sel = select(&files(), &s(&["**/*"]), Some("dist"), &[], false).expect("select");
         let dest: Vec<_> = sel.iter().map(|(_, d)| d.as_str()).collect();
         assert_eq!(dest, ["app.js", "lib/skip.map", "lib/util.js"]);
+    }
+
+    #[test]
+    fn paths_under_a_base_are_relative_to_it() {
+        assert_eq!(
+            paths_under(&files(), Some("./dist/")),
+            ["app.js", "lib/skip.map", "lib/util.js"]
+        );
+        assert!(paths_under(&files(), Some("nope")).is_empty());
+        assert_eq!(paths_under(&files(), Some(".")).len(), files().len());
     }
 
     #[test]

@@ -117,6 +117,13 @@ async fn select(
     b.emit
         .agent(&format!("Found {} file(s)", sel.len()))
         .await?;
+    if sel.is_empty() {
+        // Not a CodeBuild line: what did exist, for the user and the diagnosis's fix.
+        let there = artifacts::paths_under(files, art.base_directory.as_deref());
+        b.emit
+            .agent(&crate::diagnose::listing_line(&base, &there))
+            .await?;
+    }
     Ok(sel)
 }
 

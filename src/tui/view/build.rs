@@ -69,12 +69,14 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
         Layout::vertical([Constraint::Fill(1), Constraint::Length(notice_h)]).areas(inner);
     let empty = BTreeMap::new();
     let medians = state.project().map_or(&empty, |p| &p.phase_medians);
+    let explain = ctx.keymap.label(crate::tui::keymap::Action::Diagnosis);
     frame.render_widget(
         PhaseTimeline {
             build: b,
             medians,
             theme: t,
             now: state.now,
+            diagnosis_key: &explain,
         },
         rows,
     );

@@ -3,6 +3,7 @@
 //! rows are visible ([`log_rows`]) and page by exactly that much.
 
 mod build;
+mod diagnosis;
 mod overlay;
 mod projects;
 mod status;
@@ -52,6 +53,7 @@ pub fn layout(state: &State, area: Rect) -> Areas {
             medians,
             theme: &theme,
             now: state.now,
+            diagnosis_key: "",
         };
         let notice = u16::from(b.notice.is_some());
         let caches = u16::try_from(b.caches.len()).unwrap_or(4).min(4);

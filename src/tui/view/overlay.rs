@@ -1,5 +1,5 @@
 //! Overlays drawn over the screen: help (generated from the keymap), the project palette,
-//! the builds list.
+//! the builds list, and the failure diagnosis (`super::diagnosis`).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -19,6 +19,7 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
         Mode::Palette { query, selected } => palette(frame, state, ctx, query, *selected),
         Mode::Builds { selected } => builds(frame, state, ctx, *selected),
         Mode::StartForm(form) => start_form(frame, ctx, form),
+        Mode::Diagnosis { selected } => super::diagnosis::render(frame, state, ctx, *selected),
         _ => {}
     }
 }

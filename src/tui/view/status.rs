@@ -51,6 +51,7 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
         Mode::Help => "any key closes help".to_owned(),
         Mode::StartForm(_) => "tab next field · enter start (StartBuild) · esc cancel".to_owned(),
         Mode::Builds { .. } => "j/k move · enter open · esc close".to_owned(),
+        Mode::Diagnosis { .. } => "j/k next finding · any other key closes".to_owned(),
         Mode::Normal => {
             let set: &[Action] = if state.focus == Focus::Log {
                 &LOG_HINTS

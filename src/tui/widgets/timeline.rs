@@ -1,12 +1,14 @@
 //! The phase timeline: one row per phase attempt, in CodeBuild's order, with status colour,
 //! attempt number, duration, a progress bar for the running phase against its median in the
-//! history, the context message of a failed phase and a regression flag.
+//! history, the context message of a failed phase, a regression flag, and a diagnosis marker
+//! (`⚑ rule · d why`) on a phase whose log showed a known failure.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
@@ -24,6 +26,8 @@ pub struct PhaseTimeline<'a> {
     pub medians: &'a BTreeMap<PhaseKind, u64>,
     pub theme: &'a Theme,
     pub now: DateTime<Utc>,
+    /// The key(s) that open the diagnosis overlay, named in the marker (empty: not named).
+    pub diagnosis_key: &'a str,
 }
 
 /// The status icon; the running one spins with the clock.
@@ -89,6 +93,20 @@ impl PhaseTimeline<'_> {
         }
         if let Some(r) = &p.regression {
             spans.push(Span::styled(format!("  ▲ {r}"), t.highlight));
+        }
+        if let Some(d) = self.build.diagnosed(p) {
+            let rule =
+                crate::tui::sanitize::plain(&crate::tui::sanitize::sanitize(&d.rule)).into_owned();
+            spans.push(Span::styled(
+                format!("  ⚑ {rule}"),
+                t.failed.add_modifier(Modifier::BOLD),
+            ));
+            if !self.diagnosis_key.is_empty() {
+                spans.push(Span::styled(
+                    format!(" · {} why", self.diagnosis_key),
+                    t.dim,
+                ));
+            }
         }
         Line::from(spans)
     }
@@ -161,6 +179,7 @@ mod tests {
             log: LogStore::new(),
             caches: Vec::new(),
             notice: None,
+            diagnoses: Vec::new(),
         }
     }
 
@@ -194,6 +213,7 @@ mod tests {
             medians: &medians,
             theme: &theme,
             now: Utc.timestamp_opt(10, 0).unwrap(),
+            diagnosis_key: "d",
         };
         assert_eq!(w.height(), 3);
         let mut buf = Buffer::empty(Rect::new(0, 0, 100, 3));
@@ -230,6 +250,7 @@ mod tests {
             medians: &medians,
             theme: &theme,
             now: Utc.timestamp_opt(10, 0).unwrap(),
+            diagnosis_key: "d",
         };
         assert_eq!(
             w.height(),
@@ -247,5 +268,84 @@ mod tests {
         let row1: String = (0..30).map(|x| buf[(x, 1)].symbol().to_owned()).collect();
         assert!(row1.contains("POST_BUILD"), "{row1}");
         assert_eq!(buf[(5, 1)].fg, Color::DarkGray);
+    }
+
+    fn diagnosis(phase: PhaseKind) -> crate::model::Diagnosis {
+        crate::model::Diagnosis {
+            phase: Some(phase),
+            rule: "docker-daemon".into(),
+            line: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.".into(),
+            cause: "no daemon".into(),
+            fix: "privileged mode".into(),
+            docs: "https://docs.aws.amazon.com/codebuild/latest/userguide/troubleshooting.html"
+                .into(),
+        }
+    }
+
+    fn cells(buf: &Buffer, y: u16, xs: std::ops::Range<u16>) -> String {
+        xs.map(|x| buf[(x, y)].symbol().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_diagnosed_phase_row_carries_the_marker_and_the_key() {
+        let mut failed = row(PhaseKind::Build, Status::Failed, Some(2500));
+        failed.context = PhaseContext::new(StatusCode::CommandExecutionError, "exit status 1");
+        let mut b = build(
+            vec![
+                row(PhaseKind::Install, Status::Succeeded, Some(1000)),
+                failed,
+            ],
+            Status::Failed,
+        );
+        b.diagnoses.push(diagnosis(PhaseKind::Build));
+        let theme = Theme::default();
+        let medians = BTreeMap::new();
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).single().expect("time"),
+            diagnosis_key: "d",
+        };
+        assert_eq!(w.height(), 3, "the marker needs no row of its own");
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 3));
+        w.render(buf.area, &mut buf);
+        // Columns: icon 3, phase 17, attempt 4, status 12, duration 10 = 46, then `  ⚑ rule`.
+        assert_eq!(
+            cells(&buf, 1, 0..71),
+            " ✘ BUILD            #1  FAILED          2.5s    ⚑ docker-daemon · d why"
+        );
+        assert_eq!(buf[(48, 1)].symbol(), "⚑");
+        for x in 48..63 {
+            assert_eq!(buf[(x, 1)].fg, Color::Red, "marker cell {x}");
+            assert!(
+                buf[(x, 1)].modifier.contains(Modifier::BOLD),
+                "marker cell {x} is bold"
+            );
+        }
+        for x in 64..71 {
+            assert_eq!(buf[(x, 1)].fg, Color::DarkGray, "key hint cell {x}");
+        }
+        assert_eq!(cells(&buf, 0, 44..60).trim(), "", "INSTALL has no finding");
+
+        // A retried phase: only its latest attempt is marked.
+        let mut first = row(PhaseKind::Build, Status::Failed, Some(1000));
+        first.context = PhaseContext::new(StatusCode::CommandExecutionError, "exit status 1");
+        let mut second = row(PhaseKind::Build, Status::Failed, Some(1000));
+        second.attempt = 2;
+        let mut b = build(vec![first, second], Status::Failed);
+        b.diagnoses.push(diagnosis(PhaseKind::Build));
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).single().expect("time"),
+            diagnosis_key: "",
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 3));
+        w.render(buf.area, &mut buf);
+        assert!(!cells(&buf, 0, 0..100).contains('⚑'), "attempt 1");
+        assert_eq!(cells(&buf, 2, 46..63), "  ⚑ docker-daemon", "attempt 2");
+        assert_eq!(cells(&buf, 2, 63..70).trim(), "", "no key named");
     }
 }

@@ -1,0 +1,109 @@
+//! The diagnosers applied to a stream of `BuildEvent`s: one [`Diagnoser`] per build, fed with
+//! every log line and phase event, turning findings into `BuildEvent::Diagnosis` events right
+//! after the event that revealed them. Local and cloud builds go through the same tap.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use crate::model::{BuildEvent, BuildId, Diagnosis};
+
+use super::diagnoser::Diagnoser;
+use super::rules::{DiagnoseError, RULES_TOML, Rules};
+
+static BUILTIN: LazyLock<Result<Rules, DiagnoseError>> = LazyLock::new(|| Rules::parse(RULES_TOML));
+
+/// The embedded rule table, compiled once per process.
+pub fn builtin() -> Result<&'static Rules, &'static DiagnoseError> {
+    BUILTIN.as_ref()
+}
+
+/// Derives diagnosis events from build events.
+#[derive(Debug)]
+pub struct DiagnosisTap {
+    rules: &'static Rules,
+    builds: HashMap<BuildId, Diagnoser>,
+    buildspec: Option<Arc<str>>,
+}
+
+impl DiagnosisTap {
+    /// A tap with the embedded rules.
+    pub fn builtin() -> Result<Self, &'static DiagnoseError> {
+        Ok(Self::new(builtin()?))
+    }
+
+    /// A tap with these rules.
+    #[must_use]
+    pub fn new(rules: &'static Rules) -> Self {
+        Self {
+            rules,
+            builds: HashMap::new(),
+            buildspec: None,
+        }
+    }
+
+    /// The buildspec text the builds run (the YAML rule runs the validator on it).
+    #[must_use]
+    pub fn with_buildspec(mut self, text: Option<String>) -> Self {
+        self.buildspec = text.map(Arc::from);
+        self
+    }
+
+    /// The events to emit for `event`, in order: the event, then the findings it revealed
+    /// (findings from a phase's context come before its `PhaseFinished`).
+    pub fn observe(&mut self, event: BuildEvent) -> Vec<BuildEvent> {
+        let Some(id) = event.build_id().cloned() else {
+            return vec![event];
+        };
+        if matches!(event, BuildEvent::Finished { .. }) {
+            self.builds.remove(&id);
+            return vec![event];
+        }
+        let (rules, buildspec) = (self.rules, &self.buildspec);
+        let d = self
+            .builds
+            .entry(id.clone())
+            .or_insert_with(|| Diagnoser::new(rules, buildspec.clone()));
+        let mut found = Vec::new();
+        let before = match &event {
+            BuildEvent::PhaseStarted { phase, .. } => {
+                d.phase_started(*phase);
+                false
+            }
+            BuildEvent::Logs { lines, .. } => {
+                d.lines(lines, &mut found);
+                false
+            }
+            BuildEvent::PhaseFinished { phase, context, .. } => {
+                d.phase_finished(*phase, context, &mut found);
+                true
+            }
+            _ => false,
+        };
+        let diagnoses = found.into_iter().map(|diagnosis| BuildEvent::Diagnosis {
+            build_id: id.clone(),
+            diagnosis,
+        });
+        if before {
+            diagnoses.chain([event]).collect()
+        } else {
+            std::iter::once(event).chain(diagnoses).collect()
+        }
+    }
+}
+
+/// Every finding in a whole log (the lines of one build, in order), read in batches of
+/// `batch` lines as the engine sends them.
+#[must_use]
+pub fn diagnose_log<'a>(
+    rules: &'static Rules,
+    lines: impl IntoIterator<Item = &'a crate::model::LogLine>,
+    batch: usize,
+) -> Vec<Diagnosis> {
+    let lines: Vec<_> = lines.into_iter().cloned().collect();
+    let mut d = Diagnoser::new(rules, None);
+    let mut out = Vec::new();
+    for chunk in lines.chunks(batch.max(1)) {
+        d.lines(chunk, &mut out);
+    }
+    out
+}

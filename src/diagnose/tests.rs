@@ -1,0 +1,249 @@
+//! The rule table against its own examples, against logs of healthy builds, and the context
+//! rules' edge cases.
+
+use super::context::printable;
+use super::*;
+use crate::model::{LogLine, LogStream, PhaseContext, PhaseKind};
+
+fn rules() -> &'static Rules {
+    builtin().expect("the embedded rules.toml parses and compiles")
+}
+
+/// A log as the backends emit it: `[Container]` lines from the agent, the rest output.
+fn log(text: &str, phase: Option<PhaseKind>) -> Vec<LogLine> {
+    text.lines()
+        .map(|t| LogLine {
+            phase,
+            stream: if t.starts_with("[Container]") {
+                LogStream::Agent
+            } else {
+                LogStream::Stdout
+            },
+            text: t.to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_parses_and_every_rule_is_complete() {
+    let r = rules();
+    assert!(r.rules.len() >= 15, "{} rules", r.rules.len());
+    for rule in &r.rules {
+        assert!(
+            !rule.cause.is_empty() && !rule.fix.is_empty(),
+            "{}",
+            rule.id
+        );
+        assert!(
+            !rule.example.contains("FILLED-BELOW"),
+            "{}: no example",
+            rule.id
+        );
+        assert!(
+            !rule.fix.contains('\n') && !rule.fix.contains("  "),
+            "{}: folded",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn every_rule_fires_on_its_own_example_at_its_line_and_nothing_else_does() {
+    for rule in &rules().rules {
+        let phase = rule.phases.first().copied();
+        let found = diagnose_log(rules(), &log(&rule.example, phase), 256);
+        let ids: Vec<&str> = found.iter().map(|d| d.rule.as_str()).collect();
+        assert_eq!(ids, [rule.id.as_str()], "rule {}: {found:#?}", rule.id);
+        let evidence = rule
+            .example
+            .lines()
+            .nth(rule.example_line - 1)
+            .expect("example_line is checked at parse time");
+        assert_eq!(found[0].line, printable(evidence), "rule {}", rule.id);
+        assert_eq!(found[0].phase, phase);
+        assert!(
+            !found[0].fix.contains('{'),
+            "{}: unfilled placeholder",
+            rule.id
+        );
+    }
+}
+
+/// Real `docker build` logs (BuildKit and legacy) recorded for the cache analyzer's tests,
+/// including two builds that fail for an ordinary reason (a `RUN` exiting 3).
+const DOCKER_BUILD_LOGS: [&str; 11] = [
+    include_str!("../../tests/fixtures/docker-build/bk-cached.log"),
+    include_str!("../../tests/fixtures/docker-build/bk-fail.log"),
+    include_str!("../../tests/fixtures/docker-build/bk-first.log"),
+    include_str!("../../tests/fixtures/docker-build/bk-middle-miss.log"),
+    include_str!("../../tests/fixtures/docker-build/bk-multi.log"),
+    include_str!("../../tests/fixtures/docker-build/legacy-cached.log"),
+    include_str!("../../tests/fixtures/docker-build/legacy-fail.log"),
+    include_str!("../../tests/fixtures/docker-build/legacy-first.log"),
+    include_str!("../../tests/fixtures/docker-build/legacy-middle-miss.log"),
+    include_str!("../../tests/fixtures/docker-build/legacy-multi.log"),
+    include_str!("../../tests/fixtures/docker-build/two-builds.log"),
+];
+
+#[test]
+fn no_rule_fires_on_recorded_docker_builds() {
+    for (i, text) in DOCKER_BUILD_LOGS.iter().enumerate() {
+        let found = diagnose_log(rules(), &log(text, Some(PhaseKind::Build)), 256);
+        assert!(found.is_empty(), "log {i}: {found:#?}");
+    }
+}
+
+/// A multi-line block whose first line fails but whose last line succeeds.
+const HIDDEN: &str = "[Container] 2025/10/12 15:45:10.842032 Running command npm ci
+/codebuild/output/tmp/script.sh: 4: npm: not found
+done
+[Container] 2025/10/12 15:45:10.851690 Running command echo next";
+
+#[test]
+fn batches_of_any_size_find_the_same_as_single_lines() {
+    for rule in &rules().rules {
+        let lines = log(&rule.example, rule.phases.first().copied());
+        let one_by_one = diagnose_log(rules(), &lines, 1);
+        for batch in [2, 3, 7, 256] {
+            assert_eq!(
+                diagnose_log(rules(), &lines, batch),
+                one_by_one,
+                "rule {} in batches of {batch}",
+                rule.id
+            );
+        }
+    }
+}
+
+#[test]
+fn a_shell_error_is_hidden_only_when_its_command_exits_0() {
+    let found = diagnose_log(rules(), &log(HIDDEN, Some(PhaseKind::Build)), 256);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].rule, "hidden-failure");
+    assert_eq!(
+        found[0].line,
+        "/codebuild/output/tmp/script.sh: 4: npm: not found"
+    );
+    // The same error, but the command's exit status says so: nothing is hidden.
+    let failed = HIDDEN.replace(
+        "Running command echo next",
+        "Command did not exit successfully npm ci exit status 127",
+    );
+    assert!(diagnose_log(rules(), &log(&failed, Some(PhaseKind::Build)), 256).is_empty());
+    // The log ends inside the command (a stopped build): its status is unknown.
+    let cut: String = HIDDEN.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(diagnose_log(rules(), &log(&cut, Some(PhaseKind::Build)), 256).is_empty());
+}
+
+#[test]
+fn command_text_is_not_evidence() {
+    let text = "[Container] 2025/10/12 15:45:10.842032 Running command echo 'no space left on device'
+[Container] 2025/10/12 15:45:10.842032 Running command grep -c 'Cannot connect to the Docker daemon' x.log
+[Container] 2025/10/12 15:45:10.842032 Command did not exit successfully grep -c 'Cannot connect to the Docker daemon' x.log exit status 1
+[Container] 2025/10/12 15:45:10.842032 Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing command: grep -c 'Cannot connect to the Docker daemon' x.log. Reason: exit status 1";
+    assert!(diagnose_log(rules(), &log(text, Some(PhaseKind::Build)), 256).is_empty());
+    // The local engine's continuation lines of a multi-line command are agent lines too.
+    let cont = LogLine {
+        phase: Some(PhaseKind::Build),
+        stream: LogStream::Agent,
+        text: "echo 'no space left on device'".into(),
+    };
+    assert!(diagnose_log(rules(), [&cont], 256).is_empty());
+}
+
+#[test]
+fn a_cache_error_counts_only_on_a_vertex_importing_a_cache() {
+    let base_missing =
+        "#4 [1/2] FROM docker.io/library/nope:1\n#4 ERROR: docker.io/library/nope:1: not found";
+    assert!(diagnose_log(rules(), &log(base_missing, None), 256).is_empty());
+    // A new command forgets the vertices of the previous one.
+    let text = "#6 importing cache manifest from r/x:cache\n[Container] 2025/10/12 15:45:10.842032 Running command docker build .\n#6 ERROR: r/y: not found";
+    assert!(diagnose_log(rules(), &log(text, None), 256).is_empty());
+}
+
+#[test]
+fn get_login_is_blamed_only_when_the_command_is_get_login() {
+    let text = "[Container] 2025/10/12 15:45:10.842032 Running command aws ecr describe-things\naws: error: argument operation: Invalid choice, valid choices are:";
+    assert!(diagnose_log(rules(), &log(text, Some(PhaseKind::Build)), 256).is_empty());
+}
+
+#[test]
+fn phases_limit_rules_and_each_rule_fires_once() {
+    let text = "[Container] 2025/10/12 15:45:10.842032 Phase context status code: CLIENT_ERROR Message: no matching artifact paths found";
+    assert!(diagnose_log(rules(), &log(text, Some(PhaseKind::Build)), 256).is_empty());
+    let twice = format!("{text}\n{text}");
+    let found = diagnose_log(rules(), &log(&twice, Some(PhaseKind::UploadArtifacts)), 256);
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].fix.contains("ls -R <base-directory>"),
+        "no listing: say how to list: {}",
+        found[0].fix
+    );
+}
+
+#[test]
+fn the_engine_listing_goes_into_the_artifacts_fix() {
+    let listing = listing_line("dist", &["app.txt".into(), "lib/x.so".into()]);
+    let text = format!(
+        "[Container] 2025/10/12 15:45:10.842032 {listing}\n[Container] 2025/10/12 15:45:10.842032 Phase context status code: CLIENT_ERROR Message: no matching artifact paths found"
+    );
+    let found = diagnose_log(rules(), &log(&text, Some(PhaseKind::UploadArtifacts)), 256);
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0]
+            .fix
+            .ends_with("Paths under the base directory dist: app.txt, lib/x.so."),
+        "{}",
+        found[0].fix
+    );
+}
+
+#[test]
+fn a_phase_context_is_evidence_and_names_the_permission() {
+    let mut d = Diagnoser::new(rules(), None);
+    let mut out = Vec::new();
+    d.phase_finished(
+        PhaseKind::DownloadSource,
+        &PhaseContext {
+            status_code: "YAML_FILE_ERROR".into(),
+            message: "YAML file does not exist".into(),
+        },
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].rule, "yaml-file-error");
+    assert_eq!(
+        out[0].line,
+        "Phase context status code: YAML_FILE_ERROR Message: YAML file does not exist"
+    );
+    let text = "denied: User: arn:aws:sts::1:assumed-role/r/AWSCodeBuild-x is not authorized to perform: ecr:CompleteLayerUpload on resource: arn:aws:ecr:eu-west-1:1:repository/s";
+    let found = diagnose_log(rules(), &log(text, Some(PhaseKind::PostBuild)), 256);
+    assert_eq!(found[0].rule, "ecr-permission");
+    assert!(
+        found[0].cause.contains("`ecr:CompleteLayerUpload`"),
+        "{}",
+        found[0].cause
+    );
+    assert!(found[0].fix.starts_with("Add `ecr:CompleteLayerUpload`"));
+}
+
+#[test]
+fn the_yaml_rule_runs_the_validator_on_the_buildspec() {
+    let spec: std::sync::Arc<str> =
+        std::sync::Arc::from("version: 0.2\nphases:\n  build:\n    commands:\n      - echo a: b\n");
+    let mut d = Diagnoser::new(rules(), Some(spec));
+    let mut out = Vec::new();
+    d.phase_finished(
+        PhaseKind::DownloadSource,
+        &PhaseContext {
+            status_code: "YAML_FILE_ERROR".into(),
+            message: "Expected Commands[0] to be of string type: found subkeys instead at line 5, value of the key tag on line 4 might be empty".into(),
+        },
+        &mut out,
+    );
+    assert!(
+        out[0].fix.contains("buildspec.yml:5:"),
+        "the validator's line: {}",
+        out[0].fix
+    );
+}

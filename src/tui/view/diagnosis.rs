@@ -1,0 +1,115 @@
+//! The diagnosis overlay: one finding of the open build at a time (its phase and rule in the
+//! title), with the cause, the evidence line from the log, the fix and the documentation link,
+//! each wrapped to the box.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::Ctx;
+use crate::model::Diagnosis;
+use crate::tui::sanitize;
+use crate::tui::state::State;
+
+/// The widest the box gets.
+const MAX_WIDTH: u16 = 100;
+
+pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
+    let Some(b) = state.build() else { return };
+    let Some(d) = b.diagnoses.get(selected) else {
+        return;
+    };
+    let screen = frame.area();
+    let width = MAX_WIDTH.min(screen.width.saturating_sub(4)).max(20);
+    let text_w = usize::from(width.saturating_sub(4));
+    let lines = body(d, text_w, ctx);
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(screen.height.saturating_sub(2));
+    let area = screen.centered(Constraint::Length(width), Constraint::Length(height));
+    frame.render_widget(Clear, area);
+    let title = format!(
+        " Diagnosis {}/{} · {} · {} ",
+        selected + 1,
+        b.diagnoses.len(),
+        d.phase_name(),
+        clean(&d.rule)
+    );
+    let block = Block::bordered()
+        .title(title)
+        .border_style(ctx.theme.failed);
+    let inner: Rect = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The overlay's lines: a heading and the wrapped text of each part.
+fn body(d: &Diagnosis, width: usize, ctx: &Ctx) -> Vec<Line<'static>> {
+    let heading = ctx.theme.accent.add_modifier(Modifier::BOLD);
+    let mut lines = Vec::new();
+    let parts = [
+        ("Cause", clean(&d.cause), Style::new()),
+        ("Evidence (from the log)", clean(&d.line), ctx.theme.failed),
+        ("Fix", clean(&d.fix), Style::new()),
+    ];
+    for (name, text, style) in parts {
+        lines.push(Line::styled(format!(" {name}"), heading));
+        for l in wrap(&text, width.saturating_sub(2)) {
+            lines.push(Line::from(Span::styled(format!("   {l}"), style)));
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::styled(" Docs ", heading),
+        Span::styled(clean(&d.docs), ctx.theme.dim),
+    ]));
+    lines
+}
+
+/// Untrusted text as plain characters.
+fn clean(text: &str) -> String {
+    sanitize::plain(&sanitize::sanitize(text)).into_owned()
+}
+
+/// Greedy word wrap to `width` characters; a word longer than a line is cut.
+#[must_use]
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > width {
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            out.push(word.drain(..width).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_fills_lines_and_cuts_long_words() {
+        assert_eq!(wrap("aaa bbb ccc ddd", 8), ["aaa bbb", "ccc ddd"]);
+        assert_eq!(wrap(&"x".repeat(20), 8), ["xxxxxxxx", "xxxxxxxx", "xxxx"]);
+        assert!(wrap("", 10).is_empty());
+    }
+}
