@@ -52,10 +52,29 @@ pub fn lost_message(reason: &str) -> String {
 
 /// Runs a Docker call with a deadline; `Err` says it did not answer in time.
 pub async fn bounded<T>(limit: Duration, fut: impl Future<Output = T>) -> Result<T, String> {
-    tokio::time::timeout(limit, fut).await.map_err(|_| {
-        format!(
-            "the Docker daemon did not answer within {}s",
-            limit.as_secs()
-        )
-    })
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| format!("the Docker daemon did not answer within {limit:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bounded_calls_end_at_their_deadline() {
+        let slow = bounded(Duration::from_millis(20), std::future::pending::<()>()).await;
+        assert_eq!(
+            slow,
+            Err("the Docker daemon did not answer within 20ms".to_owned())
+        );
+        assert_eq!(bounded(Duration::from_secs(1), async { 7 }).await, Ok(7));
+    }
+
+    #[test]
+    fn the_lost_message_names_the_daemon_and_the_reason() {
+        let m = lost_message("no answer within 3s");
+        assert!(m.starts_with("lost the Docker daemon at '"), "{m}");
+        assert!(m.contains("(no answer within 3s)"), "{m}");
+    }
 }
