@@ -62,6 +62,25 @@ fn docker_without_a_daemon_in_the_build() {
     );
 }
 
+/// The daemon's absence printed by a command that exits 0 (a wait-for-dockerd loop, a probe
+/// with a fallback) is not a finding; the same line from a command that fails is.
+#[test]
+fn an_error_printed_by_a_command_that_succeeds_is_not_a_finding() {
+    let Some(img) = image() else { return };
+    let dir = project(&[(
+        "buildspec.yml",
+        &build_only(&["docker ps || echo no daemon, going on without it"]),
+    )]);
+    let r = run(dir.path(), &img, &[]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    assert!(
+        r.dump().contains("Cannot connect to the Docker daemon"),
+        "the line is in the log: {}",
+        r.dump()
+    );
+    assert!(findings(&r).is_empty(), "{}", r.dump());
+}
+
 #[test]
 fn bash_syntax_under_the_default_shell() {
     let Some(img) = image() else { return };

@@ -81,6 +81,19 @@ pub fn vertex(text: &str) -> Option<u32> {
     rest[..end].parse().ok()
 }
 
+/// A BuildKit plain-progress line without its `#N ` step prefix (other lines unchanged).
+#[must_use]
+pub fn after_vertex(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix('#') else {
+        return text;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    match rest[digits..].strip_prefix(' ') {
+        Some(after) if digits > 0 => after,
+        _ => text,
+    }
+}
+
 /// The artifacts rule's addition to the fix.
 #[must_use]
 pub fn artifacts_hint(listing: Option<&str>) -> String {
@@ -213,6 +226,10 @@ mod tests {
         assert_eq!(vertex("#12 ERROR: x: not found"), Some(12));
         assert_eq!(vertex("#x"), None);
         assert_eq!(vertex("# comment"), None);
+        assert_eq!(after_vertex("#12 importing cache"), "importing cache");
+        assert_eq!(after_vertex("# comment"), "# comment");
+        assert_eq!(after_vertex("#12"), "#12");
+        assert_eq!(after_vertex("plain"), "plain");
     }
 
     #[test]

@@ -4,18 +4,41 @@
 //! need context: the phase, the command that is running (from the agent's `Running command`
 //! lines, whose end is the next agent line), the BuildKit vertices importing a cache, and the
 //! artifact listing the local engine prints when nothing matched.
+//!
+//! A command's output is held (in one buffer, up to [`OUTPUT_CAP`]) until the command ends,
+//! because its exit status decides what may be evidence: after a failure every rule reads it;
+//! after exit 0 only the rules with an `after_success` literal do, and only if a line starts
+//! with one (a look at each line's first bytes: with holding the lines, the whole cost of
+//! diagnosing healthy output). Lines outside
+//! any command and the agent's own lines are read at once.
 
-use crate::model::{Diagnosis, LogLine, LogStream, PhaseContext, PhaseKind};
+use crate::model::{Diagnosis, LogLine, LogStream, PhaseContext, PhaseKind, Status};
 
 use super::context::{self, Found};
+use super::output::Output;
 use super::rules::{Context, Marker, Owner, Rules};
 
-/// The command that is running, and a shell error it printed (a hidden failure until the
-/// command turns out to have exited 0).
+/// Past this many bytes of held output, a command's output is read before it ends (its
+/// findings still wait for the exit status), so memory stays bounded.
+pub const OUTPUT_CAP: usize = 1 << 20;
+
+/// The command that is running, and what its output revealed so far.
 #[derive(Debug)]
 struct Command {
     text: String,
+    /// A shell error it printed (a hidden failure if the command exits 0).
     shell_error: Option<Found>,
+    /// The first finding of each rule in output read early, until the exit status is known.
+    found: Vec<Found>,
+}
+
+/// How much of the held output to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    /// Every rule may report from it: a failed command's output, or lines outside commands.
+    All,
+    /// The output of a command that exited 0: read only if it holds an `after_success` literal.
+    AfterSuccess,
 }
 
 /// Diagnoses one build.
@@ -26,15 +49,15 @@ pub struct Diagnoser {
     phase: Option<PhaseKind>,
     fired: Vec<bool>,
     command: Option<Command>,
+    /// Output lines not read yet (the running command's, or a batch's lines outside commands).
+    output: Output,
+    /// Whether a held line opens the output to the `after_success` rules.
+    opened: bool,
     /// BuildKit vertices (`#N`) of the current command that import a cache manifest.
     cache_vertices: Vec<u32>,
     /// What the local engine listed under the artifacts' base directory.
     artifact_listing: Option<String>,
     buildspec: Option<std::sync::Arc<str>>,
-    /// Scratch for [`Diagnoser::lines`]: a batch's lines joined, and the lines the prefilter
-    /// picked.
-    joined: String,
-    picked: Vec<usize>,
 }
 
 impl Diagnoser {
@@ -46,11 +69,11 @@ impl Diagnoser {
             phase: None,
             fired: vec![false; rules.rules.len()],
             command: None,
+            output: Output::default(),
+            opened: false,
             cache_vertices: Vec::new(),
             artifact_listing: None,
             buildspec,
-            joined: String::new(),
-            picked: Vec::new(),
         }
     }
 
@@ -59,14 +82,16 @@ impl Diagnoser {
         self.phase = Some(phase);
     }
 
-    /// A phase ended: its context message is evidence too (a cloud build's log may be
-    /// missing, its phases never are).
+    /// A phase ended: a command still running ended with it, and the phase's context message
+    /// is evidence too (a cloud build's log may be missing, its phases never are).
     pub fn phase_finished(
         &mut self,
         phase: PhaseKind,
+        status: Status,
         context: &PhaseContext,
         out: &mut Vec<Diagnosis>,
     ) {
+        self.end_command(status == Status::Succeeded, out);
         if context.is_empty() {
             return;
         }
@@ -77,83 +102,100 @@ impl Diagnoser {
         self.check(&text, context::evidence_part(&text), Some(phase), out);
     }
 
-    /// Reads a batch of log lines, in order. The prefilter runs once over the whole batch
-    /// (a call per line would cost more than the scan itself): only the lines it picks, and
-    /// the agent's lines (which carry the log's structure), are looked at one by one.
+    /// The build ended: what is still held is read, as the build's status says.
+    pub fn finish(&mut self, succeeded: bool, out: &mut Vec<Diagnosis>) {
+        self.end_command(succeeded, out);
+    }
+
+    /// Reads a batch of log lines, in order. Output lines are held (see the module docs); the
+    /// agent's lines carry the log's structure and are read one by one.
     pub fn lines(&mut self, lines: &[LogLine], out: &mut Vec<Diagnosis>) {
-        self.joined.clear();
         for l in lines {
-            self.joined.push_str(&l.text);
-            self.joined.push('\n');
-        }
-        self.picked.clear();
-        let (mut line, mut counted) = (0, 0);
-        for at in self.rules.needle_starts(&self.joined) {
-            // No needle holds a newline, so a hit lies inside one line: the one after as many
-            // newlines as precede it. (Hits are rare; counting is cheaper than an index.)
-            line += self.joined[counted..at].matches('\n').count();
-            counted = at;
-            if self.picked.last() != Some(&line) {
-                self.picked.push(line);
+            if l.stream == LogStream::Agent {
+                self.agent_line(l, out);
+                continue;
+            }
+            self.opened = self.opened || self.rules.opens_after_success(&l.text);
+            self.output.push(&l.text, l.phase.or(self.phase));
+            if self.command.is_some() && self.output.len() > OUTPUT_CAP {
+                self.read(Read::All, out);
             }
         }
-        let mut next = 0;
-        for (i, l) in lines.iter().enumerate() {
-            let picked = self.picked.get(next) == Some(&i);
-            next += usize::from(picked);
-            // Agent lines carry the log's structure (commands starting and ending).
-            if picked || l.stream == LogStream::Agent {
-                self.line(l, out);
-            }
+        if self.command.is_none() {
+            self.read(Read::All, out);
         }
     }
 
-    /// Reads one log line.
-    pub fn line(&mut self, line: &LogLine, out: &mut Vec<Diagnosis>) {
-        let text = line.text.as_str();
-        let phase = line.phase.or(self.phase);
-        if let Some(message) = context::agent_message(text) {
-            if self.agent(message, out) {
-                return;
-            }
-            if let Some(listing) = context::artifact_listing(message) {
-                self.artifact_listing = Some(listing.to_owned());
-                return;
-            }
-            self.check(text, context::evidence_part(text), phase, out);
-        } else if line.stream != LogStream::Agent {
-            // (Agent lines without the prefix are the local engine's continuation lines of a
-            // multi-line command: command text, not output.)
-            self.check(text, text, phase, out);
-        }
+    /// Bytes of output held.
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.output.len()
     }
 
-    /// Follows the commands; `true` when the line is only structure (a command starting),
-    /// whose text must not be read as evidence.
-    fn agent(&mut self, message: &str, out: &mut Vec<Diagnosis>) -> bool {
+    /// Reads one agent line. (Agent lines without the `[Container]` prefix are the local
+    /// engine's continuation lines of a multi-line command: command text, not output.)
+    fn agent_line(&mut self, line: &LogLine, out: &mut Vec<Diagnosis>) {
+        let Some(message) = context::agent_message(&line.text) else {
+            return;
+        };
+        // Any agent line ends the running command.
+        self.end_command(!ends_in_failure(message), out);
         if let Some(cmd) = message.strip_prefix("Running command ") {
-            self.end_command(true, out);
             self.cache_vertices.clear();
             self.command = Some(Command {
                 text: cmd.to_owned(),
                 shell_error: None,
+                found: Vec::new(),
             });
-            return true;
+            return;
         }
-        let succeeded = !message.starts_with("Command did not exit successfully");
-        self.end_command(succeeded, out);
-        false
+        if let Some(listing) = context::artifact_listing(message) {
+            self.artifact_listing = Some(listing.to_owned());
+            return;
+        }
+        let text = line.text.as_str();
+        self.check(
+            text,
+            context::evidence_part(text),
+            line.phase.or(self.phase),
+            out,
+        );
     }
 
-    /// The running command ended (the next agent line came): a shell error it printed was
-    /// hidden if it exited 0.
+    /// Reads the held output, as far as `how` allows, and forgets it.
+    fn read(&mut self, how: Read, out: &mut Vec<Diagnosis>) {
+        if self.output.is_empty() {
+            return;
+        }
+        let output = std::mem::take(&mut self.output);
+        if how == Read::All || self.opened {
+            for (text, phase) in output.lines_at(self.rules.needle_starts(output.text())) {
+                self.check(text, text, phase, out);
+            }
+        }
+        self.output = output;
+        self.output.clear();
+        self.opened = false;
+    }
+
+    /// The running command ended (or the build did): its output is read as its exit status
+    /// allows, and what it revealed is reported.
     fn end_command(&mut self, succeeded: bool, out: &mut Vec<Diagnosis>) {
+        let how = if succeeded && self.command.is_some() {
+            Read::AfterSuccess
+        } else {
+            Read::All
+        };
+        self.read(how, out);
         let Some(cmd) = self.command.take() else {
             return;
         };
-        if let (true, Some(found)) = (succeeded, cmd.shell_error)
-            && !self.fired[found.rule]
-        {
+        for found in cmd.found {
+            if !succeeded || self.rules.rules[found.rule].after_success.is_some() {
+                self.emit(found, out);
+            }
+        }
+        if let (true, Some(found)) = (succeeded, cmd.shell_error) {
             self.emit(found, out);
         }
     }
@@ -220,10 +262,21 @@ impl Diagnoser {
             }
             return;
         }
-        self.emit(found, out);
+        match &mut self.command {
+            // Known only when the command ends: keep the first finding of each rule.
+            Some(cmd) => {
+                if !cmd.found.iter().any(|f| f.rule == found.rule) {
+                    cmd.found.push(found);
+                }
+            }
+            None => self.emit(found, out),
+        }
     }
 
     fn emit(&mut self, found: Found, out: &mut Vec<Diagnosis>) {
+        if self.fired[found.rule] {
+            return;
+        }
         self.fired[found.rule] = true;
         let rule = &self.rules.rules[found.rule];
         let extra = match rule.context {
@@ -233,4 +286,11 @@ impl Diagnoser {
         };
         out.push(found.into_diagnosis(rule, &extra));
     }
+}
+
+/// Whether an agent line says the running command failed: its exit status, or its phase
+/// ending in anything but success (a timeout, a stop).
+fn ends_in_failure(message: &str) -> bool {
+    message.starts_with("Command did not exit successfully")
+        || (message.starts_with("Phase complete: ") && !message.ends_with("State: SUCCEEDED"))
 }

@@ -11,7 +11,10 @@
 //! - `rules`: the table parsed and compiled once: one `RegexSet` of every pattern behind a
 //!   literal prefilter (`needle`: the rarest literal of each pattern), searched over a whole
 //!   batch of lines at once, so lines that match nothing cost a SIMD scan and nothing else.
-//! - `diagnoser`: one build's state: phase, running command, what fired already.
+//! - `diagnoser`: one build's state: phase, running command, what fired already. A command's
+//!   output is held until it ends (`output`): a failed command's output is read by every rule,
+//!   a successful one's only by the rules that look for what exit 0 can hide (a shell error in
+//!   a multi-line block, a cache import BuildKit skipped), and only if it holds their literal.
 //! - `context`: what some rules need besides a pattern (a failure hidden by a multi-line
 //!   command, a cache import's vertex, the artifact listing, the buildspec validator).
 //! - `tap`: the diagnosers over a `BuildEvent` stream.
@@ -19,6 +22,7 @@
 mod context;
 mod diagnoser;
 mod needle;
+mod output;
 mod rules;
 mod tap;
 

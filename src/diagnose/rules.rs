@@ -77,6 +77,11 @@ pub struct Rule {
     pub command: Option<String>,
     #[serde(default)]
     pub context: Option<Context>,
+    /// Output of a command that exited 0 is read for this rule only when one of its lines
+    /// starts with this literal (after BuildKit's `#N ` step prefix); without it the rule
+    /// reads only commands that failed (and lines outside any command). See `diagnoser.rs`.
+    #[serde(default)]
+    pub after_success: Option<String>,
     /// Why it fails. `{name}` is replaced by the named capture `name` of the pattern.
     pub cause: String,
     /// What to change, naming the setting. `{name}` as in `cause`.
@@ -125,6 +130,9 @@ pub struct Rules {
     pub commands: Vec<Option<Regex>>,
     prefilter: Regex,
     needles: Vec<String>,
+    /// The distinct `after_success` literals, and which bytes start one.
+    gates: Vec<String>,
+    gate_starts: [bool; 256],
     set: RegexSet,
     /// Per pattern of `set`: its own regex (for captures) and owner.
     pub patterns: Vec<(Regex, Owner)>,
@@ -176,11 +184,24 @@ impl Rules {
         needles.dedup();
         let alternation: Vec<String> = needles.iter().map(|n| regex::escape(n)).collect();
         let prefilter = compile("(prefilter)", &alternation.join("|"))?;
+        let mut gates: Vec<String> = file
+            .rule
+            .iter()
+            .filter_map(|r| r.after_success.clone())
+            .collect();
+        gates.sort_unstable();
+        gates.dedup();
+        let mut gate_starts = [false; 256];
+        for g in &gates {
+            gate_starts[usize::from(g.as_bytes()[0])] = true;
+        }
         Ok(Self {
             rules: file.rule,
             commands,
             prefilter,
             needles,
+            gates,
+            gate_starts,
             set,
             patterns,
         })
@@ -201,6 +222,25 @@ impl Rules {
     /// Where needles occur in `text` (a batch of lines joined by `\n`; no needle holds one).
     pub fn needle_starts<'a>(&'a self, text: &'a str) -> impl Iterator<Item = usize> + 'a {
         self.prefilter.find_iter(text).map(|m| m.start())
+    }
+
+    /// Whether `line`, output of a command, makes its output worth reading even if the
+    /// command exits 0: it starts with an `after_success` literal. Called on every line of
+    /// output, so it looks at the first bytes only (the whole cost of diagnosing healthy
+    /// output, with holding the lines).
+    #[must_use]
+    #[inline]
+    pub fn opens_after_success(&self, line: &str) -> bool {
+        let start = match line.as_bytes().first() {
+            Some(b'#') => super::context::after_vertex(line),
+            Some(&b) if self.gate_starts[usize::from(b)] => line,
+            _ => return false,
+        };
+        start
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| self.gate_starts[usize::from(b)])
+            && self.gates.iter().any(|g| start.starts_with(g.as_str()))
     }
 
     /// The patterns matching `line`, as indexes into [`Rules::patterns`].
@@ -228,6 +268,15 @@ fn check_rule(rule: &Rule, earlier: &[Rule]) -> Result<(), DiagnoseError> {
     }
     if rule.patterns.is_empty() {
         return Err(invalid("no patterns"));
+    }
+    if rule
+        .after_success
+        .as_ref()
+        .is_some_and(|g| g.len() < MIN_NEEDLE || g.contains('\n'))
+    {
+        return Err(invalid(&format!(
+            "after_success must be a literal of {MIN_NEEDLE} bytes or more, without a line break"
+        )));
     }
     if !rule.docs.starts_with("https://") {
         return Err(invalid("docs must be an https:// URL"));

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use crate::model::{BuildEvent, BuildId, Diagnosis};
+use crate::model::{BuildEvent, BuildId, Diagnosis, Status};
 
 use super::diagnoser::Diagnoser;
 use super::rules::{DiagnoseError, RULES_TOML, Rules};
@@ -49,22 +49,42 @@ impl DiagnosisTap {
     }
 
     /// The events to emit for `event`, in order: the event, then the findings it revealed
-    /// (findings from a phase's context come before its `PhaseFinished`).
+    /// (findings from a phase's context, and from output read when a phase or the build ends,
+    /// come before its `PhaseFinished` or `Finished`).
     pub fn observe(&mut self, event: BuildEvent) -> Vec<BuildEvent> {
-        let Some(id) = event.build_id().cloned() else {
-            return vec![event];
-        };
-        if matches!(event, BuildEvent::Finished { .. }) {
-            self.builds.remove(&id);
+        let (found, before) = self.findings(&event);
+        if found.is_empty() {
             return vec![event];
         }
-        let (rules, buildspec) = (self.rules, &self.buildspec);
-        let d = self
-            .builds
-            .entry(id.clone())
-            .or_insert_with(|| Diagnoser::new(rules, buildspec.clone()));
+        let id = event
+            .build_id()
+            .cloned()
+            .unwrap_or_else(|| BuildId(String::new()));
+        Self::with_findings(&id, found, event, before)
+    }
+
+    /// What `event` revealed, and whether it goes before the event. (Called for every log
+    /// batch: no allocation unless a build is new or something was found.)
+    fn findings(&mut self, event: &BuildEvent) -> (Vec<Diagnosis>, bool) {
         let mut found = Vec::new();
-        let before = match &event {
+        let Some(id) = event.build_id() else {
+            return (found, false);
+        };
+        if let BuildEvent::Finished { status, .. } = event {
+            // What the build's last command printed is read now, before the build ends.
+            if let Some(mut d) = self.builds.remove(id) {
+                d.finish(*status == Status::Succeeded, &mut found);
+            }
+            return (found, true);
+        }
+        if !self.builds.contains_key(id) {
+            let d = Diagnoser::new(self.rules, self.buildspec.clone());
+            self.builds.insert(id.clone(), d);
+        }
+        let Some(d) = self.builds.get_mut(id) else {
+            return (found, false);
+        };
+        let before = match event {
             BuildEvent::PhaseStarted { phase, .. } => {
                 d.phase_started(*phase);
                 false
@@ -73,12 +93,27 @@ impl DiagnosisTap {
                 d.lines(lines, &mut found);
                 false
             }
-            BuildEvent::PhaseFinished { phase, context, .. } => {
-                d.phase_finished(*phase, context, &mut found);
+            BuildEvent::PhaseFinished {
+                phase,
+                status,
+                context,
+                ..
+            } => {
+                d.phase_finished(*phase, *status, context, &mut found);
                 true
             }
             _ => false,
         };
+        (found, before)
+    }
+
+    /// `event` with the findings it revealed, `before` it or after.
+    fn with_findings(
+        id: &BuildId,
+        found: Vec<Diagnosis>,
+        event: BuildEvent,
+        before: bool,
+    ) -> Vec<BuildEvent> {
         let diagnoses = found.into_iter().map(|diagnosis| BuildEvent::Diagnosis {
             build_id: id.clone(),
             diagnosis,
@@ -105,5 +140,7 @@ pub fn diagnose_log<'a>(
     for chunk in lines.chunks(batch.max(1)) {
         d.lines(chunk, &mut out);
     }
+    // A log that ends inside a command: its exit status is unknown, so every rule may read it.
+    d.finish(false, &mut out);
     out
 }

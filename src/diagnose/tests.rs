@@ -3,7 +3,7 @@
 
 use super::context::printable;
 use super::*;
-use crate::model::{LogLine, LogStream, PhaseContext, PhaseKind};
+use crate::model::{LogLine, LogStream, PhaseContext, PhaseKind, Status};
 
 fn rules() -> &'static Rules {
     builtin().expect("the embedded rules.toml parses and compiles")
@@ -204,6 +204,7 @@ fn a_phase_context_is_evidence_and_names_the_permission() {
     let mut out = Vec::new();
     d.phase_finished(
         PhaseKind::DownloadSource,
+        Status::Failed,
         &PhaseContext {
             status_code: "YAML_FILE_ERROR".into(),
             message: "YAML file does not exist".into(),
@@ -235,6 +236,7 @@ fn the_yaml_rule_runs_the_validator_on_the_buildspec() {
     let mut out = Vec::new();
     d.phase_finished(
         PhaseKind::DownloadSource,
+        Status::Failed,
         &PhaseContext {
             status_code: "YAML_FILE_ERROR".into(),
             message: "Expected Commands[0] to be of string type: found subkeys instead at line 5, value of the key tag on line 4 might be empty".into(),
@@ -246,4 +248,97 @@ fn the_yaml_rule_runs_the_validator_on_the_buildspec() {
         "the validator's line: {}",
         out[0].fix
     );
+}
+
+/// `until docker info` while dockerd starts, as the semantics reference's custom-image recipe
+/// does: the daemon's absence is printed, and the command succeeds.
+const DOCKERD_WAIT: &str = "[Container] 2025/10/12 15:45:10.842032 Running command timeout 15 sh -c \"until docker info; do echo .; sleep 1; done\"
+Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?
+.
+Client: Docker Engine - Community";
+
+#[test]
+fn output_of_a_command_that_exits_0_is_evidence_only_for_what_exit_0_hides() {
+    let ok =
+        format!("{DOCKERD_WAIT}\n[Container] 2025/10/12 15:45:12.1 Running command docker build .");
+    let found = diagnose_log(rules(), &log(&ok, Some(PhaseKind::Install)), 256);
+    assert!(found.is_empty(), "{found:#?}");
+    let failed = format!(
+        "{DOCKERD_WAIT}\n[Container] 2025/10/12 15:45:25.1 Command did not exit successfully timeout 15 sh -c \"until docker info; do echo .; sleep 1; done\" exit status 124"
+    );
+    let found = diagnose_log(rules(), &log(&failed, Some(PhaseKind::Install)), 256);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].rule, "docker-daemon");
+    // `if [[ ... ]]` under sh: the error is printed and the command exits 0.
+    let swallowed =
+        "[Container] 2025/10/12 15:45:10.842032 Running command if [[ -f x ]]; then echo x; fi
+/codebuild/output/tmp/script.sh: 4: [[: not found
+[Container] 2025/10/12 15:45:10.851690 Running command echo next";
+    let found = diagnose_log(rules(), &log(swallowed, Some(PhaseKind::Build)), 256);
+    let ids: Vec<&str> = found.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(ids, ["shell-not-bash", "hidden-failure"], "{found:#?}");
+}
+
+#[test]
+fn a_phase_that_ends_badly_ends_its_command_as_failed() {
+    let lines = |t: &str| log(t, Some(PhaseKind::Build));
+    let running = "[Container] 2025/10/12 15:45:10.842032 Running command docker pull node:22\ntoomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit";
+    // The agent says so: a timed-out phase prints no exit status.
+    let timed_out = format!(
+        "{running}\n[Container] 2025/10/12 15:55:10.1 Phase complete: BUILD State: TIMED_OUT"
+    );
+    let found = diagnose_log(rules(), &lines(&timed_out), 256);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // Or only the phase event does (a cloud build whose log stops early): the findings come
+    // before the event that revealed them.
+    let mut tap = DiagnosisTap::builtin().expect("rules");
+    let id = crate::model::BuildId("b:1".into());
+    let at = chrono::Utc::now();
+    assert_eq!(
+        tap.observe(crate::model::BuildEvent::Logs {
+            build_id: id.clone(),
+            lines: lines(running),
+        })
+        .len(),
+        1,
+        "held until the command ends"
+    );
+    let events = tap.observe(crate::model::BuildEvent::PhaseFinished {
+        build_id: id,
+        phase: PhaseKind::Build,
+        attempt: 1,
+        status: Status::TimedOut,
+        duration_ms: 1,
+        context: PhaseContext::default(),
+        at,
+    });
+    assert!(
+        matches!(&events[..], [crate::model::BuildEvent::Diagnosis { diagnosis, .. }, crate::model::BuildEvent::PhaseFinished { .. }] if diagnosis.rule == "dockerhub-rate-limit"),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn held_output_is_bounded_and_early_evidence_still_counts() {
+    let mut d = Diagnoser::new(rules(), None);
+    let mut out = Vec::new();
+    d.phase_started(PhaseKind::Build);
+    let start = "[Container] 2025/10/12 15:45:10.842032 Running command make";
+    d.lines(&log(start, Some(PhaseKind::Build)), &mut out);
+    d.lines(
+        &log("/bin/sh: 1: cannot create x: No space left on device", None),
+        &mut out,
+    );
+    let filler = log(&"compiling module\n".repeat(1000), None);
+    for _ in 0..(4 * super::diagnoser::OUTPUT_CAP / 17_000) {
+        d.lines(&filler, &mut out);
+        assert!(d.held_bytes() <= super::diagnoser::OUTPUT_CAP + 17_000);
+    }
+    assert!(out.is_empty(), "the command has not ended: {out:#?}");
+    let failed =
+        "[Container] 2025/10/12 15:46:10.1 Command did not exit successfully make exit status 2";
+    d.lines(&log(failed, Some(PhaseKind::Build)), &mut out);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].rule, "disk-full");
+    assert_eq!(out[0].phase, Some(PhaseKind::Build));
 }
