@@ -187,13 +187,18 @@ impl Store {
         .map_err(|e| self.db(e))
     }
 
-    /// Metrics of one run, for the regression check.
+    /// Metrics of one run, for the regression check: each phase's last attempt.
     pub fn metrics(&self, build_id: &str) -> Result<RunMetrics> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT phase, SUM(duration_ms) FROM phases
-                 WHERE build_id = ?1 AND duration_ms IS NOT NULL GROUP BY phase",
+                // The last attempt of each phase: a resumed phase's earlier, failed attempts
+                // say nothing about how long the phase takes.
+                "SELECT phase, duration_ms FROM phases p
+                 WHERE build_id = ?1 AND duration_ms IS NOT NULL
+                   AND attempt = (SELECT MAX(attempt) FROM phases q
+                                  WHERE q.build_id = p.build_id AND q.phase = p.phase
+                                    AND q.duration_ms IS NOT NULL)",
             )
             .map_err(|e| self.db(e))?;
         let phases: Vec<(String, u64)> = stmt

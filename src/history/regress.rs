@@ -6,7 +6,7 @@ use crate::model::{PhaseKind, Regression, RegressionKind};
 /// What the check needs to know of a run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunMetrics {
-    /// Time spent in each phase (all attempts together), in ms.
+    /// Time each phase took, in ms (its last attempt, for a resumed build).
     pub phases: Vec<(PhaseKind, u64)>,
     /// Cached over cacheable docker steps, in percent, when the run built images.
     pub cache_hit_pct: Option<f64>,

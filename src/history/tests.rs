@@ -280,6 +280,9 @@ fn a_resumed_build_keeps_every_attempt_and_both_logs() {
         .map(|p| (p.attempt, p.status.as_str()))
         .collect();
     assert_eq!(attempts, [(1, "FAILED"), (2, "SUCCEEDED")]);
+    // Regressions compare the attempt that counted, not both together.
+    let metrics = store.metrics(id.as_str()).expect("metrics");
+    assert_eq!(metrics.phases, [(PhaseKind::Build, 2_000)]);
     let log = store.read_log(id.as_str()).expect("read").expect("kept");
     assert_eq!(log.text, format!("building {id}\nattempt two\n"));
     assert!(!log.truncated);
