@@ -152,11 +152,10 @@ fn resume_reruns_the_failed_phase_and_what_follows_in_place() {
     assert_eq!(r.status(), "SUCCEEDED");
     // Two files changed on the host since the build started: check.sh and the buildspec.
     assert!(
-        r.of("notice")
-            .iter()
-            .any(|n| n["message"].as_str().is_some_and(|m| m
-                .contains("resuming BUILD (attempt 2)")
-                && m.contains("2 changed files"))),
+        r.of("notice").iter().any(|n| n["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("resuming BUILD (attempt 2)")
+                && m.contains("2 changed files copied in, 0 deleted"))),
         "{}",
         r.dump()
     );
@@ -172,6 +171,49 @@ fn resume_reruns_the_failed_phase_and_what_follows_in_place() {
     assert!(out.contains(&"fixed".to_owned()), "{}", r.dump());
 
     assert_artifacts_and_history(dir.path(), &id);
+}
+
+/// A resume mirrors the host's deletions into the container's source, and only those: what
+/// the build itself made stays.
+#[test]
+fn a_resume_deletes_what_the_host_deleted_and_keeps_what_the_build_made() {
+    let Some(img) = image() else { return };
+    let spec = "version: 0.2\nphases:\n  pre_build:\n    commands:\n      - echo made > made-by-build.txt\n  build:\n    commands:\n      - sh check.sh\n";
+    let dir = project(&[
+        ("buildspec.yml", spec),
+        ("check.sh", "exit 1\n"),
+        ("stale/old.txt", "from the host\n"),
+        ("kept.txt", "stays\n"),
+        (".gitignore", "cbdash-debug.log\n"),
+    ]);
+    let out = command(dir.path(), &img, &["--keep"])
+        .env("CBDASH_HISTORY", dir.path().join(".cbdash/history.sqlite"))
+        .output()
+        .expect("run cbdash");
+    let first = parse(&out);
+    assert_eq!(first.code, 1, "{}", first.dump());
+    let id = first.of("build_started")[0]["build_id"]
+        .as_str()
+        .expect("build id")
+        .to_owned();
+    let _cleanup = Kept(id.clone());
+
+    std::fs::remove_dir_all(dir.path().join("stale")).expect("rm");
+    std::fs::write(
+        dir.path().join("check.sh"),
+        "test ! -e stale/old.txt && test -e made-by-build.txt && test -e kept.txt && echo checked\n",
+    )
+    .expect("write");
+    let r = cbdash(dir.path(), &["resume", &id]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    assert!(r.stdout().contains(&"checked".to_owned()), "{}", r.dump());
+    assert!(
+        r.of("notice").iter().any(|n| n["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 changed file copied in, 1 deleted"))),
+        "{}",
+        r.dump()
+    );
 }
 
 /// Artifacts: `INSTALL` and `PRE_BUILD` ran once, `POST_BUILD` twice (after the failure too); the

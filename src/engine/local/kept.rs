@@ -119,7 +119,33 @@ impl KeptBuild {
 
     /// Deletes the record of a build (its container is gone).
     pub fn forget(source_dir: &Path, build_id: &str) {
-        let _ = std::fs::remove_file(Self::path(source_dir, build_id));
+        let path = Self::path(source_dir, build_id);
+        let _ = std::fs::remove_file(path.with_extension("files"));
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// Keeps the list of host files the container's source was last synced with (one path
+    /// per line, beside the record: it can be long, and only a resume reads it).
+    pub fn save_synced_files(&self, files: &[String]) -> Result<(), LocalError> {
+        let path = Self::path(&self.source_dir, &self.build_id).with_extension("files");
+        let mut text = String::new();
+        for f in files {
+            text.push_str(f);
+            text.push('\n');
+        }
+        let tmp = path.with_extension("files.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| LocalError::Source(format!("cannot save {}: {e}", path.display())))
+    }
+
+    /// The list [`KeptBuild::save_synced_files`] kept; `None` when there is none (a build
+    /// kept by an older cbdash, or a bind-mounted source).
+    #[must_use]
+    pub fn synced_files(&self) -> Option<Vec<String>> {
+        let path = Self::path(&self.source_dir, &self.build_id).with_extension("files");
+        let text = std::fs::read_to_string(path).ok()?;
+        Some(text.lines().map(str::to_owned).collect())
     }
 
     /// The phase a resume starts from by default: the first one whose last attempt failed.
@@ -208,9 +234,16 @@ mod tests {
         let r = record(dir.path());
         r.save().expect("save");
         assert!(dir.path().join(".cbdash/kept/0123-abcd.json").is_file());
-        assert_eq!(KeptBuild::load(dir.path(), "p:0123-abcd"), Some(r));
+        assert_eq!(KeptBuild::load(dir.path(), "p:0123-abcd"), Some(r.clone()));
+        assert_eq!(r.synced_files(), None);
+        r.save_synced_files(&[]).expect("save files");
+        assert_eq!(r.synced_files(), Some(vec![]));
+        let files = vec!["a b.txt".to_owned(), "src/x.rs".to_owned()];
+        r.save_synced_files(&files).expect("save files");
+        assert_eq!(r.synced_files(), Some(files));
         KeptBuild::forget(dir.path(), "p:0123-abcd");
         assert_eq!(KeptBuild::load(dir.path(), "p:0123-abcd"), None);
+        assert_eq!(r.synced_files(), None);
     }
 
     #[test]

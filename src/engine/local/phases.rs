@@ -203,6 +203,10 @@ async fn download_source(b: &mut Build) -> Outcome {
             .await?;
         let tar = source::source_tar(&b.source_dir, b.src_dir.trim_start_matches('/'))?;
         docker::upload(&b.docker, &id, tar).await?;
+        if b.req.local.keep != crate::engine::Keep::Never {
+            // What a resume compares the host with, to delete what the host lost since.
+            b.synced_files = Some(source::tracked_files(&b.source_dir)?);
+        }
     }
     let facts = BuildFacts {
         build_id: b.emit.build_id().to_string(),

@@ -77,7 +77,7 @@ pub async fn resume_build(
     rec.last_used_ms = Utc::now().timestamp_millis();
     rec.save()?;
     let mut b = build_from(&rec, spec, docker, sink);
-    let copied = match prepare(&mut b, phase).await {
+    let synced = match prepare(&mut b, phase).await {
         Ok(n) => n,
         Err(e) => {
             // Nothing ran: the kept build stays as it was.
@@ -86,7 +86,7 @@ pub async fn resume_build(
             return Err(e);
         }
     };
-    let status = drive(&mut b, &rec, phase, &cancel, copied).await;
+    let status = drive(&mut b, &rec, phase, &cancel, synced).await;
     b.emit.flush().await?;
     cleanup(&mut b, status.as_ref().ok().copied()).await;
     Ok(BuildOutcome {
@@ -168,15 +168,23 @@ fn build_from(rec: &KeptBuild, spec: Buildspec, docker: bollard::Docker, sink: E
         phases: rec.phases.clone(),
         secret_names: rec.secret_names.clone(),
         synced_ms: rec.synced_ms,
+        synced_files: rec.synced_files(),
         resumed: None,
     }
 }
 
+/// What a resume changed in the container's source before running.
+#[derive(Clone, Copy, Debug, Default)]
+struct Synced {
+    copied: usize,
+    deleted: usize,
+}
+
 /// Opens the shell, restores the phase's state and masks its secrets, while the changed
 /// files are copied in (the two are independent, and each costs a round trip or two to the
-/// daemon); returns how many files were copied. Afterwards `b.synced_ms` is when the copy
-/// began.
-async fn prepare(b: &mut Build, phase: PhaseKind) -> Result<usize, LocalError> {
+/// daemon); then deletes in the container the files the host no longer has. Afterwards
+/// `b.synced_ms` is when the copy began and `b.synced_files` what the host had then.
+async fn prepare(b: &mut Build, phase: PhaseKind) -> Result<Synced, LocalError> {
     let id = b.container.clone().ok_or(LocalError::NoContainer)?;
     let sync_start = Utc::now().timestamp_millis();
     let copy = copy_changed(
@@ -188,9 +196,29 @@ async fn prepare(b: &mut Build, phase: PhaseKind) -> Result<usize, LocalError> {
     );
     let (copied, restored) = tokio::join!(copy, restore(b, &id, phase));
     restored?;
-    let copied = copied?;
+    let Some(sync) = copied? else {
+        return Ok(Synced::default());
+    };
+    let gone = b
+        .synced_files
+        .as_deref()
+        .map(|before| source::deleted(before, &sync.files))
+        .unwrap_or_default();
+    if !gone.is_empty() {
+        let (rc, _) = steps::helper(b, &script::remove_files(&b.src_dir, &gone)).await?;
+        if rc != 0 {
+            return Err(LocalError::Source(format!(
+                "could not delete in the container the {} file(s) deleted on the host",
+                gone.len()
+            )));
+        }
+    }
     b.synced_ms = sync_start;
-    Ok(copied)
+    b.synced_files = Some(sync.files);
+    Ok(Synced {
+        copied: sync.copied,
+        deleted: gone.len(),
+    })
 }
 
 /// A new build shell with the state saved at the start of `phase`, and its secrets masked.
@@ -222,24 +250,24 @@ async fn restore(b: &mut Build, id: &str, phase: PhaseKind) -> Result<(), LocalE
     Ok(())
 }
 
-/// Copies the files of `dir` changed since `since_ms` into the container (nothing when the
-/// source is bind-mounted: `dir` is `None`); returns how many.
+/// Copies the files of `dir` changed since `since_ms` into the container; `None` when the
+/// source is bind-mounted (`dir` is `None`: the container sees the host's files).
 async fn copy_changed(
     docker: bollard::Docker,
     id: String,
     dir: Option<std::path::PathBuf>,
     prefix: String,
     since_ms: i64,
-) -> Result<usize, LocalError> {
-    let Some(dir) = dir else { return Ok(0) };
-    let (tar, count) =
+) -> Result<Option<source::Sync>, LocalError> {
+    let Some(dir) = dir else { return Ok(None) };
+    let mut sync =
         tokio::task::spawn_blocking(move || source::changed_tar(&dir, &prefix, since_ms))
             .await
             .map_err(|e| LocalError::Source(e.to_string()))??;
-    if count > 0 {
-        docker::upload(&docker, &id, tar).await?;
+    if sync.copied > 0 {
+        docker::upload(&docker, &id, std::mem::take(&mut sync.tar)).await?;
     }
-    Ok(count)
+    Ok(Some(sync))
 }
 
 /// Emits `Started` and a notice, then runs the machine from `phase`.
@@ -248,7 +276,7 @@ async fn drive(
     rec: &KeptBuild,
     phase: PhaseKind,
     cancel: &CancellationToken,
-    copied: usize,
+    synced: Synced,
 ) -> Result<Status, LocalError> {
     let started = Utc::now();
     b.emit
@@ -265,10 +293,12 @@ async fn drive(
         .notice(
             NoticeLevel::Info,
             &format!(
-                "resuming {phase} (attempt {attempt}) in the kept container {}: {copied} \
-                 changed file{} copied in",
+                "resuming {phase} (attempt {attempt}) in the kept container {}: {} changed \
+                 file{} copied in, {} deleted",
                 b.container_name,
-                if copied == 1 { "" } else { "s" }
+                synced.copied,
+                if synced.copied == 1 { "" } else { "s" },
+                synced.deleted,
             ),
         )
         .await?;

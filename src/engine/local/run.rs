@@ -62,6 +62,9 @@ pub struct Build {
     pub secret_names: Vec<String>,
     /// Host files changed after this time (ms) are not in the container yet.
     pub synced_ms: i64,
+    /// The host files the container's source was last synced with (`None`: not known, or
+    /// the source is bind-mounted); a resume deletes in the container what the host lost.
+    pub synced_files: Option<Vec<String>>,
     /// The phase a resume restored the saved state of (it is not saved again at its start).
     pub resumed: Option<PhaseKind>,
 }
@@ -148,6 +151,7 @@ pub async fn run_build(
         session: None,
         start_ms,
         synced_ms: start_ms,
+        synced_files: None,
         artifacts_dir,
         phases: BTreeMap::new(),
         secret_names: req.secrets.iter().map(|(k, _)| k.clone()).collect(),
@@ -229,7 +233,12 @@ pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
         && b.spec().is_some()
         && let Some(id) = b.container.clone()
     {
-        match super::locate::record(b, &id).save() {
+        let rec = super::locate::record(b, &id);
+        let saved = rec.save().and_then(|()| match &b.synced_files {
+            Some(files) => rec.save_synced_files(files),
+            None => Ok(()),
+        });
+        match saved {
             Ok(()) => {
                 b.container = None;
                 kept_notice(b, &id).await;

@@ -18,6 +18,21 @@ pub fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
+/// Deletes `files` (relative to `src_dir`) if they exist, a few hundred per `rm`, so no
+/// argument list gets too long.
+#[must_use]
+pub fn remove_files(src_dir: &str, files: &[String]) -> String {
+    let mut s = format!("cd {} || exit 1\n", quote(src_dir));
+    for chunk in files.chunks(500) {
+        s.push_str("rm -f --");
+        for f in chunk {
+            let _ = write!(s, " {}", quote(f));
+        }
+        s.push_str(" || exit 1\n");
+    }
+    s
+}
+
 /// The initial `env.sh`: every variable exported literally, and the working directory.
 #[must_use]
 pub fn initial_env(vars: &[(String, String)], src_dir: &str) -> String {

@@ -34,20 +34,20 @@ pub fn source_tar(dir: &Path, prefix: &str) -> Result<Vec<u8>, LocalError> {
         .map_err(|e| LocalError::Source(e.to_string()))
 }
 
-/// A tar of the files under `dir` modified at or after `since` (ms since the epoch), under
-/// `prefix`, and how many there are: what a resume copies over the build's source. It skips
-/// `.git`, the top-level `.cbdash` and what `.gitignore` files ignore (in a repository or
-/// not); deleted files are not propagated.
-pub fn changed_tar(
-    dir: &Path,
-    prefix: &str,
-    since_ms: i64,
-) -> Result<(Vec<u8>, usize), LocalError> {
-    let since = std::time::UNIX_EPOCH
-        + std::time::Duration::from_millis(u64::try_from(since_ms).unwrap_or(0));
-    let mut tar = tar::Builder::new(Vec::new());
-    tar.follow_symlinks(false);
-    let walker = ignore::WalkBuilder::new(dir)
+/// What a resume sends into the kept container: a tar of the files changed since the last sync,
+/// how many, and every file the host has now (the next resume's `before`).
+pub struct Sync {
+    pub tar: Vec<u8>,
+    pub copied: usize,
+    pub files: Vec<String>,
+}
+
+/// The files a resume keeps in step with the host: everything under `dir` but `.git`, the
+/// top-level `.cbdash` and what `.gitignore` files ignore (in a repository or not). What the
+/// build makes (`node_modules`, `dist`, ...) is usually ignored, so it is neither overwritten
+/// nor deleted by a resume.
+fn tracked(dir: &Path) -> ignore::Walk {
+    ignore::WalkBuilder::new(dir)
         .standard_filters(false)
         .hidden(false)
         .git_ignore(true)
@@ -57,9 +57,29 @@ pub fn changed_tar(
             let name = e.file_name();
             name != ".git" && !(e.depth() == 1 && name == ".cbdash")
         })
-        .build();
-    let mut count = 0;
-    for entry in walker {
+        .build()
+}
+
+/// Every tracked file under `dir`: relative, `/`-separated, sorted (names that are not UTF-8
+/// or hold a line break are left out: the list is kept one name per line).
+pub fn tracked_files(dir: &Path) -> Result<Vec<String>, LocalError> {
+    Ok(changed_tar_inner(dir, None)?.files)
+}
+
+/// A tar of the tracked files under `dir` modified at or after `since` (ms since the epoch),
+/// under `prefix`: what a resume copies over the build's source.
+pub fn changed_tar(dir: &Path, prefix: &str, since_ms: i64) -> Result<Sync, LocalError> {
+    changed_tar_inner(dir, Some((prefix, since_ms)))
+}
+
+fn changed_tar_inner(dir: &Path, copy: Option<(&str, i64)>) -> Result<Sync, LocalError> {
+    let since = copy.map(|(_, ms)| {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    });
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(false);
+    let (mut copied, mut files) = (0, Vec::new());
+    for entry in tracked(dir) {
         let entry = entry.map_err(|e| LocalError::Source(e.to_string()))?;
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
         let Ok(rel) = entry.path().strip_prefix(dir) else {
@@ -68,22 +88,38 @@ pub fn changed_tar(
         if is_dir || rel.as_os_str().is_empty() {
             continue;
         }
+        if let Some(name) = rel.to_str().filter(|n| !n.contains('\n')) {
+            files.push(name.replace(std::path::MAIN_SEPARATOR, "/"));
+        }
+        let (Some(since), Some((prefix, _))) = (since, copy) else {
+            continue;
+        };
         let changed = entry
             .path()
             .symlink_metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|t| t >= since);
-        if !changed {
-            continue;
+        if changed {
+            tar.append_path_with_name(entry.path(), Path::new(prefix).join(rel))
+                .map_err(|e| LocalError::Source(format!("{}: {e}", entry.path().display())))?;
+            copied += 1;
         }
-        tar.append_path_with_name(entry.path(), Path::new(prefix).join(rel))
-            .map_err(|e| LocalError::Source(format!("{}: {e}", entry.path().display())))?;
-        count += 1;
     }
-    let bytes = tar
+    files.sort_unstable();
+    let tar = tar
         .into_inner()
         .map_err(|e| LocalError::Source(e.to_string()))?;
-    Ok((bytes, count))
+    Ok(Sync { tar, copied, files })
+}
+
+/// The files of `before` that `now` no longer has (both sorted).
+#[must_use]
+pub fn deleted(before: &[String], now: &[String]) -> Vec<String> {
+    before
+        .iter()
+        .filter(|f| now.binary_search(f).is_err())
+        .cloned()
+        .collect()
 }
 
 /// A tar holding the directories of `prefix` and the given files (path, contents, mode).
@@ -177,11 +213,21 @@ mod tests {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, "y").expect("write");
         }
-        let (tar, count) = changed_tar(p, "src", since).expect("tar");
-        let mut n = names(&tar);
+        let sync = changed_tar(p, "src", since).expect("tar");
+        let mut n = names(&sync.tar);
         n.sort();
         assert_eq!(n, ["src/new.txt", "src/sub/deep.txt"]);
-        assert_eq!(count, 2);
+        assert_eq!(sync.copied, 2);
+        // Every tracked file, changed or not; ignored ones, .git and .cbdash are not tracked.
+        assert_eq!(
+            sync.files,
+            [".gitignore", "new.txt", "old.txt", "sub/deep.txt"]
+        );
+        assert_eq!(tracked_files(p).expect("list"), sync.files);
+        std::fs::remove_file(p.join("old.txt")).expect("rm");
+        let now = tracked_files(p).expect("list");
+        assert_eq!(deleted(&sync.files, &now), ["old.txt"]);
+        assert!(deleted(&now, &sync.files).is_empty());
     }
 
     #[test]
