@@ -14,7 +14,7 @@ use super::history::cloud_history_msg;
 use crate::config::user::CloudTarget as ConfigTarget;
 use crate::engine::cloud::watch::{WatchOptions, watch_build};
 use crate::engine::cloud::{
-    CloudClients, CloudTarget, ConnectOptions, actions, projects, reproduce,
+    CloudClients, CloudError, CloudTarget, ConnectOptions, actions, projects, reproduce,
 };
 use crate::engine::{BuildRequest, EventSink};
 use crate::model::{BuildId, NoticeLevel};
@@ -137,10 +137,10 @@ impl CloudPool {
                 Some(Ok(text)) => Some(text),
                 Some(Err(e)) => return ctx.fail(&project.name, &e).await,
             };
-            match actions::start_build(&clients.codebuild, &req, spec).await {
-                Ok(b) => follow(clients, watch, project, b.id, ctx).await,
-                Err(e) => ctx.fail(&project.name, &e).await,
-            }
+            let started = actions::start_build(&clients.codebuild, &req, spec)
+                .await
+                .map(|b| b.id);
+            follow_new(clients, watch, project, started, ctx).await;
         }))
     }
 
@@ -154,10 +154,10 @@ impl CloudPool {
         let clients = self.clients(&project.group, &ctx.msgs)?;
         let watch = self.watch;
         Some(Box::pin(async move {
-            match actions::retry_build(&clients.codebuild, &build.0).await {
-                Ok(b) => follow(clients, watch, project, b.id, ctx).await,
-                Err(e) => ctx.fail(&project.name, &e).await,
-            }
+            let started = actions::retry_build(&clients.codebuild, &build.0)
+                .await
+                .map(|b| b.id);
+            follow_new(clients, watch, project, started, ctx).await;
         }))
     }
 
@@ -218,9 +218,7 @@ impl CloudPool {
             msgs.send(msg).await.ok();
         }))
     }
-}
 
-impl CloudPool {
     /// Reads a cloud project (or one of its builds), resolves its secret variables and hands
     /// the local request on the current directory to the driver, as the project `local`.
     pub fn reproduce(
@@ -249,6 +247,21 @@ impl CloudPool {
                 }
             }
         }))
+    }
+}
+
+/// Follows the build a StartBuild or RetryBuild call started, or says why there is none.
+async fn follow_new(
+    clients: CloudClients,
+    watch: WatchOptions,
+    project: ProjectKey,
+    started: Result<BuildId, CloudError>,
+    ctx: Forward,
+) {
+    match started {
+        // (Boxed: watching a build is a large future, and this one is inlined in callers.)
+        Ok(id) => Box::pin(follow(clients, watch, project, id, ctx)).await,
+        Err(e) => ctx.fail(&project.name, &e).await,
     }
 }
 

@@ -14,9 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::buildspec::Buildspec;
 use crate::engine::mask::Masker;
 use crate::engine::{BuildRequest, EventSink, LocalOptions};
-use crate::model::{
-    BackendKind, BuildEvent, BuildId, BuildOutcome, NoticeLevel, PhaseKind, Status,
-};
+use crate::model::{BuildId, BuildOutcome, NoticeLevel, PhaseKind, Status};
 
 use super::emit::Emitter;
 use super::kept::{KeptBuild, RESUMABLE};
@@ -278,16 +276,7 @@ async fn drive(
     cancel: &CancellationToken,
     synced: Synced,
 ) -> Result<Status, LocalError> {
-    let started = Utc::now();
-    b.emit
-        .event(BuildEvent::Started {
-            build_id: b.emit.build_id().clone(),
-            project: b.req.project.clone(),
-            backend: BackendKind::Local,
-            image: b.image.clone(),
-            at: started,
-        })
-        .await?;
+    let started = super::run::emit_started(b).await?;
     let attempt = b.phases.get(&phase).map_or(0, |r| r.attempts) + 1;
     b.emit
         .notice(

@@ -168,16 +168,7 @@ pub async fn run_build(
 }
 
 async fn drive(b: &mut Build, cancel: &CancellationToken) -> Result<Status, LocalError> {
-    let started = Utc::now();
-    b.emit
-        .event(BuildEvent::Started {
-            build_id: b.emit.build_id().clone(),
-            project: b.req.project.clone(),
-            backend: BackendKind::Local,
-            image: b.image.clone(),
-            at: started,
-        })
-        .await?;
+    let started = emit_started(b).await?;
     let mut machine = Machine::new(on_failure_map(b.spec()));
     let step = machine.start();
     super::steps::drive(b, &mut machine, step, cancel, started).await
@@ -221,6 +212,21 @@ pub(super) fn on_failure_map(
 
 /// Removes the container, or keeps it (with its record, for `cbdash resume` and `cbdash
 /// shell`) as `LocalOptions::keep` says for a build that ended with `status`.
+/// Emits the build's `Started` event (a run's and each resume's); returns its time.
+pub(super) async fn emit_started(b: &mut Build) -> Result<chrono::DateTime<Utc>, LocalError> {
+    let started = Utc::now();
+    b.emit
+        .event(BuildEvent::Started {
+            build_id: b.emit.build_id().clone(),
+            project: b.req.project.clone(),
+            backend: BackendKind::Local,
+            image: b.image.clone(),
+            at: started,
+        })
+        .await?;
+    Ok(started)
+}
+
 pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
     b.session = None;
     let keep = match b.req.local.keep {
