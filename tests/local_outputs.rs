@@ -4,26 +4,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common;
+use crate::common::{self, containers_of, files_under};
 use crate::local_harness::{build_only, command, image, parse, project, run};
-
-fn files_under(dir: &std::path::Path) -> Vec<String> {
-    let mut out: Vec<String> = ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .build()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .expect("prefix")
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 #[test]
 fn artifacts_base_directory_discard_paths_secondary_and_name() {
@@ -127,17 +109,7 @@ fn cache_paths_persist_between_runs_and_files_are_refused() {
         r2.dump()
     );
     // Remove our own volume.
-    let vols = std::process::Command::new("docker")
-        .args([
-            "volume",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("label=cbdash.project={name}"),
-        ])
-        .output()
-        .expect("docker volume ls");
-    let vols = String::from_utf8_lossy(&vols.stdout).into_owned();
+    let vols = common::volumes_of_project(&name);
     assert_eq!(vols.lines().count(), 1, "one labelled cache volume: {vols}");
     for v in vols.lines() {
         let _ = std::process::Command::new("docker")
@@ -165,16 +137,8 @@ fn cache_paths_persist_between_runs_and_files_are_refused() {
         .as_str()
         .expect("project")
         .to_owned();
-    let vols = std::process::Command::new("docker")
-        .args(["volume", "ls", "-q", "--filter"])
-        .arg(format!("label=cbdash.project={project}"))
-        .output()
-        .expect("docker volume ls");
-    assert!(
-        String::from_utf8_lossy(&vols.stdout).trim().is_empty(),
-        "volumes left: {}",
-        String::from_utf8_lossy(&vols.stdout)
-    );
+    let vols = common::volumes_of_project(&project);
+    assert!(vols.is_empty(), "volumes left: {vols}");
 }
 
 #[test]
@@ -371,19 +335,6 @@ fn docker_in_the_build_needs_the_socket_flag() {
             .contains("Docker socket")),
         "security warning"
     );
-}
-
-fn containers_of(build_id: &str) -> String {
-    let out = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=cbdash.build-id={build_id}"),
-        ])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]

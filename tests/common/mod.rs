@@ -47,6 +47,50 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Ids of the Docker objects (`ps -a` or `volume ls`) labelled `label=value`, one per line.
+fn docker_ids(list: &[&str], label: &str, value: &str) -> String {
+    let out = std::process::Command::new("docker")
+        .args(list)
+        .args(["-q", "--filter", &format!("label={label}={value}")])
+        .output()
+        .expect("docker list");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Containers of this build id (`docker ps -aq`): empty when none is left.
+pub fn containers_of(build_id: &str) -> String {
+    docker_ids(&["ps", "-a"], "cbdash.build-id", build_id)
+}
+
+/// Containers of this project (`docker ps -aq`): empty when none is left.
+pub fn containers_of_project(project: &str) -> String {
+    docker_ids(&["ps", "-a"], "cbdash.project", project)
+}
+
+/// Volumes of this project (the caches; `docker volume ls -q`): empty when none is left.
+pub fn volumes_of_project(project: &str) -> String {
+    docker_ids(&["volume", "ls"], "cbdash.project", project)
+}
+
+/// Every file under `dir`, relative to it, sorted (nothing skipped, hidden files included).
+pub fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .expect("prefix")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// The built `cbdash` binary.
 pub fn cbdash_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cbdash"))

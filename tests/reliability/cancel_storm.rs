@@ -139,18 +139,8 @@ fn registry_image(img: &str) -> Option<String> {
 }
 
 fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
-    ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .build()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .expect("prefix")
-                .to_string_lossy()
-                .into_owned()
-        })
+    crate::common::files_under(dir)
+        .into_iter()
         .filter(|p| !keep.iter().any(|k| p.starts_with(k)))
         .collect()
 }
@@ -228,16 +218,8 @@ fn fifty_cancelled_runs_leave_nothing_behind() {
 
     // Nothing left: containers, volumes, temporary files.
     assert_eq!(containers_of_project(&name), "", "containers left");
-    let vols = Command::new("docker")
-        .args(["volume", "ls", "-q", "--filter"])
-        .arg(format!("label=cbdash.project={name}"))
-        .output()
-        .expect("docker volume ls");
-    assert!(
-        String::from_utf8_lossy(&vols.stdout).trim().is_empty(),
-        "volumes left: {}",
-        String::from_utf8_lossy(&vols.stdout)
-    );
+    let vols = crate::common::volumes_of_project(&name);
+    assert!(vols.is_empty(), "volumes left: {vols}");
     assert_eq!(leftovers(&env.tmp, &[]), Vec::<String>::new(), "TMPDIR");
     let project_files = leftovers(
         dir.path(),

@@ -115,30 +115,4 @@ pub fn status(events: &[Value]) -> String {
         .to_owned()
 }
 
-/// Containers labelled with this build id (`docker ps -aq`).
-pub fn containers_of(build_id: &str) -> String {
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=cbdash.build-id={build_id}"),
-        ])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// Containers labelled with this project (`docker ps -aq`).
-pub fn containers_of_project(project: &str) -> String {
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=cbdash.project={project}"),
-        ])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use crate::common::{containers_of, containers_of_project};

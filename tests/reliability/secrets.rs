@@ -344,16 +344,7 @@ fn kept_container(
     args.extend_from_slice(flags);
     let r = crate::local_harness::run(dir.path(), img, &args);
     let id = r.events[0]["build_id"].as_str().expect("id").to_owned();
-    let ps = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=cbdash.build-id={id}"),
-        ])
-        .output()
-        .expect("docker ps");
-    let cid = String::from_utf8_lossy(&ps.stdout).trim().to_owned();
+    let cid = crate::common::containers_of(&id);
     if cid.is_empty() {
         return (r, None);
     }

@@ -4,7 +4,6 @@
 //! alternate screen with the shell prompt back.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::cbdash_bin;
@@ -95,18 +94,6 @@ fn dashboard_in_tmux_runs_a_build_searches_and_restores_the_terminal() {
     // cbdash exits once its build has cleaned up: wait for the shell to be in front again.
     tmux.wait_command("bash", Duration::from_secs(30));
     // No container is left behind.
-    let ps = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=cbdash.project={name}"),
-        ])
-        .output()
-        .expect("docker ps");
-    assert!(
-        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
-        "containers left: {}",
-        String::from_utf8_lossy(&ps.stdout)
-    );
+    let left = crate::common::containers_of_project(&name);
+    assert!(left.is_empty(), "containers left: {left}");
 }

@@ -3,7 +3,6 @@
 //! comes back; the source is fixed on the host and `r` resumes the build in place (BUILD
 //! attempt 2) to success; quitting leaves no container.
 
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::cbdash_bin;
@@ -82,18 +81,6 @@ fn dashboard_in_tmux_resumes_a_fixed_build_and_opens_a_shell() {
         s.contains("READY$") && !s.contains("Projects")
     });
     tmux.wait_command("bash", Duration::from_secs(30));
-    let ps = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=cbdash.project={name}"),
-        ])
-        .output()
-        .expect("docker ps");
-    assert!(
-        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
-        "containers left: {}",
-        String::from_utf8_lossy(&ps.stdout)
-    );
+    let left = crate::common::containers_of_project(&name);
+    assert!(left.is_empty(), "containers left: {left}");
 }
