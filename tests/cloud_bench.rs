@@ -12,10 +12,9 @@ use cbdash::engine::cloud::poller::Poller;
 use cbdash::engine::cloud::schedule::{Intervals, Priority};
 use cbdash::engine::cloud::{CloudClients, CloudTarget, ConnectOptions, LogLocation};
 use cbdash::model::{BuildEvent, BuildId};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::cloud_fake::{FakeAws, Reply, build, phase};
+use crate::cloud_fake::FakeAws;
 
 async fn calls_in_a_minute(
     fake: &FakeAws,
@@ -63,22 +62,7 @@ async fn calls_in_a_minute(
 #[tokio::test]
 #[ignore = "benchmark: run explicitly, figures go to BENCHMARKS.md"]
 async fn cloud_bench_api_calls_per_minute() {
-    let fake = FakeAws::start(|r| {
-        let ids = r.body["ids"].as_array().cloned().unwrap_or_default();
-        let bs: Vec<_> = ids
-            .iter()
-            .map(|i| {
-                build(
-                    i.as_str().unwrap_or_default(),
-                    "IN_PROGRESS",
-                    vec![phase("BUILD", None, 0.0, None)],
-                    None,
-                )
-            })
-            .collect();
-        Reply::ok(json!({"builds": bs}))
-    })
-    .await;
+    let fake = FakeAws::start(crate::cloud_scripted::running_builds).await;
     let clients = crate::cloud_scripted::clients_for(&fake, "us-east-1").await;
     for n in [1, 10, 100] {
         let ours = calls_in_a_minute(&fake, &clients, n, false).await;

@@ -13,11 +13,12 @@ use cbdash::engine::cloud::{
     CloudClients, CloudError, CloudTarget, ConnectOptions, actions, projects,
 };
 use cbdash::engine::{EngineError, EventSink};
+use cbdash::model::BuildOutcome;
 use cbdash::model::{BuildEvent, BuildId, LogStream, NoticeLevel, PhaseKind, Status};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::cloud_fake::{FakeAws, Reply, build, phase};
+use crate::cloud_fake::{FakeAws, Reply, Req, build, phase};
 
 pub async fn clients_for(fake: &FakeAws, region: &str) -> CloudClients {
     let opts = ConnectOptions {
@@ -116,12 +117,44 @@ pub fn log_page(body: &serde_json::Value) -> Reply {
     )
 }
 
-async fn collect(mut rx: tokio::sync::mpsc::Receiver<BuildEvent>) -> Vec<BuildEvent> {
-    let mut v = Vec::new();
-    while let Some(e) = rx.recv().await {
-        v.push(e);
-    }
-    v
+/// Watches the build `ID` against the scripted endpoint with [`fast`] polling: the outcome,
+/// and every event the watch emitted.
+async fn watch_scripted(fake: &FakeAws) -> (Result<BuildOutcome, EngineError>, Vec<BuildEvent>) {
+    let clients = clients_for(fake, "us-east-1").await;
+    let (sink, mut rx) = EventSink::channel(16);
+    let printer = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Some(e) = rx.recv().await {
+            v.push(e);
+        }
+        v
+    });
+    let outcome = watch_build(
+        &clients,
+        BuildId(ID.into()),
+        &fast(),
+        sink,
+        CancellationToken::new(),
+    )
+    .await;
+    (outcome, printer.await.expect("join"))
+}
+
+/// A scripted BatchGetBuilds answer: every requested build, in progress in BUILD.
+pub fn running_builds(r: &Req) -> Reply {
+    let ids = r.body["ids"].as_array().cloned().unwrap_or_default();
+    let builds: Vec<_> = ids
+        .iter()
+        .map(|i| {
+            build(
+                i.as_str().unwrap_or_default(),
+                "IN_PROGRESS",
+                vec![phase("BUILD", None, 0.0, None)],
+                None,
+            )
+        })
+        .collect();
+    Reply::ok(json!({"builds": builds, "buildsNotFound": []}))
 }
 
 #[tokio::test]
@@ -134,19 +167,8 @@ async fn a_build_moves_through_its_phases_and_fails_in_build_with_its_log() {
         _ => Reply::error(400, "InvalidInputException", "unexpected"),
     })
     .await;
-    let clients = clients_for(&fake, "us-east-1").await;
-    let (sink, rx) = EventSink::channel(16);
-    let printer = tokio::spawn(collect(rx));
-    let outcome = watch_build(
-        &clients,
-        BuildId(ID.into()),
-        &fast(),
-        sink,
-        CancellationToken::new(),
-    )
-    .await
-    .expect("watch");
-    let events = printer.await.expect("join");
+    let (outcome, events) = watch_scripted(&fake).await;
+    let outcome = outcome.expect("watch");
     assert_eq!(outcome.status, Status::Failed);
     let phases: Vec<String> = events
         .iter()
@@ -291,19 +313,8 @@ async fn expired_credentials_mid_watch_end_it_with_a_clear_error() {
         },
     )
     .await;
-    let clients = clients_for(&fake, "us-east-1").await;
-    let (sink, rx) = EventSink::channel(16);
-    let printer = tokio::spawn(collect(rx));
-    let err = watch_build(
-        &clients,
-        BuildId(ID.into()),
-        &fast(),
-        sink,
-        CancellationToken::new(),
-    )
-    .await
-    .expect_err("expired");
-    let events = printer.await.expect("join");
+    let (outcome, events) = watch_scripted(&fake).await;
+    let err = outcome.expect_err("expired");
     assert!(
         matches!(err, EngineError::Cloud(CloudError::Credentials { .. })),
         "{err:?}"
@@ -320,22 +331,7 @@ async fn expired_credentials_mid_watch_end_it_with_a_clear_error() {
 
 #[tokio::test]
 async fn following_100_running_builds_costs_one_call_per_poll() {
-    let fake = FakeAws::start(|r| {
-        let ids = r.body["ids"].as_array().cloned().unwrap_or_default();
-        let builds: Vec<_> = ids
-            .iter()
-            .map(|i| {
-                build(
-                    i.as_str().unwrap_or_default(),
-                    "IN_PROGRESS",
-                    vec![phase("BUILD", None, 0.0, None)],
-                    None,
-                )
-            })
-            .collect();
-        Reply::ok(json!({"builds": builds, "buildsNotFound": []}))
-    })
-    .await;
+    let fake = FakeAws::start(running_builds).await;
     let clients = clients_for(&fake, "us-east-1").await;
     let iv = Intervals {
         focused: Duration::from_secs(2),
