@@ -17,6 +17,31 @@ struct Events {
     seen: Vec<Value>,
 }
 
+/// `cbdash run --watch --json` in `dir`, and its events as they arrive (stderr discarded).
+fn spawn_watch(dir: &std::path::Path, img: &str) -> (std::process::Child, Events) {
+    let mut child = command(dir, img, &["--watch"])
+        .env("CBDASH_HISTORY", dir.join(".cbdash/history.sqlite"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cbdash run --watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let v: Value = serde_json::from_str(&line).expect("NDJSON line");
+            if tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    let ev = Events {
+        rx,
+        seen: Vec::new(),
+    };
+    (child, ev)
+}
+
 impl Events {
     /// Waits until `n` builds have finished; panics with what was seen after `secs`.
     fn until_finished(&mut self, n: usize, secs: u64) {
@@ -81,26 +106,7 @@ fn watch_resumes_a_failed_build_once_per_burst_of_saves() {
         ("check.sh", "echo broken >&2; exit 1\n"),
         (".gitignore", "cbdash-debug.log\n"),
     ]);
-    let mut child = command(dir.path(), &img, &["--watch"])
-        .env("CBDASH_HISTORY", dir.path().join(".cbdash/history.sqlite"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cbdash run --watch");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let v: Value = serde_json::from_str(&line).expect("NDJSON line");
-            if tx.send(v).is_err() {
-                return;
-            }
-        }
-    });
-    let mut ev = Events {
-        rx,
-        seen: Vec::new(),
-    };
+    let (mut child, mut ev) = spawn_watch(dir.path(), &img);
     ev.until_finished(1, 120);
     let id = ev
         .seen
@@ -186,25 +192,7 @@ fn watch_reports_an_invalid_buildspec_and_runs_nothing() {
         ),
         (".gitignore", "cbdash-debug.log\n"),
     ]);
-    let mut child = command(dir.path(), &img, &["--watch"])
-        .env("CBDASH_HISTORY", dir.path().join(".cbdash/history.sqlite"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cbdash run --watch");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                let _ = tx.send(v);
-            }
-        }
-    });
-    let mut ev = Events {
-        rx,
-        seen: Vec::new(),
-    };
+    let (mut child, mut ev) = spawn_watch(dir.path(), &img);
     ev.until_finished(1, 120);
     std::fs::write(
         dir.path().join("buildspec.yml"),
