@@ -43,28 +43,13 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn create_project(c: &CloudClients, name: &str) {
-    use aws_sdk_codebuild::types::{
-        ArtifactsType, ComputeType, EnvironmentType, ProjectArtifacts, ProjectEnvironment,
-        ProjectSource, SourceType,
-    };
+    use aws_sdk_codebuild::types::{ComputeType, EnvironmentType, ProjectEnvironment};
     c.codebuild
         .create_project()
         .name(name)
         .description("made by cloud_moto")
-        .source(
-            ProjectSource::builder()
-                .r#type(SourceType::NoSource)
-                .location("none")
-                .buildspec("version: 0.2")
-                .build()
-                .expect("source"),
-        )
-        .artifacts(
-            ProjectArtifacts::builder()
-                .r#type(ArtifactsType::NoArtifacts)
-                .build()
-                .expect("artifacts"),
-        )
+        .source(no_source("version: 0.2"))
+        .artifacts(no_artifacts())
         .environment(
             ProjectEnvironment::builder()
                 .r#type(EnvironmentType::LinuxContainer)
@@ -330,21 +315,41 @@ async fn tail_growing_log(
     (lines, notices)
 }
 
+/// A project source of type `NO_SOURCE` with this inline buildspec.
+pub fn no_source(buildspec: &str) -> aws_sdk_codebuild::types::ProjectSource {
+    use aws_sdk_codebuild::types::{ProjectSource, SourceType};
+    ProjectSource::builder()
+        .r#type(SourceType::NoSource)
+        .location("none")
+        .buildspec(buildspec)
+        .build()
+        .expect("source")
+}
+
+/// Project artifacts of type `NO_ARTIFACTS`.
+pub fn no_artifacts() -> aws_sdk_codebuild::types::ProjectArtifacts {
+    use aws_sdk_codebuild::types::{ArtifactsType, ProjectArtifacts};
+    ProjectArtifacts::builder()
+        .r#type(ArtifactsType::NoArtifacts)
+        .build()
+        .expect("artifacts")
+}
+
+/// What [`tail_growing_log`] must read, whole and in order.
+const GROWN_LOG: [&str; 5] = [
+    "[Container] Entering phase BUILD",
+    "first",
+    "second",
+    "third",
+    "fourth",
+];
+
 #[tokio::test]
 async fn a_log_that_grows_while_tailed_is_read_to_its_end() {
     let Some(c) = moto().await else { return };
     let loc = log_stream(&c).await;
     let (lines, _) = tail_growing_log(&c, loc, false).await;
-    assert_eq!(
-        lines,
-        [
-            "[Container] Entering phase BUILD",
-            "first",
-            "second",
-            "third",
-            "fourth"
-        ]
-    );
+    assert_eq!(lines, GROWN_LOG);
 }
 
 #[tokio::test]
@@ -352,16 +357,7 @@ async fn live_tail_falls_back_to_polling() {
     let Some(c) = moto().await else { return };
     let loc = log_stream(&c).await;
     let (lines, notices) = tail_growing_log(&c, loc, true).await;
-    assert_eq!(
-        lines,
-        [
-            "[Container] Entering phase BUILD",
-            "first",
-            "second",
-            "third",
-            "fourth"
-        ]
-    );
+    assert_eq!(lines, GROWN_LOG);
     assert!(
         notices.iter().any(|n| n.contains("live tail unavailable")),
         "{notices:?}"

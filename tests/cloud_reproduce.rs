@@ -5,8 +5,7 @@
 use std::process::Command;
 
 use aws_sdk_codebuild::types::{
-    ArtifactsType, ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType,
-    ProjectArtifacts, ProjectEnvironment, ProjectSource, SourceType,
+    ComputeType, EnvironmentType, EnvironmentVariable, EnvironmentVariableType, ProjectEnvironment,
 };
 use serde_json::Value;
 
@@ -69,20 +68,8 @@ async fn make_project(endpoint: &str, name: &str, image: &str, secret: &str) {
     aws_sdk_codebuild::Client::new(&conf)
         .create_project()
         .name(name)
-        .source(
-            ProjectSource::builder()
-                .r#type(SourceType::NoSource)
-                .location("none")
-                .buildspec(SPEC)
-                .build()
-                .expect("source"),
-        )
-        .artifacts(
-            ProjectArtifacts::builder()
-                .r#type(ArtifactsType::NoArtifacts)
-                .build()
-                .expect("artifacts"),
-        )
+        .source(crate::cloud_moto::no_source(SPEC))
+        .artifacts(crate::cloud_moto::no_artifacts())
         .environment(env)
         .service_role("arn:aws:iam::123456789012:role/cbdash")
         .send()
