@@ -342,3 +342,61 @@ fn held_output_is_bounded_and_early_evidence_still_counts() {
     assert_eq!(out[0].rule, "disk-full");
     assert_eq!(out[0].phase, Some(PhaseKind::Build));
 }
+
+/// One line of a build log in the shapes the diagnoser reacts to: agent lines that start and
+/// end commands and phases, shell errors, BuildKit vertex lines, evidence of several rules,
+/// and anything at all.
+fn log_line() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    const AGENT: &str = "[Container] 2025/10/12 15:45:10.842032";
+    prop_oneof![
+        "[a-z ;|&\\[\\]-]{0,20}".prop_map(|c| format!("{AGENT} Running command {c}")),
+        (0u8..200)
+            .prop_map(|rc| format!("{AGENT} Command did not exit successfully x exit status {rc}")),
+        "(SUCCEEDED|FAILED|TIMED_OUT)"
+            .prop_map(|s| format!("{AGENT} Phase complete: BUILD State: {s}")),
+        Just(format!(
+            "{AGENT} Phase context status code: CLIENT_ERROR Message: no matching artifact paths found"
+        )),
+        "[a-z: ]{0,20}".prop_map(|e| format!("/codebuild/output/tmp/script.sh: 4: {e}")),
+        Just("/codebuild/output/tmp/script.sh: 5: [[: not found".to_owned()),
+        (1u8..4).prop_map(|v| format!("#{v} importing cache manifest from r/x:cache")),
+        (1u8..4, "[a-z: ]{0,12}").prop_map(|(v, e)| format!("#{v} ERROR: {e}")),
+        Just("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.".to_owned()),
+        Just("dd: error writing '/t/f': No space left on device".to_owned()),
+        Just("toomanyrequests: You have reached your pull rate limit.".to_owned()),
+        "#[0-9]{0,3}.{0,30}",
+        ".{0,40}",
+    ]
+}
+
+proptest::proptest! {
+    /// Whatever the log, no panic, each rule at most once, and the findings do not depend on
+    /// how the lines are batched (the engines batch by time and count).
+    #[test]
+    fn any_log_in_any_batches_gives_the_same_findings(
+        lines in proptest::collection::vec(log_line(), 0..60),
+        batch in 2usize..20,
+    ) {
+        let log: Vec<LogLine> = lines
+            .iter()
+            .map(|t| LogLine {
+                phase: Some(PhaseKind::Build),
+                stream: if t.starts_with("[Container]") {
+                    LogStream::Agent
+                } else {
+                    LogStream::Stdout
+                },
+                text: t.clone(),
+            })
+            .collect();
+        let one_by_one = diagnose_log(rules(), &log, 1);
+        let mut ids: Vec<&str> = one_by_one.iter().map(|d| d.rule.as_str()).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        proptest::prop_assert_eq!(ids.len(), n, "a rule fired twice");
+        proptest::prop_assert_eq!(&diagnose_log(rules(), &log, batch), &one_by_one);
+        proptest::prop_assert_eq!(&diagnose_log(rules(), &log, 256), &one_by_one);
+    }
+}
