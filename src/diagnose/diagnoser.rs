@@ -9,8 +9,8 @@
 //! because its exit status decides what may be evidence: after a failure every rule reads it;
 //! after exit 0 only the rules with an `after_success` literal do, and only if a line starts
 //! with one (a look at each line's first bytes: with holding the lines, the whole cost of
-//! diagnosing healthy output). Lines outside
-//! any command and the agent's own lines are read at once.
+//! diagnosing healthy output). Lines outside any command and the agent's own lines are read
+//! at once.
 
 use crate::model::{Diagnosis, LogLine, LogStream, PhaseContext, PhaseKind, Status};
 
