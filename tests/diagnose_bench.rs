@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use cbdash::cache::CacheTap;
 use cbdash::diagnose::DiagnosisTap;
-use cbdash::model::{BuildEvent, BuildId, LogLine, LogStream, PhaseKind};
+use cbdash::model::{BuildEvent, BuildId, LogLine, PhaseKind};
 
 const BATCH: usize = 256;
 const ROUNDS: usize = 15;
@@ -144,15 +144,10 @@ fn pass(path: &Path, mut diagnose: Option<&mut DiagnosisTap>) -> (f64, u64, usiz
         let eof = reader.read_line(&mut text).expect("read") == 0;
         if !eof {
             lines += 1;
-            batch.push(LogLine {
-                phase: Some(PhaseKind::Build),
-                stream: if text.starts_with("[Container]") {
-                    LogStream::Agent
-                } else {
-                    LogStream::Stdout
-                },
-                text: text.trim_end_matches(['\n', '\r']).to_owned(),
-            });
+            batch.push(LogLine::from_log(
+                Some(PhaseKind::Build),
+                text.trim_end_matches(['\n', '\r']),
+            ));
         }
         if batch.len() == BATCH || (eof && !batch.is_empty()) {
             let ev = BuildEvent::Logs {

@@ -6,7 +6,7 @@
 #![no_main]
 
 use cbdash::diagnose::DiagnosisTap;
-use cbdash::model::{BuildEvent, BuildId, LogLine, LogStream, PhaseContext, PhaseKind, Status};
+use cbdash::model::{BuildEvent, BuildId, LogLine, PhaseContext, PhaseKind, Status};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,15 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let id = BuildId("fuzz:1".into());
     let lines: Vec<LogLine> = text
         .split('\n')
-        .map(|t| LogLine {
-            phase: Some(PhaseKind::Build),
-            stream: if t.starts_with("[Container]") {
-                LogStream::Agent
-            } else {
-                LogStream::Stdout
-            },
-            text: t.to_owned(),
-        })
+        .map(|t| LogLine::from_log(Some(PhaseKind::Build), t))
         .collect();
     let mut tap = DiagnosisTap::builtin().expect("the embedded rules compile");
     let mut out = Vec::new();

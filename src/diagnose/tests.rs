@@ -11,17 +11,7 @@ fn rules() -> &'static Rules {
 
 /// A log as the backends emit it: `[Container]` lines from the agent, the rest output.
 fn log(text: &str, phase: Option<PhaseKind>) -> Vec<LogLine> {
-    text.lines()
-        .map(|t| LogLine {
-            phase,
-            stream: if t.starts_with("[Container]") {
-                LogStream::Agent
-            } else {
-                LogStream::Stdout
-            },
-            text: t.to_owned(),
-        })
-        .collect()
+    text.lines().map(|t| LogLine::from_log(phase, t)).collect()
 }
 
 #[test]
@@ -380,15 +370,7 @@ proptest::proptest! {
     ) {
         let log: Vec<LogLine> = lines
             .iter()
-            .map(|t| LogLine {
-                phase: Some(PhaseKind::Build),
-                stream: if t.starts_with("[Container]") {
-                    LogStream::Agent
-                } else {
-                    LogStream::Stdout
-                },
-                text: t.clone(),
-            })
+            .map(|t| LogLine::from_log(Some(PhaseKind::Build), t))
             .collect();
         let one_by_one = diagnose_log(rules(), &log, 1);
         let mut ids: Vec<&str> = one_by_one.iter().map(|d| d.rule.as_str()).collect();

@@ -89,6 +89,23 @@ pub struct LogLine {
     pub text: String,
 }
 
+impl LogLine {
+    /// A line of a CodeBuild log as it reads: `[Container]` lines are the agent's, the rest the
+    /// build's output (a CloudWatch log does not say which stream a line came from).
+    #[must_use]
+    pub fn from_log(phase: Option<PhaseKind>, text: &str) -> Self {
+        Self {
+            phase,
+            stream: if text.starts_with("[Container]") {
+                LogStream::Agent
+            } else {
+                LogStream::Stdout
+            },
+            text: text.to_owned(),
+        }
+    }
+}
+
 /// How loud a notice is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,8 +1,8 @@
 //! Recorded event sequences, as the local and cloud backends emit them, on a fixed clock.
 
 use cbdash::model::{
-    BackendKind, BuildEvent, BuildId, LogLine, LogStream, NoticeLevel, PhaseContext, PhaseKind,
-    Status, StatusCode,
+    BackendKind, BuildEvent, BuildId, LogLine, NoticeLevel, PhaseContext, PhaseKind, Status,
+    StatusCode,
 };
 use cbdash::tui::keymap::{Key, Keymap};
 use cbdash::tui::msg::{Effect, Msg};
@@ -98,15 +98,7 @@ pub fn replay(s: &mut State, km: &Keymap, events: Vec<(i64, BuildEvent)>) {
 fn lines(phase: PhaseKind, texts: &[&str]) -> Vec<LogLine> {
     texts
         .iter()
-        .map(|t| LogLine {
-            phase: Some(phase),
-            stream: if t.starts_with("[Container]") {
-                LogStream::Agent
-            } else {
-                LogStream::Stdout
-            },
-            text: (*t).to_owned(),
-        })
+        .map(|t| LogLine::from_log(Some(phase), t))
         .collect()
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{EngineError, EventSink, LogBatcher};
-use crate::model::{BuildEvent, BuildId, LogLine, LogStream, NoticeLevel, PhaseKind};
+use crate::model::{BuildEvent, BuildId, LogLine, NoticeLevel, PhaseKind};
 
 use super::CloudError;
 use super::client::classify;
@@ -44,19 +44,12 @@ impl LineSplitter {
             .enumerate()
             .filter(|(i, l)| !(l.is_empty() && *i > 0))
             .map(|(_, text)| {
-                let agent = text.starts_with("[Container]");
-                if agent && let Some(rest) = text.split("Entering phase ").nth(1) {
+                if text.starts_with("[Container]")
+                    && let Some(rest) = text.split("Entering phase ").nth(1)
+                {
                     self.phase = PhaseKind::from_api(rest.trim()).or(self.phase);
                 }
-                LogLine {
-                    phase: self.phase,
-                    stream: if agent {
-                        LogStream::Agent
-                    } else {
-                        LogStream::Stdout
-                    },
-                    text: text.to_owned(),
-                }
+                LogLine::from_log(self.phase, text)
             })
             .collect()
     }
@@ -370,6 +363,7 @@ impl Tailer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LogStream;
 
     #[test]
     fn agent_lines_are_tagged_and_phases_followed() {
