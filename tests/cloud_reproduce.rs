@@ -77,6 +77,20 @@ async fn make_project(endpoint: &str, name: &str, image: &str, secret: &str) {
         .expect("create project");
 }
 
+/// cbdash talking to the AWS emulator at `endpoint` with test credentials, and no user
+/// configuration (AWS or cbdash) from this machine.
+fn cbdash_on(endpoint: &str) -> Command {
+    let mut c = Command::new(cbdash_bin());
+    c.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("CBDASH_CONFIG", "/nonexistent")
+        .env_remove("AWS_PROFILE");
+    c
+}
+
 #[tokio::test]
 async fn a_cloud_project_runs_locally_with_its_variables_and_inline_buildspec() {
     let (Some(endpoint), Some(image)) = (
@@ -91,17 +105,10 @@ async fn a_cloud_project_runs_locally_with_its_variables_and_inline_buildspec() 
     let tree = tempfile::tempdir().expect("tempdir");
     std::fs::write(tree.path().join("from-the-tree.txt"), "x").expect("write");
 
-    let out = Command::new(cbdash_bin())
+    let out = cbdash_on(&endpoint)
         .args(["cloud", "--region", "us-east-1", "reproduce", &name])
         .arg(tree.path())
         .arg("--json")
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("CBDASH_CONFIG", "/nonexistent")
-        .env_remove("AWS_PROFILE")
         .output()
         .expect("run cbdash");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -146,7 +153,7 @@ fn an_unknown_project_is_a_clear_usage_error() {
     let Some(endpoint) = require("CBDASH_TEST_AWS_ENDPOINT") else {
         return;
     };
-    let out = Command::new(cbdash_bin())
+    let out = cbdash_on(&endpoint)
         .args([
             "cloud",
             "--region",
@@ -155,13 +162,6 @@ fn an_unknown_project_is_a_clear_usage_error() {
             "no-such-project",
             "--plain",
         ])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("CBDASH_CONFIG", "/nonexistent")
-        .env_remove("AWS_PROFILE")
         .output()
         .expect("run cbdash");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -22,6 +22,27 @@ impl Tmux {
         false
     }
 
+    /// The shell the tests drive: bash without rc files under `env -i`, so only `PATH`, `TERM`
+    /// and `vars` are set, and the prompt is `READY$ ` (what a test waits for).
+    pub fn clean_shell(vars: &[(&str, String)]) -> String {
+        let vars: Vec<String> = vars
+            .iter()
+            .map(|(k, v)| format!("{k}='{}'", v.replace('\'', r"'\''")))
+            .collect();
+        format!(
+            "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color {} PS1='READY$ ' \
+             bash --norc --noprofile",
+            vars.join(" ")
+        )
+    }
+
+    /// [`Tmux::start`] with [`Tmux::clean_shell`], once its prompt shows.
+    pub fn shell(name: &str, dir: &Path, vars: &[(&str, String)]) -> Self {
+        let tmux = Self::start(name, dir, &Self::clean_shell(vars));
+        tmux.wait("the prompt", |s| s.contains("READY$"));
+        tmux
+    }
+
     /// A new server named after `name` and this process, with a 120x32 session `t` running
     /// `shell` in `dir`.
     pub fn start(name: &str, dir: &Path, shell: &str) -> Self {

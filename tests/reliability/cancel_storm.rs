@@ -308,13 +308,18 @@ fn ctrl_c_in_the_dashboard_restores_the_terminal_every_time() {
     let name = format!("stormtui{}", std::process::id());
     let dir = storm_project(&name);
     let work = tempfile::tempdir().expect("tempdir");
-    let shell = format!(
-        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} \
-         DOCKER_HOST={docker} CBDASH_HISTORY={history} PS1='READY$ ' bash --norc --noprofile",
-        home = work.path().display(),
-        docker = std::env::var("DOCKER_HOST").unwrap_or_default(),
-        history = work.path().join("history.sqlite").display(),
-    );
+    let vars = [
+        ("HOME", work.path().display().to_string()),
+        (
+            "DOCKER_HOST",
+            std::env::var("DOCKER_HOST").unwrap_or_default(),
+        ),
+        (
+            "CBDASH_HISTORY",
+            work.path().join("history.sqlite").display().to_string(),
+        ),
+    ];
+    let shell = Tmux::clean_shell(&vars);
     let tmux = Tmux::start("storm", dir.path(), &shell);
     tmux.wait("the prompt", |s| s.contains("READY$"));
     let mut rng = Rng(SEED ^ 0x7e57);

@@ -224,13 +224,15 @@ fn the_dashboard_answers_keys_while_the_daemon_is_stalled() {
         (".cbdash.toml", &format!("name = \"{name}\"\n")),
     ]);
     let work = tempfile::tempdir().expect("tempdir");
-    let shell = format!(
-        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} \
-         DOCKER_HOST={docker} CBDASH_HISTORY={history} PS1='READY$ ' bash --norc --noprofile",
-        home = work.path().display(),
-        docker = proxy.docker_host(),
-        history = work.path().join("history.sqlite").display(),
-    );
+    let vars = [
+        ("HOME", work.path().display().to_string()),
+        ("DOCKER_HOST", proxy.docker_host()),
+        (
+            "CBDASH_HISTORY",
+            work.path().join("history.sqlite").display().to_string(),
+        ),
+    ];
+    let shell = Tmux::clean_shell(&vars);
     let tmux = Tmux::start("stall", dir.path(), &shell);
     tmux.wait("the prompt", |s| s.contains("READY$"));
     tmux.keys(&[

@@ -207,13 +207,18 @@ fn hostile_output_leaves_the_terminal_alone_in_the_dashboard() {
     }
     let dir = hostile_project();
     let work = tempfile::tempdir().expect("tempdir");
-    let shell = format!(
-        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} \
-         DOCKER_HOST={docker} CBDASH_HISTORY={history} PS1='READY$ ' bash --norc --noprofile",
-        home = work.path().display(),
-        docker = std::env::var("DOCKER_HOST").unwrap_or_default(),
-        history = work.path().join("history.sqlite").display(),
-    );
+    let vars = [
+        ("HOME", work.path().display().to_string()),
+        (
+            "DOCKER_HOST",
+            std::env::var("DOCKER_HOST").unwrap_or_default(),
+        ),
+        (
+            "CBDASH_HISTORY",
+            work.path().join("history.sqlite").display().to_string(),
+        ),
+    ];
+    let shell = Tmux::clean_shell(&vars);
     let tmux = Tmux::start("hostile", dir.path(), &shell);
     // Let applications write tmux's clipboard, so a leaked OSC 52 would show as a buffer.
     tmux.cmd(&["set-option", "-g", "set-clipboard", "on"]);

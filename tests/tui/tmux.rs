@@ -40,13 +40,15 @@ fn dashboard_in_tmux_runs_a_build_searches_and_restores_the_terminal() {
         &config,
         "[[cloud]]\nprofile = \"prod\"\nregion = \"eu-west-1\"\nprojects = [\"api-prod\", \"nightly\"]\n",
     );
-    let shell = format!(
-        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} DOCKER_HOST={docker_host} CBDASH_CONFIG={config} PS1='READY$ ' bash --norc --noprofile",
-        home = dir.path().display(),
-        config = config.display(),
+    let tmux = Tmux::shell(
+        "test",
+        &project,
+        &[
+            ("HOME", dir.path().display().to_string()),
+            ("DOCKER_HOST", docker_host),
+            ("CBDASH_CONFIG", config.display().to_string()),
+        ],
     );
-    let tmux = Tmux::start("test", &project, &shell);
-    tmux.wait("the prompt", |s| s.contains("READY$"));
     tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
 
     let s = tmux.wait("the dashboard", |s| s.contains("Projects"));

@@ -129,13 +129,7 @@ fn the_cloud_group_retries_starts_and_stops_builds_after_confirmation() {
         ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
         ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
     ];
-    let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
-    let shell = format!(
-        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color {} PS1='READY$ ' bash --norc --noprofile",
-        vars.join(" ")
-    );
-    let tmux = Tmux::start("cloud", &home, &shell);
-    tmux.wait("the prompt", |s| s.contains("READY$"));
+    let tmux = Tmux::shell("cloud", &home, &env);
     tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
     let s = tmux.wait("the account's projects", |s| {
         s.contains("Cloud default/us-east-1") && s.contains("demo")

@@ -35,14 +35,18 @@ fn dashboard_in_tmux_resumes_a_fixed_build_and_opens_a_shell() {
     }
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "").expect("write");
-    let shell = format!(
-        "env -i PATH=/usr/local/bin:/usr/bin:/bin TERM=xterm-256color HOME={home} DOCKER_HOST={docker} CBDASH_CONFIG={config} PS1='READY$ ' bash --norc --noprofile",
-        home = dir.path().display(),
-        docker = std::env::var("DOCKER_HOST").unwrap_or_default(),
-        config = config.display(),
+    let tmux = Tmux::shell(
+        "resume",
+        &project,
+        &[
+            ("HOME", dir.path().display().to_string()),
+            (
+                "DOCKER_HOST",
+                std::env::var("DOCKER_HOST").unwrap_or_default(),
+            ),
+            ("CBDASH_CONFIG", config.display().to_string()),
+        ],
     );
-    let tmux = Tmux::start("resume", &project, &shell);
-    tmux.wait("the prompt", |s| s.contains("READY$"));
     tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
     tmux.wait("the dashboard", |s| s.contains("Projects"));
     tmux.keys(&["r"]);
