@@ -150,3 +150,19 @@ pub async fn discard(docker: &Docker, build_id: &str) -> Result<bool, LocalError
 pub fn pid_alive(pid: u32) -> bool {
     pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
 }
+
+/// The kept build's container and record (for a resume or a shell), or why there is none.
+pub async fn kept_build(docker: &Docker, build_id: &str) -> Result<(Found, KeptBuild), LocalError> {
+    let found = find(docker, build_id)
+        .await?
+        .ok_or_else(|| LocalError::ContainerGone(build_id.to_owned()))?;
+    let rec = KeptBuild::load(&found.source_dir, &found.build_id)
+        .filter(|r| r.container_id == found.container_id)
+        .ok_or_else(|| {
+            LocalError::NotResumable(format!(
+                "build '{}' is still running, or was not kept",
+                found.build_id
+            ))
+        })?;
+    Ok((found, rec))
+}

@@ -42,7 +42,7 @@ pub async fn resume_build(
     if let Err(e) = stale.and_then(|r| r.map_err(|e| e.to_string())) {
         tracing::warn!("could not clean up stale containers: {e}");
     }
-    let (found, mut rec) = kept_build(&docker, &req.build_id).await?;
+    let (found, mut rec) = locate::kept_build(&docker, &req.build_id).await?;
     let phase = match req.phase {
         Some(p) => p,
         None => rec.failed_phase().ok_or_else(|| {
@@ -91,25 +91,6 @@ pub async fn resume_build(
         build_id: b.emit.build_id().clone(),
         status: status?,
     })
-}
-
-/// The kept build's container and record, or why there is none to resume.
-async fn kept_build(
-    docker: &bollard::Docker,
-    build_id: &str,
-) -> Result<(locate::Found, KeptBuild), LocalError> {
-    let found = locate::find(docker, build_id)
-        .await?
-        .ok_or_else(|| LocalError::ContainerGone(build_id.to_owned()))?;
-    let rec = KeptBuild::load(&found.source_dir, &found.build_id)
-        .filter(|r| r.container_id == found.container_id)
-        .ok_or_else(|| {
-            LocalError::NotResumable(format!(
-                "build '{}' is still running, or was not kept",
-                found.build_id
-            ))
-        })?;
-    Ok((found, rec))
 }
 
 /// Reads and validates the buildspec; errors are rendered with `file:line:col`.

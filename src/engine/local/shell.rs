@@ -93,17 +93,7 @@ impl ShellControl {
 /// Opens the shell; see the module doc.
 pub async fn open_shell(req: &ShellRequest) -> Result<ShellSession, LocalError> {
     let docker = docker::connect().await?;
-    let found = locate::find(&docker, &req.build_id)
-        .await?
-        .ok_or_else(|| LocalError::ContainerGone(req.build_id.clone()))?;
-    let mut record = KeptBuild::load(&found.source_dir, &found.build_id)
-        .filter(|r| r.container_id == found.container_id)
-        .ok_or_else(|| {
-            LocalError::NotResumable(format!(
-                "build '{}' is still running, or was not kept",
-                found.build_id
-            ))
-        })?;
+    let (found, mut record) = locate::kept_build(&docker, &req.build_id).await?;
     if !found.running {
         docker::restart(&docker, &found.container_id).await?;
     }
