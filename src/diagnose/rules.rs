@@ -231,10 +231,10 @@ impl Rules {
     #[must_use]
     #[inline]
     pub fn opens_after_success(&self, line: &str) -> bool {
-        let start = match line.as_bytes().first() {
-            Some(b'#') => super::context::after_vertex(line),
-            Some(&b) if self.gate_starts[usize::from(b)] => line,
-            _ => return false,
+        let start = if line.starts_with('#') {
+            super::context::after_vertex(line)
+        } else {
+            line
         };
         start
             .as_bytes()
