@@ -36,6 +36,19 @@ impl Tmux {
         )
     }
 
+    /// The variables of a dashboard test whose home and history live in `home` (a temporary
+    /// directory), talking to the Docker daemon at `docker_host`.
+    pub fn isolated_vars(home: &Path, docker_host: String) -> [(&'static str, String); 3] {
+        [
+            ("HOME", home.display().to_string()),
+            ("DOCKER_HOST", docker_host),
+            (
+                "CBDASH_HISTORY",
+                home.join("history.sqlite").display().to_string(),
+            ),
+        ]
+    }
+
     /// [`Tmux::start`] with [`Tmux::clean_shell`], once its prompt shows.
     pub fn shell(name: &str, dir: &Path, vars: &[(&str, String)]) -> Self {
         let tmux = Self::start(name, dir, &Self::clean_shell(vars));

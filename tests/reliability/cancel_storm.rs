@@ -308,20 +308,11 @@ fn ctrl_c_in_the_dashboard_restores_the_terminal_every_time() {
     let name = format!("stormtui{}", std::process::id());
     let dir = storm_project(&name);
     let work = tempfile::tempdir().expect("tempdir");
-    let vars = [
-        ("HOME", work.path().display().to_string()),
-        (
-            "DOCKER_HOST",
-            std::env::var("DOCKER_HOST").unwrap_or_default(),
-        ),
-        (
-            "CBDASH_HISTORY",
-            work.path().join("history.sqlite").display().to_string(),
-        ),
-    ];
-    let shell = Tmux::clean_shell(&vars);
-    let tmux = Tmux::start("storm", dir.path(), &shell);
-    tmux.wait("the prompt", |s| s.contains("READY$"));
+    let vars = Tmux::isolated_vars(
+        work.path(),
+        std::env::var("DOCKER_HOST").unwrap_or_default(),
+    );
+    let tmux = Tmux::shell("storm", dir.path(), &vars);
     let mut rng = Rng(SEED ^ 0x7e57);
     for i in 0..5 {
         tmux.keys(&["clear", "Enter"]);

@@ -224,17 +224,8 @@ fn the_dashboard_answers_keys_while_the_daemon_is_stalled() {
         (".cbdash.toml", &format!("name = \"{name}\"\n")),
     ]);
     let work = tempfile::tempdir().expect("tempdir");
-    let vars = [
-        ("HOME", work.path().display().to_string()),
-        ("DOCKER_HOST", proxy.docker_host()),
-        (
-            "CBDASH_HISTORY",
-            work.path().join("history.sqlite").display().to_string(),
-        ),
-    ];
-    let shell = Tmux::clean_shell(&vars);
-    let tmux = Tmux::start("stall", dir.path(), &shell);
-    tmux.wait("the prompt", |s| s.contains("READY$"));
+    let vars = Tmux::isolated_vars(work.path(), proxy.docker_host());
+    let tmux = Tmux::shell("stall", dir.path(), &vars);
     tmux.keys(&[
         &format!(
             "{} run . --image {img} --pull never",

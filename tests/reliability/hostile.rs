@@ -207,17 +207,10 @@ fn hostile_output_leaves_the_terminal_alone_in_the_dashboard() {
     }
     let dir = hostile_project();
     let work = tempfile::tempdir().expect("tempdir");
-    let vars = [
-        ("HOME", work.path().display().to_string()),
-        (
-            "DOCKER_HOST",
-            std::env::var("DOCKER_HOST").unwrap_or_default(),
-        ),
-        (
-            "CBDASH_HISTORY",
-            work.path().join("history.sqlite").display().to_string(),
-        ),
-    ];
+    let vars = Tmux::isolated_vars(
+        work.path(),
+        std::env::var("DOCKER_HOST").unwrap_or_default(),
+    );
     let shell = Tmux::clean_shell(&vars);
     let tmux = Tmux::start("hostile", dir.path(), &shell);
     // Let applications write tmux's clipboard, so a leaked OSC 52 would show as a buffer.
