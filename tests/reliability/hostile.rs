@@ -251,6 +251,8 @@ fn hostile_output_leaves_the_terminal_alone_in_the_dashboard() {
     tmux.keys(&["?"]);
     tmux.wait("help", |s| s.contains("Keys"));
     tmux.keys(&["Escape"]);
+    // (Waited for: an Escape and a `q` read together are Alt+q, which does not quit.)
+    tmux.wait("help closed", |s| !s.contains("half page down"));
     tmux.keys(&["q"]);
     let s = tmux.wait("the shell prompt again", |s| {
         s.contains("READY$") && !s.contains("Projects")
