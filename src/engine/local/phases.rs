@@ -202,18 +202,10 @@ async fn download_source(b: &mut Build) -> Outcome {
             .agent(&format!("Moving to directory {}", b.src_dir))
             .await?;
         let tar = source::source_tar(&b.source_dir, b.src_dir.trim_start_matches('/'))?;
-        // What a resume compares the host with, to delete what the host lost since: listed
-        // while the source uploads, and only for a build that may be kept.
-        let listing = (b.req.local.keep != crate::engine::Keep::Never).then(|| {
-            let dir = b.source_dir.clone();
-            tokio::task::spawn_blocking(move || source::tracked_files(&dir))
-        });
         docker::upload(&b.docker, &id, tar).await?;
-        if let Some(listing) = listing {
-            let files = listing
-                .await
-                .map_err(|e| LocalError::Source(e.to_string()))??;
-            b.synced_files = Some(files);
+        if b.req.local.keep != crate::engine::Keep::Never {
+            // What a resume compares the host with, to delete what the host lost since.
+            b.synced_files = Some(source::tracked_files(&b.source_dir)?);
         }
     }
     let facts = BuildFacts {
