@@ -26,7 +26,8 @@ impl Drop for Kept {
 
 /// A project whose BUILD fails until `check.sh` is fixed. The phases before and after BUILD
 /// append to marker files that end up in the artifacts; the one before BUILD exports a
-/// variable and changes directory, BUILD exports one before it fails.
+/// variable, sets one it does not export and changes directory; BUILD sets both kinds
+/// before it fails.
 pub const SPEC: &str = r#"version: 0.2
 phases:
   install:
@@ -36,11 +37,13 @@ phases:
     commands:
       - echo ran >> markers/pre_build
       - export FROM_PRE=pre-value
+      - PLAIN_PRE='plain value'
       - cd sub
   build:
     commands:
-      - echo "state pwd=$(pwd) pre=${FROM_PRE:-unset} failed=${FROM_BUILD:-unset}"
+      - echo "state pwd=$(pwd) pre=${FROM_PRE:-unset} failed=${FROM_BUILD:-unset} plain=${PLAIN_PRE:-unset} plainfailed=${PLAIN_BUILD:-unset}"
       - export FROM_BUILD=from-the-failed-attempt
+      - PLAIN_BUILD=from-the-failed-attempt
       - sh ../check.sh
       - echo built > ../out.txt
   post_build:
@@ -98,10 +101,8 @@ fn resume_reruns_the_failed_phase_and_what_follows_in_place() {
     let (dir, first, id) = failed_build(&img);
     let _cleanup = Kept(id.clone());
     assert!(
-        first
-            .stdout()
-            .iter()
-            .any(|l| l.ends_with("/src/sub pre=pre-value failed=unset")),
+        first.stdout().iter().any(|l| l
+            .ends_with("/src/sub pre=pre-value failed=unset plain=plain value plainfailed=unset")),
         "{}",
         first.dump()
     );
@@ -160,11 +161,11 @@ fn resume_reruns_the_failed_phase_and_what_follows_in_place() {
         r.dump()
     );
     // The state restored at BUILD is the one saved when BUILD first started: PRE_BUILD's
-    // export and directory are there, the failed attempt's export is not.
+    // variables (exported or not) and directory are there, the failed attempt's are not.
     let out = r.stdout();
     assert!(
-        out.iter()
-            .any(|l| l.ends_with("/src/sub pre=pre-value failed=unset")),
+        out.iter().any(|l| l
+            .ends_with("/src/sub pre=pre-value failed=unset plain=plain value plainfailed=unset")),
         "{}",
         r.dump()
     );
@@ -298,14 +299,14 @@ fn shell_opens_in_the_failed_phase_state() {
         use std::io::Write as _;
         let mut stdin = child.stdin.take().expect("stdin");
         stdin
-            .write_all(b"echo \"WHERE=$(pwd) PRE=$FROM_PRE FAILED=${FROM_BUILD:-unset}\"; exit 7\n")
+            .write_all(b"echo \"WHERE=$(pwd) PRE=$FROM_PRE FAILED=${FROM_BUILD:-unset} PLAIN=$PLAIN_PRE\"; exit 7\n")
             .expect("type");
         // Keep stdin open until the shell has exited: `script` ends at its child's end.
         let out = child.wait_with_output().expect("wait");
         drop(stdin);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            text.contains("/src/sub PRE=pre-value FAILED=unset"),
+            text.contains("/src/sub PRE=pre-value FAILED=unset PLAIN=plain value"),
             "stdout: {text}\nstderr: {}",
             String::from_utf8_lossy(&out.stderr)
         );

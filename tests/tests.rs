@@ -25,6 +25,7 @@ mod cloud_scripted;
 mod local_harness;
 mod local_outputs;
 mod local_semantics;
+mod local_shell_state;
 // Resuming a failed build in place, a shell in its container, watch mode.
 mod local_resume;
 mod local_resume_bench;

@@ -10,8 +10,9 @@
 //! `<nonce> <id>` on stderr. The nonce is random per build and lives only in the loop's own
 //! (unexported) variable, so a command cannot see it. A command's last line may lack its
 //! newline, so the marker can end a line: what precedes it is the command's output.
-//! Session-level state (`cd`, `export`) is carried by the scripts themselves (see
-//! [`super::script`]), not by this loop.
+//! Session-level state (variables, `cd`, `export`, `unset`) is carried by the scripts
+//! themselves (see [`super::script`]), not by this loop; the loop only installs the state
+//! functions (its `$1`) and notes which variables its own environment exports, once.
 
 use std::pin::Pin;
 
@@ -36,6 +37,7 @@ type Input = Pin<Box<dyn AsyncWrite + Send>>;
 /// The loop the exec runs; `@NONCE@` is replaced by the build's nonce.
 const LOOP: &str = r#"N=@NONCE@
 T=/codebuild/output/tmp
+printf '%s\n' "$1" > "$T/state.sh" && ( . "$T/state.sh" && __cbdash_base )
 while IFS=' ' read -r id sh user b64; do
   printf '%s' "$b64" | base64 -d > "$T/script.sh" || { printf 'cannot write the command to %s (disk full?)\n' "$T/script.sh" >&2; printf '%s %s 255\n' "$N" "$id"; printf '%s %s\n' "$N" "$id" >&2; continue; }
   if [ "$user" = - ]; then "$sh" "$T/script.sh" </dev/null; rc=$?
@@ -45,13 +47,15 @@ while IFS=' ' read -r id sh user b64; do
 done
 "#;
 
-/// The command line of the driver exec.
+/// The command line of the driver exec: the loop, with the state functions as its `$1`.
 #[must_use]
 pub fn loop_command(nonce: &str) -> Vec<String> {
     vec![
         "/bin/sh".into(),
         "-c".into(),
         LOOP.replace("@NONCE@", nonce),
+        "sh".into(),
+        super::script::STATE_SH.into(),
     ]
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Before any event: find the container ([`locate`](super::locate)) and its record
 //! ([`KeptBuild`]), reload and validate the buildspec from disk, open a new build shell,
-//! restore the shell state saved at the start of the phase (working directory and exported
-//! variables), read back the values to mask, and copy in the host files changed since the last
+//! restore the shell state saved at the start of the phase (working directory and every
+//! variable), read back the values to mask, and copy in the host files changed since the last
 //! sync. A failure there leaves the kept build as it was. Then the same events as a build, with
 //! the same build id: `Started`, a notice, the phases (attempt N+1) and `Finished`.
 

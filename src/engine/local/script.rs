@@ -1,10 +1,12 @@
 //! The scripts each command runs as, and the saved shell state they load and save.
 //!
-//! CodeBuild keeps the exported environment and the working directory in
-//! `/codebuild/output/tmp/env.sh`: each 0.2 command sources it first and, in an EXIT trap,
-//! saves `export -p` (with `PWD` exported) back, so `cd` and `export` carry over between
-//! commands and phases while each command keeps its own exit status. A 0.1 command sources
-//! the same initial state but never saves it: every command starts fresh.
+//! CodeBuild runs each command as its own script (`/codebuild/output/tmp/script.sh`, the
+//! command on its line 4) and keeps the shell state in `/codebuild/output/tmp/env.sh`, so
+//! that in 0.2 every variable (exported or not), `cd`, `export` and `unset` carry over
+//! between commands and phases while each command keeps its own exit status. Each 0.2
+//! command here sources env.sh first and, from an EXIT trap, writes every variable back
+//! ([`STATE_SH`], installed by the build shell's loop). A 0.1 command sources the same
+//! initial state but never saves it: every command starts fresh.
 
 use std::fmt::Write as _;
 
@@ -44,17 +46,26 @@ pub fn initial_env(vars: &[(String, String)], src_dir: &str) -> String {
     s
 }
 
-/// The script that runs `command`, with `succeeding` as `CODEBUILD_BUILD_SUCCEEDING`.
+/// The shell functions that save and replay the state (see the file's own comments).
+pub const STATE_SH: &str = include_str!("state.sh");
+
+/// Where the build shell's loop installs [`STATE_SH`].
+pub const STATE_PATH: &str = "/codebuild/output/tmp/state.sh";
+
+/// The script that runs `command`, with `succeeding` as `CODEBUILD_BUILD_SUCCEEDING`. The
+/// command stands on line 4, as in CodeBuild's `script.sh` (`script.sh: 4: [[: not found`).
 #[must_use]
 pub fn wrap(command: &str, version: Version, succeeding: bool) -> String {
     let flag = u8::from(succeeding);
     let head = format!(
-        ". {TMP_DIR}/env.sh\ncd \"$PWD\" 2>/dev/null\nexport CODEBUILD_BUILD_SUCCEEDING={flag}\n"
+        ". {TMP_DIR}/env.sh; cd \"$PWD\" 2>/dev/null\nexport CODEBUILD_BUILD_SUCCEEDING={flag}\n"
     );
     match version {
-        Version::V01 => format!("{head}{command}\n"),
+        Version::V01 => format!("{head}\n{command}\n"),
+        // A missing state file must not turn the command's status into the shell's own.
         Version::V02 => format!(
-            "{head}trap '__cbdash_rc=$?; export PWD; export -p > {TMP_DIR}/env.sh; exit $__cbdash_rc' EXIT\n{command}\n"
+            "{head}trap '__cbdash_rc=$?; [ -f {STATE_PATH} ] && . {STATE_PATH} && __cbdash_save; \
+             exit $__cbdash_rc' EXIT\n{command}\n"
         ),
     }
 }
@@ -159,11 +170,13 @@ mod tests {
     #[test]
     fn v02_saves_state_and_v01_does_not() {
         let s = wrap("echo hi", Version::V02, true);
-        assert!(s.contains("export -p >"));
+        assert!(s.contains("__cbdash_save"));
+        assert_eq!(s.lines().nth(3), Some("echo hi"));
         assert!(s.contains("CODEBUILD_BUILD_SUCCEEDING=1"));
         assert!(s.ends_with("echo hi\n"));
         let s = wrap("echo hi", Version::V01, false);
-        assert!(!s.contains("export -p"));
+        assert!(!s.contains("__cbdash_save"));
+        assert_eq!(s.lines().nth(3), Some("echo hi"));
         assert!(s.contains("CODEBUILD_BUILD_SUCCEEDING=0"));
     }
 

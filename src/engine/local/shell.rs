@@ -1,5 +1,5 @@
 //! An interactive shell in a kept build's container (`cbdash shell`, `e` in the dashboard): a
-//! `docker exec` with a TTY, started in the working directory and with the exported variables
+//! `docker exec` with a TTY, started in the working directory and with the variables (exported or not)
 //! saved at the start of the failed phase (or the last state, when no phase failed).
 //!
 //! The engine only opens the exec and hands back its byte streams and a [`ShellControl`] to

@@ -128,8 +128,8 @@ async fn finished(
         .await
 }
 
-/// Saves the shell state at the start of a phase's first attempt (a RETRY keeps the state
-/// of the phase's start), then runs the phase.
+/// Saves the shell state at the start of a phase's first attempt; a RETRY attempt starts
+/// again from that saved state, not from what the failed attempt left. Then runs the phase.
 async fn enter_and_run(
     b: &mut Build,
     phase: PhaseKind,
@@ -137,8 +137,16 @@ async fn enter_and_run(
     succeeding: bool,
 ) -> Result<(PhaseResult, PhaseContext), LocalError> {
     let restored = b.resumed.take() == Some(phase);
-    if attempt == 1 && !restored && RESUMABLE.contains(&phase) && b.session.is_some() {
-        helper(b, &script::snapshot(phase)).await?;
+    if !restored && RESUMABLE.contains(&phase) && b.session.is_some() {
+        if attempt == 1 {
+            helper(b, &script::snapshot(phase)).await?;
+        } else {
+            // Exits 3 only when the phase never started here, which a retry rules out.
+            let (rc, _) = helper(b, &script::restore(phase)).await?;
+            if rc != 0 {
+                tracing::warn!("no saved state for {phase}: the retry keeps the current one");
+            }
+        }
     }
     super::phases::run_phase(b, phase, succeeding).await
 }
