@@ -23,6 +23,7 @@ mod cloud_reproduce;
 mod cloud_scripted;
 // The local engine against the real Docker daemon (and moto for secrets).
 mod local_harness;
+mod local_images;
 mod local_outputs;
 mod local_semantics;
 // Resuming a failed build in place, a shell in its container, watch mode.

@@ -11,7 +11,7 @@ use super::emit::Capture;
 use super::envvars::{self, BuildFacts};
 use super::plan::PhaseResult;
 use super::run::{Build, SpecSource};
-use super::{LocalError, cache, docker, script, source};
+use super::{LocalError, cache, docker, images, script, source};
 
 type Outcome = Result<(PhaseResult, PhaseContext), LocalError>;
 
@@ -46,6 +46,10 @@ pub async fn run_phase(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Out
 
 async fn provisioning(b: &mut Build) -> Outcome {
     use crate::engine::PullPolicy;
+    let requested = b.req.image.as_deref().unwrap_or(super::DEFAULT_IMAGE);
+    if let Some(line) = images::mapped_line(requested, &b.image) {
+        b.emit.agent(&line).await?;
+    }
     let present = docker::image_present(&b.docker, &b.image).await;
     let pull = match b.req.local.pull {
         PullPolicy::Always => true,
