@@ -120,6 +120,10 @@ pub fn request(args: &RunArgs) -> Result<BuildRequest> {
                 .map(|t| parse_tmpfs(t))
                 .collect::<Result<_>>()?,
             project_env: config.env.into_iter().collect(),
+            dind: crate::engine::DindOptions {
+                layer_cache: !args.no_layer_cache,
+                ..crate::engine::DindOptions::default()
+            },
         },
     })
 }

@@ -8,7 +8,8 @@
 //! - Commands run through ONE long-lived exec per build ([`driver`]): each command is a
 //!   script ([`script`]) that loads and saves the shell state in `/codebuild/output/tmp/env.sh`.
 //! - [`images`] turns CodeBuild's image names into the public images AWS publishes, or
-//!   stops a run that names one AWS does not publish.
+//!   stops a run that names one AWS does not publish; [`dind`] starts the image's own Docker
+//!   daemon in a privileged build and keeps its layers in a cache volume.
 //! - [`envvars`] builds the environment (`CODEBUILD_*`, precedence, SSM/Secrets Manager),
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
 //!   [`cache`] the cache volumes, [`state`] the build counter.
@@ -24,6 +25,7 @@
 
 pub mod artifacts;
 pub mod cache;
+pub mod dind;
 pub mod docker;
 pub mod driver;
 pub mod emit;

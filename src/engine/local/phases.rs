@@ -11,7 +11,7 @@ use super::emit::Capture;
 use super::envvars::{self, BuildFacts};
 use super::plan::PhaseResult;
 use super::run::{Build, SpecSource};
-use super::{LocalError, cache, docker, images, script, source};
+use super::{LocalError, cache, dind, docker, images, script, source};
 
 type Outcome = Result<(PhaseResult, PhaseContext), LocalError>;
 
@@ -86,6 +86,7 @@ async fn provisioning(b: &mut Build) -> Outcome {
         privileged: b.req.privileged,
         labels,
         binds: Vec::new(),
+        start_dockerd: false,
         tmpfs: b.req.local.tmpfs.iter().cloned().collect(),
     };
     if b.req.local.mount_source {
@@ -116,6 +117,7 @@ async fn provisioning(b: &mut Build) -> Outcome {
             spec.binds.push(format!("{}:{}", m.volume, m.target));
         }
     }
+    dind::prepare(b, &mut spec).await?;
     let docker = b.docker.clone();
     let task = b.starting.insert(tokio::spawn(async move {
         docker::start_container(&docker, &spec).await
@@ -133,6 +135,9 @@ async fn provisioning(b: &mut Build) -> Outcome {
     docker::upload(&b.docker, &id, tar).await?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     b.session = Some(docker::open_session(&b.docker, &id, &nonce).await?);
+    if let Some(msg) = dind::await_daemon(b, &id).await? {
+        return failed(StatusCode::ClientError, msg);
+    }
     ok()
 }
 
