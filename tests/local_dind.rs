@@ -444,43 +444,34 @@ fn an_image_without_a_daemon_says_so_and_builds() {
     );
 }
 
-/// The CLI's `--privileged`: the layer-cache volume is made and mounted (or not, with
-/// `--no-layer-cache`); where privileged containers cannot start, the build is a FAULT that
-/// says so, else the build runs and says the image has no daemon.
+/// The CLI's `--privileged`: the layer-cache volume is made and mounted, not with
+/// `--no-layer-cache`, and no daemon is started with `--docker-socket` (the host's serves);
+/// where privileged containers cannot start, the build is a FAULT that says so.
 #[test]
 fn privileged_runs_mount_the_layer_cache_unless_turned_off() {
     let Some(img) = image() else { return };
-    for off in [false, true] {
+    let spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n";
+    for (extra, daemon, cache) in [
+        (None, true, true),
+        (Some("--no-layer-cache"), true, false),
+        (Some("--docker-socket"), false, false),
+    ] {
         let name = unique("dind-cli");
         let _volumes = Volumes(name.clone());
-        let dir = project(&[
-            (
-                "buildspec.yml",
-                "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n",
-            ),
-            (".cbdash.toml", &format!("name = \"{name}\"\n")),
-        ]);
-        let mut args = vec!["--privileged"];
-        if off {
-            args.push("--no-layer-cache");
-        }
+        let config = format!("name = \"{name}\"\n");
+        let dir = project(&[("buildspec.yml", spec), (".cbdash.toml", &config)]);
+        let args: Vec<&str> = std::iter::once("--privileged").chain(extra).collect();
         let r = run(dir.path(), &img, &args);
         let volume = dind::layer_cache(&name).volume;
         let agent = r.lines().join("\n");
-        if off {
-            assert!(volumes_of_project(&name).is_empty());
-            assert!(!agent.contains("Docker layer cache"), "{agent}");
-        } else {
-            assert_eq!(volumes_of_project(&name), volume);
-            assert!(
-                agent.contains(&format!(
-                    "Docker layer cache: volume {volume} at /var/lib/docker"
-                )),
-                "{agent}"
-            );
-        }
-        let prov = r.finished("PROVISIONING");
-        let message = prov["context"]["message"].as_str().unwrap_or_default();
+        let announced = format!("Docker layer cache: volume {volume} at /var/lib/docker");
+        assert_eq!(agent.contains(&announced), cache, "{extra:?}: {agent}");
+        let volumes = volumes_of_project(&name);
+        assert_eq!(volumes, if cache { volume } else { String::new() });
+        let message = r.finished("PROVISIONING")["context"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if r.status() == "FAULT" {
             assert!(
                 message.contains("cannot start the build container"),
@@ -488,7 +479,8 @@ fn privileged_runs_mount_the_layer_cache_unless_turned_off() {
             );
         } else {
             assert_eq!(r.status(), "SUCCEEDED", "{}", r.dump());
-            assert!(agent.contains("Waiting for the Docker daemon"), "{agent}");
+            let waited = agent.contains("Waiting for the Docker daemon");
+            assert_eq!(waited, daemon, "{extra:?}: {agent}");
         }
     }
 }
