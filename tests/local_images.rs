@@ -4,6 +4,7 @@
 
 use std::process::Command;
 
+use crate::common::tmux::Tmux;
 use crate::common::{cbdash_bin, containers_of_project};
 use crate::local_harness::{image, parse, project};
 
@@ -107,4 +108,38 @@ fn a_published_codebuild_image_runs_as_the_public_image() {
             format!("image {public} is not present locally and --pull never was given")
         );
     }
+}
+
+/// On a terminal the name is refused before the dashboard opens: the message is on the
+/// shell's screen and the exit code is 2.
+#[test]
+fn on_a_terminal_an_unpublished_image_is_refused_before_the_dashboard() {
+    let (Some(docker_host), true) = (crate::common::require("DOCKER_HOST"), Tmux::available())
+    else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let name = unique("img-tty");
+    let dir = project(&[
+        ("buildspec.yml", SPEC),
+        (".cbdash.toml", &format!("name = \"{name}\"\n")),
+    ]);
+    let tmux = Tmux::shell(
+        "images",
+        dir.path(),
+        &Tmux::isolated_vars(home.path(), docker_host),
+    );
+    let line = format!(
+        "{} run --image aws/codebuild/standard:7.0; echo \"exit=$?\"",
+        cbdash_bin().display()
+    );
+    tmux.keys(&[&line, "Enter"]);
+    // (The typed line holds `exit=` too: wait for the printed one.)
+    let screen = tmux.wait("the exit code", |s| {
+        s.lines().any(|l| l.starts_with("exit="))
+    });
+    assert!(screen.lines().any(|l| l == "exit=2"), "{screen}");
+    assert!(screen.contains("ubuntu/standard/7.0"), "{screen}");
+    assert!(!tmux.alternate_on(), "the dashboard is not open");
+    assert_eq!(containers_of_project(&name), "");
 }

@@ -28,6 +28,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
             .keep_idle;
     }
     let runtime = runtime()?;
+    runtime.block_on(crate::engine::local::images::precheck(req.image.as_deref()))?;
     if args.watch {
         return runtime.block_on(super::watch::run(global, req, args.json));
     }

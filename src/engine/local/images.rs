@@ -113,6 +113,19 @@ pub async fn choose(docker: &Docker, requested: &str) -> Result<String, ImageErr
     }
 }
 
+/// For the commands: a curated name that cannot run is reported before the dashboard opens
+/// (`run_build` would report it too, inside it). Without a daemon this says nothing: the run
+/// reports that.
+pub async fn precheck(requested: Option<&str>) -> Result<(), super::LocalError> {
+    let Some(name) = requested.filter(|n| matches!(plan(n), Plan::Unpublished { .. })) else {
+        return Ok(());
+    };
+    let Ok(docker) = super::docker::connect().await else {
+        return Ok(());
+    };
+    Ok(choose(&docker, name).await.map(|_| ())?)
+}
+
 /// The agent line that says a curated name runs as AWS's public image.
 #[must_use]
 pub fn mapped_line(requested: &str, chosen: &str) -> Option<String> {
