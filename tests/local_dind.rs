@@ -289,7 +289,7 @@ eval \"$@\"
 }
 
 #[test]
-fn without_an_entrypoint_dockerd_is_started_and_its_layers_persist_between_runs() {
+fn without_codebuilds_entrypoint_dockerd_is_started_and_its_layers_persist_between_runs() {
     let Some(img) = image() else { return };
     let fake = FakeImage::new(
         &img,
@@ -299,6 +299,11 @@ fn without_an_entrypoint_dockerd_is_started_and_its_layers_persist_between_runs(
                 "#!/bin/sh\necho \"dockerd $*\" > /dockerd-args\ntouch /fake-dockerd-ready\nexec sleep 600\n",
             ),
             ("usr/local/bin/docker", FAKE_DOCKER),
+            // Not CodeBuild's kind (`docker:dind`'s runs its arguments): not run.
+            (
+                "usr/local/bin/dockerd-entrypoint.sh",
+                "#!/bin/sh\nexec \"$@\"\n",
+            ),
         ],
     );
     let project = unique("dind-plain");
@@ -407,6 +412,8 @@ fn a_daemon_that_never_answers_fails_provisioning_after_the_wait() {
 fn a_failing_entrypoint_script_fails_provisioning_with_what_it_printed() {
     let Some(img) = image() else { return };
     let entry = "#!/bin/sh
+tries=0
+until docker info >/dev/null 2>&1; do [ $tries -ge 2 ] && break; tries=$((tries+1)); done
 echo '[EntryScript] Docker daemon failed to start within 60 seconds. Dumping docker logs...' >&2
 echo 'fake-dockerd: mount overlay: operation not permitted'
 echo 'Timed out trying to connect to internal docker host.' >&2

@@ -46,11 +46,13 @@ pub const DEFAULT_WAIT: Duration = Duration::from_mins(1);
 const TAIL_LINES: u32 = 30;
 
 /// Starts the daemon in the background, run by the build container's first process before
-/// it idles. `dockerd`'s flags are the curated entrypoint script's (and the User Guide's
+/// it idles. The entrypoint script runs only if it is CodeBuild's kind, which waits for
+/// `docker info` before running its arguments (`docker:dind`'s, say, would just run `true`). `dockerd`'s flags are the curated entrypoint script's (and the User Guide's
 /// Docker sample's for custom images); the sample's `nohup` is left out: there is no terminal
 /// to hang up, and minimal images lack it.
 pub const START: &str = "mkdir -p /var/log; \
-( ( if [ -x /usr/local/bin/dockerd-entrypoint.sh ]; then \
+( ( if [ -x /usr/local/bin/dockerd-entrypoint.sh ] \
+&& grep -q 'docker info' /usr/local/bin/dockerd-entrypoint.sh; then \
 /usr/local/bin/dockerd-entrypoint.sh true; \
 elif command -v dockerd >/dev/null 2>&1; then \
 dockerd --host=unix:///var/run/docker.sock --host=tcp://127.0.0.1:2375 \
