@@ -102,9 +102,16 @@ pub struct RunArgs {
     /// Mount the host's Docker socket into the build, sharing the host's layer cache.
     #[arg(long)]
     pub docker_socket: bool,
-    /// Run the container privileged, so the image's own dockerd can start.
+    /// Privileged mode, as CodeBuild's: the container runs privileged (full access to this
+    /// machine's devices and kernel) and the image's Docker daemon is started before the
+    /// build (its /usr/local/bin/dockerd-entrypoint.sh, else dockerd), up to 60 s for `docker
+    /// info`. Its /var/lib/docker is kept in a per-project volume (see --no-layer-cache).
     #[arg(long)]
     pub privileged: bool,
+    /// With --privileged: do not keep the inner Docker's layers between runs (CodeBuild's
+    /// `LOCAL_DOCKER_LAYER_CACHE` is on by default locally).
+    #[arg(long)]
+    pub no_layer_cache: bool,
     /// Keep the container after the build, for `cbdash resume` and `cbdash shell` (removed
     /// after `keep_idle` unused, 30 min by default).
     #[arg(long)]

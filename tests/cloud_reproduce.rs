@@ -171,3 +171,130 @@ fn an_unknown_project_is_a_clear_usage_error() {
         "{stderr}"
     );
 }
+
+/// A project on one of CodeBuild's Ubuntu `standard` images, which AWS does not publish:
+/// the reproduction stops before any container with what to do, instead of a FAULT in
+/// PROVISIONING.
+#[tokio::test]
+async fn a_project_on_an_unpublished_curated_image_stops_with_what_to_do() {
+    let (Some(endpoint), Some(_)) = (
+        require("CBDASH_TEST_AWS_ENDPOINT"),
+        require("CBDASH_TEST_IMAGE"),
+    ) else {
+        return;
+    };
+    let name = format!(
+        "repro-std-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    make_project(&endpoint, &name, "aws/codebuild/standard:7.0", "unused").await;
+    let tree = tempfile::tempdir().expect("tempdir");
+    let out = cbdash_on(&endpoint)
+        .args(["cloud", "--region", "us-east-1", "reproduce", &name])
+        .arg(tree.path())
+        .arg("--plain")
+        .output()
+        .expect("run cbdash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("docker build -t aws/codebuild/standard:7.0 aws-codebuild-docker-images/ubuntu/standard/7.0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--image NAME"), "{stderr}");
+    assert!(!stdout.contains("FAULT"), "{stdout}");
+    assert_eq!(crate::common::containers_of_project(&name), "");
+}
+
+/// Tags an image under another name for the life of the guard (only if that name was
+/// absent; only then is it untagged).
+struct Tagged(Option<String>);
+
+impl Tagged {
+    fn new(image: &str, name: &str) -> Self {
+        let present = |n: &str| {
+            Command::new("docker")
+                .args(["image", "inspect", n])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if present(name) {
+            return Self(None);
+        }
+        let ok = Command::new("docker")
+            .args(["tag", image, name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "docker tag {image} {name}");
+        Self(Some(name.to_owned()))
+    }
+}
+
+impl Drop for Tagged {
+    fn drop(&mut self) {
+        if let Some(name) = &self.0 {
+            let _ = Command::new("docker").args(["rmi", name]).output();
+        }
+    }
+}
+
+/// A project on a curated Amazon Linux image runs as the public image AWS publishes for it
+/// (offline, the test image stands in for it under that name).
+#[tokio::test]
+async fn a_project_on_a_published_curated_image_runs_as_the_public_image() {
+    let (Some(endpoint), Some(image)) = (
+        require("CBDASH_TEST_AWS_ENDPOINT"),
+        require("CBDASH_TEST_IMAGE"),
+    ) else {
+        return;
+    };
+    let curated = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
+    let public = "public.ecr.aws/codebuild/amazonlinux-x86_64-standard:5.0";
+    let _tag = Tagged::new(&image, public);
+    let name = format!(
+        "repro-al-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    make_project(&endpoint, &name, curated, "s3cret-al").await;
+    let tree = tempfile::tempdir().expect("tempdir");
+    std::fs::write(tree.path().join("from-the-tree.txt"), "x").expect("write");
+    let out = cbdash_on(&endpoint)
+        .args(["cloud", "--region", "us-east-1", "reproduce", &name])
+        .arg(tree.path())
+        .args(["--json", "--pull", "never"])
+        .output()
+        .expect("run cbdash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("NDJSON"))
+        .collect();
+    let started = events
+        .iter()
+        .find(|e| e["type"] == "build_started")
+        .expect("build_started");
+    assert_eq!(started["image"], public);
+    let lines: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "log")
+        .filter_map(|e| e["line"].as_str())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("Image {curated} is CodeBuild's name for {public}"))),
+        "{lines:#?}"
+    );
+    assert!(lines.contains(&"stage=prod"), "{lines:#?}");
+}

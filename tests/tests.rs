@@ -22,7 +22,9 @@ mod cloud_moto;
 mod cloud_reproduce;
 mod cloud_scripted;
 // The local engine against the real Docker daemon (and moto for secrets).
+mod local_dind;
 mod local_harness;
+mod local_images;
 mod local_outputs;
 mod local_semantics;
 mod local_shell_state;

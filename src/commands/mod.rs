@@ -72,14 +72,16 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     1
 }
 
-/// A kept build that cannot be resumed as asked, or an invalid buildspec, is bad input (2);
-/// every other local error is the infrastructure's (3).
+/// A kept build that cannot be resumed as asked, an invalid buildspec, or a CodeBuild image
+/// name that cannot run locally is bad input (2); every other local error is the
+/// infrastructure's (3).
 fn local_exit_code(e: &crate::engine::local::LocalError) -> u8 {
     use crate::engine::local::LocalError;
     match e {
         LocalError::ContainerGone(_)
         | LocalError::NotResumable(_)
-        | LocalError::InvalidBuildspec(_) => 2,
+        | LocalError::InvalidBuildspec(_)
+        | LocalError::Image(_) => 2,
         _ => 3,
     }
 }

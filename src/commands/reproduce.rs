@@ -35,6 +35,7 @@ pub async fn run(global: &GlobalArgs, clients: &CloudClients, args: &ReproduceAr
     if let Some(spec) = &req.buildspec {
         super::run::validate_spec(spec)?;
     }
+    crate::engine::local::images::precheck(req.image.as_deref()).await?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     if tty && !args.plain && !args.json {
         return Box::pin(super::dashboard::follow_build(global, LocalBackend, req)).await;

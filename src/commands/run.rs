@@ -28,6 +28,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
             .keep_idle;
     }
     let runtime = runtime()?;
+    runtime.block_on(crate::engine::local::images::precheck(req.image.as_deref()))?;
     if args.watch {
         return runtime.block_on(super::watch::run(global, req, args.json));
     }
@@ -120,6 +121,10 @@ pub fn request(args: &RunArgs) -> Result<BuildRequest> {
                 .map(|t| parse_tmpfs(t))
                 .collect::<Result<_>>()?,
             project_env: config.env.into_iter().collect(),
+            dind: crate::engine::DindOptions {
+                layer_cache: !args.no_layer_cache,
+                ..crate::engine::DindOptions::default()
+            },
         },
     })
 }

@@ -89,6 +89,32 @@ pub struct LocalOptions {
     /// The project config's variables (`.cbdash.toml` `[env]`): above the buildspec's, below
     /// `BuildRequest::env`.
     pub project_env: Vec<(String, String)>,
+    /// Docker inside a privileged build (see `local::dind`).
+    pub dind: DindOptions,
+}
+
+/// Docker inside a privileged local build.
+#[derive(Clone, Debug)]
+pub struct DindOptions {
+    /// The inner `/var/lib/docker` lives in a per-project volume, so layers persist between
+    /// runs (CodeBuild's `LOCAL_DOCKER_LAYER_CACHE`; `--no-layer-cache` turns it off).
+    pub layer_cache: bool,
+    /// How long the inner daemon may take to answer `docker info`.
+    pub wait: std::time::Duration,
+    /// A testing aid (never set by the CLI): start the image's daemon even without privileged
+    /// mode, where it cannot work, to exercise the wait and the failure report on machines
+    /// that cannot run privileged containers.
+    pub start_unprivileged: bool,
+}
+
+impl Default for DindOptions {
+    fn default() -> Self {
+        Self {
+            layer_cache: true,
+            wait: local::dind::DEFAULT_WAIT,
+            start_unprivileged: false,
+        }
+    }
 }
 
 impl Default for LocalOptions {
@@ -103,6 +129,7 @@ impl Default for LocalOptions {
             timeout: std::time::Duration::from_hours(1),
             tmpfs: Vec::new(),
             project_env: Vec::new(),
+            dind: DindOptions::default(),
         }
     }
 }

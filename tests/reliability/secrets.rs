@@ -407,7 +407,8 @@ fn privileged_and_docker_socket_are_off_unless_asked_and_warn_when_on() {
     // Privileged: warned about before the container starts. A daemon that may not grant
     // the capabilities (a nested, unprivileged one, as on CI machines) refuses to start it:
     // then the build is a clear FAULT and the created container is removed.
-    let (r, inspect) = kept_container(&img, &["--privileged"]);
+    // (`--no-layer-cache`: no layer-cache volume is left behind; `local_dind` tests it.)
+    let (r, inspect) = kept_container(&img, &["--privileged", "--no-layer-cache"]);
     let w = warnings(&r);
     assert!(w.iter().any(|m| m.contains("privileged")), "{w:?}");
     if let Some(inspect) = inspect {
@@ -437,6 +438,7 @@ fn privileged_and_docker_socket_are_off_unless_asked_and_warn_when_on() {
             "--pull",
             "never",
             "--privileged",
+            "--no-layer-cache",
         ])
         .output()
         .expect("run");

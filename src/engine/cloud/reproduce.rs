@@ -9,13 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-use aws_sdk_codebuild::types::{EnvironmentVariableType, ProjectEnvironment, ProjectSource};
+use aws_sdk_codebuild::types::{
+    CacheMode, CacheType, EnvironmentVariableType, ProjectCache, ProjectEnvironment, ProjectSource,
+};
 
 use super::client::classify;
 use super::{CloudClients, CloudError};
 use crate::buildspec::Env;
 use crate::engine::local::envvars::resolve_secrets_with;
-use crate::engine::{BuildRequest, LocalOptions};
+use crate::engine::{BuildRequest, DindOptions, LocalOptions};
 
 /// Where the buildspec comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub struct Reproduction {
     /// `PARAMETER_STORE` (name → parameter) and `SECRETS_MANAGER` (name → reference) variables.
     pub secret_refs: Env,
     pub buildspec: SpecSource,
+    /// The project's cache has `LOCAL_DOCKER_LAYER_CACHE`: a privileged local run keeps the
+    /// inner Docker's layers between runs only then.
+    pub layer_cache: bool,
 }
 
 impl Reproduction {
@@ -74,7 +79,17 @@ impl Reproduction {
             plaintext,
             secret_refs,
             buildspec: spec_source(source.and_then(ProjectSource::buildspec)),
+            layer_cache: false,
         }
+    }
+
+    /// The plan with the project's (or build's) cache settings.
+    #[must_use]
+    pub fn with_cache(mut self, cache: Option<&ProjectCache>) -> Self {
+        self.layer_cache = cache.is_some_and(|c| {
+            c.r#type() == &CacheType::Local && c.modes().contains(&CacheMode::LocalDockerLayerCache)
+        });
+        self
     }
 
     /// The local request on `dir`, with the resolved secret values; an inline buildspec is
@@ -108,7 +123,13 @@ impl Reproduction {
             secrets,
             privileged: self.privileged,
             source_version: None,
-            local: LocalOptions::default(),
+            local: LocalOptions {
+                dind: DindOptions {
+                    layer_cache: self.layer_cache,
+                    ..DindOptions::default()
+                },
+                ..LocalOptions::default()
+            },
         })
     }
 }
@@ -161,6 +182,7 @@ pub async fn reproduce(
             b.environment(),
             b.source(),
         )
+        .with_cache(b.cache())
     } else {
         let out = clients
             .codebuild
@@ -172,7 +194,7 @@ pub async fn reproduce(
         let p = out.projects().first().ok_or_else(|| CloudError::NotFound {
             what: format!("project {target}"),
         })?;
-        Reproduction::from_parts(target, p.environment(), p.source())
+        Reproduction::from_parts(target, p.environment(), p.source()).with_cache(p.cache())
     };
     let secrets = resolve_secrets_with(&plan.secret_refs, &clients.config)
         .await
@@ -258,5 +280,41 @@ mod tests {
         let r = Reproduction::from_parts("api", None, Some(&source(Some("ci/buildspec.yml"))));
         assert_eq!(r.buildspec, SpecSource::File("ci/buildspec.yml".into()));
         assert_eq!(r.image, None);
+    }
+
+    #[test]
+    fn the_layer_cache_follows_the_projects_local_docker_layer_cache_mode() {
+        let cache = |t: CacheType, modes: &[CacheMode]| {
+            ProjectCache::builder()
+                .r#type(t)
+                .set_modes(Some(modes.to_vec()))
+                .build()
+                .expect("cache")
+        };
+        let plan =
+            |c: Option<&ProjectCache>| Reproduction::from_parts("p", None, None).with_cache(c);
+        let on = cache(
+            CacheType::Local,
+            &[
+                CacheMode::LocalSourceCache,
+                CacheMode::LocalDockerLayerCache,
+            ],
+        );
+        assert!(plan(Some(&on)).layer_cache);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let req = plan(Some(&on))
+            .request(dir.path(), Vec::new())
+            .expect("request");
+        assert!(req.local.dind.layer_cache);
+        for off in [
+            cache(CacheType::Local, &[CacheMode::LocalCustomCache]),
+            cache(CacheType::S3, &[]),
+            cache(CacheType::NoCache, &[]),
+        ] {
+            assert!(!plan(Some(&off)).layer_cache, "{off:?}");
+        }
+        assert!(!plan(None).layer_cache);
+        let req = plan(None).request(dir.path(), Vec::new()).expect("request");
+        assert!(!req.local.dind.layer_cache);
     }
 }

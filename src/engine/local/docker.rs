@@ -100,19 +100,29 @@ pub struct ContainerSpec {
     pub src_dir: String,
     pub binds: Vec<String>,
     pub privileged: bool,
+    /// Start the image's Docker daemon before idling (see [`super::dind`]).
+    pub start_dockerd: bool,
     /// tmpfs mounts: path → size (`1m`).
     pub tmpfs: HashMap<String, String>,
 }
 
-/// Creates and starts the build container: root, entrypoint overridden (as CodeBuild does for
-/// custom images), an idle process that exits on SIGTERM.
-pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<String, LocalError> {
-    let body = ContainerCreateBody {
+/// What the container's first process runs: an idle loop that exits on SIGTERM, after
+/// starting the image's Docker daemon in the background when asked.
+const IDLE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+
+/// The build container's configuration: root, entrypoint overridden (as CodeBuild does for
+/// custom images), an idle first process (see [`IDLE`], [`super::dind::START`]).
+#[must_use]
+pub fn container_body(spec: &ContainerSpec) -> ContainerCreateBody {
+    let first = if spec.start_dockerd {
+        format!("{}{IDLE}", super::dind::START)
+    } else {
+        IDLE.to_owned()
+    };
+    ContainerCreateBody {
         image: Some(spec.image.clone()),
         entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
-        cmd: Some(vec![
-            "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done".into(),
-        ]),
+        cmd: Some(vec![first]),
         user: Some("0:0".into()),
         labels: Some(spec.labels.clone()),
         host_config: Some(HostConfig {
@@ -128,16 +138,25 @@ pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<St
             ..Default::default()
         }),
         ..Default::default()
-    };
+    }
+}
+
+/// Creates the build container (not started); its id.
+pub async fn create_container(docker: &Docker, spec: &ContainerSpec) -> Result<String, LocalError> {
     let opts = CreateContainerOptions {
         name: Some(spec.name.clone()),
         ..Default::default()
     };
-    let id = docker
-        .create_container(Some(opts), body)
+    Ok(docker
+        .create_container(Some(opts), container_body(spec))
         .await
         .map_err(|e| LocalError::Container(e.to_string()))?
-        .id;
+        .id)
+}
+
+/// Creates and starts the build container (see [`container_body`]).
+pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<String, LocalError> {
+    let id = create_container(docker, spec).await?;
     let started = docker
         .start_container(
             &id,

@@ -7,6 +7,9 @@
 //!   under the timeout and the cancel token.
 //! - Commands run through ONE long-lived exec per build ([`driver`]): each command is a
 //!   script ([`script`]) that loads and saves the shell state in `/codebuild/output/tmp/env.sh`.
+//! - [`images`] turns CodeBuild's image names into the public images AWS publishes, or
+//!   stops a run that names one AWS does not publish; [`dind`] starts the image's own Docker
+//!   daemon in a privileged build and keeps its layers in a cache volume.
 //! - [`envvars`] builds the environment (`CODEBUILD_*`, precedence, SSM/Secrets Manager),
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
 //!   [`cache`] the cache volumes, [`state`] the build counter.
@@ -22,10 +25,12 @@
 
 pub mod artifacts;
 pub mod cache;
+pub mod dind;
 pub mod docker;
 pub mod driver;
 pub mod emit;
 pub mod envvars;
+pub mod images;
 pub mod kept;
 pub mod locate;
 mod phases;
@@ -84,6 +89,9 @@ pub enum LocalError {
     /// The buildspec on disk does not parse (rendered diagnostics, `file:line:col`).
     #[error("invalid buildspec\n{0}")]
     InvalidBuildspec(String),
+    /// A CodeBuild image name that cannot run locally, with what to do (see [`images`]).
+    #[error(transparent)]
+    Image(#[from] images::ImageError),
 }
 
 /// The local Docker backend.

@@ -11,7 +11,7 @@ use super::emit::Capture;
 use super::envvars::{self, BuildFacts};
 use super::plan::PhaseResult;
 use super::run::{Build, SpecSource};
-use super::{LocalError, cache, docker, script, source};
+use super::{LocalError, cache, dind, docker, images, script, source};
 
 type Outcome = Result<(PhaseResult, PhaseContext), LocalError>;
 
@@ -46,6 +46,10 @@ pub async fn run_phase(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Out
 
 async fn provisioning(b: &mut Build) -> Outcome {
     use crate::engine::PullPolicy;
+    let requested = b.req.image.as_deref().unwrap_or(super::DEFAULT_IMAGE);
+    if let Some(line) = images::mapped_line(requested, &b.image) {
+        b.emit.agent(&line).await?;
+    }
     let present = docker::image_present(&b.docker, &b.image).await;
     let pull = match b.req.local.pull {
         PullPolicy::Always => true,
@@ -82,6 +86,7 @@ async fn provisioning(b: &mut Build) -> Outcome {
         privileged: b.req.privileged,
         labels,
         binds: Vec::new(),
+        start_dockerd: false,
         tmpfs: b.req.local.tmpfs.iter().cloned().collect(),
     };
     if b.req.local.mount_source {
@@ -112,6 +117,7 @@ async fn provisioning(b: &mut Build) -> Outcome {
             spec.binds.push(format!("{}:{}", m.volume, m.target));
         }
     }
+    dind::prepare(b, &mut spec).await?;
     let docker = b.docker.clone();
     let task = b.starting.insert(tokio::spawn(async move {
         docker::start_container(&docker, &spec).await
@@ -129,6 +135,9 @@ async fn provisioning(b: &mut Build) -> Outcome {
     docker::upload(&b.docker, &id, tar).await?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     b.session = Some(docker::open_session(&b.docker, &id, &nonce).await?);
+    if let Some(msg) = dind::await_daemon(b, &id).await? {
+        return failed(StatusCode::ClientError, msg);
+    }
     ok()
 }
 

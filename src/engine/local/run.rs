@@ -116,7 +116,9 @@ pub async fn run_build(
     let source_dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let project = req.project.clone();
     let build_id = BuildId::new_for(&project);
-    let image = req.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.into());
+    // Before any container: a CodeBuild name runs as AWS's public image, or stops here.
+    let requested = req.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.into());
+    let image = super::images::choose(&docker, &requested).await?;
     let spec_path = req
         .buildspec
         .clone()
