@@ -8,7 +8,8 @@
 //! - Commands run through ONE long-lived exec per build ([`driver`]): each command is a
 //!   script ([`script`]) that loads and saves the shell state in `/codebuild/output/tmp/env.sh`.
 //! - [`envvars`] builds the environment (`CODEBUILD_*`, precedence, SSM/Secrets Manager),
-//!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
+//!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out (and
+//!   [`junit`] the report summaries),
 //!   [`cache`] the cache volumes, [`state`] the build counter.
 //! - [`steps`] drives the machine for a build and for a resume: it saves the shell state at the
 //!   start of every phase ([`script::snapshot`]) and numbers attempts across resumes.
@@ -26,6 +27,7 @@ pub mod docker;
 pub mod driver;
 pub mod emit;
 pub mod envvars;
+pub mod junit;
 pub mod kept;
 pub mod locate;
 mod phases;
