@@ -206,6 +206,7 @@ pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEven
             status: next.status,
             duration_ms: next.duration_ms(),
             at: next.end.unwrap_or_else(Utc::now),
+            exported_variables: std::collections::BTreeMap::new(),
         });
     }
     events
