@@ -22,6 +22,7 @@ mod cloud_moto;
 mod cloud_reproduce;
 mod cloud_scripted;
 // The local engine against the real Docker daemon (and moto for secrets).
+mod local_fidelity;
 mod local_harness;
 mod local_outputs;
 mod local_semantics;
