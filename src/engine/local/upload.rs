@@ -34,7 +34,7 @@ pub async fn upload_artifacts(b: &mut Build) -> Outcome {
     let id = b.container.clone().ok_or(LocalError::NoContainer)?;
     let mut tar = download(&b.docker.clone(), &id, &b.src_dir.clone()).await?;
     let idx = match &mut tar {
-        Some(f) => artifacts::index(rewind(f)?)?,
+        Some(f) => reading(f, |f| artifacts::index(f)).await?,
         None => artifacts::Index::default(),
     };
     reports(b, &spec, tar.as_mut(), &idx).await?;
@@ -60,7 +60,7 @@ pub async fn upload_artifacts(b: &mut Build) -> Outcome {
         add(&mut wanted, &mut written, &dir, &b.artifacts_dir, sel);
     }
     if let Some(f) = &mut tar {
-        artifacts::extract(rewind(f)?, &wanted)?;
+        reading(f, move |f| artifacts::extract(f, &wanted)).await?;
     }
     written.sort();
     b.emit
@@ -87,10 +87,23 @@ async fn download(
     Ok(found.then(|| file.try_into_std().ok()).flatten())
 }
 
-fn rewind(f: &mut File) -> Result<&mut File, LocalError> {
-    f.seek(SeekFrom::Start(0))
+/// Runs `work` over the downloaded tar from its start, on a blocking thread: reading and
+/// writing files must not hold up the build's task, which also watches for a stop, the
+/// timeout and the daemon.
+async fn reading<T: Send + 'static>(
+    tar: &mut File,
+    work: impl FnOnce(&mut File) -> Result<T, LocalError> + Send + 'static,
+) -> Result<T, LocalError> {
+    let mut f = tar
+        .try_clone()
         .map_err(|e| LocalError::Artifacts(format!("cannot read the downloaded files: {e}")))?;
-    Ok(f)
+    tokio::task::spawn_blocking(move || {
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| LocalError::Artifacts(format!("cannot read the downloaded files: {e}")))?;
+        work(&mut f)
+    })
+    .await
+    .map_err(|e| LocalError::Artifacts(format!("the artifact copy stopped: {e}")))?
 }
 
 /// Where one artifact's files go (see the module doc).
@@ -180,8 +193,9 @@ async fn reports(
         let bases = artifacts::base_dirs(r.base_directory.as_deref(), &idx.dirs)?;
         let sel = artifacts::select(&idx.files, &r.files, &bases, &[], r.discard_paths)?;
         let names: Vec<String> = sel.iter().map(|(s, _)| s.clone()).collect();
+        let wanted = names.clone();
         let contents = match tar.as_deref_mut() {
-            Some(f) => artifacts::read_files(rewind(f)?, &names)?,
+            Some(f) => reading(f, move |f| artifacts::read_files(f, &wanted)).await?,
             None => std::collections::BTreeMap::new(),
         };
         let mut sum = junit::JunitSummary::default();
