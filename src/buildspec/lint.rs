@@ -194,12 +194,18 @@ pub const LOCAL_LIMITS: &[LocalLimit] = &[
     },
 ];
 
-/// Why a name of `env.exported-variables` cannot be exported, if it cannot: CodeBuild refuses
+/// Why a name of `env.exported-variables` cannot be exported, if it cannot: not a shell
+/// variable name, or one CodeBuild refuses:
 /// names starting `AWS_` and Parameter Store or Secrets Manager variables.
 #[must_use]
 pub fn not_exportable(env: &super::Env, name: &str) -> Option<&'static str> {
     let secret = |list: &[(String, String)]| list.iter().any(|(k, _)| k == name);
-    if name.starts_with("AWS_") {
+    let is_name = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !is_name {
+        Some("it is not a shell variable name (letters, digits and `_`)")
+    } else if name.starts_with("AWS_") {
         Some("CodeBuild does not export names starting `AWS_`")
     } else if secret(&env.parameter_store) {
         Some("CodeBuild does not export Parameter Store variables")

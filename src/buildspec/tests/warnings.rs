@@ -82,9 +82,15 @@ fn local_run_limits() {
 #[test]
 fn reserved_and_unexportable_variables() {
     let p = ok(
-        "version: 0.2\nenv:\n  variables:\n    CODEBUILD_BUILD_ID: mine\n    PLAIN: x\n  parameter-store:\n    DB: /db\n  secrets-manager:\n    TOKEN: tok\n  exported-variables:\n    - PLAIN\n    - AWS_REGION\n    - DB\n    - TOKEN\nphases:\n  build:\n    commands: [x]\n",
+        "version: 0.2\nenv:\n  variables:\n    CODEBUILD_BUILD_ID: mine\n    PLAIN: x\n  parameter-store:\n    DB: /db\n  secrets-manager:\n    TOKEN: tok\n  exported-variables:\n    - PLAIN\n    - AWS_REGION\n    - DB\n    - TOKEN\n    - my-var\nphases:\n  build:\n    commands: [x]\n",
     );
-    assert_eq!(p.warnings.len(), 4, "{:#?}", p.warnings);
+    assert_eq!(p.warnings.len(), 5, "{:#?}", p.warnings);
+    assert_warning(
+        &p,
+        15,
+        7,
+        "`my-var` is not exported: it is not a shell variable name",
+    );
     assert_warning(
         &p,
         4,
