@@ -106,19 +106,28 @@ async fn a_build_is_started_with_overrides_and_followed_to_its_end() {
     .expect("write");
     let req = BuildRequest {
         project: name.clone(),
-        env: vec![("A".into(), "1".into())],
+        env: vec![("A".into(), "1 2".into())],
         source_version: Some("main".into()),
+        image: Some("my/builder:3".into()),
         privileged: true,
         ..BuildRequest::default()
     };
-    let started = actions::start_build(
-        &c.codebuild,
-        &req,
-        Some(actions::read_buildspec(&spec).expect("valid")),
-    )
-    .await
-    .expect("start");
+    let buildspec = actions::read_buildspec(&spec).expect("valid");
+    let started = actions::start_build(&c.codebuild, &req, Some(buildspec.clone()))
+        .await
+        .expect("start");
     assert_eq!(started.id.project(), name);
+    // moto keeps only the source version of a StartBuild: its build echoes it.
+    let got = c
+        .codebuild
+        .batch_get_builds()
+        .ids(started.id.as_str())
+        .send()
+        .await
+        .expect("get build");
+    assert_eq!(got.builds()[0].source_version(), Some("main"));
+    // Every override as sent: the same call to a recording endpoint.
+    overrides_are_sent(&req, &buildspec).await;
     let (sink, mut rx) = EventSink::channel(64);
     let printer = tokio::spawn(async move {
         let mut v = Vec::new();
@@ -155,6 +164,44 @@ async fn a_build_is_started_with_overrides_and_followed_to_its_end() {
         .await
         .expect("builds");
     assert_eq!(ids, std::slice::from_ref(&started.id.0));
+}
+
+/// Sends `req`'s StartBuild to a recording endpoint and checks the request carries every
+/// override: variables (typed PLAINTEXT), source version, image, privileged mode, buildspec.
+async fn overrides_are_sent(req: &BuildRequest, buildspec: &str) {
+    use crate::cloud_fake::{FakeAws, Reply, build};
+    let fake = FakeAws::start(|r| {
+        let id = format!("{}:0b7c", r.body["projectName"].as_str().unwrap_or("p"));
+        Reply::ok(serde_json::json!({ "build": build(&id, "IN_PROGRESS", vec![], None) }))
+    })
+    .await;
+    let clients = CloudClients::connect(
+        &CloudTarget {
+            profile: None,
+            region: Some("us-east-1".into()),
+        },
+        &ConnectOptions {
+            sdk_retries: false,
+            endpoint_url: Some(fake.url()),
+            static_credentials: Some(("testing".into(), "testing".into())),
+        },
+    )
+    .await;
+    actions::start_build(&clients.codebuild, req, Some(buildspec.to_owned()))
+        .await
+        .expect("start on the recording endpoint");
+    let calls = fake.calls();
+    let (op, body) = calls.first().expect("one call");
+    assert_eq!(op, "StartBuild");
+    assert_eq!(body["projectName"], req.project.as_str());
+    assert_eq!(body["sourceVersion"], "main");
+    assert_eq!(body["imageOverride"], "my/builder:3");
+    assert_eq!(body["privilegedModeOverride"], true);
+    assert_eq!(body["buildspecOverride"], buildspec);
+    assert_eq!(
+        body["environmentVariablesOverride"],
+        serde_json::json!([{"name": "A", "value": "1 2", "type": "PLAINTEXT"}])
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! `cbdash cloud reproduce` end to end: a project in the emulator (image, a plaintext
-//! variable, a Parameter Store variable, an inline buildspec) runs locally on the real Docker
-//! daemon, on the working tree, with the parameter resolved and masked.
+//! variable, a Parameter Store variable, a Secrets Manager variable (one JSON key), an inline
+//! buildspec) runs locally on the real Docker daemon, on the working tree, with the parameter
+//! and the secret resolved and masked.
 
 use std::process::Command;
 
@@ -18,6 +19,8 @@ phases:
       - echo \"stage=$STAGE\"
       - echo \"token=$TOKEN\"
       - echo \"token-length=${#TOKEN}\"
+      - echo \"db=$DBPASS\"
+      - echo \"db-length=${#DBPASS}\"
       - test -f from-the-tree.txt && echo tree-ok
 ";
 
@@ -41,7 +44,10 @@ fn var(name: &str, value: &str, t: EnvironmentVariableType) -> EnvironmentVariab
         .expect("variable")
 }
 
-/// Makes the project `name` (and its parameter) in the emulator.
+/// The Secrets Manager value the project's `DBPASS` reads (JSON key `password`).
+const DB_PASSWORD: &str = "sm-db-planted-5c2e";
+
+/// Makes the project `name` (and its parameter and secret) in the emulator.
 async fn make_project(endpoint: &str, name: &str, image: &str, secret: &str) {
     let conf = aws_conf(endpoint).await;
     let param = format!("/cbdash/{name}/token");
@@ -53,6 +59,14 @@ async fn make_project(endpoint: &str, name: &str, image: &str, secret: &str) {
         .send()
         .await
         .expect("put parameter");
+    let secret_id = format!("cbdash/{name}/db");
+    aws_sdk_secretsmanager::Client::new(&conf)
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(format!(r#"{{"user":"app","password":"{DB_PASSWORD}"}}"#))
+        .send()
+        .await
+        .expect("create secret");
     let env = ProjectEnvironment::builder()
         .r#type(EnvironmentType::LinuxContainer)
         .image(image)
@@ -62,6 +76,11 @@ async fn make_project(endpoint: &str, name: &str, image: &str, secret: &str) {
             "TOKEN",
             &param,
             EnvironmentVariableType::ParameterStore,
+        ))
+        .environment_variables(var(
+            "DBPASS",
+            &format!("{secret_id}:password"),
+            EnvironmentVariableType::SecretsManager,
         ))
         .build()
         .expect("environment");
@@ -128,6 +147,8 @@ async fn a_cloud_project_runs_locally_with_its_variables_and_inline_buildspec() 
         "stage=prod".to_owned(),
         "token=***".to_owned(),
         format!("token-length={}", secret.len()),
+        "db=***".to_owned(),
+        format!("db-length={}", DB_PASSWORD.len()),
         "tree-ok".to_owned(),
     ] {
         assert!(
@@ -135,10 +156,12 @@ async fn a_cloud_project_runs_locally_with_its_variables_and_inline_buildspec() 
             "{want} missing from the log: {lines:#?}"
         );
     }
-    assert!(
-        !stdout.contains(secret) && !stderr.contains(secret),
-        "the parameter's value leaked"
-    );
+    for planted in [secret, DB_PASSWORD] {
+        assert!(
+            !stdout.contains(planted) && !stderr.contains(planted),
+            "{planted} leaked"
+        );
+    }
     let spec = tree
         .path()
         .join(format!(".cbdash/reproduce/{name}.buildspec.yml"));

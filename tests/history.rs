@@ -56,6 +56,7 @@ fn events(id: &BuildId, lines: usize, status: Status) -> Vec<BuildEvent> {
         status,
         duration_ms: 3_000,
         at: now,
+        exported_variables: std::collections::BTreeMap::new(),
     });
     out
 }
@@ -104,6 +105,10 @@ fn a_version_1_database_is_migrated_with_its_runs() {
     assert_eq!(d.run.source_version.as_deref(), Some("abc123"));
     assert!(!d.run.interrupted);
     assert_eq!(d.phases[0].duration_ms, Some(55_000));
+    assert!(
+        d.exported_variables.is_empty(),
+        "an old run exported nothing"
+    );
     // The new tables work on the migrated database.
     let mut rec = Recorder::new(store);
     record_all(

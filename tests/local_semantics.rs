@@ -232,6 +232,8 @@ fn codebuild_variables_look_real() {
             "echo ARN=$CODEBUILD_BUILD_ARN",
             "echo RSV=${CODEBUILD_RESOLVED_SOURCE_VERSION:-unset}",
             "id -u",
+            // Writes into the source copy, which must never reach the user's tree.
+            "mkdir -p sub && echo made > sub/f && echo made > top.txt && echo WROTE=$(cat sub/f)",
         ]),
     )]);
     let git = |args: &[&str]| {
@@ -285,8 +287,11 @@ fn codebuild_variables_look_real() {
         r2.stdout().contains(&"NUM=2".to_owned()),
         "build number counts"
     );
-    // The source copy never writes into the user's tree: only .cbdash/ appears.
+    // The source copy never writes into the user's tree: what the build wrote there (it
+    // did: WROTE=made) is not on the host.
+    assert!(out.contains(&"WROTE=made".to_owned()), "{}", r.dump());
     assert!(!dir.path().join("sub").exists());
+    assert!(!dir.path().join("top.txt").exists());
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod cloud_reproduce;
 mod cloud_scripted;
 // The local engine against the real Docker daemon (and moto for secrets).
 mod local_dind;
+mod local_fidelity;
 mod local_harness;
 mod local_images;
 mod local_outputs;

@@ -46,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
         status,
         duration_ms: 1,
         at: chrono::DateTime::default(),
+        exported_variables: std::collections::BTreeMap::new(),
     }));
     let mut rules: Vec<&str> = out
         .iter()

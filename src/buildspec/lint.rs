@@ -168,6 +168,11 @@ pub const LOCAL_LIMITS: &[LocalLimit] = &[
         hint: "use `file-format: JUNITXML` to see the results locally",
     },
     LocalLimit {
+        key: "report-discard-paths",
+        message: "a local run summarises report files but does not export them: `discard-paths` of a report group changes nothing locally",
+        hint: "the report files stay where the build wrote them; remove the key if only CodeBuild's export needs it",
+    },
+    LocalLimit {
         key: "runtime-versions",
         message: "`runtime-versions` only works on CodeBuild standard images; on other images it is skipped",
         hint: "run locally with an aws/codebuild/standard image, or install runtimes with commands",
@@ -188,6 +193,28 @@ pub const LOCAL_LIMITS: &[LocalLimit] = &[
         hint: "local artifacts go to .cbdash/artifacts/<build-id>/",
     },
 ];
+
+/// Why a name of `env.exported-variables` cannot be exported, if it cannot: not a shell
+/// variable name, or one CodeBuild refuses:
+/// names starting `AWS_` and Parameter Store or Secrets Manager variables.
+#[must_use]
+pub fn not_exportable(env: &super::Env, name: &str) -> Option<&'static str> {
+    let secret = |list: &[(String, String)]| list.iter().any(|(k, _)| k == name);
+    let is_name = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !is_name {
+        Some("it is not a shell variable name (letters, digits and `_`)")
+    } else if name.starts_with("AWS_") {
+        Some("CodeBuild does not export names starting `AWS_`")
+    } else if secret(&env.parameter_store) {
+        Some("CodeBuild does not export Parameter Store variables")
+    } else if secret(&env.secrets_manager) {
+        Some("CodeBuild does not export Secrets Manager variables")
+    } else {
+        None
+    }
+}
 
 /// The local-run limit for a key, if any.
 #[must_use]

@@ -147,10 +147,14 @@ fn version(w: &mut Walker<'_>, node: &Node) -> Option<Version> {
 }
 
 fn env(w: &mut Walker<'_>, node: &Node, env: &mut Env) {
+    let mut exported = None;
     for e in w.entries(node, "env", ENV_KEYS) {
         match e.key {
             "shell" => env.shell = shell(w, e.value),
-            "variables" => env.variables = string_map(w, e.value, "env.variables"),
+            "variables" => {
+                env.variables = string_map(w, e.value, "env.variables");
+                reserved_names(w, e.value);
+            }
             "parameter-store" => {
                 env.parameter_store = string_map(w, e.value, "env.parameter-store");
             }
@@ -159,6 +163,7 @@ fn env(w: &mut Walker<'_>, node: &Node, env: &mut Env) {
             }
             "exported-variables" => {
                 env.exported_variables = w.string_list(e.value, "env.exported-variables");
+                exported = Some(e.value);
             }
             "git-credential-helper" => {
                 env.git_credential_helper = w.flag(e.value, "git-credential-helper");
@@ -167,6 +172,49 @@ fn env(w: &mut Walker<'_>, node: &Node, env: &mut Env) {
                 }
             }
             _ => {}
+        }
+    }
+    if let Some(list) = exported {
+        not_exportable(w, list, env);
+    }
+}
+
+/// `env.variables` that set a `CODEBUILD_` name: CodeBuild reserves them.
+fn reserved_names(w: &mut Walker<'_>, node: &Node) {
+    let Value::Map(pairs) = &node.value else {
+        return;
+    };
+    for (k, _) in pairs {
+        if let Value::Str(name) = &k.value
+            && name.starts_with("CODEBUILD_")
+        {
+            w.warn(
+                k.pos,
+                format!("`{name}`: names starting `CODEBUILD_` are reserved by CodeBuild"),
+                Some(
+                    "rename the variable; a local run sets it as written, over cbdash's own value",
+                ),
+            );
+        }
+    }
+}
+
+/// `exported-variables` entries CodeBuild refuses to export (`AWS_` names, Parameter Store
+/// and Secrets Manager variables): warned about here, left out by a local run.
+fn not_exportable(w: &mut Walker<'_>, node: &Node, env: &Env) {
+    let Value::Seq(items) = &node.value else {
+        return;
+    };
+    for item in items {
+        let Value::Str(name) = &item.value else {
+            continue;
+        };
+        if let Some(why) = super::lint::not_exportable(env, name) {
+            w.warn(
+                item.pos,
+                format!("`{name}` is not exported: {why}"),
+                Some("export a plain variable that holds what the next stage needs"),
+            );
         }
     }
 }

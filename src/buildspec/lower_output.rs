@@ -104,7 +104,12 @@ pub fn reports(w: &mut Walker<'_>, node: &Node) -> BTreeMap<String, Report> {
                 "base-directory" => {
                     r.base_directory = w.string(e.value, &format!("{what}.base-directory"));
                 }
-                "discard-paths" => r.discard_paths = w.flag(e.value, "discard-paths"),
+                "discard-paths" => {
+                    r.discard_paths = w.flag(e.value, "discard-paths");
+                    if r.discard_paths {
+                        w.local_limit("report-discard-paths", e.key_pos);
+                    }
+                }
                 _ => {
                     if let Some(f) = w.string(e.value, "file-format") {
                         r.file_format = report_format(w, e.value.pos, &f);

@@ -112,6 +112,7 @@ mod tests {
                 status: Status::Succeeded,
                 duration_ms: 5,
                 at: chrono::DateTime::UNIX_EPOCH,
+                exported_variables: std::collections::BTreeMap::new(),
             },
             20,
         ));

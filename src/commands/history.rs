@@ -196,6 +196,13 @@ pub fn describe(d: &RunDetail) -> String {
     for reg in &d.regressions {
         let _ = writeln!(s, "{}", reg.summary_line());
     }
+    if !d.exported_variables.is_empty() {
+        let _ = writeln!(s, "\nexported variables:");
+        for (name, value) in &d.exported_variables {
+            let line = crate::headless::plain::sanitize(&format!("{name}={value}"));
+            let _ = writeln!(s, "  {line}");
+        }
+    }
     s
 }
 

@@ -99,9 +99,10 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             status,
             duration_ms,
             at,
+            exported_variables,
         } => vec![json!({
             "type": "build_finished", "build_id": build_id, "status": status,
-            "duration_ms": duration_ms, "at": at,
+            "duration_ms": duration_ms, "at": at, "exported_variables": exported_variables,
         })],
     }
 }
@@ -199,6 +200,20 @@ mod tests {
         assert_eq!(v["phase"], "UPLOAD_ARTIFACTS");
         assert_eq!(v["context"]["status_code"], "CLIENT_ERROR");
         assert_eq!(v["duration_ms"], 5);
+    }
+
+    #[test]
+    fn build_finished_carries_the_exported_variables() {
+        let ev = BuildEvent::Finished {
+            build_id: BuildId("p:1".into()),
+            status: Status::Succeeded,
+            duration_ms: 7,
+            at: chrono::Utc::now(),
+            exported_variables: [("IMAGE_TAG".to_owned(), "abc1234".to_owned())].into(),
+        };
+        let v: Value = serde_json::from_str(render(&ev).trim()).expect("json");
+        assert_eq!(v["type"], "build_finished");
+        assert_eq!(v["exported_variables"], json!({"IMAGE_TAG": "abc1234"}));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub struct Printer {
     rows: Vec<Row>,
     diagnoses: Vec<Diagnosis>,
     status: Option<Status>,
+    exported: std::collections::BTreeMap<String, String>,
 }
 
 /// `text` with control characters replaced: ESC sequences (CSI/OSC) dropped, other C0/C1
@@ -157,7 +158,14 @@ impl Printer {
                 );
                 self.diagnoses.push(diagnosis.clone());
             }
-            BuildEvent::Finished { status, .. } => self.status = Some(*status),
+            BuildEvent::Finished {
+                status,
+                exported_variables,
+                ..
+            } => {
+                self.status = Some(*status);
+                self.exported.clone_from(exported_variables);
+            }
         }
         out
     }
@@ -185,6 +193,12 @@ impl Printer {
                 dur,
                 r.context.lines().next().unwrap_or("")
             );
+        }
+        if !self.exported.is_empty() {
+            let _ = writeln!(out, "\nExported variables");
+            for (name, value) in &self.exported {
+                let _ = writeln!(out, "{}={}", sanitize(name), sanitize(value));
+            }
         }
         if !self.diagnoses.is_empty() {
             let _ = writeln!(out, "\nDiagnosis");
@@ -299,6 +313,7 @@ mod tests {
             status: Status::Failed,
             duration_ms: 2000,
             at: chrono::Utc::now(),
+            exported_variables: [("TAG".to_owned(), "v1\u{1b}[2J".to_owned())].into(),
         });
         let s = p.summary();
         assert!(s.contains("BUILD"), "{s}");
@@ -307,6 +322,8 @@ mod tests {
         assert!(s.contains("COMMAND_EXECUTION_ERROR: Error while executing command: false"));
         assert!(s.contains("Build FAILED"));
         assert!(!s.contains("Diagnosis"), "no section without findings");
+        let exported = s.split("\nExported variables\n").nth(1).expect("exported");
+        assert!(exported.starts_with("TAG=v1\n"), "{s}");
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct RunDetail {
     pub phases: Vec<PhaseRow>,
     pub cache_reports: Vec<CacheReport>,
     pub regressions: Vec<Regression>,
+    /// `env.exported-variables` at the build's end (masked values as `***`).
+    pub exported_variables: std::collections::BTreeMap<String, String>,
 }
 
 const SUMMARY_COLUMNS: &str = "r.build_id, r.project, r.backend, r.image, r.source_version,
@@ -105,12 +107,26 @@ impl Store {
         let phases = self.phases(&run.build_id)?;
         let cache_reports = self.cache_reports(&run.build_id)?;
         let regressions = self.regressions(&run.build_id)?;
+        let exported_variables = self.exported(&run.build_id)?;
         Ok(Some(RunDetail {
             run,
             phases,
             cache_reports,
             regressions,
+            exported_variables,
         }))
+    }
+
+    fn exported(&self, build_id: &str) -> Result<std::collections::BTreeMap<String, String>> {
+        let json: String = self
+            .conn
+            .query_row(
+                "SELECT exported_variables FROM runs WHERE build_id = ?1",
+                params![build_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(serde_json::from_str(&json).unwrap_or_default())
     }
 
     fn phases(&self, build_id: &str) -> Result<Vec<PhaseRow>> {

@@ -119,9 +119,14 @@ impl Recorder {
                 status,
                 duration_ms,
                 at,
+                exported_variables,
             } => {
                 self.store
                     .finish_run(build_id.as_str(), *status, *duration_ms, *at)?;
+                if !exported_variables.is_empty() {
+                    self.store
+                        .save_exported(build_id.as_str(), exported_variables)?;
+                }
                 let regressions = self.close(build_id.as_str(), *status)?;
                 return Ok(regressions
                     .into_iter()

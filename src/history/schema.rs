@@ -69,10 +69,13 @@ pub const MIGRATIONS: &[&str] = &[
         baseline_runs INTEGER NOT NULL,
         PRIMARY KEY (build_id, seq)
     );",
+    // v3: a build's exported variables (`env.exported-variables`), a JSON object; masked
+    // values are stored as `***`, as the build event carries them.
+    "ALTER TABLE runs ADD COLUMN exported_variables TEXT NOT NULL DEFAULT '{}';",
 ];
 
 /// The version this code writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// The version recorded in the database.
 pub(crate) fn version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -64,6 +64,7 @@ pub(crate) fn build_events(
             status: Status::Succeeded,
             duration_ms: build_ms,
             at: at(start) + Duration::milliseconds(i64::try_from(build_ms).expect("small")),
+            exported_variables: [("IMAGE_TAG".to_owned(), "abc1234".to_owned())].into(),
         },
     ]
 }
@@ -99,6 +100,10 @@ fn a_recorded_run_reads_back_with_phases_cache_and_log() {
     assert_eq!(detail.phases.len(), 1);
     assert_eq!(detail.phases[0].duration_ms, Some(12_000));
     assert_eq!(detail.cache_reports[0].steps_cached, 3);
+    assert_eq!(
+        detail.exported_variables,
+        [("IMAGE_TAG".to_owned(), "abc1234".to_owned())].into()
+    );
     let log = store.read_log(id.as_str()).expect("read").expect("kept");
     assert_eq!(log.text, format!("building {id}\n"));
     assert!(!log.truncated);

@@ -220,4 +220,20 @@ impl Store {
             .map_err(|e| self.db(e))?;
         Ok(())
     }
+
+    /// Records a build's exported variables (values as the event carries them: masked).
+    pub fn save_exported(
+        &self,
+        build_id: &str,
+        vars: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        let json = serde_json::to_string(vars).unwrap_or_else(|_| "{}".into());
+        self.conn
+            .execute(
+                "UPDATE runs SET exported_variables = ?2 WHERE build_id = ?1",
+                params![build_id, json],
+            )
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
 }

@@ -11,6 +11,7 @@ use super::phase::{PhaseContext, PhaseKind, Status};
 use super::regression::Regression;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -192,6 +193,9 @@ pub enum BuildEvent {
         status: Status,
         duration_ms: u64,
         at: DateTime<Utc>,
+        /// `env.exported-variables` with their values at the end of the build (masked
+        /// values stay `***`); empty when the buildspec exports none.
+        exported_variables: BTreeMap<String, String>,
     },
 }
 

@@ -4,12 +4,18 @@
 //! - `Pass`: forward as is;
 //! - `Delay(d)`: hold every chunk `d` before forwarding it (a slow daemon);
 //! - `Stall`: accept and read, forward nothing (a daemon that hangs), until the mode changes;
-//! - `Cut`: close every open connection now and every new one at once (a daemon gone).
+//! - `Cut`: close every open connection now and every new one at once (a daemon gone);
+//! - `HoldOn(texts)`: forward as is, but hold a request on its way to the daemon whose bytes
+//!   hold every one of `texts` (`/containers/`, `/start`) until the mode changes, and say so
+//!   ([`DockerProxy::held`]): what cbdash asked for has been made, not yet started, and can be
+//!   inspected.
 //!
 //! cbdash is pointed at it with `DOCKER_HOST=unix://<proxy>`. It runs on its own tokio
 //! runtime, stopped when the proxy drops.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,12 +30,14 @@ pub enum Mode {
     Delay(Duration),
     Stall,
     Cut,
+    HoldOn(&'static [&'static str]),
 }
 
 /// A running proxy.
 pub struct DockerProxy {
     path: PathBuf,
     mode: watch::Sender<Mode>,
+    held: Arc<AtomicBool>,
     _runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
@@ -67,10 +75,12 @@ impl DockerProxy {
             let _guard = runtime.enter();
             UnixListener::bind(&path).expect("bind the proxy socket")
         };
-        runtime.spawn(accept(listener, daemon.to_path_buf(), rx));
+        let held = Arc::new(AtomicBool::new(false));
+        runtime.spawn(accept(listener, daemon.to_path_buf(), rx, held.clone()));
         Self {
             path,
             mode,
+            held,
             _runtime: runtime,
             _dir: dir,
         }
@@ -81,13 +91,23 @@ impl DockerProxy {
         format!("unix://{}", self.path.display())
     }
 
+    /// Whether a request is held (`HoldOn`) right now.
+    pub fn held(&self) -> bool {
+        self.held.load(Ordering::SeqCst)
+    }
+
     /// Switches the mode, for open and new connections alike.
     pub fn set(&self, mode: Mode) {
         self.mode.send_replace(mode);
     }
 }
 
-async fn accept(listener: UnixListener, daemon: PathBuf, mode: watch::Receiver<Mode>) {
+async fn accept(
+    listener: UnixListener,
+    daemon: PathBuf,
+    mode: watch::Receiver<Mode>,
+    held: Arc<AtomicBool>,
+) {
     while let Ok((client, _)) = listener.accept().await {
         if *mode.borrow() == Mode::Cut {
             drop(client);
@@ -98,14 +118,20 @@ async fn accept(listener: UnixListener, daemon: PathBuf, mode: watch::Receiver<M
         };
         let (cr, cw) = client.into_split();
         let (dr, dw) = upstream.into_split();
-        tokio::spawn(pump(cr, dw, mode.clone()));
-        tokio::spawn(pump(dr, cw, mode.clone()));
+        tokio::spawn(pump(cr, dw, mode.clone(), Some(held.clone())));
+        tokio::spawn(pump(dr, cw, mode.clone(), None));
     }
 }
 
 /// Forwards one direction of a connection according to the mode; returns (dropping both
-/// halves it holds) at end of stream or when the mode becomes `Cut`.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut mode: watch::Receiver<Mode>) {
+/// halves it holds) at end of stream or when the mode becomes `Cut`. `held` is given for the
+/// direction towards the daemon, where `HoldOn` looks at requests.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mut mode: watch::Receiver<Mode>,
+    held: Option<Arc<AtomicBool>>,
+) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = tokio::select! {
@@ -122,6 +148,22 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut mode: watch::
             let now = *mode.borrow_and_update();
             match now {
                 Mode::Pass => break,
+                Mode::HoldOn(texts) => {
+                    let Some(flag) = &held else { break };
+                    let chunk = &buf[..n];
+                    let hit = texts
+                        .iter()
+                        .all(|t| chunk.windows(t.len()).any(|w| w == t.as_bytes()));
+                    if !hit {
+                        break;
+                    }
+                    flag.store(true, Ordering::SeqCst);
+                    let changed = mode.changed().await;
+                    flag.store(false, Ordering::SeqCst);
+                    if changed.is_err() {
+                        return;
+                    }
+                }
                 Mode::Delay(d) => {
                     tokio::time::sleep(d).await;
                     break;

@@ -330,6 +330,62 @@ fn dashboard_screens(dir: &Path, img: &str, endpoint: &str, out: &Outputs) -> Ve
     screens
 }
 
+/// Runs `echo hi --privileged` through a socket proxy that holds the container's start:
+/// inspects the created container (privileged, not started), then lets the build go on. A
+/// daemon that may not grant the capabilities (a nested, unprivileged one, as on CI
+/// machines) refuses the start: the build is then a clear FAULT and no container is left;
+/// where it may, the build succeeds. Returns the run (`None`: skipped, no unix socket).
+fn privileged_container_as_created(img: &str) -> Option<crate::local_harness::Run> {
+    use super::proxy::{DockerProxy, Mode};
+    let daemon = DockerProxy::daemon_socket()?;
+    let proxy = DockerProxy::start(&daemon);
+    proxy.set(Mode::HoldOn(&["/containers/", "/start HTTP"]));
+    let name = format!("privcheck{}", std::process::id());
+    let dir = project(&[
+        (
+            "buildspec.yml",
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n",
+        ),
+        (".cbdash.toml", &format!("name = \"{name}\"\n")),
+    ]);
+    let child = crate::local_harness::command(dir.path(), img, &["--privileged", "--no-layer-cache"])
+        .env("DOCKER_HOST", proxy.docker_host())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    while !proxy.held() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container's start never reached the daemon"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let cid = common::containers_of_project(&name);
+    let inspect = Command::new("docker")
+        .args(["inspect", &cid])
+        .output()
+        .expect("docker inspect");
+    proxy.set(Mode::Pass);
+    let r = parse(&child.wait_with_output().expect("wait"));
+    let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("inspect json");
+    assert_eq!(v[0]["HostConfig"]["Privileged"], true, "{v}");
+    assert_eq!(v[0]["State"]["Status"], "created", "{v}");
+    assert_eq!(v[0]["Config"]["Labels"]["cbdash.project"], name.as_str());
+    if r.status() == "FAULT" {
+        let msg = r.finished("PROVISIONING")["context"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(msg.contains("cannot start the build container"), "{msg}");
+    } else {
+        assert_eq!(r.code, 0, "{}", r.dump());
+    }
+    assert_eq!(common::containers_of_project(&name), "", "a container left");
+    Some(r)
+}
+
 /// Runs `echo hi` with `--keep` and these flags; returns the NDJSON run and, when a
 /// container was kept, its `docker inspect` (the container is removed).
 fn kept_container(
@@ -404,24 +460,14 @@ fn privileged_and_docker_socket_are_off_unless_asked_and_warn_when_on() {
     let w = warnings(&r);
     assert!(w.iter().any(|m| m.contains("Docker socket")), "{w:?}");
 
-    // Privileged: warned about before the container starts. A daemon that may not grant
-    // the capabilities (a nested, unprivileged one, as on CI machines) refuses to start it:
-    // then the build is a clear FAULT and the created container is removed.
-    // (`--no-layer-cache`: no layer-cache volume is left behind; `local_dind` tests it.)
-    let (r, inspect) = kept_container(&img, &["--privileged", "--no-layer-cache"]);
+    // Privileged: the container cbdash creates, inspected before it starts (its start is
+    // held at a socket proxy), is privileged; and a warning is printed. (`--no-layer-cache`:
+    // no layer-cache volume is left behind; `local_dind` tests the volume.)
+    let Some(r) = privileged_container_as_created(&img) else {
+        return;
+    };
     let w = warnings(&r);
     assert!(w.iter().any(|m| m.contains("privileged")), "{w:?}");
-    if let Some(inspect) = inspect {
-        assert_eq!(r.code, 0, "{}", r.dump());
-        assert_eq!(inspect["HostConfig"]["Privileged"], true);
-    } else {
-        assert_eq!(r.status(), "FAULT", "{}", r.dump());
-        let msg = r.finished("PROVISIONING")["context"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(msg.contains("cannot start the build container"), "{msg}");
-    }
 
     // Plain output shows the warning too.
     let dir = project(&[(

@@ -44,6 +44,7 @@ fn cloud_failed() -> Vec<(i64, BuildEvent)> {
             status: Status::Failed,
             duration_ms: 51_000,
             at: t(51),
+            exported_variables: std::collections::BTreeMap::new(),
         },
     ));
     ev

@@ -304,6 +304,7 @@ pub fn failed() -> Vec<(i64, BuildEvent)> {
             status: Status::Failed,
             duration_ms: 25_000,
             at: t(25),
+            exported_variables: std::collections::BTreeMap::new(),
         },
     ));
     ev
@@ -351,6 +352,7 @@ pub fn fully_cached() -> (Vec<(i64, BuildEvent)>, Msg) {
             status: Status::Succeeded,
             duration_ms: 5_000,
             at: t(5),
+            exported_variables: std::collections::BTreeMap::new(),
         },
     ));
     let cache = Msg::Cache {
@@ -447,6 +449,7 @@ pub fn failed_diagnosed() -> Vec<(i64, BuildEvent)> {
             status: Status::Failed,
             duration_ms: 10_000,
             at: t(10),
+            exported_variables: std::collections::BTreeMap::new(),
         },
     ));
     let mut tap = cbdash::diagnose::DiagnosisTap::builtin().expect("rules");

@@ -54,6 +54,7 @@ fn resumed() -> Vec<(i64, BuildEvent)> {
             status: Status::Succeeded,
             duration_ms: 3000,
             at: t(103),
+            exported_variables: std::collections::BTreeMap::new(),
         },
     ));
     ev

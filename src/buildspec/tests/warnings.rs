@@ -80,6 +80,29 @@ fn local_run_limits() {
 }
 
 #[test]
+fn reserved_and_unexportable_variables() {
+    let p = ok(
+        "version: 0.2\nenv:\n  variables:\n    CODEBUILD_BUILD_ID: mine\n    PLAIN: x\n  parameter-store:\n    DB: /db\n  secrets-manager:\n    TOKEN: tok\n  exported-variables:\n    - PLAIN\n    - AWS_REGION\n    - DB\n    - TOKEN\n    - my-var\nphases:\n  build:\n    commands: [x]\n",
+    );
+    assert_eq!(p.warnings.len(), 5, "{:#?}", p.warnings);
+    assert_warning(
+        &p,
+        15,
+        7,
+        "`my-var` is not exported: it is not a shell variable name",
+    );
+    assert_warning(
+        &p,
+        4,
+        5,
+        "`CODEBUILD_BUILD_ID`: names starting `CODEBUILD_` are reserved",
+    );
+    assert_warning(&p, 12, 7, "`AWS_REGION` is not exported");
+    assert_warning(&p, 13, 7, "not export Parameter Store variables");
+    assert_warning(&p, 14, 7, "not export Secrets Manager variables");
+}
+
+#[test]
 fn windows_shells() {
     let p = ok(
         "version: 0.2\nenv:\n  shell: powershell.exe\nphases:\n  build:\n    commands:\n      - |\n        Write-Host a\n        Write-Host b\n      - if [[ x ]]; then y; fi\n",

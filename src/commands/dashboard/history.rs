@@ -184,6 +184,7 @@ mod tests {
                 status,
                 duration_ms: build_ms + 10,
                 at,
+                exported_variables: std::collections::BTreeMap::new(),
             },
         ];
         for ev in &events {

@@ -56,6 +56,8 @@ pub struct BuildSnapshot {
     pub log: Option<LogLocation>,
     /// Environment variable values of the build (plaintext only), for ECR repository hints.
     pub env_values: Vec<String>,
+    /// `exportedEnvironmentVariables`: what the build exported (set when it has ended).
+    pub exported: std::collections::BTreeMap<String, String>,
 }
 
 impl BuildSnapshot {
@@ -104,6 +106,11 @@ impl BuildSnapshot {
                         .collect()
                 })
                 .unwrap_or_default(),
+            exported: b
+                .exported_environment_variables()
+                .iter()
+                .filter_map(|v| Some((v.name()?.to_owned(), v.value().unwrap_or("").to_owned())))
+                .collect(),
         }
     }
 }
@@ -206,6 +213,7 @@ pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEven
             status: next.status,
             duration_ms: next.duration_ms(),
             at: next.end.unwrap_or_else(Utc::now),
+            exported_variables: next.exported.clone(),
         });
     }
     events

@@ -29,6 +29,7 @@ fn build(status: Status, phases: Vec<PhaseSnapshot>) -> BuildSnapshot {
         phases,
         log: None,
         env_values: Vec::new(),
+        exported: std::collections::BTreeMap::new(),
     }
 }
 
@@ -118,6 +119,31 @@ fn repeated_phases_count_attempts() {
         names(&diff(None, &s)),
         ["started", "+BUILD#1", "-BUILD:FAILED", "+BUILD#2"]
     );
+}
+
+#[test]
+fn the_finished_event_carries_what_the_build_exported() {
+    let running = build(Status::InProgress, vec![]);
+    let mut done = build(Status::Succeeded, vec![]);
+    done.exported = [("IMAGE_TAG".to_owned(), "abc1234".to_owned())].into();
+    let events = diff(Some(&running), &done);
+    let Some(BuildEvent::Finished {
+        exported_variables, ..
+    }) = events.last()
+    else {
+        panic!("no Finished: {events:?}");
+    };
+    assert_eq!(exported_variables, &done.exported);
+    let sdk = aws_sdk_codebuild::types::Build::builder()
+        .id("p:1")
+        .exported_environment_variables(
+            aws_sdk_codebuild::types::ExportedEnvironmentVariable::builder()
+                .name("IMAGE_TAG")
+                .value("abc1234")
+                .build(),
+        )
+        .build();
+    assert_eq!(BuildSnapshot::from_sdk(&sdk).exported, done.exported);
 }
 
 #[test]

@@ -1,11 +1,21 @@
-//! Artifact and report selection, on a tar of the build's source directory copied out of the
-//! container: `files` globs relative to `base-directory` (whose own name is not kept),
-//! `exclude-paths`, `discard-paths`; and the JUnit summary of report files. Pure except for
-//! [`extract`], which writes the selected files into the output folder.
+//! Artifact and report selection, on the tar of the build's source directory copied out of the
+//! container (streamed into a temporary file by [`super::upload`], never held in memory).
+//!
+//! - [`index`] lists the tar: regular files, symbolic links and directories, relative to the
+//!   source directory.
+//! - [`base_dirs`] resolves `base-directory`: a plain path is itself, a pattern (`dist*`) every
+//!   directory it matches (see [`base_dirs`] for several matches or none). The matched
+//!   directory's own name is never kept, only what is under it.
+//! - [`select`] applies `files` globs, `exclude-paths` (both relative to the base directory)
+//!   and `discard-paths`; symbolic links are candidates only with `enable-symlinks: yes`.
+//! - [`extract`] writes the selected entries into the output folder with their modes;
+//!   links are created last and never through or over an existing path.
+//!
+//! The JUnit summary of report files is in [`super::junit`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -13,21 +23,34 @@ use crate::buildspec::Artifact;
 
 use super::LocalError;
 
-/// Regular files of a tar downloaded from the container, as paths relative to the
-/// downloaded directory (its own name, the first component, is dropped).
-pub fn index(tar: &[u8]) -> Result<Vec<String>, LocalError> {
-    let mut out = Vec::new();
+/// What the source directory's tar holds, as paths relative to it (the tar's first
+/// component, the directory's own name, is dropped).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Index {
+    /// Regular files.
+    pub files: Vec<String>,
+    /// Symbolic links (to files or directories), kept only with `enable-symlinks: yes`.
+    pub links: Vec<String>,
+    /// Directories, for `base-directory` patterns.
+    pub dirs: Vec<String>,
+}
+
+fn err(e: impl std::fmt::Display) -> LocalError {
+    LocalError::Artifacts(e.to_string())
+}
+
+/// Lists a tar downloaded from the container.
+pub fn index<R: Read>(tar: R) -> Result<Index, LocalError> {
+    let mut out = Index::default();
     let mut a = tar::Archive::new(tar);
-    for e in a
-        .entries()
-        .map_err(|e| LocalError::Artifacts(e.to_string()))?
-    {
-        let e = e.map_err(|e| LocalError::Artifacts(e.to_string()))?;
-        if !matches!(e.header().entry_type(), tar::EntryType::Regular) {
-            continue;
-        }
-        if let Some(rel) = rel_path(&e) {
-            out.push(rel);
+    for e in a.entries().map_err(err)? {
+        let e = e.map_err(err)?;
+        let Some(rel) = rel_path(&e) else { continue };
+        match e.header().entry_type() {
+            tar::EntryType::Regular => out.files.push(rel),
+            tar::EntryType::Symlink => out.links.push(rel),
+            tar::EntryType::Directory => out.dirs.push(rel.trim_end_matches('/').to_owned()),
+            _ => {}
         }
     }
     Ok(out)
@@ -36,74 +59,110 @@ pub fn index(tar: &[u8]) -> Result<Vec<String>, LocalError> {
 fn rel_path<R: Read>(e: &tar::Entry<'_, R>) -> Option<String> {
     let p = e.path().ok()?;
     let s = p.to_string_lossy();
-    s.split_once('/').map(|(_, rest)| rest.to_owned())
+    s.split_once('/')
+        .map(|(_, rest)| rest.to_owned())
+        .filter(|r| !r.is_empty())
 }
 
-/// The files an artifact (or report) selects: `(path in the source dir, path in the output)`.
+/// Whether a `base-directory` is a pattern rather than a path.
+fn is_pattern(base: &str) -> bool {
+    base.contains(['*', '?', '[', '{'])
+}
+
+/// The directories a `base-directory` stands for, relative to the source directory (`""` is
+/// the source directory itself). A plain path is itself, whether it exists or not. A
+/// pattern (`dist*`, `build/*/out`) matches directories only, one path component per `*`;
+/// CodeBuild documents patterns but not what several matches do, so every match counts, in
+/// sorted order: their contents are merged, and a path found under two of them comes from
+/// the first. A pattern that matches nothing selects nothing (the artifact then fails with
+/// `no matching artifact paths found`, as an empty base directory does).
+pub fn base_dirs(base: Option<&str>, dirs: &[String]) -> Result<Vec<String>, LocalError> {
+    let b = normalise_base(base);
+    if !is_pattern(&b) {
+        return Ok(vec![b]);
+    }
+    let glob = globset::GlobBuilder::new(&b)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| LocalError::Artifacts(format!("invalid base-directory '{b}': {e}")))?
+        .compile_matcher();
+    let mut out: Vec<String> = dirs.iter().filter(|d| glob.is_match(d)).cloned().collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `path` relative to `base` (`""` is the root), if it is under it.
+fn under<'p>(path: &'p str, base: &str) -> Option<&'p str> {
+    if base.is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(base).and_then(|r| r.strip_prefix('/'))
+    }
+}
+
+/// The entries an artifact (or report) selects: `(path in the source dir, path in the
+/// output)`, from `candidates` under any of `bases` (see [`base_dirs`]).
 pub fn select(
-    files: &[String],
+    candidates: &[String],
     patterns: &[String],
-    base_directory: Option<&str>,
+    bases: &[String],
     exclude: &[String],
     discard_paths: bool,
 ) -> Result<Vec<(String, String)>, LocalError> {
-    let base = normalise_base(base_directory);
     let include = globs(patterns)?;
     let exclude = globs(exclude)?;
     let mut out = Vec::new();
-    for f in files {
-        let rel = if base.is_empty() {
-            f.as_str()
-        } else if let Some(r) = f.strip_prefix(&base).and_then(|r| r.strip_prefix('/')) {
-            r
-        } else {
-            continue;
-        };
-        if !include.is_match(rel) || exclude.is_match(rel) {
-            continue;
+    let mut taken: HashSet<String> = HashSet::new();
+    for base in bases {
+        let mut mine = Vec::new();
+        for f in candidates {
+            let Some(rel) = under(f, base) else { continue };
+            if !include.is_match(rel) || exclude.is_match(rel) {
+                continue;
+            }
+            let dest = if discard_paths {
+                rel.rsplit('/').next().unwrap_or(rel).to_owned()
+            } else {
+                rel.to_owned()
+            };
+            // A path already selected under an earlier base directory wins.
+            if !taken.contains(&dest) {
+                mine.push((f.clone(), dest));
+            }
         }
-        let dest = if discard_paths {
-            rel.rsplit('/').next().unwrap_or(rel).to_owned()
-        } else {
-            rel.to_owned()
-        };
-        out.push((f.clone(), dest));
+        taken.extend(mine.iter().map(|(_, d)| d.clone()));
+        out.extend(mine);
     }
     out.sort();
     Ok(out)
 }
 
-/// Selection for an artifact definition.
-pub fn select_artifact(
-    files: &[String],
-    a: &Artifact,
-) -> Result<Vec<(String, String)>, LocalError> {
+/// Selection for an artifact definition over the tar's index.
+pub fn select_artifact(idx: &Index, a: &Artifact) -> Result<Vec<(String, String)>, LocalError> {
+    let bases = base_dirs(a.base_directory.as_deref(), &idx.dirs)?;
+    let mut candidates = idx.files.clone();
+    if a.enable_symlinks {
+        candidates.extend(idx.links.iter().cloned());
+    }
     select(
-        files,
+        &candidates,
         &a.files,
-        a.base_directory.as_deref(),
+        &bases,
         &a.exclude_paths,
         a.discard_paths,
     )
 }
 
-/// The files under `base_directory`, relative to it (what a user can put in `files`), sorted.
+/// The files under `bases`, relative to them (what a user can put in `files`), sorted.
 #[must_use]
-pub fn paths_under(files: &[String], base_directory: Option<&str>) -> Vec<String> {
-    let base = normalise_base(base_directory);
-    let mut out: Vec<String> = files
+pub fn paths_under(files: &[String], bases: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = bases
         .iter()
-        .filter_map(|f| {
-            if base.is_empty() {
-                Some(f.clone())
-            } else {
-                f.strip_prefix(&base)
-                    .and_then(|r| r.strip_prefix('/'))
-                    .map(str::to_owned)
-            }
-        })
+        .flat_map(|b| files.iter().filter_map(|f| under(f, b).map(str::to_owned)))
         .collect();
     out.sort();
+    out.dedup();
     out
 }
 
@@ -133,186 +192,101 @@ fn globs(patterns: &[String]) -> Result<GlobSet, LocalError> {
             b.add(g);
         }
     }
-    b.build().map_err(|e| LocalError::Artifacts(e.to_string()))
+    b.build().map_err(err)
 }
 
-/// Writes the selected files (`source path → output paths`) from the tar into `out_dir`.
-pub fn extract<S: std::hash::BuildHasher>(
-    tar: &[u8],
-    wanted: &HashMap<String, Vec<std::path::PathBuf>, S>,
+/// Writes the selected entries (`source path → output paths`) from the tar: files with
+/// their mode (an executable stays executable), symbolic links as links. Links are made
+/// after every file, and only where nothing exists yet, so no file is written through one.
+pub fn extract<R: Read, S: std::hash::BuildHasher>(
+    tar: R,
+    wanted: &HashMap<String, Vec<PathBuf>, S>,
 ) -> Result<(), LocalError> {
+    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut a = tar::Archive::new(tar);
-    for e in a
-        .entries()
-        .map_err(|e| LocalError::Artifacts(e.to_string()))?
-    {
-        let mut e = e.map_err(|e| LocalError::Artifacts(e.to_string()))?;
+    for e in a.entries().map_err(err)? {
+        let mut e = e.map_err(err)?;
         let Some(rel) = rel_path(&e) else { continue };
         let Some(targets) = wanted.get(&rel) else {
             continue;
         };
-        let mut data = Vec::new();
-        e.read_to_end(&mut data)
-            .map_err(|e| LocalError::Artifacts(e.to_string()))?;
-        for t in targets {
-            write_file(t, &data)?;
+        match e.header().entry_type() {
+            tar::EntryType::Symlink => {
+                let Some(to) = e.link_name().map_err(err)? else {
+                    continue;
+                };
+                links.extend(targets.iter().map(|t| (t.clone(), to.to_path_buf())));
+            }
+            tar::EntryType::Regular => {
+                let mode = e.header().mode().unwrap_or(0o644) & 0o777;
+                write_file(targets, &mut e, mode)?;
+            }
+            _ => {}
         }
+    }
+    for (at, to) in links {
+        make_link(&at, &to)?;
     }
     Ok(())
 }
 
-fn write_file(path: &Path, data: &[u8]) -> Result<(), LocalError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| LocalError::Artifacts(format!("{}: {e}", parent.display())))?;
+fn io_err(path: &Path, e: &std::io::Error) -> LocalError {
+    LocalError::Artifacts(format!("{}: {e}", path.display()))
+}
+
+/// Streams one tar entry into the first target and copies it to the others.
+fn write_file(targets: &[PathBuf], data: &mut impl Read, mode: u32) -> Result<(), LocalError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some((first, rest)) = targets.split_first() else {
+        return Ok(());
+    };
+    for t in targets {
+        if let Some(parent) = t.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_err(parent, &e))?;
+        }
     }
-    std::fs::write(path, data)
-        .map_err(|e| LocalError::Artifacts(format!("{}: {e}", path.display())))
+    let mut f = std::fs::File::create(first).map_err(|e| io_err(first, &e))?;
+    std::io::copy(data, &mut f).map_err(|e| io_err(first, &e))?;
+    let perms = std::fs::Permissions::from_mode(mode);
+    std::fs::set_permissions(first, perms.clone()).map_err(|e| io_err(first, &e))?;
+    for t in rest {
+        std::fs::copy(first, t).map_err(|e| io_err(t, &e))?;
+        std::fs::set_permissions(t, perms.clone()).map_err(|e| io_err(t, &e))?;
+    }
+    Ok(())
+}
+
+/// Creates `at` as a link to `to` (the link's own text, as in the build), unless something
+/// is there already.
+fn make_link(at: &Path, to: &Path) -> Result<(), LocalError> {
+    if at.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    if let Some(parent) = at.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io_err(parent, &e))?;
+    }
+    std::os::unix::fs::symlink(to, at).map_err(|e| io_err(at, &e))
 }
 
 /// Reads the contents of these files from the tar.
-pub fn read_files(tar: &[u8], names: &[String]) -> Result<BTreeMap<String, Vec<u8>>, LocalError> {
+pub fn read_files<R: Read>(
+    tar: R,
+    names: &[String],
+) -> Result<BTreeMap<String, Vec<u8>>, LocalError> {
     let mut out = BTreeMap::new();
     let mut a = tar::Archive::new(tar);
-    for e in a
-        .entries()
-        .map_err(|e| LocalError::Artifacts(e.to_string()))?
-    {
-        let mut e = e.map_err(|e| LocalError::Artifacts(e.to_string()))?;
+    for e in a.entries().map_err(err)? {
+        let mut e = e.map_err(err)?;
         let Some(rel) = rel_path(&e) else { continue };
         if names.contains(&rel) {
             let mut data = Vec::new();
-            e.read_to_end(&mut data)
-                .map_err(|e| LocalError::Artifacts(e.to_string()))?;
+            e.read_to_end(&mut data).map_err(err)?;
             out.insert(rel, data);
         }
     }
     Ok(out)
 }
 
-/// Test counts of a JUnit XML report.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JunitSummary {
-    pub tests: u64,
-    pub failures: u64,
-    pub skipped: u64,
-}
-
-/// Sums the `tests`, `failures` + `errors` and `skipped` attributes of every `<testsuite>`;
-/// without suites, counts `<testcase>` elements. A hand parse: reports are untrusted input and
-/// a malformed one just counts as zero.
-#[must_use]
-pub fn junit_summary(xml: &str) -> JunitSummary {
-    let mut s = JunitSummary::default();
-    let mut suites = 0;
-    for tag in xml.split("<testsuite").skip(1) {
-        if tag.starts_with('s') {
-            continue; // <testsuites>
-        }
-        suites += 1;
-        let head = tag.split('>').next().unwrap_or("");
-        s.tests += attr(head, "tests");
-        s.failures += attr(head, "failures") + attr(head, "errors");
-        s.skipped += attr(head, "skipped");
-    }
-    if suites == 0 {
-        s.tests = xml.matches("<testcase").count() as u64;
-        s.failures = xml.matches("<failure").count() as u64 + xml.matches("<error").count() as u64;
-        s.skipped = xml.matches("<skipped").count() as u64;
-    }
-    s
-}
-
-fn attr(head: &str, name: &str) -> u64 {
-    let pat = format!(" {name}=");
-    head.find(&pat)
-        .and_then(|i| {
-            let rest = &head[i + pat.len()..];
-            let q = rest.chars().next()?;
-            rest[1..].split(q).next()?.trim().parse().ok()
-        })
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn files() -> Vec<String> {
-        [
-            "a.txt",
-            "dist/app.js",
-            "dist/lib/util.js",
-            "dist/lib/skip.map",
-            "src/main.rs",
-        ]
-        .iter()
-        .map(ToString::to_string)
-        .collect()
-    }
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(ToString::to_string).collect()
-    }
-
-    #[test]
-    fn everything_with_double_star() {
-        let sel = select(&files(), &s(&["**/*"]), None, &[], false).expect("select");
-        assert_eq!(sel.len(), 5);
-    }
-
-    #[test]
-    fn base_directory_strips_itself() {
-        let sel = select(&files(), &s(&["**/*"]), Some("dist"), &[], false).expect("select");
-        let dest: Vec<_> = sel.iter().map(|(_, d)| d.as_str()).collect();
-        assert_eq!(dest, ["app.js", "lib/skip.map", "lib/util.js"]);
-    }
-
-    #[test]
-    fn paths_under_a_base_are_relative_to_it() {
-        assert_eq!(
-            paths_under(&files(), Some("./dist/")),
-            ["app.js", "lib/skip.map", "lib/util.js"]
-        );
-        assert!(paths_under(&files(), Some("nope")).is_empty());
-        assert_eq!(paths_under(&files(), Some(".")).len(), files().len());
-    }
-
-    #[test]
-    fn single_star_does_not_cross_directories() {
-        let sel = select(&files(), &s(&["dist/*"]), None, &[], false).expect("select");
-        assert_eq!(sel, [("dist/app.js".into(), "dist/app.js".into())]);
-    }
-
-    #[test]
-    fn discard_paths_and_exclude() {
-        let sel =
-            select(&files(), &s(&["dist/**/*"]), None, &s(&["**/*.map"]), true).expect("select");
-        let dest: Vec<_> = sel.iter().map(|(_, d)| d.as_str()).collect();
-        assert_eq!(dest, ["app.js", "util.js"]);
-    }
-
-    #[test]
-    fn no_match_is_empty() {
-        let sel = select(&files(), &s(&["nothing/*"]), None, &[], false).expect("select");
-        assert!(sel.is_empty());
-    }
-
-    #[test]
-    fn junit_sums_suites() {
-        let xml = r#"<?xml version="1.0"?><testsuites tests="9"><testsuite name="a" tests="3" failures="1" errors="1" skipped="0"><testcase/></testsuite><testsuite name='b' tests='2' skipped='1'></testsuite></testsuites>"#;
-        assert_eq!(
-            junit_summary(xml),
-            JunitSummary {
-                tests: 5,
-                failures: 2,
-                skipped: 1
-            }
-        );
-        assert_eq!(junit_summary("not xml at all").tests, 0);
-        assert_eq!(
-            junit_summary("<testcase/><testcase><failure/></testcase>").failures,
-            1
-        );
-    }
-}
+#[path = "artifacts_tests.rs"]
+mod tests;

@@ -10,7 +10,7 @@ use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
     ListContainersOptions, RemoveContainerOptions, UploadToContainerOptions,
 };
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 
 use super::LocalError;
 use super::driver::{self, Session};
@@ -199,27 +199,31 @@ pub async fn upload(docker: &Docker, id: &str, tar: Vec<u8>) -> Result<(), Local
         .map_err(|e| LocalError::Container(format!("cannot copy files into the build: {e}")))
 }
 
-/// A tar archive of `path` in the container (`None` when it does not exist).
-pub async fn download(
+/// Streams a tar archive of `path` in the container into `out`, chunk by chunk (a large
+/// output never sits in memory); `false` when `path` does not exist.
+pub async fn download_to(
     docker: &Docker,
     id: &str,
     path: &str,
-) -> Result<Option<Vec<u8>>, LocalError> {
+    out: &mut tokio::fs::File,
+) -> Result<bool, LocalError> {
+    use tokio::io::AsyncWriteExt;
+    let fail = |e: &dyn std::fmt::Display| {
+        LocalError::Container(format!("cannot copy '{path}' out of the build: {e}"))
+    };
     let opts = DownloadFromContainerOptions { path: path.into() };
-    let result = docker
-        .download_from_container(id, Some(opts))
-        .map_ok(|b| b.to_vec())
-        .try_concat()
-        .await;
-    match result {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(None),
-        Err(e) => Err(LocalError::Container(format!(
-            "cannot copy '{path}' out of the build: {e}"
-        ))),
+    let mut stream = docker.download_from_container(id, Some(opts));
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => out.write_all(&bytes).await.map_err(|e| fail(&e))?,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(false),
+            Err(e) => return Err(fail(&e)),
+        }
     }
+    out.flush().await.map_err(|e| fail(&e))?;
+    Ok(true)
 }
 
 /// Opens the driver exec (see [`driver`]).

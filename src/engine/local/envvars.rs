@@ -151,10 +151,11 @@ pub async fn resolve_secrets_with(
                 .with_decryption(true)
                 .send()
                 .await
-                .ok()
-                .and_then(|r| r.parameter.and_then(|p| p.value));
-            let value =
-                got.ok_or_else(|| SecretError(format!("parameter does not exist: {name}")))?;
+                .map_err(|e| ssm_error(name, &e))?;
+            let value = got
+                .parameter
+                .and_then(|p| p.value)
+                .ok_or_else(|| SecretError(format!("parameter does not exist: {name}")))?;
             out.push((var.clone(), value));
         }
     }
@@ -172,9 +173,14 @@ pub async fn resolve_secrets_with(
             let text = req
                 .send()
                 .await
-                .ok()
-                .and_then(|o| o.secret_string)
-                .ok_or_else(|| SecretError(format!("secret does not exist: {}", r.id)))?;
+                .map_err(|e| secrets_manager_error(&r.id, &e))?
+                .secret_string
+                .ok_or_else(|| {
+                    SecretError(format!(
+                        "secret {} has no text value (a binary secret cannot be a variable)",
+                        r.id
+                    ))
+                })?;
             let value = match &r.json_key {
                 None => text,
                 Some(key) => json_field(&text, key).ok_or_else(|| {
@@ -185,6 +191,63 @@ pub async fn resolve_secrets_with(
         }
     }
     Ok(out)
+}
+
+/// What a failed `GetParameter` means: "does not exist" only when SSM says so; anything else
+/// (access denied, throttling, no credentials, an unreachable endpoint) is said as it is.
+fn ssm_error(
+    name: &str,
+    e: &aws_sdk_ssm::error::SdkError<aws_sdk_ssm::operation::get_parameter::GetParameterError>,
+) -> SecretError {
+    use aws_sdk_ssm::error::ProvideErrorMetadata;
+    use aws_sdk_ssm::operation::get_parameter::GetParameterError as E;
+    let service = e.as_service_error();
+    let missing = matches!(service, Some(E::ParameterNotFound(_)));
+    let meta = service.map(|s| (s.code(), s.message()));
+    let detail = aws_sdk_ssm::error::DisplayErrorContext(e).to_string();
+    SecretError(describe("parameter", name, missing, meta, &detail))
+}
+
+/// [`ssm_error`] for `GetSecretValue`.
+fn secrets_manager_error(
+    id: &str,
+    e: &aws_sdk_secretsmanager::error::SdkError<
+        aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
+    >,
+) -> SecretError {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError as E;
+    let service = e.as_service_error();
+    let missing = matches!(service, Some(E::ResourceNotFoundException(_)));
+    let meta = service.map(|s| (s.code(), s.message()));
+    let detail = aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string();
+    SecretError(describe("secret", id, missing, meta, &detail))
+}
+
+/// The message for a value that could not be read: `<what> does not exist: <name>` (as
+/// CodeBuild says it) when the service said so, else the service's error code and message,
+/// or, when no service answered, the SDK's own account (credentials, network, endpoint).
+fn describe(
+    what: &str,
+    name: &str,
+    missing: bool,
+    service: Option<(Option<&str>, Option<&str>)>,
+    detail: &str,
+) -> String {
+    if missing {
+        return format!("{what} does not exist: {name}");
+    }
+    let why = match service {
+        Some((code, message)) => {
+            let code = code.unwrap_or("service error");
+            match message.filter(|m| !m.is_empty()) {
+                Some(m) => format!("{code}: {m}"),
+                None => code.to_owned(),
+            }
+        }
+        None => detail.to_owned(),
+    };
+    format!("cannot read {what} {name}: {why}")
 }
 
 fn json_field(text: &str, key: &str) -> Option<String> {
@@ -280,6 +343,50 @@ mod tests {
                 ("B".to_owned(), "spec".to_owned()),
                 ("C".to_owned(), "cli".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn only_a_not_found_answer_reads_as_does_not_exist() {
+        assert_eq!(
+            describe(
+                "parameter",
+                "/p",
+                true,
+                Some((Some("ParameterNotFound"), None)),
+                ""
+            ),
+            "parameter does not exist: /p"
+        );
+        assert_eq!(
+            describe(
+                "parameter",
+                "/p",
+                false,
+                Some((Some("AccessDeniedException"), Some("not authorized"))),
+                "",
+            ),
+            "cannot read parameter /p: AccessDeniedException: not authorized"
+        );
+        assert_eq!(
+            describe(
+                "secret",
+                "db",
+                false,
+                Some((Some("ThrottlingException"), None)),
+                ""
+            ),
+            "cannot read secret db: ThrottlingException"
+        );
+        assert_eq!(
+            describe(
+                "secret",
+                "db",
+                false,
+                None,
+                "dispatch failure: connection refused"
+            ),
+            "cannot read secret db: dispatch failure: connection refused"
         );
     }
 

@@ -11,8 +11,10 @@
 //!   stops a run that names one AWS does not publish; [`dind`] starts the image's own Docker
 //!   daemon in a privileged build and keeps its layers in a cache volume.
 //! - [`envvars`] builds the environment (`CODEBUILD_*`, precedence, SSM/Secrets Manager),
-//!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
-//!   [`cache`] the cache volumes, [`state`] the build counter.
+//!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out (and
+//!   [`junit`] the report summaries),
+//!   [`cache`] the cache volumes, [`state`] the build counter, [`exported`] the values of
+//!   `env.exported-variables` read from the saved shell state when the build ends.
 //! - [`steps`] drives the machine for a build and for a resume: it saves the shell state at the
 //!   start of every phase ([`script::snapshot`]) and numbers attempts across resumes.
 //! - A failed build can be kept ([`crate::engine::Keep`]): its container stays, labelled, and
@@ -30,7 +32,9 @@ pub mod docker;
 pub mod driver;
 pub mod emit;
 pub mod envvars;
+pub mod exported;
 pub mod images;
+pub mod junit;
 pub mod kept;
 pub mod locate;
 mod phases;

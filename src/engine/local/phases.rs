@@ -177,11 +177,9 @@ async fn download_source(b: &mut Build) -> Outcome {
         }
         SpecSource::Invalid(msg) => return failed(StatusCode::YamlFileError, msg.clone()),
     };
+    let location = source::yaml_location(&b.src_dir, &b.source_dir, b.req.buildspec.as_deref());
     b.emit
-        .agent(&format!(
-            "YAML location is {}/buildspec.yml",
-            b.src_dir.trim_end_matches("/src")
-        ))
+        .agent(&format!("YAML location is {location}"))
         .await?;
     if let Shell::Other(sh) = &spec.env.shell {
         return failed(
@@ -240,20 +238,27 @@ async fn download_source(b: &mut Build) -> Outcome {
     let path = format!("{}/env.sh", TMP_DIR.trim_start_matches('/'));
     let tar = source::files_tar(&[], &[(&path, &env_sh, 0o666)])?;
     docker::upload(&b.docker, &id, tar).await?;
-    let count = spec
-        .phases
-        .values()
-        .filter(|p| !p.commands.is_empty())
-        .count();
-    b.emit
-        .agent(&format!("Phases found in YAML: {count}"))
-        .await?;
-    for (kind, p) in &spec.phases {
-        b.emit
-            .agent(&format!(" {kind}: {} commands", p.commands.len()))
-            .await?;
+    for line in phases_found(&spec) {
+        b.emit.agent(&line).await?;
     }
     ok()
+}
+
+/// `Phases found in YAML: N` and one ` PHASE: M commands` line for each of the same N phases:
+/// those with commands (a phase key with none is not counted or listed).
+fn phases_found(spec: &Buildspec) -> Vec<String> {
+    let listed: Vec<_> = spec
+        .phases
+        .iter()
+        .filter(|(_, p)| !p.commands.is_empty())
+        .collect();
+    let mut out = vec![format!("Phases found in YAML: {}", listed.len())];
+    out.extend(
+        listed
+            .iter()
+            .map(|(kind, p)| format!(" {kind}: {} commands", p.commands.len())),
+    );
+    out
 }
 
 fn shell_of(spec: &Buildspec) -> &'static str {
@@ -341,4 +346,20 @@ pub async fn capture(b: &mut Build, script: &str) -> Result<(i32, Vec<String>), 
     };
     let rc = session.run(job, &mut capture).await?;
     Ok((rc, capture.stdout))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn phases_found_counts_and_lists_the_same_phases() {
+        let spec = crate::buildspec::parse(
+            "version: 0.2\nphases:\n  install:\n    commands: []\n  build:\n    commands:\n      - a\n      - b\n",
+        )
+        .expect("parse")
+        .spec;
+        assert_eq!(
+            super::phases_found(&spec),
+            ["Phases found in YAML: 1", " BUILD: 2 commands"]
+        );
+    }
 }

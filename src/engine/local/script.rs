@@ -145,7 +145,8 @@ pub fn interactive() -> Vec<String> {
 }
 
 /// A shell variable name (letters, digits, `_`, not starting with a digit).
-fn is_name(s: &str) -> bool {
+#[must_use]
+pub fn is_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -122,6 +122,27 @@ pub fn deleted(before: &[String], now: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Where the build finds its buildspec, for the `YAML location is ...` line: a file in the
+/// source copy is at its place under `src_dir` (`--buildspec ci/other.yml` reads
+/// `<src_dir>/ci/other.yml`, as CodeBuild's own path for a buildspec in the source); one that
+/// is not copied in (outside the project, or under `.cbdash/`, like the inline buildspec of
+/// `cloud reproduce`) is at CodeBuild's path for an inline buildspec.
+#[must_use]
+pub fn yaml_location(src_dir: &str, source_dir: &Path, buildspec: Option<&Path>) -> String {
+    let spec = buildspec.map_or_else(|| source_dir.join("buildspec.yml"), Path::to_path_buf);
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (spec, source) = (abs(&spec), abs(source_dir));
+    match spec.strip_prefix(&source) {
+        Ok(rel) if !rel.starts_with(".cbdash") && rel.components().next().is_some() => {
+            format!("{src_dir}/{}", rel.to_string_lossy())
+        }
+        _ => INLINE_BUILDSPEC.to_owned(),
+    }
+}
+
+/// Where CodeBuild puts a buildspec that is not a file of the source.
+pub const INLINE_BUILDSPEC: &str = "/codebuild/readonly/buildspec.yml";
+
 /// A tar holding the directories of `prefix` and the given files (path, contents, mode).
 pub fn files_tar(dirs: &[(&str, u32)], files: &[(&str, &str, u32)]) -> Result<Vec<u8>, LocalError> {
     let mut tar = tar::Builder::new(Vec::new());
@@ -175,6 +196,32 @@ mod tests {
                     .into_owned()
             })
             .collect()
+    }
+
+    #[test]
+    fn yaml_location_is_the_buildspec_under_the_source_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path();
+        std::fs::create_dir_all(p.join("ci")).expect("mkdir");
+        std::fs::write(p.join("ci/other.yml"), "x").expect("write");
+        let src = "/codebuild/output/src1/src";
+        assert_eq!(
+            yaml_location(src, p, None),
+            "/codebuild/output/src1/src/buildspec.yml"
+        );
+        assert_eq!(
+            yaml_location(src, p, Some(&p.join("ci/other.yml"))),
+            "/codebuild/output/src1/src/ci/other.yml"
+        );
+        let outside = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            yaml_location(src, p, Some(&outside.path().join("b.yml"))),
+            INLINE_BUILDSPEC
+        );
+        assert_eq!(
+            yaml_location(src, p, Some(&p.join(".cbdash/reproduce/buildspec.yml"))),
+            INLINE_BUILDSPEC
+        );
     }
 
     #[test]

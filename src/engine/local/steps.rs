@@ -91,12 +91,14 @@ pub async fn drive(
             at,
         })
         .await?;
+    let exported_variables = super::exported::values(b).await;
     b.emit
         .event(BuildEvent::Finished {
             build_id: b.emit.build_id().clone(),
             status,
             duration_ms: u64::try_from((at - started).num_milliseconds()).unwrap_or(0),
             at,
+            exported_variables,
         })
         .await?;
     Ok(status)

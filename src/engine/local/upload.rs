@@ -1,9 +1,17 @@
-//! `UPLOAD_ARTIFACTS`: copy the source directory out of the container once, select the primary
-//! and secondary artifacts and the report files from it, write the artifacts into the output
-//! folder and summarise JUnit reports.
+//! `UPLOAD_ARTIFACTS`: copy the source directory out of the container once (a tar streamed
+//! into an anonymous temporary file), select the primary and secondary artifacts and the
+//! report files from it, write the artifacts into the output folder and summarise JUnit
+//! reports.
+//!
+//! Where artifacts go: the primary into the output folder, or `<name>/` under it when it has
+//! a `name`; each secondary artifact into `<identifier>/`, or `<identifier>/<name>/` when it
+//! has a `name` (its own location, as each secondary artifact has one on CodeBuild, with the
+//! name as the folder in it). Names are expanded by the build's shell.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use crate::buildspec::Artifact;
 use crate::model::{BuildEvent, PhaseContext, StatusCode};
@@ -11,7 +19,7 @@ use crate::model::{BuildEvent, PhaseContext, StatusCode};
 use super::phases::capture;
 use super::plan::PhaseResult;
 use super::run::Build;
-use super::{LocalError, artifacts, docker, script};
+use super::{LocalError, artifacts, docker, junit, script};
 
 type Outcome = Result<(PhaseResult, PhaseContext), LocalError>;
 
@@ -24,42 +32,21 @@ pub async fn upload_artifacts(b: &mut Build) -> Outcome {
         return Ok((PhaseResult::Succeeded, PhaseContext::default()));
     }
     let id = b.container.clone().ok_or(LocalError::NoContainer)?;
-    let tar = docker::download(&b.docker, &id, &b.src_dir)
-        .await?
-        .unwrap_or_default();
-    let files = artifacts::index(&tar)?;
-    reports(b, &spec, &tar, &files).await?;
+    let mut tar = download(&b.docker.clone(), &id, &b.src_dir.clone()).await?;
+    let idx = match &mut tar {
+        Some(f) => reading(f, |f| artifacts::index(f)).await?,
+        None => artifacts::Index::default(),
+    };
+    reports(b, &spec, tar.as_mut(), &idx).await?;
     let Some(arts) = &spec.artifacts else {
         return Ok((PhaseResult::Succeeded, PhaseContext::default()));
     };
     let mut wanted: HashMap<String, Vec<PathBuf>> = HashMap::new();
     let mut written = Vec::new();
-    let primary = select(b, &arts.primary, &files).await?;
-    if primary.is_empty() {
-        let msg = "no matching artifact paths found";
-        return Ok((
-            PhaseResult::Failed {
-                message: msg.into(),
-            },
-            PhaseContext::new(StatusCode::ClientError, msg),
-        ));
-    }
-    let primary_dir = match &arts.primary.name {
-        Some(name) => {
-            let expanded = expand_name(b, name).await?;
-            b.artifacts_dir.join(expanded)
-        }
-        None => b.artifacts_dir.clone(),
-    };
-    add(
-        &mut wanted,
-        &mut written,
-        &primary_dir,
-        &b.artifacts_dir,
-        primary,
-    );
-    for (ident, art) in &arts.secondary {
-        let sel = select(b, art, &files).await?;
+    let mut all = vec![(None, &arts.primary)];
+    all.extend(arts.secondary.iter().map(|(id, a)| (Some(id.as_str()), a)));
+    for (ident, art) in all {
+        let sel = select(b, art, &idx).await?;
         if sel.is_empty() {
             let msg = "no matching artifact paths found";
             return Ok((
@@ -69,10 +56,12 @@ pub async fn upload_artifacts(b: &mut Build) -> Outcome {
                 PhaseContext::new(StatusCode::ClientError, msg),
             ));
         }
-        let dir = b.artifacts_dir.join(ident);
+        let dir = destination(b, ident, art.name.as_deref()).await?;
         add(&mut wanted, &mut written, &dir, &b.artifacts_dir, sel);
     }
-    artifacts::extract(&tar, &wanted)?;
+    if let Some(f) = &mut tar {
+        reading(f, move |f| artifacts::extract(f, &wanted)).await?;
+    }
     written.sort();
     b.emit
         .event(BuildEvent::Artifacts {
@@ -84,11 +73,61 @@ pub async fn upload_artifacts(b: &mut Build) -> Outcome {
     Ok((PhaseResult::Succeeded, PhaseContext::default()))
 }
 
+/// The source directory's tar, streamed into an anonymous temporary file (gone when
+/// dropped); `None` when the directory does not exist.
+async fn download(
+    docker: &bollard::Docker,
+    id: &str,
+    src_dir: &str,
+) -> Result<Option<File>, LocalError> {
+    let file = tempfile::tempfile()
+        .map_err(|e| LocalError::Artifacts(format!("cannot make a temporary file: {e}")))?;
+    let mut file = tokio::fs::File::from_std(file);
+    let found = docker::download_to(docker, id, src_dir, &mut file).await?;
+    Ok(found.then(|| file.try_into_std().ok()).flatten())
+}
+
+/// Runs `work` over the downloaded tar from its start, on a blocking thread: reading and
+/// writing files must not hold up the build's task, which also watches for a stop, the
+/// timeout and the daemon.
+async fn reading<T: Send + 'static>(
+    tar: &mut File,
+    work: impl FnOnce(&mut File) -> Result<T, LocalError> + Send + 'static,
+) -> Result<T, LocalError> {
+    let mut f = tar
+        .try_clone()
+        .map_err(|e| LocalError::Artifacts(format!("cannot read the downloaded files: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| LocalError::Artifacts(format!("cannot read the downloaded files: {e}")))?;
+        work(&mut f)
+    })
+    .await
+    .map_err(|e| LocalError::Artifacts(format!("the artifact copy stopped: {e}")))?
+}
+
+/// Where one artifact's files go (see the module doc).
+async fn destination(
+    b: &mut Build,
+    identifier: Option<&str>,
+    name: Option<&str>,
+) -> Result<PathBuf, LocalError> {
+    let mut dir = b.artifacts_dir.clone();
+    if let Some(ident) = identifier {
+        dir.push(ident);
+    }
+    if let Some(name) = name {
+        let expanded = expand_name(b, name).await?;
+        dir.push(expanded);
+    }
+    Ok(dir)
+}
+
 fn add(
     wanted: &mut HashMap<String, Vec<PathBuf>>,
     written: &mut Vec<String>,
-    dir: &std::path::Path,
-    root: &std::path::Path,
+    dir: &Path,
+    root: &Path,
     sel: Vec<(String, String)>,
 ) {
     for (src, dest) in sel {
@@ -103,7 +142,7 @@ fn add(
 async fn select(
     b: &mut Build,
     art: &Artifact,
-    files: &[String],
+    idx: &artifacts::Index,
 ) -> Result<Vec<(String, String)>, LocalError> {
     let base = art.base_directory.clone().unwrap_or_else(|| ".".into());
     b.emit
@@ -113,13 +152,14 @@ async fn select(
     for p in &art.files {
         b.emit.agent(&format!("Expanding {p}")).await?;
     }
-    let sel = artifacts::select_artifact(files, art)?;
+    let sel = artifacts::select_artifact(idx, art)?;
     b.emit
         .agent(&format!("Found {} file(s)", sel.len()))
         .await?;
     if sel.is_empty() {
         // Not a CodeBuild line: what did exist, for the user and the diagnosis's fix.
-        let there = artifacts::paths_under(files, art.base_directory.as_deref());
+        let bases = artifacts::base_dirs(art.base_directory.as_deref(), &idx.dirs)?;
+        let there = artifacts::paths_under(&idx.files, &bases);
         b.emit
             .agent(&crate::diagnose::listing_line(&base, &there))
             .await?;
@@ -146,20 +186,19 @@ async fn expand_name(b: &mut Build, name: &str) -> Result<String, LocalError> {
 async fn reports(
     b: &mut Build,
     spec: &crate::buildspec::Buildspec,
-    tar: &[u8],
-    files: &[String],
+    mut tar: Option<&mut File>,
+    idx: &artifacts::Index,
 ) -> Result<(), LocalError> {
     for (group, r) in &spec.reports {
-        let sel = artifacts::select(
-            files,
-            &r.files,
-            r.base_directory.as_deref(),
-            &[],
-            r.discard_paths,
-        )?;
+        let bases = artifacts::base_dirs(r.base_directory.as_deref(), &idx.dirs)?;
+        let sel = artifacts::select(&idx.files, &r.files, &bases, &[], r.discard_paths)?;
         let names: Vec<String> = sel.iter().map(|(s, _)| s.clone()).collect();
-        let contents = artifacts::read_files(tar, &names)?;
-        let mut sum = artifacts::JunitSummary::default();
+        let wanted = names.clone();
+        let contents = match tar.as_deref_mut() {
+            Some(f) => reading(f, move |f| artifacts::read_files(f, &wanted)).await?,
+            None => std::collections::BTreeMap::new(),
+        };
+        let mut sum = junit::JunitSummary::default();
         let format = if r.file_format.is_empty() {
             "JUNITXML"
         } else {
@@ -167,7 +206,7 @@ async fn reports(
         };
         if format.eq_ignore_ascii_case("JUNITXML") {
             for data in contents.values() {
-                let s = artifacts::junit_summary(&String::from_utf8_lossy(data));
+                let s = junit::junit_summary(&String::from_utf8_lossy(data));
                 sum.tests += s.tests;
                 sum.failures += s.failures;
                 sum.skipped += s.skipped;
