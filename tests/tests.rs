@@ -25,6 +25,8 @@ mod cloud_scripted;
 mod local_harness;
 mod local_outputs;
 mod local_semantics;
+// runtime-versions and the codebuild-* helper commands.
+mod local_runtimes;
 // Resuming a failed build in place, a shell in its container, watch mode.
 mod local_resume;
 mod local_resume_bench;

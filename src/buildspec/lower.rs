@@ -243,10 +243,9 @@ fn phase(w: &mut Walker<'_>, node: &Node, name: &str) -> Phase {
                         Some("move it under `phases.install`"),
                     );
                 }
+                // Run locally as on CodeBuild: from the image's runtimes.yml, or skipped on an
+                // image without one (engine::local::install).
                 p.runtime_versions = runtime_versions(w, e.value);
-                if !p.runtime_versions.is_empty() {
-                    w.local_limit("runtime-versions", e.key_pos);
-                }
             }
             "commands" => p.commands = commands(w, e.value, &format!("phases.{name}.commands")),
             "finally" => p.finally = commands(w, e.value, &format!("phases.{name}.finally")),

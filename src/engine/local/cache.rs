@@ -56,16 +56,22 @@ pub fn mounts(spec: &Buildspec, project: &str, src_dir: &str) -> Vec<Mount> {
 /// `cbdash-cache-<project>-<hash of the path>`, a valid volume name.
 #[must_use]
 pub fn volume_name(project: &str, dir: &str) -> String {
-    // FNV-1a: stable across runs and platforms (std's hasher is not).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in dir.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = fnv64(dir);
     let p: String = project
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     format!("cbdash-cache-{p}-{h:016x}")
+}
+
+/// FNV-1a of `text`: stable across runs and platforms (std's hasher is not).
+#[must_use]
+pub fn fnv64(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// Labels of a cache volume.

@@ -10,6 +10,8 @@
 //! - [`envvars`] builds the environment (`CODEBUILD_*`, precedence, SSM/Secrets Manager),
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
 //!   [`cache`] the cache volumes, [`state`] the build counter.
+//! - [`install`] runs `runtime-versions` at the start of INSTALL from the image's runtime table
+//!   ([`runtimes`], pure).
 //! - [`steps`] drives the machine for a build and for a resume: it saves the shell state at the
 //!   start of every phase ([`script::snapshot`]) and numbers attempts across resumes.
 //! - A failed build can be kept ([`crate::engine::Keep`]): its container stays, labelled, and
@@ -26,12 +28,14 @@ pub mod docker;
 pub mod driver;
 pub mod emit;
 pub mod envvars;
+mod install;
 pub mod kept;
 pub mod locate;
 mod phases;
 pub mod plan;
 pub mod resume;
 pub mod run;
+pub mod runtimes;
 pub mod script;
 pub mod shell;
 pub mod source;

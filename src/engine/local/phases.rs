@@ -261,29 +261,33 @@ async fn commands(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Outcome 
     let Some(p) = spec.phase(phase).cloned() else {
         return ok();
     };
-    if phase == PhaseKind::Install && !p.runtime_versions.is_empty() {
-        b.emit
-            .agent("Skipping install of runtimes. Runtime version selection is not supported by this build image")
-            .await?;
-    }
     let user = p.run_as.clone().or_else(|| spec.run_as.clone());
-    let mut failure: Option<String> = None;
-    for c in &p.commands {
+    let mut failure: Option<(StatusCode, String)> = None;
+    if phase == PhaseKind::Install && !p.runtime_versions.is_empty() {
+        failure =
+            super::install::runtime_versions(b, &spec, &p.runtime_versions, succeeding).await?;
+    }
+    let commands = if failure.is_none() {
+        &p.commands[..]
+    } else {
+        &[]
+    };
+    for c in commands {
         if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), succeeding).await? {
-            failure = Some(msg);
+            failure = Some((StatusCode::CommandExecutionError, msg));
             break;
         }
     }
     for c in &p.finally {
         let ok_so_far = succeeding && failure.is_none();
         if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), ok_so_far).await? {
-            failure.get_or_insert(msg);
+            failure.get_or_insert((StatusCode::CommandExecutionError, msg));
             break;
         }
     }
     match failure {
         None => ok(),
-        Some(msg) => failed(StatusCode::CommandExecutionError, msg),
+        Some((code, msg)) => failed(code, msg),
     }
 }
 
@@ -295,7 +299,19 @@ async fn run_one(
     user: Option<&str>,
     succeeding: bool,
 ) -> Result<Option<String>, LocalError> {
-    b.emit.agent(&format!("Running command {text}")).await?;
+    run_shown(b, spec, text, text, user, succeeding).await
+}
+
+/// Runs the build command `text`, logged (and named in a failure) as `shown`.
+pub(super) async fn run_shown(
+    b: &mut Build,
+    spec: &Buildspec,
+    shown: &str,
+    text: &str,
+    user: Option<&str>,
+    succeeding: bool,
+) -> Result<Option<String>, LocalError> {
+    b.emit.agent(&format!("Running command {shown}")).await?;
     let script = script::wrap(text, spec.version, succeeding);
     let job = Job {
         script: &script,
@@ -309,11 +325,11 @@ async fn run_one(
     }
     b.emit
         .agent(&format!(
-            "Command did not exit successfully {text} exit status {rc}"
+            "Command did not exit successfully {shown} exit status {rc}"
         ))
         .await?;
     Ok(Some(format!(
-        "Error while executing command: {text}. Reason: exit status {rc}"
+        "Error while executing command: {shown}. Reason: exit status {rc}"
     )))
 }
 

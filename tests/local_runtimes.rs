@@ -1,0 +1,231 @@
+//! `runtime-versions` from the image's `/codebuild/image/config/runtimes.yml`, against the real
+//! Docker daemon.
+
+use std::process::Command;
+use std::sync::Mutex;
+
+use crate::local_harness::{Run, image, project, run};
+
+/// The runtime table of the test image made by [`runtimes_image`]: listed versions, a
+/// `default` entry, and commands that export what BUILD then reads.
+const RUNTIMES_YML: &str = r#"version: 0.1
+runtimes:
+  python:
+    versions:
+      "3.9":
+        commands:
+          - echo "Installing Python version 3.9 ..."
+          - export PYTHON_SELECTED=3.9
+      "3.12":
+        commands:
+          - echo "Installing Python version 3.12 ..."
+          - export PYTHON_SELECTED=3.12
+      default:
+        commands:
+          - echo "Installing custom Python version $VERSION ..."
+          - export PYTHON_SELECTED=custom-$VERSION
+  nodejs:
+    versions:
+      "20":
+        commands:
+          - export NODE_SELECTED=20
+"#;
+
+static MAKING: Mutex<()> = Mutex::new(());
+
+fn docker(args: &[&str]) -> std::process::Output {
+    Command::new("docker").args(args).output().expect("docker")
+}
+
+/// The test image plus [`RUNTIMES_YML`], made here (create, copy, commit: nothing is
+/// pulled) once per base image and table.
+fn runtimes_image(base: &str) -> String {
+    let _guard = MAKING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let id = docker(&["image", "inspect", "-f", "{{.Id}}", base]);
+    assert!(id.status.success(), "no base image {base}");
+    let fingerprint = format!(
+        "{}{RUNTIMES_YML}",
+        String::from_utf8_lossy(&id.stdout).trim()
+    );
+    let tag = format!(
+        "cbdash-test/runtimes:{:016x}",
+        cbdash::engine::local::cache::fnv64(&fingerprint)
+    );
+    if docker(&["image", "inspect", &tag]).status.success() {
+        return tag;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("codebuild/image/config");
+    std::fs::create_dir_all(&conf).expect("mkdir");
+    std::fs::write(conf.join("runtimes.yml"), RUNTIMES_YML).expect("write");
+    let made = docker(&["create", base, "/bin/sh"]);
+    assert!(made.status.success(), "docker create: {made:?}");
+    let container = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    let src = format!("{}/codebuild", dir.path().display());
+    let copied = docker(&["cp", &src, &format!("{container}:/")]);
+    let committed = docker(&["commit", &container, &tag]);
+    docker(&["rm", "-f", &container]);
+    assert!(copied.status.success(), "docker cp: {copied:?}");
+    assert!(committed.status.success(), "docker commit: {committed:?}");
+    tag
+}
+
+fn with_runtimes(versions: &str, build: &str) -> String {
+    format!(
+        "version: 0.2\nenv:\n  variables:\n    PY_WANTED: \"3.12\"\nphases:\n  install:\n    runtime-versions:\n{versions}    commands:\n      - echo install-commands-ran\n  build:\n    commands:\n{build}"
+    )
+}
+
+fn agent_lines(r: &Run) -> Vec<String> {
+    r.of("log")
+        .iter()
+        .filter(|e| e["stream"] == "agent")
+        .map(|e| e["line"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn runtime_versions_run_the_listed_version_and_its_exports_reach_build() {
+    let Some(base) = image() else { return };
+    let img = runtimes_image(&base);
+    let spec = with_runtimes(
+        "      python: \"3.9\"\n      nodejs: 20\n",
+        "      - echo py=$PYTHON_SELECTED node=$NODE_SELECTED\n",
+    );
+    let dir = project(&[("buildspec.yml", &spec)]);
+    let r = run(dir.path(), &img, &[]);
+    assert_eq!(r.status(), "SUCCEEDED", "{}", r.dump());
+    let out = r.stdout();
+    assert!(
+        out.contains(&"Installing Python version 3.9 ...".to_owned()),
+        "{}",
+        r.dump()
+    );
+    assert!(
+        out.contains(&"install-commands-ran".to_owned()),
+        "{}",
+        r.dump()
+    );
+    assert!(out.contains(&"py=3.9 node=20".to_owned()), "{}", r.dump());
+    let agent = agent_lines(&r);
+    assert!(
+        agent
+            .iter()
+            .any(|l| l.ends_with("Running command echo \"Installing Python version 3.9 ...\"")),
+        "{}",
+        r.dump()
+    );
+    assert!(
+        agent.iter().any(|l| l
+            .ends_with("Selecting 'python' runtime version '3.9' based on manual selections...")),
+        "{}",
+        r.dump()
+    );
+    assert!(
+        !agent
+            .iter()
+            .any(|l| l.contains("Skipping install of runtimes"))
+    );
+}
+
+#[test]
+fn runtime_versions_latest_and_a_shell_variable_pick_their_version() {
+    let Some(base) = image() else { return };
+    let img = runtimes_image(&base);
+    for (value, expected) in [("latest", "py=3.12"), ("\"$PY_WANTED\"", "py=3.12")] {
+        let spec = with_runtimes(
+            &format!("      python: {value}\n"),
+            "      - echo py=$PYTHON_SELECTED\n",
+        );
+        let dir = project(&[("buildspec.yml", &spec)]);
+        let r = run(dir.path(), &img, &[]);
+        assert_eq!(r.status(), "SUCCEEDED", "{value}: {}", r.dump());
+        assert!(
+            r.stdout().contains(&expected.to_owned()),
+            "{value}: {}",
+            r.dump()
+        );
+        assert!(
+            r.stdout()
+                .contains(&"Installing Python version 3.12 ...".to_owned()),
+            "{value}: {}",
+            r.dump()
+        );
+    }
+}
+
+#[test]
+fn runtime_versions_unlisted_version_runs_default_with_version_set() {
+    let Some(base) = image() else { return };
+    let img = runtimes_image(&base);
+    let spec = with_runtimes(
+        "      python: \"3.11\"\n",
+        "      - echo py=$PYTHON_SELECTED\n",
+    );
+    let dir = project(&[("buildspec.yml", &spec)]);
+    let r = run(dir.path(), &img, &[]);
+    assert_eq!(r.status(), "SUCCEEDED", "{}", r.dump());
+    let out = r.stdout();
+    assert!(
+        out.contains(&"Installing custom Python version 3.11 ...".to_owned()),
+        "{}",
+        r.dump()
+    );
+    assert!(out.contains(&"py=custom-3.11".to_owned()), "{}", r.dump());
+    // Logged as the table writes it.
+    assert!(
+        agent_lines(&r).iter().any(|l| l
+            .ends_with("Running command echo \"Installing custom Python version $VERSION ...\"")),
+        "{}",
+        r.dump()
+    );
+}
+
+#[test]
+fn runtime_versions_unknown_runtime_fails_install_with_what_the_image_has() {
+    let Some(base) = image() else { return };
+    let img = runtimes_image(&base);
+    let spec = with_runtimes(
+        "      ruby: \"3.3\"\n      python: \"3.9\"\n",
+        "      - echo BUILD-RAN\n",
+    );
+    let dir = project(&[("buildspec.yml", &spec)]);
+    let r = run(dir.path(), &img, &[]);
+    assert_eq!(r.status(), "FAILED", "{}", r.dump());
+    assert_eq!(r.code, 1);
+    let ctx = &r.finished("INSTALL")["context"];
+    assert_eq!(ctx["status_code"], "YAML_FILE_ERROR", "{}", r.dump());
+    assert_eq!(
+        ctx["message"],
+        "Unknown runtime named 'ruby'. This build image has the following runtimes: nodejs, python"
+    );
+    // Nothing is installed and nothing else of INSTALL runs.
+    let out = r.stdout();
+    assert!(
+        !out.iter().any(|l| l.contains("Installing")),
+        "{}",
+        r.dump()
+    );
+    assert!(!out.contains(&"install-commands-ran".to_owned()));
+    assert!(!out.contains(&"BUILD-RAN".to_owned()));
+}
+
+#[test]
+fn runtime_versions_on_an_image_without_runtimes_yml_are_skipped() {
+    let Some(img) = image() else { return };
+    let spec = with_runtimes("      python: \"3.12\"\n", "      - echo BUILD-RAN\n");
+    let dir = project(&[("buildspec.yml", &spec)]);
+    let r = run(dir.path(), &img, &[]);
+    assert_eq!(r.status(), "SUCCEEDED", "{}", r.dump());
+    assert!(
+        agent_lines(&r).iter().any(|l| l.ends_with(
+            "Skipping install of runtimes. Runtime version selection is not supported by this build image"
+        )),
+        "{}",
+        r.dump()
+    );
+    assert!(r.stdout().contains(&"install-commands-ran".to_owned()));
+    assert!(r.stdout().contains(&"BUILD-RAN".to_owned()));
+}
