@@ -1,5 +1,6 @@
-//! `runtime-versions` from the image's `/codebuild/image/config/runtimes.yml`, against the real
-//! Docker daemon.
+//! `runtime-versions` from the image's `/codebuild/image/config/runtimes.yml`, and the helper
+//! commands (`codebuild-hash-files`, `codebuild-glob-search`) in every local build, against the
+//! real Docker daemon.
 
 use std::process::Command;
 use std::sync::Mutex;
@@ -228,4 +229,84 @@ fn runtime_versions_on_an_image_without_runtimes_yml_are_skipped() {
     );
     assert!(r.stdout().contains(&"install-commands-ran".to_owned()));
     assert!(r.stdout().contains(&"BUILD-RAN".to_owned()));
+}
+
+/// The 64-hex lines of a run's output.
+fn hashes(r: &Run) -> Vec<String> {
+    r.stdout()
+        .into_iter()
+        .filter(|l| l.len() == 64 && l.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')))
+        .collect()
+}
+
+#[test]
+fn helper_hash_files_is_stable_and_follows_file_changes() {
+    let Some(img) = image() else { return };
+    let spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - codebuild-hash-files package-lock.json '**/*.md'\n      - cd docs && codebuild-hash-files '*.md'\n";
+    let dir = project(&[
+        ("buildspec.yml", spec),
+        ("package-lock.json", "{\"v\": 1}\n"),
+        ("docs/a.md", "a\n"),
+        ("docs/deep/b.md", "b\n"),
+    ]);
+    let r1 = run(dir.path(), &img, &[]);
+    assert_eq!(r1.status(), "SUCCEEDED", "{}", r1.dump());
+    let h1 = hashes(&r1);
+    assert_eq!(h1.len(), 2, "{}", r1.dump());
+    assert_ne!(h1[0], h1[1], "different file sets hash differently");
+    let r2 = run(dir.path(), &img, &[]);
+    assert_eq!(hashes(&r2), h1, "stable across runs: {}", r2.dump());
+    std::fs::write(dir.path().join("package-lock.json"), "{\"v\": 2}\n").expect("write");
+    let r3 = run(dir.path(), &img, &[]);
+    let h3 = hashes(&r3);
+    assert_eq!(h3.len(), 2, "{}", r3.dump());
+    assert_ne!(h3[0], h1[0], "a changed file changes the hash");
+    assert_eq!(h3[1], h1[1], "files outside the patterns do not count");
+}
+
+#[test]
+fn helper_glob_search_lists_matches_and_says_when_there_are_none() {
+    let Some(img) = image() else { return };
+    let spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - codebuild-glob-search '**/*.md' 'c/*'\n      - codebuild-glob-search '*.none'\n      - echo after-no-match\n      - PATH=/nowhere /usr/local/bin/codebuild-hash-files x; echo rc=$?\n";
+    let dir = project(&[
+        ("buildspec.yml", spec),
+        ("top.md", "t"),
+        ("a/x.md", "x"),
+        ("a/b/y.md", "y"),
+        ("c/z.txt", "z"),
+        ("c/d/deeper.txt", "no: `*` stays in one directory"),
+        ("notmd", "n"),
+    ]);
+    let r = run(dir.path(), &img, &[]);
+    assert_eq!(r.status(), "SUCCEEDED", "{}", r.dump());
+    let out = r.stdout();
+    assert_eq!(
+        out[..4],
+        ["a/b/y.md", "a/x.md", "c/z.txt", "top.md"],
+        "{}",
+        r.dump()
+    );
+    assert_eq!(out[4], "after-no-match", "{}", r.dump());
+    let stderr: Vec<String> = r
+        .of("log")
+        .iter()
+        .filter(|e| e["stream"] == "stderr")
+        .map(|e| e["line"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l == "codebuild-glob-search: no files found matching: *.none"),
+        "{}",
+        r.dump()
+    );
+    // An image without any SHA-256 tool gets a clear message.
+    assert!(out.contains(&"rc=127".to_owned()), "{}", r.dump());
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("this image has no SHA-256 tool")),
+        "{}",
+        r.dump()
+    );
 }

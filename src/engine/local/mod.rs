@@ -11,7 +11,7 @@
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
 //!   [`cache`] the cache volumes, [`state`] the build counter.
 //! - [`install`] runs `runtime-versions` at the start of INSTALL from the image's runtime table
-//!   ([`runtimes`], pure).
+//!   ([`runtimes`], pure); [`helpers`] are the `codebuild-*` commands copied into every build.
 //! - [`steps`] drives the machine for a build and for a resume: it saves the shell state at the
 //!   start of every phase ([`script::snapshot`]) and numbers attempts across resumes.
 //! - A failed build can be kept ([`crate::engine::Keep`]): its container stays, labelled, and
@@ -28,6 +28,7 @@ pub mod docker;
 pub mod driver;
 pub mod emit;
 pub mod envvars;
+mod helpers;
 mod install;
 pub mod kept;
 pub mod locate;

@@ -125,7 +125,12 @@ async fn provisioning(b: &mut Build) -> Outcome {
         Err(e) => return fault(&e.to_string()),
     };
     b.container = Some(id.clone());
-    let tar = source::files_tar(&[(TMP_DIR, 0o1777)], &[])?;
+    let helpers = super::helpers::files();
+    let helper_files: Vec<(&str, &str, u32)> = helpers
+        .iter()
+        .map(|(path, text, mode)| (path.as_str(), *text, *mode))
+        .collect();
+    let tar = source::files_tar(&[(TMP_DIR, 0o1777)], &helper_files)?;
     docker::upload(&b.docker, &id, tar).await?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     b.session = Some(docker::open_session(&b.docker, &id, &nonce).await?);
