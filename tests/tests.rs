@@ -25,7 +25,8 @@ mod cloud_scripted;
 mod local_harness;
 mod local_outputs;
 mod local_semantics;
-// runtime-versions and the codebuild-* helper commands.
+// runtime-versions, the codebuild-* helper commands, keyed caches.
+mod local_cache_keys;
 mod local_runtimes;
 // Resuming a failed build in place, a shell in its container, watch mode.
 mod local_resume;

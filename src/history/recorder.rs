@@ -135,6 +135,7 @@ impl Recorder {
             BuildEvent::Artifacts { .. }
             | BuildEvent::Report { .. }
             | BuildEvent::Notice { .. }
+            | BuildEvent::CacheKey { .. }
             | BuildEvent::Diagnosis { .. } => {}
         }
         Ok(Vec::new())

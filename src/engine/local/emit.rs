@@ -52,6 +52,12 @@ impl Emitter {
         self.masker.add(value);
     }
 
+    /// `text` with every secret masked (for event fields that are not log lines).
+    #[must_use]
+    pub fn mask(&self, text: &str) -> String {
+        self.masker.mask(text)
+    }
+
     /// Emits a line of command output.
     pub async fn line(&mut self, stream: LogStream, text: &str) -> Result<(), LocalError> {
         let line = LogLine {

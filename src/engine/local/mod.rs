@@ -11,7 +11,9 @@
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out,
 //!   [`cache`] the cache volumes, [`state`] the build counter.
 //! - [`install`] runs `runtime-versions` at the start of INSTALL from the image's runtime table
-//!   ([`runtimes`], pure); [`helpers`] are the `codebuild-*` commands copied into every build.
+//!   ([`runtimes`], pure); [`helpers`] are the `codebuild-*` commands copied into every build;
+//!   [`cache_keys`] evaluates `cache.key`, restores at `DOWNLOAD_SOURCE` and saves after
+//!   `UPLOAD_ARTIFACTS`.
 //! - [`steps`] drives the machine for a build and for a resume: it saves the shell state at the
 //!   start of every phase ([`script::snapshot`]) and numbers attempts across resumes.
 //! - A failed build can be kept ([`crate::engine::Keep`]): its container stays, labelled, and
@@ -24,6 +26,7 @@
 
 pub mod artifacts;
 pub mod cache;
+mod cache_keys;
 pub mod docker;
 pub mod driver;
 pub mod emit;

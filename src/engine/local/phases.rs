@@ -39,7 +39,12 @@ pub async fn run_phase(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Out
         PhaseKind::Install | PhaseKind::PreBuild | PhaseKind::Build | PhaseKind::PostBuild => {
             commands(b, phase, succeeding).await
         }
-        PhaseKind::UploadArtifacts => super::upload::upload_artifacts(b).await,
+        PhaseKind::UploadArtifacts => {
+            let outcome = super::upload::upload_artifacts(b).await?;
+            let uploaded = outcome.0 == PhaseResult::Succeeded;
+            super::cache_keys::save(b, succeeding && uploaded).await?;
+            Ok(outcome)
+        }
         _ => ok(),
     }
 }
@@ -249,6 +254,7 @@ async fn download_source(b: &mut Build) -> Outcome {
             .agent(&format!(" {kind}: {} commands", p.commands.len()))
             .await?;
     }
+    super::cache_keys::restore(b, &spec).await?;
     ok()
 }
 
