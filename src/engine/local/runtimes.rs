@@ -106,10 +106,14 @@ impl Runtimes {
             });
         };
         let listed = || versions.keys().filter(|v| *v != DEFAULT);
-        let unknown = || RuntimesError::UnknownVersion {
-            name: runtime.to_owned(),
-            version: version.to_owned(),
-            available: join(listed()),
+        let unknown = || {
+            let mut names: Vec<&String> = listed().collect();
+            names.sort_by(|a, b| compare_versions(a, b));
+            RuntimesError::UnknownVersion {
+                name: runtime.to_owned(),
+                version: version.to_owned(),
+                available: join(names.into_iter()),
+            }
         };
         let wanted = if version == "latest" {
             listed()
@@ -273,6 +277,30 @@ runtimes:
         );
         let e = rt().select("nodejs", "16").expect_err("no default");
         assert!(e.to_string().contains("following versions: 18, 20"), "{e}");
+    }
+
+    #[test]
+    fn unquoted_number_keys_as_the_curated_images_write_them() {
+        // The layout of aws-codebuild-docker-images' ubuntu/standard/8.0 table: plain `10.0:`,
+        // `8.0:`, `24:` keys and corretto names.
+        let table = Runtimes::parse(
+            "version: 0.1\nruntimes:\n  dotnet:\n    versions:\n      10.0:\n        commands: [a]\n      8.0:\n        commands: [b]\n  nodejs:\n    versions:\n      24:\n        commands: [c]\n      22:\n        commands: [d]\n  java:\n    versions:\n      corretto8:\n        commands: [e]\n      corretto25:\n        commands: [f]\n      corretto17:\n        commands: [g]\n",
+        )
+        .expect("parses");
+        assert_eq!(table.select("dotnet", "latest").expect("d").version, "10.0");
+        assert_eq!(table.select("dotnet", "8.0").expect("d").commands, ["b"]);
+        assert_eq!(table.select("nodejs", "latest").expect("n").version, "24");
+        assert_eq!(
+            table.select("java", "latest").expect("j").version,
+            "corretto25"
+        );
+        let e = table.select("nodejs", "18").expect_err("no default");
+        assert!(e.to_string().contains("following versions: 22, 24"), "{e}");
+        let e = table.select("dotnet", "6.0").expect_err("no default");
+        assert!(
+            e.to_string().contains("following versions: 8.0, 10.0"),
+            "{e}"
+        );
     }
 
     #[test]
