@@ -30,6 +30,13 @@ runtimes:
       "20":
         commands:
           - export NODE_SELECTED=20
+  broken:
+    versions:
+      "1":
+        commands:
+          - echo "Installing broken 1 ..."
+          - exit 9
+          - echo NOT-AFTER-A-FAILED-RUNTIME-COMMAND
 "#;
 
 static MAKING: Mutex<()> = Mutex::new(());
@@ -200,7 +207,8 @@ fn runtime_versions_unknown_runtime_fails_install_with_what_the_image_has() {
     assert_eq!(ctx["status_code"], "YAML_FILE_ERROR", "{}", r.dump());
     assert_eq!(
         ctx["message"],
-        "Unknown runtime named 'ruby'. This build image has the following runtimes: nodejs, python"
+        "Unknown runtime named 'ruby'. This build image has the following runtimes: broken, \
+         nodejs, python"
     );
     // Nothing is installed and nothing else of INSTALL runs.
     let out = r.stdout();
@@ -211,6 +219,37 @@ fn runtime_versions_unknown_runtime_fails_install_with_what_the_image_has() {
     );
     assert!(!out.contains(&"install-commands-ran".to_owned()));
     assert!(!out.contains(&"BUILD-RAN".to_owned()));
+}
+
+#[test]
+fn runtime_versions_a_failing_runtime_command_fails_install_and_finally_runs() {
+    let Some(base) = image() else { return };
+    let img = runtimes_image(&base);
+    let spec = with_runtimes("      broken: \"1\"\n", "      - echo BUILD-RAN\n").replace(
+        "      - echo install-commands-ran\n",
+        "      - echo install-commands-ran\n    finally:\n      - echo install-finally-ran\n",
+    );
+    let dir = project(&[("buildspec.yml", &spec)]);
+    let r = run(dir.path(), &img, &[]);
+    assert_eq!(r.status(), "FAILED", "{}", r.dump());
+    let ctx = &r.finished("INSTALL")["context"];
+    assert_eq!(
+        ctx["status_code"],
+        "COMMAND_EXECUTION_ERROR",
+        "{}",
+        r.dump()
+    );
+    assert_eq!(
+        ctx["message"],
+        "Error while executing command: exit 9. Reason: exit status 9"
+    );
+    let out = r.stdout();
+    assert_eq!(
+        out,
+        ["Installing broken 1 ...", "install-finally-ran"],
+        "{}",
+        r.dump()
+    );
 }
 
 #[test]
