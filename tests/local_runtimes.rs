@@ -5,6 +5,8 @@
 use std::process::Command;
 use std::sync::Mutex;
 
+use serde_json::Value;
+
 use crate::local_harness::{Run, image, project, run};
 
 /// The runtime table of the test image made by [`runtimes_image`]: listed versions, a
@@ -125,9 +127,36 @@ fn runtime_versions_run_the_listed_version_and_its_exports_reach_build() {
         "{}",
         r.dump()
     );
+    // Announced in DOWNLOAD_SOURCE, in the buildspec's order, as CodeBuild logs them.
+    let selecting: Vec<&Value> = r
+        .of("log")
+        .into_iter()
+        .filter(|e| {
+            e["line"]
+                .as_str()
+                .is_some_and(|l| l.contains("Selecting '"))
+        })
+        .collect();
+    assert_eq!(selecting.len(), 2, "{}", r.dump());
+    assert!(selecting.iter().all(|e| e["phase"] == "DOWNLOAD_SOURCE"));
+    let ends = |i: usize, text: &str| {
+        selecting[i]["line"]
+            .as_str()
+            .is_some_and(|l| l.ends_with(text))
+    };
     assert!(
-        agent.iter().any(|l| l
-            .ends_with("Selecting 'python' runtime version '3.9' based on manual selections...")),
+        ends(
+            0,
+            "Selecting 'python' runtime version '3.9' based on manual selections..."
+        ),
+        "{}",
+        r.dump()
+    );
+    assert!(
+        ends(
+            1,
+            "Selecting 'nodejs' runtime version '20' based on manual selections..."
+        ),
         "{}",
         r.dump()
     );
@@ -192,33 +221,49 @@ fn runtime_versions_unlisted_version_runs_default_with_version_set() {
 }
 
 #[test]
-fn runtime_versions_unknown_runtime_fails_install_with_what_the_image_has() {
+fn runtime_versions_unknown_runtime_or_version_fails_download_source_with_what_the_image_has() {
     let Some(base) = image() else { return };
     let img = runtimes_image(&base);
-    let spec = with_runtimes(
-        "      ruby: \"3.3\"\n      python: \"3.9\"\n",
-        "      - echo BUILD-RAN\n",
-    );
-    let dir = project(&[("buildspec.yml", &spec)]);
-    let r = run(dir.path(), &img, &[]);
-    assert_eq!(r.status(), "FAILED", "{}", r.dump());
-    assert_eq!(r.code, 1);
-    let ctx = &r.finished("INSTALL")["context"];
-    assert_eq!(ctx["status_code"], "YAML_FILE_ERROR", "{}", r.dump());
-    assert_eq!(
-        ctx["message"],
-        "Unknown runtime named 'ruby'. This build image has the following runtimes: broken, \
-         nodejs, python"
-    );
-    // Nothing is installed and nothing else of INSTALL runs.
-    let out = r.stdout();
-    assert!(
-        !out.iter().any(|l| l.contains("Installing")),
-        "{}",
-        r.dump()
-    );
-    assert!(!out.contains(&"install-commands-ran".to_owned()));
-    assert!(!out.contains(&"BUILD-RAN".to_owned()));
+    let cases = [
+        (
+            "      ruby: \"3.3\"\n      python: \"3.9\"\n",
+            "ruby",
+            "Unknown runtime named 'ruby'. This build image has the following runtimes: broken, \
+             nodejs, python",
+        ),
+        (
+            "      python: \"3.9\"\n      nodejs: 18\n",
+            "nodejs",
+            "Unknown runtime version named '18' of nodejs. This build image has the following \
+             versions: 20",
+        ),
+    ];
+    for (versions, runtime, message) in cases {
+        let spec = with_runtimes(versions, "      - echo BUILD-RAN\n");
+        let dir = project(&[("buildspec.yml", &spec)]);
+        let r = run(dir.path(), &img, &[]);
+        assert_eq!(r.status(), "FAILED", "{}", r.dump());
+        assert_eq!(r.code, 1);
+        // As public CodeBuild logs show: announced, then DOWNLOAD_SOURCE fails; nothing runs.
+        let phases: Vec<String> = r.phases().into_iter().map(|p| p.0).collect();
+        assert_eq!(
+            phases,
+            ["PROVISIONING", "DOWNLOAD_SOURCE", "FINALIZING"],
+            "{}",
+            r.dump()
+        );
+        let ctx = &r.finished("DOWNLOAD_SOURCE")["context"];
+        assert_eq!(ctx["status_code"], "YAML_FILE_ERROR", "{}", r.dump());
+        assert_eq!(ctx["message"], message);
+        assert!(
+            agent_lines(&r)
+                .iter()
+                .any(|l| l.contains(&format!("Selecting '{runtime}' runtime version"))),
+            "{}",
+            r.dump()
+        );
+        assert!(r.stdout().is_empty(), "{}", r.dump());
+    }
 }
 
 #[test]

@@ -255,8 +255,8 @@ fn phase(w: &mut Walker<'_>, node: &Node, name: &str) -> Phase {
     p
 }
 
-fn runtime_versions(w: &mut Walker<'_>, node: &Node) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
+fn runtime_versions(w: &mut Walker<'_>, node: &Node) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     for (name, _, value) in w.pairs(node, "runtime-versions") {
         let Some(v) = w.scalar(value, &format!("runtime-versions.{name}")) else {
             continue;
@@ -270,7 +270,7 @@ fn runtime_versions(w: &mut Walker<'_>, node: &Node) -> BTreeMap<String, String>
                 Some(&format!("quote it: `{name}: \"{v}\"`")),
             );
         }
-        out.insert(name.to_owned(), v);
+        out.push((name.to_owned(), v));
     }
     out
 }

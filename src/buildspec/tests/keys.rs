@@ -107,8 +107,14 @@ fn every_v02_key_lowers() {
     let install = s.phase(PhaseKind::Install).expect("install");
     assert_eq!(install.run_as.as_deref(), Some("root"));
     assert_eq!(install.on_failure, OnFailure::Abort);
-    assert_eq!(install.runtime_versions["python"], "3.12");
-    assert_eq!(install.runtime_versions["nodejs"], "20");
+    // In file order: the order they install in.
+    assert_eq!(
+        install.runtime_versions,
+        [
+            ("python".to_owned(), "3.12".to_owned()),
+            ("nodejs".to_owned(), "20".to_owned())
+        ]
+    );
     assert_eq!(install.pos, Pos { line: 19, col: 3 });
     let pre = s.phase(PhaseKind::PreBuild).expect("pre_build");
     assert_eq!(pre.on_failure, OnFailure::Continue);

@@ -254,6 +254,9 @@ async fn download_source(b: &mut Build) -> Outcome {
             .agent(&format!(" {kind}: {} commands", p.commands.len()))
             .await?;
     }
+    if let Some((code, message)) = super::install::check(b, &spec).await? {
+        return failed(code, message);
+    }
     super::cache_keys::restore(b, &spec).await?;
     ok()
 }
@@ -275,8 +278,7 @@ async fn commands(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Outcome 
     let user = p.run_as.clone().or_else(|| spec.run_as.clone());
     let mut failure: Option<(StatusCode, String)> = None;
     if phase == PhaseKind::Install && !p.runtime_versions.is_empty() {
-        failure =
-            super::install::runtime_versions(b, &spec, &p.runtime_versions, succeeding).await?;
+        failure = super::install::runtime_versions(b, &spec, succeeding).await?;
     }
     let commands = if failure.is_none() {
         &p.commands[..]
