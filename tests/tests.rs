@@ -29,6 +29,9 @@ mod local_images;
 mod local_outputs;
 mod local_semantics;
 mod local_shell_state;
+// runtime-versions, the codebuild-* helper commands, keyed caches.
+mod local_cache_keys;
+mod local_runtimes;
 // Resuming a failed build in place, a shell in its container, watch mode.
 mod local_resume;
 mod local_resume_bench;

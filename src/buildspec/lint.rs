@@ -173,11 +173,6 @@ pub const LOCAL_LIMITS: &[LocalLimit] = &[
         hint: "the report files stay where the build wrote them; remove the key if only CodeBuild's export needs it",
     },
     LocalLimit {
-        key: "runtime-versions",
-        message: "`runtime-versions` only works on CodeBuild standard images; on other images it is skipped",
-        hint: "run locally with an aws/codebuild/standard image, or install runtimes with commands",
-    },
-    LocalLimit {
         key: "git-credential-helper",
         message: "`git-credential-helper` is not available in a local run",
         hint: "pass git credentials with --secret, or clone with a token in a command",

@@ -291,10 +291,9 @@ fn phase(w: &mut Walker<'_>, node: &Node, name: &str) -> Phase {
                         Some("move it under `phases.install`"),
                     );
                 }
+                // Run locally as on CodeBuild: from the image's runtimes.yml, or skipped on an
+                // image without one (engine::local::install).
                 p.runtime_versions = runtime_versions(w, e.value);
-                if !p.runtime_versions.is_empty() {
-                    w.local_limit("runtime-versions", e.key_pos);
-                }
             }
             "commands" => p.commands = commands(w, e.value, &format!("phases.{name}.commands")),
             "finally" => p.finally = commands(w, e.value, &format!("phases.{name}.finally")),
@@ -304,8 +303,8 @@ fn phase(w: &mut Walker<'_>, node: &Node, name: &str) -> Phase {
     p
 }
 
-fn runtime_versions(w: &mut Walker<'_>, node: &Node) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
+fn runtime_versions(w: &mut Walker<'_>, node: &Node) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     for (name, _, value) in w.pairs(node, "runtime-versions") {
         let Some(v) = w.scalar(value, &format!("runtime-versions.{name}")) else {
             continue;
@@ -319,7 +318,7 @@ fn runtime_versions(w: &mut Walker<'_>, node: &Node) -> BTreeMap<String, String>
                 Some(&format!("quote it: `{name}: \"{v}\"`")),
             );
         }
-        out.insert(name.to_owned(), v);
+        out.push((name.to_owned(), v));
     }
     out
 }

@@ -63,7 +63,8 @@ pub enum OnFailure {
 pub struct Phase {
     pub run_as: Option<String>,
     pub on_failure: OnFailure,
-    pub runtime_versions: BTreeMap<String, String>,
+    /// `runtime-versions`: runtime → version, in file order (the order they install in).
+    pub runtime_versions: Vec<(String, String)>,
     pub commands: Vec<Command>,
     pub finally: Vec<Command>,
     /// Where the phase key is in the file.

@@ -2,12 +2,12 @@
 //! README; later versions add types and fields, never change these.
 //!
 //! Types: `build_started`, `phase_started`, `log` (one per line), `phase_finished`,
-//! `artifacts`, `report`, `notice`, `cache_report`, `regression`, `diagnosis`,
+//! `artifacts`, `report`, `notice`, `cache_report`, `cache_key`, `regression`, `diagnosis`,
 //! `build_finished`.
 
 use serde_json::{Value, json};
 
-use crate::model::BuildEvent;
+use crate::model::{BuildEvent, BuildId, CacheLookup};
 
 /// The JSON objects for one event (a log batch gives one object per line).
 #[must_use]
@@ -94,6 +94,11 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             build_id,
             diagnosis,
         } => vec![diagnosis.to_ndjson(build_id)],
+        BuildEvent::CacheKey {
+            build_id,
+            key,
+            lookup,
+        } => vec![cache_key(build_id, key, lookup)],
         BuildEvent::Finished {
             build_id,
             status,
@@ -105,6 +110,19 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             "duration_ms": duration_ms, "at": at, "exported_variables": exported_variables,
         })],
     }
+}
+
+/// A keyed cache's lookup: the key, the result and the key whose content was restored.
+fn cache_key(build_id: &BuildId, key: &str, lookup: &CacheLookup) -> Value {
+    let restored = match lookup {
+        CacheLookup::Hit => Some(key),
+        CacheLookup::Fallback { restored_key } => Some(restored_key.as_str()),
+        CacheLookup::Miss | CacheLookup::NotRestored => None,
+    };
+    json!({
+        "type": "cache_key", "build_id": build_id, "key": key,
+        "result": lookup.as_str(), "restored_key": restored,
+    })
 }
 
 /// The NDJSON text for one event (each object on its own line, newline-terminated).
@@ -134,7 +152,7 @@ fn push_terminal_safe(out: &mut String, json: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BuildId, LogLine, LogStream, PhaseContext, PhaseKind, Status};
+    use crate::model::{LogLine, LogStream, PhaseContext, PhaseKind, Status};
 
     #[test]
     fn c1_controls_are_escaped_and_the_value_kept() {
@@ -151,6 +169,34 @@ mod tests {
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
         let v: Value = serde_json::from_str(text.trim_end()).expect("json");
         assert_eq!(v["line"], "a\u{9b}2J\u{1b}[H\u{7f}b");
+    }
+
+    #[test]
+    fn cache_key_names_the_key_result_and_restored_key() {
+        let id = BuildId("p:1".into());
+        let ev = |lookup| BuildEvent::CacheKey {
+            build_id: id.clone(),
+            key: "npm-abc".into(),
+            lookup,
+        };
+        let fallback = objects(&ev(CacheLookup::Fallback {
+            restored_key: "npm-old".into(),
+        }));
+        assert_eq!(
+            fallback,
+            [
+                json!({"type": "cache_key", "build_id": "p:1", "key": "npm-abc",
+                    "result": "fallback", "restored_key": "npm-old"})
+            ]
+        );
+        assert_eq!(objects(&ev(CacheLookup::Hit))[0]["restored_key"], "npm-abc");
+        let miss = &objects(&ev(CacheLookup::Miss))[0];
+        assert_eq!(miss["result"], "miss");
+        assert!(miss["restored_key"].is_null());
+        assert_eq!(
+            objects(&ev(CacheLookup::NotRestored))[0]["result"],
+            "not_restored"
+        );
     }
 
     #[test]

@@ -140,7 +140,8 @@ impl Printer {
             BuildEvent::Cache { report, .. } if report.finished => {
                 let _ = writeln!(out, "cbdash: {}", sanitize(&cache_line(report)));
             }
-            BuildEvent::Cache { .. } => {}
+            // The agent line of the lookup already says it in the log.
+            BuildEvent::Cache { .. } | BuildEvent::CacheKey { .. } => {}
             BuildEvent::Regression { regression, .. } => {
                 let _ = writeln!(
                     out,

@@ -140,6 +140,7 @@ impl Recorder {
             BuildEvent::Artifacts { .. }
             | BuildEvent::Report { .. }
             | BuildEvent::Notice { .. }
+            | BuildEvent::CacheKey { .. }
             | BuildEvent::Diagnosis { .. } => {}
         }
         Ok(Vec::new())

@@ -116,6 +116,33 @@ pub enum NoticeLevel {
     Error,
 }
 
+/// How a keyed local cache (`cache.key`) was found when the build looked it up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheLookup {
+    /// The key itself was saved before: its content was restored.
+    Hit,
+    /// No cache has the key; the newest one whose key starts with a fallback key was restored.
+    Fallback { restored_key: String },
+    /// Nothing matched: the cache paths start as the image and the source have them.
+    Miss,
+    /// `action: save`: nothing is restored.
+    NotRestored,
+}
+
+impl CacheLookup {
+    /// `hit`, `fallback`, `miss` or `not_restored`.
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Fallback { .. } => "fallback",
+            Self::Miss => "miss",
+            Self::NotRestored => "not_restored",
+        }
+    }
+}
+
 /// Everything a backend reports about a build.
 #[derive(Clone, Debug, PartialEq)]
 pub enum BuildEvent {
@@ -187,6 +214,13 @@ pub enum BuildEvent {
         build_id: BuildId,
         diagnosis: Diagnosis,
     },
+    /// A keyed local cache was looked up (at `DOWNLOAD_SOURCE`): the evaluated key and what
+    /// was restored.
+    CacheKey {
+        build_id: BuildId,
+        key: String,
+        lookup: CacheLookup,
+    },
     /// The build ended.
     Finished {
         build_id: BuildId,
@@ -212,6 +246,7 @@ impl BuildEvent {
             | Self::Report { build_id, .. }
             | Self::Finished { build_id, .. }
             | Self::Cache { build_id, .. }
+            | Self::CacheKey { build_id, .. }
             | Self::Regression { build_id, .. }
             | Self::Diagnosis { build_id, .. } => Some(build_id),
             Self::Notice { build_id, .. } => build_id.as_ref(),

@@ -13,6 +13,8 @@ mod regression;
 
 pub use cache_report::{Builder, CacheReport, CacheStep, FirstMiss, StepState};
 pub use diagnosis::Diagnosis;
-pub use event::{BackendKind, BuildEvent, BuildId, BuildOutcome, LogLine, LogStream, NoticeLevel};
+pub use event::{
+    BackendKind, BuildEvent, BuildId, BuildOutcome, CacheLookup, LogLine, LogStream, NoticeLevel,
+};
 pub use phase::{PhaseContext, PhaseKind, Status, StatusCode};
 pub use regression::{Regression, RegressionKind};

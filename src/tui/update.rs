@@ -199,7 +199,10 @@ fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
-        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } => Vec::new(),
+        // The keyed cache's lookup is also an agent line in the log, where the dashboard shows it.
+        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::CacheKey { .. } => {
+            Vec::new()
+        }
         BuildEvent::Diagnosis {
             build_id,
             diagnosis,

@@ -348,12 +348,13 @@ fn privileged_container_as_created(img: &str) -> Option<crate::local_harness::Ru
         ),
         (".cbdash.toml", &format!("name = \"{name}\"\n")),
     ]);
-    let child = crate::local_harness::command(dir.path(), img, &["--privileged", "--no-layer-cache"])
-        .env("DOCKER_HOST", proxy.docker_host())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child =
+        crate::local_harness::command(dir.path(), img, &["--privileged", "--no-layer-cache"])
+            .env("DOCKER_HOST", proxy.docker_host())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
     let deadline = std::time::Instant::now() + Duration::from_mins(1);
     while !proxy.held() {
         assert!(

@@ -28,9 +28,31 @@ pub fn directory(path: &str) -> &str {
     p.trim_end_matches('/')
 }
 
-/// The volumes for a buildspec's cache paths.
+/// The volumes for a buildspec's cache paths. A buildspec with `cache.key` gets the project's
+/// keyed-cache store instead (see [`super::cache_keys`]): which key's content goes into the
+/// paths is only known once the key is evaluated, after the container started.
 #[must_use]
 pub fn mounts(spec: &Buildspec, project: &str, src_dir: &str) -> Vec<Mount> {
+    if spec.cache.as_ref().is_some_and(|c| c.key.is_some()) {
+        let store = super::cache_keys::STORE;
+        return vec![Mount {
+            volume: volume_name(project, store),
+            target: store.to_owned(),
+        }];
+    }
+    targets(spec, src_dir)
+        .into_iter()
+        .map(|(d, target)| Mount {
+            volume: volume_name(project, &d),
+            target,
+        })
+        .collect()
+}
+
+/// Each cache directory as written (glob suffixes dropped) and its absolute path in the
+/// container (relative ones are under `src_dir`).
+#[must_use]
+pub fn targets(spec: &Buildspec, src_dir: &str) -> Vec<(String, String)> {
     let Some(cache) = &spec.cache else {
         return Vec::new();
     };
@@ -45,22 +67,25 @@ pub fn mounts(spec: &Buildspec, project: &str, src_dir: &str) -> Vec<Mount> {
             } else {
                 format!("{src_dir}/{}", d.trim_start_matches("./"))
             };
-            Mount {
-                volume: volume_name(project, d),
-                target,
-            }
+            (d.to_owned(), target)
         })
         .collect()
+}
+
+/// FNV-1a of `text`: stable across runs and platforms (std's hasher is not).
+#[must_use]
+pub fn fnv64(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// `cbdash-cache-<project>-<hash of the path>`, a valid volume name.
 #[must_use]
 pub fn volume_name(project: &str, dir: &str) -> String {
-    // FNV-1a: stable across runs and platforms (std's hasher is not).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in dir.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = fnv64(dir);
     let p: String = project
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })

@@ -15,6 +15,10 @@
 //!   [`junit`] the report summaries),
 //!   [`cache`] the cache volumes, [`state`] the build counter, [`exported`] the values of
 //!   `env.exported-variables` read from the saved shell state when the build ends.
+//! - [`install`] runs `runtime-versions` at the start of INSTALL from the image's runtime table
+//!   ([`runtimes`], pure); [`helpers`] are the `codebuild-*` commands copied into every build;
+//!   [`cache_keys`] evaluates `cache.key`, restores at `DOWNLOAD_SOURCE` and saves after
+//!   `UPLOAD_ARTIFACTS`.
 //! - [`steps`] drives the machine for a build and for a resume: it saves the shell state at the
 //!   start of every phase ([`script::snapshot`]) and numbers attempts across resumes.
 //! - A failed build can be kept ([`crate::engine::Keep`]): its container stays, labelled, and
@@ -27,13 +31,16 @@
 
 pub mod artifacts;
 pub mod cache;
+mod cache_keys;
 pub mod dind;
 pub mod docker;
 pub mod driver;
 pub mod emit;
 pub mod envvars;
 pub mod exported;
+mod helpers;
 pub mod images;
+mod install;
 pub mod junit;
 pub mod kept;
 pub mod locate;
@@ -41,6 +48,7 @@ mod phases;
 pub mod plan;
 pub mod resume;
 pub mod run;
+pub mod runtimes;
 pub mod script;
 pub mod shell;
 pub mod source;

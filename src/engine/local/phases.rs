@@ -39,7 +39,12 @@ pub async fn run_phase(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Out
         PhaseKind::Install | PhaseKind::PreBuild | PhaseKind::Build | PhaseKind::PostBuild => {
             commands(b, phase, succeeding).await
         }
-        PhaseKind::UploadArtifacts => super::upload::upload_artifacts(b).await,
+        PhaseKind::UploadArtifacts => {
+            let outcome = super::upload::upload_artifacts(b).await?;
+            let uploaded = outcome.0 == PhaseResult::Succeeded;
+            super::cache_keys::save(b, succeeding && uploaded).await?;
+            Ok(outcome)
+        }
         _ => ok(),
     }
 }
@@ -131,7 +136,12 @@ async fn provisioning(b: &mut Build) -> Outcome {
         Err(e) => return fault(&e.to_string()),
     };
     b.container = Some(id.clone());
-    let tar = source::files_tar(&[(TMP_DIR, 0o1777)], &[])?;
+    let helpers = super::helpers::files();
+    let helper_files: Vec<(&str, &str, u32)> = helpers
+        .iter()
+        .map(|(path, text, mode)| (path.as_str(), *text, *mode))
+        .collect();
+    let tar = source::files_tar(&[(TMP_DIR, 0o1777)], &helper_files)?;
     docker::upload(&b.docker, &id, tar).await?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     b.session = Some(docker::open_session(&b.docker, &id, &nonce).await?);
@@ -241,6 +251,10 @@ async fn download_source(b: &mut Build) -> Outcome {
     for line in phases_found(&spec) {
         b.emit.agent(&line).await?;
     }
+    if let Some((code, message)) = super::install::check(b, &spec).await? {
+        return failed(code, message);
+    }
+    super::cache_keys::restore(b, &spec).await?;
     ok()
 }
 
@@ -275,29 +289,32 @@ async fn commands(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Outcome 
     let Some(p) = spec.phase(phase).cloned() else {
         return ok();
     };
-    if phase == PhaseKind::Install && !p.runtime_versions.is_empty() {
-        b.emit
-            .agent("Skipping install of runtimes. Runtime version selection is not supported by this build image")
-            .await?;
-    }
     let user = p.run_as.clone().or_else(|| spec.run_as.clone());
-    let mut failure: Option<String> = None;
-    for c in &p.commands {
+    let mut failure: Option<(StatusCode, String)> = None;
+    if phase == PhaseKind::Install && !p.runtime_versions.is_empty() {
+        failure = super::install::runtime_versions(b, &spec, succeeding).await?;
+    }
+    let commands = if failure.is_none() {
+        &p.commands[..]
+    } else {
+        &[]
+    };
+    for c in commands {
         if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), succeeding).await? {
-            failure = Some(msg);
+            failure = Some((StatusCode::CommandExecutionError, msg));
             break;
         }
     }
     for c in &p.finally {
         let ok_so_far = succeeding && failure.is_none();
         if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), ok_so_far).await? {
-            failure.get_or_insert(msg);
+            failure.get_or_insert((StatusCode::CommandExecutionError, msg));
             break;
         }
     }
     match failure {
         None => ok(),
-        Some(msg) => failed(StatusCode::CommandExecutionError, msg),
+        Some((code, msg)) => failed(code, msg),
     }
 }
 
@@ -309,7 +326,19 @@ async fn run_one(
     user: Option<&str>,
     succeeding: bool,
 ) -> Result<Option<String>, LocalError> {
-    b.emit.agent(&format!("Running command {text}")).await?;
+    run_shown(b, spec, text, text, user, succeeding).await
+}
+
+/// Runs the build command `text`, logged (and named in a failure) as `shown`.
+pub(super) async fn run_shown(
+    b: &mut Build,
+    spec: &Buildspec,
+    shown: &str,
+    text: &str,
+    user: Option<&str>,
+    succeeding: bool,
+) -> Result<Option<String>, LocalError> {
+    b.emit.agent(&format!("Running command {shown}")).await?;
     let script = script::wrap(text, spec.version, succeeding);
     let job = Job {
         script: &script,
@@ -323,11 +352,11 @@ async fn run_one(
     }
     b.emit
         .agent(&format!(
-            "Command did not exit successfully {text} exit status {rc}"
+            "Command did not exit successfully {shown} exit status {rc}"
         ))
         .await?;
     Ok(Some(format!(
-        "Error while executing command: {text}. Reason: exit status {rc}"
+        "Error while executing command: {shown}. Reason: exit status {rc}"
     )))
 }
 
