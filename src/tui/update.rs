@@ -338,6 +338,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
         build_id,
         status,
         duration_ms,
+        at,
         ..
     } = ev
     else {
@@ -349,9 +350,11 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let project = b.project.clone();
     b.status = status;
     b.duration_ms = Some(duration_ms);
+    // What still runs (COMPLETED, or a phase a stop cut short) ends now: its time stops.
     for p in &mut b.phases {
         if p.status == Status::InProgress {
             p.status = status;
+            p.duration_ms = Some(u64::try_from((at - p.started).num_milliseconds()).unwrap_or(0));
         }
     }
     let text = format!("{}: {status} in {}", b.project, view::fmt_ms(duration_ms));

@@ -64,3 +64,43 @@ fn cache_reports_from_the_analyzer_fill_the_cache_panel() {
     assert_eq!((caches[1].cached, caches[1].steps), (2, 2));
     assert_eq!(caches[1].first_miss, None);
 }
+
+/// When the build ends, what was still running (COMPLETED) stops its clock: a finished build's
+/// timeline does not keep counting (it did, found in tmux: COMPLETED 3.1s, then 4.7s, 8.6s).
+#[test]
+fn the_finished_build_stops_the_clock_of_its_last_phase() {
+    use cbdash::model::Status;
+    use chrono::TimeDelta;
+    let (mut s, km) = dashboard();
+    replay(&mut s, &km, running());
+    let id = BuildId(ID.into());
+    let started = super::fixtures::t(100);
+    send(
+        &mut s,
+        &km,
+        Msg::Build(BuildEvent::PhaseStarted {
+            build_id: id.clone(),
+            phase: PhaseKind::Completed,
+            attempt: 1,
+            at: started,
+        }),
+    );
+    send(
+        &mut s,
+        &km,
+        Msg::Build(BuildEvent::Finished {
+            build_id: id.clone(),
+            status: Status::Succeeded,
+            duration_ms: 100_000,
+            at: started + TimeDelta::milliseconds(4),
+            exported_variables: std::collections::BTreeMap::new(),
+        }),
+    );
+    let completed = s.builds[&id]
+        .phases
+        .iter()
+        .find(|p| p.kind == PhaseKind::Completed)
+        .expect("a COMPLETED row");
+    assert_eq!(completed.status, Status::Succeeded);
+    assert_eq!(completed.duration_ms, Some(4));
+}
