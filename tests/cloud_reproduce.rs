@@ -24,17 +24,6 @@ phases:
       - test -f from-the-tree.txt && echo tree-ok
 ";
 
-async fn aws_conf(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_codebuild::config::Credentials::new(
-            "testing", "testing", None, None, "static",
-        ))
-        .load()
-        .await
-}
-
 fn var(name: &str, value: &str, t: EnvironmentVariableType) -> EnvironmentVariable {
     EnvironmentVariable::builder()
         .name(name)
@@ -49,7 +38,7 @@ const DB_PASSWORD: &str = "sm-db-planted-5c2e";
 
 /// Makes the project `name` (and its parameter and secret) in the emulator.
 async fn make_project(endpoint: &str, name: &str, image: &str, secret: &str) {
-    let conf = aws_conf(endpoint).await;
+    let conf = crate::common::emulator_config(endpoint).await;
     let param = format!("/cbdash/{name}/token");
     aws_sdk_ssm::Client::new(&conf)
         .put_parameter()

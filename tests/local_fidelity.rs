@@ -298,14 +298,7 @@ fn parameter_store_and_secrets_manager_errors_are_said_as_what_they_are() {
     let secret_id = format!("cbdash-deleted-{}", std::process::id());
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .load()
-            .await;
+        let conf = crate::common::emulator_config(&endpoint).await;
         let sm = aws_sdk_secretsmanager::Client::new(&conf);
         sm.create_secret()
             .name(&secret_id)

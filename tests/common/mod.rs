@@ -96,3 +96,15 @@ pub fn cbdash_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cbdash"))
 }
 pub mod tmux;
+
+/// An AWS SDK configuration for the emulator at `endpoint` (us-east-1, fixed test keys).
+pub async fn emulator_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .load()
+        .await
+}

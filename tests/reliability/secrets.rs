@@ -38,14 +38,7 @@ fn planted() -> Vec<&'static str> {
 fn plant_in_aws(endpoint: &str, param: &str, secret_id: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .load()
-            .await;
+        let conf = crate::common::emulator_config(endpoint).await;
         aws_sdk_ssm::Client::new(&conf)
             .put_parameter()
             .name(param)
