@@ -141,8 +141,10 @@ cb_image_build() {
         fail() { echo "test-env: error: $* (log: $logf)" >&2; tail -n 20 "$logf" >&2; exit 1; }
         cb_rootfs_clean "$rootfs"
         : >"$logf"
+        local t=$SECONDS
         debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)" >>"$logf" 2>&1 ||
             fail "debootstrap failed"
+        log "debootstrap took $((SECONDS - t)) s"; t=$SECONDS
         # No service may start inside the chroot (docker.io's postinst would try dockerd).
         printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
         chmod 755 "$rootfs/usr/sbin/policy-rc.d"
@@ -152,6 +154,7 @@ cb_image_build() {
             --no-install-recommends docker.io git python3 ca-certificates >>"$logf" 2>&1 ||
             fail "apt-get install in the chroot failed"
         chroot "$rootfs" apt-get clean >>"$logf" 2>&1
+        log "docker.io, git, python3 took $((SECONDS - t)) s"; t=$SECONDS
         umount "$rootfs/proc" || fail "cannot unmount $rootfs/proc"
         rm -rf "$rootfs/var/lib/apt/lists/"* "$rootfs/usr/sbin/policy-rc.d"
         [ "$(readlink "$rootfs/bin/sh")" = dash ] || fail "/bin/sh is not dash in the image"
@@ -161,6 +164,7 @@ cb_image_build() {
             --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
             --change 'CMD ["/bin/bash"]' - "$CB_IMAGE" >>"$logf" 2>&1 ||
             fail "docker import failed"
+        log "docker import took $((SECONDS - t)) s"
     )
 }
 
