@@ -23,7 +23,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::common::{self, require};
-use crate::local_harness::{Run, command, parse, project};
+use crate::local_harness::{Run, build_only, command, parse, project, run};
 
 /// The ECR registry host of the guide's buildspec; the local registry takes its place.
 const ECR_HOST: &str = "$AWS_ACCOUNT_ID.dkr.ecr.$AWS_DEFAULT_REGION.amazonaws.com";
@@ -272,6 +272,40 @@ fn image_definitions(out: &Path) -> Value {
 fn assert_succeeded(r: &Run) {
     assert_eq!(r.code, 0, "{}", r.dump());
     assert_eq!(r.status(), "SUCCEEDED", "{}", r.dump());
+}
+
+/// The CodeBuild-like image has what the guide's buildspec and `runtime-versions` expect of
+/// CodeBuild's images: dash as `/bin/sh`, a Docker CLI with BuildKit built in, git, python3
+/// and a `runtimes.yml` where the curated images keep theirs.
+#[test]
+fn codebuild_like_image_has_what_the_curated_images_have() {
+    let Some(e) = env() else { return };
+    let dir = project(&[(
+        "buildspec.yml",
+        &build_only(&[
+            "echo sh=$(readlink /bin/sh)",
+            "docker --version",
+            "git --version",
+            "python3 --version",
+            "grep -c '^runtimes:' /codebuild/image/config/runtimes.yml",
+        ]),
+    )]);
+    let r = run(dir.path(), &e.cb_image, &[]);
+    assert_succeeded(&r);
+    let out = r.stdout();
+    for prefix in [
+        "sh=dash",
+        "Docker version 20.10.",
+        "git version 2.",
+        "Python 3.",
+    ] {
+        assert!(
+            out.iter().any(|l| l.starts_with(prefix)),
+            "{prefix}: {}",
+            r.dump()
+        );
+    }
+    assert!(out.iter().any(|l| l == "1"), "{}", r.dump());
 }
 
 /// The guide's buildspec run twice: both succeed, the artifact names the commit's image,
