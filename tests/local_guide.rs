@@ -14,6 +14,9 @@
 //! stage begins with a step unique to the test, so every later step's build-cache record
 //! descends from one that names the test (what `prune_build_cache_of` relies on).
 //!
+//! Two smaller tests check the CodeBuild-like image itself: what it carries, and that
+//! `runtime-versions` runs from its `runtimes.yml`.
+//!
 //! The guide's `pre_build` sets plain, non-exported variables (`REPOSITORY_URI`, `IMAGE_TAG`)
 //! that `build` and `post_build` use: these tests hold cbdash to CodeBuild's semantics there.
 
@@ -306,6 +309,27 @@ fn codebuild_like_image_has_what_the_curated_images_have() {
         );
     }
     assert!(out.iter().any(|l| l == "1"), "{}", r.dump());
+}
+
+/// `runtime-versions` with the image's own `runtimes.yml`: `latest` is the highest listed
+/// version by number (3.12, not 3.9), and what its commands export reaches the build.
+#[test]
+fn runtime_versions_use_the_codebuild_like_images_runtimes_yml() {
+    let Some(e) = env() else { return };
+    let dir = project(&[(
+        "buildspec.yml",
+        "version: 0.2\nphases:\n  install:\n    runtime-versions:\n      python: latest\n  build:\n    commands:\n      - echo runtime=$CBDASH_PYTHON_RUNTIME\n",
+    )]);
+    let r = run(dir.path(), &e.cb_image, &[]);
+    assert_succeeded(&r);
+    let out = r.stdout();
+    assert!(
+        out.iter()
+            .any(|l| l == "Installing Python version 3.12 ..."),
+        "{}",
+        r.dump()
+    );
+    assert!(out.iter().any(|l| l == "runtime=3.12"), "{}", r.dump());
 }
 
 /// The guide's buildspec run twice: both succeed, the artifact names the commit's image,
