@@ -206,20 +206,37 @@ fn run_guide(e: &Env, dir: &Path, local_registry: &str, out: &Path) -> Run {
     parse(&output)
 }
 
-/// Removes the images it names when dropped, so a failed assertion leaves none behind.
-struct Images(Vec<String>);
+/// What a test leaves on the host's daemon, removed when dropped (after a failed assertion
+/// too): every image of its repository, tagged or pulled by digest, then its build-cache
+/// records.
+struct Leftovers {
+    /// `<registry>[/namespace]/my-app`.
+    repository: String,
+    /// What this test's Dockerfile steps are named after (see [`dockerfile`]).
+    unique: String,
+}
 
-impl Images {
-    fn remove(&self) {
-        for image in &self.0 {
-            let _ = docker(&["image", "rm", "-f", image]);
+impl Leftovers {
+    fn remove_images(&self) {
+        let out = docker(&["image", "ls", "-q", &self.repository]);
+        let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        ids.dedup();
+        for id in ids {
+            let _ = docker(&["image", "rm", "-f", &id]);
         }
     }
 }
 
-impl Drop for Images {
+impl Drop for Leftovers {
     fn drop(&mut self) {
-        self.remove();
+        self.remove_images();
+        // The cache listing asserts; a second panic while unwinding would abort the suite.
+        if !std::thread::panicking() {
+            prune_build_cache_of(&self.unique);
+        }
     }
 }
 
@@ -343,7 +360,10 @@ fn guide_docker_buildspec_pushes_and_caches() {
     let tag = &commit[..7];
     let latest = format!("{}/my-app:latest", e.registry);
     let tagged = format!("{}/my-app:{tag}", e.registry);
-    let _images = Images(vec![latest.clone(), tagged.clone()]);
+    let _leftovers = Leftovers {
+        repository: format!("{}/my-app", e.registry),
+        unique: unique.clone(),
+    };
 
     let outs = [tempdir(), tempdir()];
     let runs: Vec<Run> = outs
@@ -382,7 +402,10 @@ fn guide_registry_cache_variant_restores_layers_from_the_registry() {
     let (dir, commit) = guide_project(&registry_cache_buildspec(&e.guide), &e, &unique);
     let latest = format!("{local_registry}/my-app:latest");
     let tagged = format!("{local_registry}/my-app:{}", &commit[..7]);
-    let images = Images(vec![latest.clone(), tagged.clone()]);
+    let leftovers = Leftovers {
+        repository: format!("{local_registry}/my-app"),
+        unique: unique.clone(),
+    };
 
     let out = tempdir();
     let first = run_guide(&e, dir.path(), &local_registry, out.path());
@@ -390,7 +413,7 @@ fn guide_registry_cache_variant_restores_layers_from_the_registry() {
     let built = report_of(&first, &latest);
     assert_eq!(built["steps_cached"], 0, "{built}");
 
-    images.remove();
+    leftovers.remove_images();
     prune_build_cache_of(&unique);
     assert!(
         !local_image_exists(&latest) && !local_image_exists(&tagged),
@@ -425,19 +448,34 @@ fn local_image_exists(image: &str) -> bool {
     docker(&["image", "inspect", image]).status.success()
 }
 
+/// The host's build-cache records: `docker system df -v`, retried while another disk-usage
+/// call runs (the daemon does one at a time, and the tests run in parallel).
+fn build_cache_records() -> Vec<Value> {
+    for _ in 0..50 {
+        let out = docker(&["system", "df", "-v", "--format", "{{json .BuildCache}}"]);
+        if out.status.success() {
+            return serde_json::from_slice::<Option<Vec<Value>>>(&out.stdout)
+                .expect("build cache json")
+                .unwrap_or_default();
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("already running"), "docker system df: {err}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("docker system df stayed busy");
+}
+
 /// The host's build-cache records of this test: those whose description names `unique` and
 /// every record built on one of them.
 fn build_cache_of(unique: &str) -> Vec<String> {
-    let out = docker(&["system", "df", "-v", "--format", "{{json .BuildCache}}"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let records: Vec<Value> = serde_json::from_slice::<Option<Vec<Value>>>(&out.stdout)
-        .expect("build cache json")
-        .unwrap_or_default();
-    let field = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_owned();
+    let records = build_cache_records();
+    // The CLI marks a record in use with a trailing `*`.
+    let field = |r: &Value, k: &str| {
+        r[k].as_str()
+            .unwrap_or_default()
+            .trim_end_matches('*')
+            .to_owned()
+    };
     let mut ours: Vec<String> = records
         .iter()
         .filter(|r| field(r, "Description").contains(unique))
@@ -458,9 +496,10 @@ fn build_cache_of(unique: &str) -> Vec<String> {
 
 /// Removes this test's build-cache records from the host's daemon, and only those (the
 /// daemon is shared: `docker builder prune -af` would empty other tests' caches). The daemon
-/// prunes one id per call and keeps a record while a child needs it, hence the rounds.
+/// prunes one id per call, keeps a record while a child needs it and, for a moment after a
+/// build, while the build still holds it: hence the rounds.
 fn prune_build_cache_of(unique: &str) {
-    for _ in 0..20 {
+    for _ in 0..50 {
         let ids = build_cache_of(unique);
         if ids.is_empty() {
             return;
@@ -468,6 +507,7 @@ fn prune_build_cache_of(unique: &str) {
         for id in ids {
             let _ = docker(&["builder", "prune", "-f", "--filter", &format!("id={id}")]);
         }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
     panic!(
         "build-cache records of {unique} are left: {:?}",
