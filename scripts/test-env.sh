@@ -5,9 +5,15 @@
 #
 # - Docker: the daemon at DOCKER_HOST or /var/run/docker.sock; when none answers, a private
 #   dockerd from Debian's docker.io (vfs storage, no bridge) under target/test-env/docker.
-# - The test image `cbdash-test/base:latest`, made locally with `docker import` from Debian's
+# - The test image `cbdash-test/base:N`, made locally with `docker import` from Debian's
 #   busybox-static plus the host's dash, bash and docker CLI with their libraries: nothing is
-#   pulled. /bin/sh is dash, as on CodeBuild's Ubuntu images.
+#   pulled. /bin/sh is dash, as on CodeBuild's Ubuntu images. Tiny, for the many quick tests.
+# - The CodeBuild-like image `cbdash-test/codebuild:N` (CBDASH_TEST_CB_IMAGE), for the end-to-end
+#   tests: `debootstrap --variant=minbase bookworm` from the host's Debian mirror plus docker.io
+#   (a 20.10 CLI with BuildKit built in), git, python3 and ca-certificates, /bin/sh is dash, and
+#   scripts/codebuild-image/runtimes.yml at /codebuild/image/config/runtimes.yml. About 30 s and
+#   400 MB, made once per machine (skipped while the tag exists). Outside CI a failure to make it
+#   is a warning (the tests that need it skip loudly); with CI=true it fails.
 # - A local registry (Debian's docker-registry) and the AWS emulator (moto[server] from PyPI,
 #   in a virtualenv under target/test-env), each on 127.0.0.1 with a free port.
 set -euo pipefail
@@ -17,9 +23,12 @@ ENV_DIR="$ROOT/target/test-env"
 PIDS="$ENV_DIR/pids"
 # Bump the tag whenever the recipe below changes, so stale images are not reused.
 IMAGE="cbdash-test/base:2"
+# Likewise for the CodeBuild-like image (its recipe is cb_image_build and scripts/codebuild-image/).
+CB_IMAGE="cbdash-test/codebuild:1"
 mkdir -p "$ENV_DIR"
 
 log() { echo "test-env: $*" >&2; }
+in_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
 die() { echo "test-env: error: $*" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -41,6 +50,7 @@ need_packages() {
     [ -x /bin/busybox ] || missing+=(busybox-static)
     command -v tmux >/dev/null || missing+=(tmux)
     command -v curl >/dev/null || missing+=(curl)
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
@@ -98,6 +108,82 @@ image_up() {
     docker import --change 'CMD ["/bin/sh"]' "$ENV_DIR/rootfs.tar" "$IMAGE" >/dev/null
 }
 
+# DEBIAN_MIRROR, else the first Debian mirror apt uses here (deb822 or one-line format), else
+# Debian's own.
+debian_mirror() {
+    local uri=${DEBIAN_MIRROR:-}
+    if [ -z "$uri" ] && [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        uri=$(awk '$1 == "URIs:" { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+        uri=$(awk '$1 == "deb" && $0 !~ /security/ { print $2; exit }' /etc/apt/sources.list)
+    fi
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# Unmounts ROOTFS/proc when it is mounted, then removes ROOTFS; never removes across a mount.
+cb_rootfs_clean() {
+    local rootfs=$1
+    if mountpoint -q "$rootfs/proc" 2>/dev/null; then
+        umount "$rootfs/proc" 2>/dev/null || umount -l "$rootfs/proc" ||
+            { echo "test-env: error: cannot unmount $rootfs/proc" >&2; return 1; }
+    fi
+    rm -rf --one-file-system "$rootfs"
+}
+
+# Makes $CB_IMAGE (`test-env.sh codebuild-image`, run as its own process so that `set -e` holds:
+# bash ignores it in a function called under `if`). The EXIT trap unmounts /proc and removes the
+# rootfs whatever step fails; each step's output goes to a log that the error names.
+cb_image_build() {
+    rootfs="$ENV_DIR/codebuild-rootfs" logf="$ENV_DIR/codebuild-image.log"
+    (
+        trap 'cb_rootfs_clean "$rootfs"' EXIT
+        fail() { echo "test-env: error: $* (log: $logf)" >&2; tail -n 20 "$logf" >&2; exit 1; }
+        cb_rootfs_clean "$rootfs"
+        : >"$logf"
+        local t=$SECONDS
+        debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)" >>"$logf" 2>&1 ||
+            fail "debootstrap failed"
+        log "debootstrap took $((SECONDS - t)) s"; t=$SECONDS
+        # No service may start inside the chroot (docker.io's postinst would try dockerd).
+        printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+        chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+        # Some maintainer scripts read /proc; mount it only when debootstrap left none mounted.
+        mountpoint -q "$rootfs/proc" || mount --bind /proc "$rootfs/proc" || fail "cannot mount /proc"
+        chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends docker.io git python3 ca-certificates >>"$logf" 2>&1 ||
+            fail "apt-get install in the chroot failed"
+        chroot "$rootfs" apt-get clean >>"$logf" 2>&1
+        log "docker.io, git, python3 took $((SECONDS - t)) s"; t=$SECONDS
+        umount "$rootfs/proc" || fail "cannot unmount $rootfs/proc"
+        rm -rf "$rootfs/var/lib/apt/lists/"* "$rootfs/usr/sbin/policy-rc.d"
+        [ "$(readlink "$rootfs/bin/sh")" = dash ] || fail "/bin/sh is not dash in the image"
+        install -D -m 644 "$ROOT/scripts/codebuild-image/runtimes.yml" \
+            "$rootfs/codebuild/image/config/runtimes.yml"
+        tar --numeric-owner -C "$rootfs" -c . | docker import \
+            --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+            --change 'CMD ["/bin/bash"]' - "$CB_IMAGE" >>"$logf" 2>&1 ||
+            fail "docker import failed"
+        log "docker import took $((SECONDS - t)) s"
+    )
+}
+
+# Exports CBDASH_TEST_CB_IMAGE when the image is there (made now if missing).
+cb_image_up() {
+    CB_IMAGE_READY=""
+    if ! docker image inspect "$CB_IMAGE" >/dev/null 2>&1; then
+        log "making $CB_IMAGE with debootstrap (about 30 s, once per machine)"
+        local start=$SECONDS
+        if ! "$ROOT/scripts/test-env.sh" codebuild-image; then
+            in_ci && die "could not make $CB_IMAGE"
+            log "warning: could not make $CB_IMAGE; the end-to-end tests will skip"
+            return 0
+        fi
+        log "made $CB_IMAGE in $((SECONDS - start)) s"
+    fi
+    CB_IMAGE_READY=$CB_IMAGE
+}
+
 registry_up() {
     local port; port=$(free_port)
     mkdir -p "$ENV_DIR/registry"
@@ -141,14 +227,17 @@ case "${1:-up}" in
         down
         docker_up
         image_up
+        cb_image_up
         registry_up
         moto_up
         echo "export DOCKER_HOST='$DOCKER_HOST'"
         echo "export CBDASH_TEST_IMAGE='$IMAGE'"
+        echo "export CBDASH_TEST_CB_IMAGE='$CB_IMAGE_READY'"
         echo "export CBDASH_TEST_REGISTRY='$CBDASH_TEST_REGISTRY'"
         echo "export CBDASH_TEST_AWS_ENDPOINT='$CBDASH_TEST_AWS_ENDPOINT'"
         echo "export CBDASH_TEST_SHARED='$(cd "$ROOT/../shared" 2>/dev/null && pwd || true)'"
         ;;
     down) down ;;
-    *) die "usage: $0 up|down" ;;
+    codebuild-image) cb_image_build ;;
+    *) die "usage: $0 up|down|codebuild-image" ;;
 esac

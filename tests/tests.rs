@@ -38,6 +38,8 @@ mod local_resume_bench;
 mod local_watch;
 // cbdash run through the event pipeline: cache reports, history, pulls from a registry.
 mod local_pipeline;
+// The guide's own Docker buildspec end to end, in the CodeBuild-like image, with the registry.
+mod local_guide;
 // Failure diagnosis on real local builds that fail in known ways, and on healthy ones.
 mod diagnose;
 mod diagnose_bench;
