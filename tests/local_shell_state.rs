@@ -23,6 +23,7 @@ phases:
       - export E=exported; N=notexported
       - readonly R=ro
       - U=to-be-unset; unset HOSTNAME
+      - M="$(printf 'one\nHOME=/evil\nPLANTED=1\nSTRAY=\047x\047\nlast')"
   pre_build:
     commands:
       - unset U
@@ -35,8 +36,14 @@ phases:
       - printf 'build:%s\n' "$(printf '%s' "$V" | base64 | tr -d '\n')"
       - sh -c 'echo child E=${{E-none}} N=${{N-none}}'
       - echo shell N=${{N-none}} R=${{R-none}} U=${{U-none}} H=${{HOSTNAME-none}} pwd=$(pwd)
+      - echo lines home=$HOME planted=${{PLANTED-none}} stray=${{STRAY-none}} m=$(printf '%s' "$M" | base64 | tr -d '\n')
 "#
     )
+}
+
+fn encode(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 fn decode(line: &str) -> String {
@@ -73,6 +80,10 @@ fn every_variable_carries_over_exported_or_not_with_its_exact_bytes() {
             "{shell}: {}",
             r.dump()
         );
+        // Lines of a multi-line value that look like assignments stay in the value.
+        let m = "one\nHOME=/evil\nPLANTED=1\nSTRAY='x'\nlast";
+        let want = format!("lines home=/root planted=none stray=none m={}", encode(m));
+        assert!(out.contains(&want), "{shell}: {want}: {}", r.dump());
         // Readonly variables are not replayed; `unset` carries over, also of a variable of
         // the container's own environment (HOSTNAME); so does `cd`.
         assert!(

@@ -17,8 +17,7 @@
 __cbdash_save() {
   set +e +u +x +v -f
   # bash prints POSIX assignments (and no functions) from `set` in posix mode only.
-  __cbdash_b=
-  if [ -n "${BASH_VERSION-}" ]; then set -o posix; __cbdash_b=1; fi
+  if [ -n "${BASH_VERSION-}" ]; then set -o posix; fi
   __cbdash_all=$({ readonly -p; export -p; set; } 2>/dev/null) || return 1
   __cbdash_q="'" IFS='
 '
@@ -54,11 +53,11 @@ __cbdash_vars() {
     # Whether it is readonly (not replayed) or exported.
     eval "__cbdash_k=\${__cbdash_r_$__cbdash_n-}\${__cbdash_x_$__cbdash_n-}"
     case $__cbdash_k in r*) continue ;; x) __cbdash_k='export ' ;; esac
-    # dash and ash print a value as one single-quoted word, a `'` in it as `'"'"'`; bash
-    # (posix mode) leaves a plain value unquoted, and prints anything with a `'` or a newline
-    # as `$'...'`. So a line `NAME='...'` with no other `'` is a whole assignment (inside a
-    # multi-line value no line can have that form), and in bash so is one with no quote at
-    # all: written as they are. Anything else is quoted here.
+    # dash, ash and bash (posix mode) print a value as one single-quoted word, a `'` in it
+    # as `'"'"'` or `'\''`: a line `NAME='...'` with no other `'` is a whole assignment
+    # (inside a multi-line value no line can have that form), written as it is. Anything
+    # else is quoted here: bash prints plain values unquoted, and a line of a multi-line
+    # value may look like one (`HOME=/x`), so an unquoted line is never trusted.
     case $__cbdash_l in
       *=\'*\')
         __cbdash_s=${__cbdash_l#*=\'}
@@ -66,8 +65,6 @@ __cbdash_vars() {
           *\'*) ;;
           *) printf '%s%s\n' "$__cbdash_k" "$__cbdash_l"; continue ;;
         esac ;;
-      *=\$*|*=*\'*) ;;
-      *) if [ -n "$__cbdash_b" ]; then printf '%s%s\n' "$__cbdash_k" "$__cbdash_l"; continue; fi ;;
     esac
     # The value, after an `x` when set: a line inside a multi-line value may look like
     # `NAME=...`.
