@@ -199,18 +199,36 @@ fn runtime_versions_unlisted_version_runs_default_with_version_set() {
     let img = runtimes_image(&base);
     let spec = with_runtimes(
         "      python: \"3.11\"\n",
-        "      - echo py=$PYTHON_SELECTED\n",
+        "      - echo py=$PYTHON_SELECTED build-version=${VERSION-unset}\n",
     );
     let dir = project(&[("buildspec.yml", &spec)]);
     let r = run(dir.path(), &img, &[]);
     assert_eq!(r.status(), "SUCCEEDED", "{}", r.dump());
     let out = r.stdout();
+    // The runtime's VERSION does not outlive its commands: the build's own is unset here.
+    assert!(
+        out.contains(&"py=custom-3.11 build-version=unset".to_owned()),
+        "{}",
+        r.dump()
+    );
+    // And a build's own VERSION survives the runtime install.
+    let with_own = spec.replace(
+        "    PY_WANTED: \"3.12\"\n",
+        "    PY_WANTED: \"3.12\"\n    VERSION: app-1.2\n",
+    );
+    let dir2 = project(&[("buildspec.yml", &with_own)]);
+    let r2 = run(dir2.path(), &img, &[]);
+    assert!(
+        r2.stdout()
+            .contains(&"py=custom-3.11 build-version=app-1.2".to_owned()),
+        "{}",
+        r2.dump()
+    );
     assert!(
         out.contains(&"Installing custom Python version 3.11 ...".to_owned()),
         "{}",
         r.dump()
     );
-    assert!(out.contains(&"py=custom-3.11".to_owned()), "{}", r.dump());
     // Logged as the table writes it.
     assert!(
         agent_lines(&r).iter().any(|l| l

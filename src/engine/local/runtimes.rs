@@ -193,11 +193,20 @@ pub fn needs_expansion(value: &str) -> bool {
 }
 
 /// The script one runtime command runs as: the command as written, with `VERSION` set for a
-/// `default` entry's commands.
+/// `default` entry's commands. `VERSION` is the build's own again afterwards (the build's
+/// variables carry over between commands, and a buildspec may well have a `VERSION` of its
+/// own), while what the command exported stays.
 #[must_use]
 pub fn command_script(sel: &Selection, command: &str) -> String {
     if sel.by_default {
-        format!("VERSION={}\n{command}", super::script::quote(&sel.version))
+        format!(
+            "__cbdash_version=${{VERSION-__cbdash_unset}}\nVERSION={}\n{command}\n\
+             __cbdash_rc=$?\n\
+             if [ \"$__cbdash_version\" = __cbdash_unset ]; then unset VERSION; \
+             else VERSION=$__cbdash_version; fi\n\
+             exit $__cbdash_rc",
+            super::script::quote(&sel.version)
+        )
     } else {
         command.to_owned()
     }
@@ -261,10 +270,16 @@ runtimes:
         let sel = rt().select("python", "3.11").expect("default");
         assert!(sel.by_default);
         assert_eq!(sel.version, "3.11");
-        assert_eq!(
-            command_script(&sel, &sel.commands[0]),
-            "VERSION='3.11'\necho \"Installing custom Python $VERSION\""
+        let script = command_script(&sel, &sel.commands[0]);
+        assert!(
+            script.contains("VERSION='3.11'\necho \"Installing custom Python $VERSION\"\n"),
+            "{script}"
         );
+        assert!(
+            script.contains("else VERSION=$__cbdash_version; fi"),
+            "{script}"
+        );
+        assert!(script.ends_with("exit $__cbdash_rc"), "{script}");
     }
 
     #[test]
