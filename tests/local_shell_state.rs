@@ -36,6 +36,7 @@ phases:
       - printf 'build:%s\n' "$(printf '%s' "$V" | base64 | tr -d '\n')"
       - sh -c 'echo child E=${{E-none}} N=${{N-none}}'
       - echo shell N=${{N-none}} R=${{R-none}} U=${{U-none}} H=${{HOSTNAME-none}} pwd=$(pwd)
+      - echo declares=$(grep -c '^declare ' /codebuild/output/tmp/env.sh)
       - echo lines home=$HOME planted=${{PLANTED-none}} stray=${{STRAY-none}} m=$(printf '%s' "$M" | base64 | tr -d '\n')
 "#
     )
@@ -80,6 +81,16 @@ fn every_variable_carries_over_exported_or_not_with_its_exact_bytes() {
             "{shell}: {}",
             r.dump()
         );
+        // bash 4+ saves in its own `declare` form (the fast path), dash in POSIX form.
+        let declares = out
+            .iter()
+            .find_map(|l| l.strip_prefix("declares="))
+            .and_then(|n| n.parse::<u32>().ok());
+        if shell == "bash" {
+            assert!(declares.is_some_and(|n| n > 0), "{shell}: {}", r.dump());
+        } else {
+            assert_eq!(declares, Some(0), "{shell}: {}", r.dump());
+        }
         // Lines of a multi-line value that look like assignments stay in the value.
         let m = "one\nHOME=/evil\nPLANTED=1\nSTRAY='x'\nlast";
         let want = format!("lines home=/root planted=none stray=none m={}", encode(m));

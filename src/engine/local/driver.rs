@@ -12,7 +12,7 @@
 //! newline, so the marker can end a line: what precedes it is the command's output.
 //! Session-level state (variables, `cd`, `export`, `unset`) is carried by the scripts
 //! themselves (see [`super::script`]), not by this loop; the loop only installs the state
-//! functions (its `$1`) and notes which variables its own environment exports, once.
+//! functions (its `$1` and `$2`) and notes which variables its own environment exports, once.
 
 use std::pin::Pin;
 
@@ -37,7 +37,7 @@ type Input = Pin<Box<dyn AsyncWrite + Send>>;
 /// The loop the exec runs; `@NONCE@` is replaced by the build's nonce.
 const LOOP: &str = r#"N=@NONCE@
 T=/codebuild/output/tmp
-printf '%s\n' "$1" > "$T/state.sh" && ( . "$T/state.sh" && __cbdash_base )
+printf '%s\n' "$2" > "$T/state-bash.sh"; printf '%s\n' "$1" > "$T/state.sh" && ( . "$T/state.sh" && __cbdash_base )
 while IFS=' ' read -r id sh user b64; do
   printf '%s' "$b64" | base64 -d > "$T/script.sh" || { printf 'cannot write the command to %s (disk full?)\n' "$T/script.sh" >&2; printf '%s %s 255\n' "$N" "$id"; printf '%s %s\n' "$N" "$id" >&2; continue; }
   if [ "$user" = - ]; then "$sh" "$T/script.sh" </dev/null; rc=$?
@@ -47,7 +47,8 @@ while IFS=' ' read -r id sh user b64; do
 done
 "#;
 
-/// The command line of the driver exec: the loop, with the state functions as its `$1`.
+/// The command line of the driver exec: the loop, with the state functions as its `$1` and
+/// `$2`.
 #[must_use]
 pub fn loop_command(nonce: &str) -> Vec<String> {
     vec![
@@ -56,6 +57,7 @@ pub fn loop_command(nonce: &str) -> Vec<String> {
         LOOP.replace("@NONCE@", nonce),
         "sh".into(),
         super::script::STATE_SH.into(),
+        super::script::STATE_BASH_SH.into(),
     ]
 }
 

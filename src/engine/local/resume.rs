@@ -216,8 +216,9 @@ async fn restore(b: &mut Build, id: &str, phase: PhaseKind) -> Result<(), LocalE
     if b.secret_names.is_empty() {
         return Ok(());
     }
+    // In the build's own shell: a bash build's state is in bash's own form.
     let text = script::print_values(&script::phase_state(phase), &b.secret_names);
-    let (_, lines) = steps::helper(b, &text).await?;
+    let (_, lines) = super::phases::capture(b, &text).await?;
     for line in lines {
         let value = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, line)
             .ok()

@@ -16,8 +16,15 @@
 # string of names costs several times more.
 __cbdash_save() {
   set +e +u +x +v -f
-  # bash prints POSIX assignments (and no functions) from `set` in posix mode only.
-  if [ -n "${BASH_VERSION-}" ]; then set -o posix; fi
+  if [ -n "${BASH_VERSION-}" ]; then
+    # bash 4 and later write their own form, fast (state-bash.sh); else, or when that fails, the
+    # POSIX form below. `set` prints assignments (and no functions) in posix mode only.
+    if [ "${BASH_VERSINFO-0}" -ge 4 ] && [ -f /codebuild/output/tmp/state-bash.sh ]; then
+      shopt -s extglob
+      . /codebuild/output/tmp/state-bash.sh && __cbdash_save_bash && return 0
+    fi
+    set -o posix
+  fi
   __cbdash_all=$({ readonly -p; export -p; set; } 2>/dev/null) || return 1
   __cbdash_q="'" IFS='
 '
