@@ -212,6 +212,14 @@ fn the_privileged_container_is_created_with_the_daemon_start_and_the_layer_cache
                 .inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>)
                 .await;
             docker::remove_container(&d, &id).await.expect("remove");
+            // The daemon made the named volume for the bind, unlabelled: remove it by name.
+            if let Some(m) = &mount {
+                let rm = Command::new("docker")
+                    .args(["volume", "rm", "-f", &m.volume])
+                    .output()
+                    .expect("docker volume rm");
+                assert!(rm.status.success(), "{rm:?}");
+            }
             let inspect = inspect.expect("inspect");
             let host = inspect.host_config.expect("host config");
             assert_eq!(host.privileged, Some(true));
