@@ -52,8 +52,8 @@ pub const STATE_SH: &str = include_str!("state.sh");
 /// Where the build shell's loop installs [`STATE_SH`].
 pub const STATE_PATH: &str = "/codebuild/output/tmp/state.sh";
 
-/// bash's faster save (4 and later) (bash-only syntax, so a file of its own that dash never parses),
-/// installed beside [`STATE_SH`], which sources it under bash.
+/// The faster save of bash 4 and later, installed beside [`STATE_SH`], which sources it under
+/// bash. Its syntax is bash's alone, so it is a file of its own that dash never parses.
 pub const STATE_BASH_SH: &str = include_str!("state-bash.sh");
 
 /// The script that runs `command`, with `succeeding` as `CODEBUILD_BUILD_SUCCEEDING`. The
