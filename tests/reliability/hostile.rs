@@ -226,8 +226,10 @@ fn hostile_output_leaves_the_terminal_alone_in_the_dashboard() {
         ),
         "Enter",
     ]);
+    // The build's own title (`✔ SUCCEEDED <id>`), not a phase row: until the build has
+    // finished, `q` rightly asks whether to stop it (the flaky CI failures of this test).
     let s = tmux.wait_for("the finished build", Duration::from_mins(2), |s| {
-        s.contains("SUCCEEDED") && s.contains("hostile-done")
+        s.contains("✔ SUCCEEDED") && s.contains("hostile-done")
     });
     assert!(!s.contains("PWNED"), "no OSC payload is drawn:\n{s}");
     assert_eq!(
