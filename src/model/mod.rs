@@ -7,12 +7,14 @@
 
 mod cache_report;
 mod diagnosis;
+mod docker;
 mod event;
 mod phase;
 mod regression;
 
 pub use cache_report::{Builder, CacheReport, CacheStep, FirstMiss, StepState};
 pub use diagnosis::Diagnosis;
+pub use docker::DockerAccess;
 pub use event::{
     BackendKind, BuildEvent, BuildId, BuildOutcome, CacheLookup, LogLine, LogStream, NoticeLevel,
 };

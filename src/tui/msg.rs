@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::keymap::Key;
 use super::state::{CacheSummary, PastBuild, ProjectKey};
-use crate::model::{BuildEvent, BuildId, NoticeLevel, PhaseKind};
+use crate::model::{BuildEvent, BuildId, DockerAccess, NoticeLevel, PhaseKind};
 
 /// An input to [`super::update::update`].
 #[derive(Clone, Debug)]
@@ -73,11 +73,29 @@ pub struct StartOverrides {
     pub image: Option<String>,
 }
 
+/// What a local build is started with instead of its project's settings (the `R` form).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct LocalOverrides {
+    pub image: Option<String>,
+    /// How the build reaches Docker; `None` keeps the project's setting.
+    pub docker: Option<DockerAccess>,
+    /// Extra variables for this run, above the project's.
+    pub env: Vec<(String, String)>,
+    /// Also write `image` and `docker` into the project's `.cbdash.toml` (never variables
+    /// given here, which may be secrets).
+    pub save: bool,
+}
+
 /// An output of the reducer, performed by the shell or the driver.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Start a build of a project.
     StartBuild { project: ProjectKey, mode: RunMode },
+    /// Start a fresh build of a local project with overrides (the `R` form).
+    StartLocal {
+        project: ProjectKey,
+        overrides: LocalOverrides,
+    },
     /// Stop a running build.
     StopBuild(BuildId),
     /// StartBuild of a cloud project with overrides.
@@ -123,6 +141,7 @@ impl Effect {
         matches!(
             self,
             Self::StartBuild { .. }
+                | Self::StartLocal { .. }
                 | Self::StartCloud { .. }
                 | Self::StopBuild(_)
                 | Self::RetryBuild { .. }
