@@ -1,5 +1,5 @@
 //! The command line: clap definitions only. Validation of values that clap cannot check and
-//! everything a command does live in [`crate::commands`].
+//! everything a command does live in [`crate::commands`] and [`crate::app`].
 
 use std::path::PathBuf;
 
@@ -84,9 +84,9 @@ pub struct RunArgs {
     /// The build image (default: the project config's, else CodeBuild's standard image).
     #[arg(long, short = 'i')]
     pub image: Option<String>,
-    /// When to pull the image.
-    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
-    pub pull: PullPolicy,
+    /// When to pull the image (default: the project's `pull`, else missing).
+    #[arg(long, value_enum)]
+    pub pull: Option<PullPolicy>,
     /// An environment variable, NAME=VALUE (highest precedence, literal). Repeatable.
     #[arg(long = "env", short = 'e', value_name = "NAME=VALUE")]
     pub env: Vec<String>,
@@ -128,9 +128,9 @@ pub struct RunArgs {
     /// /codebuild, where cbdash copies files: Docker cannot copy into a tmpfs).
     #[arg(long, hide = true, value_name = "PATH:SIZE")]
     pub tmpfs: Vec<String>,
-    /// Build timeout, for example 90s, 30m, 2h.
-    #[arg(long, default_value = "60m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
+    /// Build timeout, for example 90s, 30m, 2h (default: the project's `timeout`, else 60m).
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     /// Print the log and a phase summary instead of opening the dashboard.
     #[arg(long)]
     pub plain: bool,
@@ -264,9 +264,9 @@ pub struct ReproduceArgs {
     /// public registry: build one locally, or name one you have).
     #[arg(long, short = 'i')]
     pub image: Option<String>,
-    /// When to pull the image.
-    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
-    pub pull: PullPolicy,
+    /// When to pull the image (default: the working tree's `.cbdash.toml` `pull`, else missing).
+    #[arg(long, value_enum)]
+    pub pull: Option<PullPolicy>,
     /// Keep the container after the build, for `cbdash resume` and `cbdash shell`.
     #[arg(long)]
     pub keep: bool,

@@ -10,8 +10,11 @@
 //! - [`headless`]: plain and NDJSON printers of the event stream.
 //! - [`tui`]: the ratatui dashboard, which sees builds only through `BuildEvent`s.
 //! - [`watch`]: the project watcher behind watch mode (notify, debounced, `.gitignore`-aware).
-//! - [`cli`], [`commands`], [`config`]: the command line, what each subcommand does, settings.
+//! - [`app`]: what the commands and the dashboard do with all of the above: requests from
+//!   settings, the event pipeline, headless output, the dashboard's executor.
+//! - [`cli`], [`commands`], [`config`]: the command line, one thin leaf per subcommand, settings.
 
+pub mod app;
 pub mod buildspec;
 pub mod cache;
 pub mod cli;

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Err(err) => {
             // `{:#}` prints every cause: "cannot read 'x': permission denied".
             eprintln!("cbdash: error: {err:#}");
-            ExitCode::from(cbdash::commands::exit_code_for(&err))
+            ExitCode::from(cbdash::app::exit::exit_code_for(&err))
         }
     }
 }

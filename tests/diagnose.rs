@@ -1,6 +1,6 @@
 //! Failure diagnosis on real local builds against the Docker daemon: each build reproduces a
 //! known failure (no daemon, wrong shell, missing artifacts, a failure hidden by a multi-line
-//! command, a missing buildspec, an OOM kill, a full disk, a failed cache import) and must get
+//! command, an OOM kill, a full disk, a failed cache import) and must get
 //! exactly that `diagnosis` event; healthy builds must get none.
 
 use std::path::Path;
@@ -160,20 +160,6 @@ fn a_failure_hidden_by_a_multi_line_command() {
     let r = run(dir.path(), &img, &[]);
     assert_eq!(r.phase_status("BUILD").as_deref(), Some("FAILED"));
     assert!(findings(&r).is_empty(), "{}", r.dump());
-}
-
-#[test]
-fn a_missing_buildspec_is_a_yaml_file_error() {
-    let Some(img) = image() else { return };
-    let dir = project(&[("README", "no buildspec here")]);
-    let r = run(dir.path(), &img, &[]);
-    let d = only(&r, "yaml-file-error", "DOWNLOAD_SOURCE");
-    assert!(
-        d["line"]
-            .as_str()
-            .is_some_and(|l| l.ends_with("YAML_FILE_ERROR Message: YAML file does not exist")),
-        "{d}"
-    );
 }
 
 #[test]

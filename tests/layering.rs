@@ -91,3 +91,52 @@ fn parsers_and_model_do_no_io() {
         );
     }
 }
+
+/// Every `commands/` file but `mod.rs` is a leaf: it imports no other command (no `super::`,
+/// no `crate::commands`), and nothing below it (`app`, `engine`, `tui`, ...) imports
+/// `commands`. So no file cycle can cross `commands/`.
+#[test]
+fn commands_are_leaves_and_nothing_below_imports_them() {
+    let dir = repo_root().join("src/commands");
+    let mut leaves = Vec::new();
+    rust_files(&dir, &mut leaves);
+    let mut bad = Vec::new();
+    for file in leaves.iter().filter(|f| !f.ends_with("mod.rs")) {
+        let text = std::fs::read_to_string(file).expect("read source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            let imports_sibling = (code.contains("super::") && !code.contains("super::*"))
+                || code.contains("crate::commands");
+            if imports_sibling {
+                bad.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    for module in [
+        "app",
+        "engine",
+        "tui",
+        "history",
+        "headless",
+        "config",
+        "model",
+        "buildspec",
+        "cache",
+        "diagnose",
+        "watch",
+    ] {
+        bad.extend(offenders(module, &["crate::commands", "commands::"]));
+    }
+    assert!(
+        bad.is_empty(),
+        "commands/* are leaves over app/: move shared code into app/\n{}",
+        bad.join("\n")
+    );
+}
+
+/// The app layer never draws: it hands the TUI messages and runs its effects.
+#[test]
+fn the_app_layer_imports_no_terminal_library() {
+    let bad = offenders("app", &["ratatui"]);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -294,16 +294,28 @@ fn codebuild_variables_look_real() {
     assert!(!dir.path().join("top.txt").exists());
 }
 
+/// CodeBuild fails `DOWNLOAD_SOURCE` with `YAML_FILE_ERROR`; locally a folder without a
+/// buildspec is a wrong directory, refused before anything starts (README fidelity table), in
+/// every output mode.
 #[test]
-fn missing_buildspec_is_a_yaml_file_error() {
+fn missing_buildspec_is_refused_up_front() {
     let Some(img) = image() else { return };
     let dir = project(&[("README", "no buildspec here")]);
-    let r = run(dir.path(), &img, &[]);
-    assert_eq!(r.code, 1, "{}", r.dump());
-    let ds = r.finished("DOWNLOAD_SOURCE");
-    assert_eq!(ds["status"], "FAILED");
-    assert_eq!(ds["context"]["status_code"], "YAML_FILE_ERROR");
-    assert_eq!(ds["context"]["message"], "YAML file does not exist");
+    for mode in ["--json", "--plain"] {
+        let out = std::process::Command::new(crate::common::cbdash_bin())
+            .arg("run")
+            .arg(dir.path())
+            .args([mode, "--image", &img, "--pull", "never"])
+            .output()
+            .expect("run cbdash");
+        assert_eq!(out.status.code(), Some(2), "{mode}: {out:?}");
+        assert!(out.stdout.is_empty(), "{mode}: nothing started: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no buildspec at") && err.contains("cbdash init"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

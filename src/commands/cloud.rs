@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::pipeline::Pipeline;
+use crate::app::pipeline::Pipeline;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -21,15 +21,6 @@ use crate::engine::cloud::watch::{WatchOptions, watch_build};
 use crate::engine::cloud::{CloudClients, CloudError, CloudTarget, ConnectOptions, actions};
 use crate::engine::{BuildRequest, EventSink};
 use crate::model::{BuildEvent, BuildId};
-
-/// Exit code of a cloud error: 2 when the input was wrong, else 3 (infrastructure).
-#[must_use]
-pub const fn exit_code(e: &CloudError) -> u8 {
-    match e {
-        CloudError::InvalidInput(_) | CloudError::NotFound { .. } => 2,
-        _ => 3,
-    }
-}
 
 /// Runs a `cbdash cloud` command.
 pub fn run(global: &GlobalArgs, args: CloudArgs) -> Result<u8> {
@@ -114,7 +105,9 @@ async fn run_async(
             out(&format!("stopping {} (status {})", b.id, b.status))?;
             Ok(0)
         }
-        CloudCommand::Reproduce(r) => Box::pin(super::reproduce::run(global, &clients, &r)).await,
+        CloudCommand::Reproduce(r) => {
+            Box::pin(crate::app::reproduce::run(global, &clients, &r)).await
+        }
     }
 }
 
@@ -324,7 +317,7 @@ fn read_targets(path: &Path) -> Result<Vec<CloudTarget>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let file: File = toml::from_str(&text)
-        .map_err(|e| super::CliError::Usage(format!("{}: {e}", path.display())))?;
+        .map_err(|e| crate::app::UsageError(format!("{}: {e}", path.display())))?;
     Ok(file.cloud)
 }
 

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
+use crate::app::UsageError;
 use crate::cli::{GlobalArgs, HistoryArgs, HistoryCommand, HistoryShowArgs};
-use crate::commands::CliError;
 use crate::history::{RunDetail, RunSummary, Store};
 
 /// Runs `cbdash history ...`; returns the exit code.
@@ -104,7 +104,7 @@ pub fn format_duration(ms: u64) -> String {
 
 fn show(store: &Store, args: &HistoryShowArgs, out: &mut impl Write) -> Result<u8> {
     let Some(detail) = store.run(&args.build_id)? else {
-        return Err(CliError::Usage(format!(
+        return Err(UsageError(format!(
             "no run {} in the history {}; `cbdash history` lists the recorded runs",
             args.build_id,
             store.path().display()

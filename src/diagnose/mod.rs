@@ -1,7 +1,7 @@
 //! Failure diagnosis: recognises the known ways Docker builds in CodeBuild fail, in the log as
 //! it streams, and says how to fix them. Pure: lines in, findings out, no IO.
 //!
-//! How it fits: `commands::pipeline` passes every event of every build (local or cloud)
+//! How it fits: `app::pipeline` passes every event of every build (local or cloud)
 //! through a [`DiagnosisTap`] after the cache tap; the tap emits `BuildEvent::Diagnosis`
 //! events, which the NDJSON printer writes as `diagnosis` objects, the plain printer lists in
 //! its summary, and the dashboard marks on the phase's row and explains in an overlay.

@@ -44,7 +44,8 @@ pub struct BuildRequest {
 }
 
 /// When to pull the image.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PullPolicy {
     Always,
     #[default]
@@ -158,20 +159,23 @@ pub enum EngineError {
 
 /// A place builds run or are followed: the local Docker daemon or CodeBuild.
 ///
-/// Only the driver (headless runner or the TUI's effect executor) calls a backend; the UI
-/// sees nothing but the events it emits.
-#[allow(async_fn_in_trait)] // used through generics and `AnyBackend`, never as `dyn`
-pub trait Backend {
+/// Only a driver (a headless command or the dashboard's executor) calls a backend; the UI sees
+/// nothing but the events it emits. The futures are `Send`, so the dashboard runs every build
+/// on a task of its own, never on the task that reads keys and draws; the executor is tested
+/// through this trait with a fake backend.
+pub trait Backend: Send + Sync + 'static {
     /// Which backend this is.
     fn kind(&self) -> BackendKind;
     /// Projects this backend can build or show.
-    async fn list_projects(&self) -> Result<Vec<ProjectSummary>, EngineError>;
+    fn list_projects(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ProjectSummary>, EngineError>> + Send;
     /// Run (local) or start and follow (cloud) a build until it ends or `cancel` fires,
     /// emitting every event into `sink`.
-    async fn run(
+    fn run(
         &self,
         req: BuildRequest,
         sink: EventSink,
         cancel: CancellationToken,
-    ) -> Result<BuildOutcome, EngineError>;
+    ) -> impl Future<Output = Result<BuildOutcome, EngineError>> + Send;
 }

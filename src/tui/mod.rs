@@ -12,7 +12,7 @@
 //!   first, events drained in batches, frames only when dirty).
 //!
 //! Never imports bollard, the AWS SDK or `engine::{local, cloud}`: builds arrive as
-//! `BuildEvent`s from the driver (`commands::dashboard`), which also runs the build effects.
+//! `BuildEvent`s from the executor (`app::dashboard`), which also runs the build effects.
 
 pub mod actions;
 pub mod form;

@@ -112,27 +112,29 @@ pub struct LocalBackend;
 
 /// What a backend with kept builds can do besides running them (the local one): the driver
 /// of the dashboard and the headless commands call these.
-#[allow(async_fn_in_trait)] // used through generics, never as `dyn`
-pub trait KeptBuilds {
+pub trait KeptBuilds: Send + Sync + 'static {
     /// Resumes a kept build in place (see [`resume`]): re-runs `req.phase` (default: the
     /// failed one) and what follows it, emitting the build's events under its own id.
-    async fn resume(
+    fn resume(
         &self,
         req: ResumeRequest,
         sink: EventSink,
         cancel: CancellationToken,
-    ) -> Result<BuildOutcome, EngineError>;
+    ) -> impl Future<Output = Result<BuildOutcome, EngineError>> + Send;
 
     /// Opens an interactive shell in a kept build's container (see [`shell`]).
-    async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError>;
+    fn open_shell(
+        &self,
+        req: &ShellRequest,
+    ) -> impl Future<Output = Result<ShellSession, EngineError>> + Send;
 
     /// Removes a kept build's container and record (the user left it); `false` when there
     /// was none.
-    async fn discard(&self, build_id: &str) -> Result<bool, EngineError>;
+    fn discard(&self, build_id: &str) -> impl Future<Output = Result<bool, EngineError>> + Send;
 
     /// Removes kept containers whose idle time has passed and containers of dead cbdash
     /// processes (a long-lived dashboard calls this now and then). Returns how many went.
-    async fn expire_kept(&self) -> Result<usize, EngineError>;
+    fn expire_kept(&self) -> impl Future<Output = Result<usize, EngineError>> + Send;
 }
 
 impl KeptBuilds for LocalBackend {

@@ -1,43 +1,47 @@
 //! The effect executor: owns the backends and the builds in flight, runs the effects the
 //! reducer emits, and forwards every event into the TUI as a `Msg`.
 //!
-//! Builds run as futures polled here (the `Backend` trait's futures are not `Send`, so they
-//! are not spawned); each has its own bounded event channel, drained by [`forward`] through
-//! the same [`Pipeline`] as headless runs (cache reports, history). Local builds are stopped
+//! It runs on a task of its own, and every build, history load and API call it starts is a
+//! task of its own too (a [`JoinSet`]): Docker streams, the cache and diagnosis taps, the
+//! SQLite recorder and its lock waits never run where keys are read and frames drawn. Each
+//! build has a bounded event channel, drained by [`Forward::forward`] through the same
+//! [`Pipeline`] as headless runs (cache reports, diagnoses, history). Local builds are stopped
 //! by cancelling their token; cloud builds by StopBuild (see [`super::cloud`]), and their
-//! watchers are cancelled only when the dashboard closes.
+//! followers are cancelled only when the dashboard closes.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::pin::Pin;
+use std::sync::Arc;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::cloud::CloudPool;
 use super::history::LocalHistory;
 use super::kept::{self, Kept};
 use super::{EVENT_CAPACITY, RequestFor};
-use crate::commands::pipeline::Pipeline;
+use crate::app::pipeline::Pipeline;
+use crate::app::request::RunOverrides;
 use crate::engine::local::KeptBuilds;
 use crate::engine::{Backend, BuildRequest, EventSink};
 use crate::model::{BuildEvent, BuildId, NoticeLevel};
-use crate::tui::msg::{Effect, Msg, RunMode};
+use crate::tui::msg::{Effect, LocalOverrides, Msg, RunMode};
 use crate::tui::state::{Group, ProjectKey};
 
-/// A build, history load or API call in flight.
-pub(super) type Task<'a> = Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+/// A build, history load or API call in flight: spawned on the runtime.
+pub(super) type Task = BoxFuture<'static, ()>;
 
 /// A build's id and project, sent when its `Started` event passes by.
 pub(super) type StartedTx = mpsc::Sender<(BuildId, ProjectKey)>;
 
 /// Owns the backends and the running builds.
-pub(super) struct Driver<'a, L> {
-    pub local: Option<&'a L>,
+pub(super) struct Executor<L> {
+    pub local: Option<Arc<L>>,
     pub cloud: CloudPool,
     pub history: LocalHistory,
-    pub request_for: RequestFor<'a>,
+    pub request_for: RequestFor,
     pub msgs: mpsc::Sender<Msg>,
     /// Local builds in flight, by project: cancelling stops the build.
     pub cancels: HashMap<ProjectKey, CancellationToken>,
@@ -49,25 +53,33 @@ pub(super) struct Driver<'a, L> {
     pub kept: Kept,
 }
 
-impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
+impl<L: Backend + KeptBuilds> Executor<L> {
+    /// Runs effects until the UI closes the channel, then stops what still runs and waits for
+    /// it to clean up (local builds remove their containers).
     pub async fn run(mut self, mut effects: mpsc::Receiver<Effect>) {
-        let mut tasks: FuturesUnordered<Task<'a>> = FuturesUnordered::new();
+        let mut tasks: JoinSet<()> = JoinSet::new();
         let (started_tx, mut started_rx) = mpsc::channel::<(BuildId, ProjectKey)>(16);
         let mut by_id: HashMap<BuildId, ProjectKey> = HashMap::new();
         // Local builds whose request was made by a task (a reproduced cloud build).
         let (local_tx, mut local_rx) = mpsc::channel::<(ProjectKey, BuildRequest)>(4);
         self.local_requests = Some(local_tx);
         for t in self.cloud.discover(&self.msgs) {
-            tasks.push(t);
+            tasks.spawn(t);
         }
-        if let Some(backend) = self.local {
-            tasks.push(kept::expiry(backend, self.shutdown.child_token()));
+        if let Some(backend) = &self.local {
+            tasks.spawn(kept::expiry(backend.clone(), self.shutdown.child_token()));
         }
         loop {
             tokio::select! {
+                // Effects first: a stop or a quit is never queued behind task bookkeeping.
+                biased;
                 fx = effects.recv() => match fx {
                     None => break,
-                    Some(fx) => tasks.extend(self.effect(fx, &by_id, &started_tx)),
+                    Some(fx) => {
+                        if let Some(t) = self.effect(fx, &by_id, &started_tx) {
+                            tasks.spawn(t);
+                        }
+                    }
                 },
                 Some((id, project)) = started_rx.recv() => {
                     if project.group == Group::Local {
@@ -76,9 +88,15 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
                     by_id.insert(id, project);
                 },
                 Some((project, req)) = local_rx.recv() => {
-                    tasks.extend(self.spawn_local(project, req, started_tx.clone()));
+                    if let Some(t) = self.spawn_local(project, req, started_tx.clone()) {
+                        tasks.spawn(t);
+                    }
                 }
-                Some(()) = tasks.next(), if !tasks.is_empty() => {},
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Err(e) = done.map_err(|e| e.to_string()) {
+                        self.flash(NoticeLevel::Error, format!("a task ended abnormally: {e}"));
+                    }
+                },
             }
         }
         // Cancel what still runs and let it clean up (local builds remove their containers).
@@ -86,10 +104,10 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
             token.cancel();
         }
         self.shutdown.cancel();
-        while tasks.next().await.is_some() {}
+        while tasks.join_next().await.is_some() {}
         // Leaving the dashboard leaves its kept builds: their containers go.
-        if let Some(backend) = self.local {
-            self.kept.leave(backend).await;
+        if let Some(backend) = &self.local {
+            self.kept.leave(backend.as_ref()).await;
         }
     }
 
@@ -98,27 +116,24 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
         fx: Effect,
         by_id: &HashMap<BuildId, ProjectKey>,
         started: &StartedTx,
-    ) -> Option<Task<'a>> {
+    ) -> Option<Task> {
         match fx {
             Effect::StartBuild { project, mode } => match project.group {
                 Group::Local => self.start_local(project, mode, started.clone()),
-                Group::Cloud { .. } => self
-                    .cloud
-                    .start(project, self.ctx(started))
-                    .map(|t| t as Task<'a>),
+                Group::Cloud { .. } => self.cloud.start(project, self.ctx(started)),
             },
-            Effect::StartCloud { project, overrides } => self
-                .cloud
-                .start_with(project, overrides, self.ctx(started))
-                .map(|t| t as Task<'a>),
-            Effect::RetryBuild { project, build } => self
-                .cloud
-                .retry(project, build, self.ctx(started))
-                .map(|t| t as Task<'a>),
-            Effect::FollowBuild { project, build } if !by_id.contains_key(&build) => self
-                .cloud
-                .follow(project, build, self.ctx(started))
-                .map(|t| t as Task<'a>),
+            Effect::StartLocal { project, overrides } => {
+                self.start_with(project, &overrides, started.clone())
+            }
+            Effect::StartCloud { project, overrides } => {
+                self.cloud.start_with(project, overrides, self.ctx(started))
+            }
+            Effect::RetryBuild { project, build } => {
+                self.cloud.retry(project, build, self.ctx(started))
+            }
+            Effect::FollowBuild { project, build } if !by_id.contains_key(&build) => {
+                self.cloud.follow(project, build, self.ctx(started))
+            }
             Effect::StopBuild(id) => self.stop(&id, by_id),
             Effect::Reproduce {
                 cloud,
@@ -128,9 +143,8 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
                 let to = self.local_requests.clone()?;
                 self.cloud
                     .reproduce(cloud, build, local, to, self.msgs.clone())
-                    .map(|t| t as Task<'a>)
             }
-            Effect::OpenShell(id) => match (by_id.get(&id), self.local) {
+            Effect::OpenShell(id) => match (by_id.get(&id), &self.local) {
                 (Some(p), _) if p.group != Group::Local => {
                     self.flash(
                         NoticeLevel::Warning,
@@ -139,7 +153,7 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
                     None
                 }
                 (_, Some(backend)) => Some(kept::shell(
-                    backend,
+                    backend.clone(),
                     id,
                     self.kept.suspend.clone(),
                     self.msgs.clone(),
@@ -149,14 +163,13 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
             Effect::Watch { project, on } => self.watch(project, on),
             Effect::LoadHistory(project) => match project.group {
                 Group::Local => {
-                    let msg = self.history.load(project, |id| by_id.contains_key(id));
-                    self.msgs.try_send(msg).ok();
-                    None
+                    let in_session = by_id.keys().cloned().collect();
+                    Some(
+                        self.history
+                            .load_in_background(project, in_session, self.msgs.clone()),
+                    )
                 }
-                Group::Cloud { .. } => self
-                    .cloud
-                    .history(project, self.msgs.clone())
-                    .map(|t| t as Task<'a>),
+                Group::Cloud { .. } => self.cloud.history(project, self.msgs.clone()),
             },
             _ => None,
         }
@@ -173,7 +186,7 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
         }
     }
 
-    fn stop(&mut self, id: &BuildId, by_id: &HashMap<BuildId, ProjectKey>) -> Option<Task<'a>> {
+    fn stop(&mut self, id: &BuildId, by_id: &HashMap<BuildId, ProjectKey>) -> Option<Task> {
         match by_id.get(id) {
             Some(p) if p.group == Group::Local => {
                 if let Some(token) = self.cancels.get(p) {
@@ -181,10 +194,7 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
                 }
                 None
             }
-            Some(p) => self
-                .cloud
-                .stop(&p.group, id.clone(), self.msgs.clone())
-                .map(|t| t as Task<'a>),
+            Some(p) => self.cloud.stop(&p.group, id.clone(), self.msgs.clone()),
             None => {
                 self.flash(NoticeLevel::Warning, format!("'{id}' is not running here"));
                 None
@@ -196,23 +206,58 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
         self.msgs.try_send(Msg::Flash(level, text)).ok();
     }
 
-    fn start_local(
-        &mut self,
-        project: ProjectKey,
-        mode: RunMode,
-        started: StartedTx,
-    ) -> Option<Task<'a>> {
-        let req = match (self.request_for)(&project) {
-            Ok(req) => req,
+    /// The project's request with `over` on top, or a flash with the whole error (a bad
+    /// `.cbdash.toml`, an invalid buildspec: `file:line:col` and the hint).
+    fn request(&self, project: &ProjectKey, over: &RunOverrides) -> Option<BuildRequest> {
+        match (self.request_for)(project, over) {
+            Ok(req) => Some(req),
             Err(e) => {
                 self.flash(
                     NoticeLevel::Error,
                     format!("cannot build '{}': {e:#}", project.name),
                 );
-                return None;
+                None
             }
+        }
+    }
+
+    /// `R`: a fresh build with the run form's overrides, saved into `.cbdash.toml` first when
+    /// asked (image and Docker access only: variables typed there may be secrets).
+    fn start_with(
+        &mut self,
+        project: ProjectKey,
+        form: &LocalOverrides,
+        started: StartedTx,
+    ) -> Option<Task> {
+        let mut over = RunOverrides {
+            image: form.image.clone(),
+            env: form.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            ..RunOverrides::default()
         };
-        match (mode, self.local, self.local_requests.clone()) {
+        if let Some(docker) = form.docker {
+            over = over.with_docker(docker);
+        }
+        if form.save {
+            match super::settings::save(&project, form) {
+                Ok(path) => self.flash(NoticeLevel::Info, format!("saved to {}", path.display())),
+                Err(e) => {
+                    self.flash(NoticeLevel::Error, format!("not saved: {e:#}"));
+                    return None;
+                }
+            }
+        }
+        let req = self.request(&project, &over)?;
+        self.spawn_local(project, req, started)
+    }
+
+    fn start_local(
+        &mut self,
+        project: ProjectKey,
+        mode: RunMode,
+        started: StartedTx,
+    ) -> Option<Task> {
+        let req = self.request(&project, &RunOverrides::default())?;
+        match (mode, self.local.clone(), self.local_requests.clone()) {
             (RunMode::FromFailedPhase { build, phase }, Some(backend), Some(fresh)) => {
                 let req = self.kept.request(&project, req);
                 let ctx = self.local_ctx(&project, &req, started);
@@ -246,20 +291,14 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
     }
 
     /// `w`: starts or stops watching a local project's files.
-    fn watch(&mut self, project: ProjectKey, on: bool) -> Option<Task<'a>> {
+    fn watch(&mut self, project: ProjectKey, on: bool) -> Option<Task> {
         if let Some(token) = self.kept.watchers.remove(&project) {
             token.cancel();
         }
         if !on {
             return None;
         }
-        let req = match (self.request_for)(&project) {
-            Ok(req) => req,
-            Err(e) => {
-                self.flash(NoticeLevel::Error, format!("cannot watch: {e:#}"));
-                return None;
-            }
-        };
+        let req = self.request(&project, &RunOverrides::default())?;
         let stop = self.shutdown.child_token();
         self.kept.watchers.insert(project.clone(), stop.clone());
         Some(kept::watch(project, &req, self.msgs.clone(), stop))
@@ -271,8 +310,8 @@ impl<'a, L: Backend + KeptBuilds> Driver<'a, L> {
         project: ProjectKey,
         req: BuildRequest,
         started: StartedTx,
-    ) -> Option<Task<'a>> {
-        let Some(backend) = self.local else {
+    ) -> Option<Task> {
+        let Some(backend) = self.local.clone() else {
             self.flash(
                 NoticeLevel::Error,
                 "no local backend: is the Docker engine part of this build?".to_owned(),
@@ -332,7 +371,7 @@ impl Forward {
     }
 
     /// Tells the user a build could not run (not a failed build: one that has no outcome).
-    pub async fn fail(&self, project: &str, e: &dyn std::fmt::Display) {
+    pub async fn fail(&self, project: &str, e: &(dyn std::fmt::Display + Sync)) {
         self.msgs
             .send(Msg::Flash(
                 NoticeLevel::Error,

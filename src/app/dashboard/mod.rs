@@ -1,27 +1,35 @@
-//! The dashboard: finds the projects, starts the TUI shell and the driver that owns the
-//! backends, and runs them until the user quits.
+//! The dashboard: finds the projects, starts the TUI's event loop and the executor that owns
+//! the backends, and runs them until the user quits.
 //!
-//! This is the one place where the dashboard meets the engine. The TUI shell and the driver
-//! run as two futures on one task and talk over two bounded channels: `Msg`s in (events,
-//! flashes) and `Effect`s out (start, stop, retry, follow, shell).
-//! - [`driver`]: the effect executor; local builds, and the event forwarding shared by all.
+//! This is the one place where the dashboard meets the engine. The event loop runs on the
+//! calling task and does nothing but read input, fold messages into the state and draw; the
+//! executor runs on a task of its own and spawns every build, history load and AWS call as a
+//! task too. They talk over two bounded channels: `Msg`s in (events, flashes) and `Effect`s
+//! out (start, stop, retry, follow, shell).
+//! - [`executor`]: runs effects; local builds, and the event forwarding shared by all.
 //! - [`cloud`]: one client set per `[[cloud]]` group; start, retry, follow, stop, list.
 //! - [`history`]: past builds and phase medians (run history, or CodeBuild's build list).
 //! - [`kept`]: kept local builds: resume in place, a shell (the TUI suspended), watching.
+//! - [`settings`]: the run form's "save to .cbdash.toml".
 
 mod cloud;
-mod driver;
+mod executor;
 mod history;
 mod kept;
+mod settings;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::request::{RunOverrides, build_request, load_settings};
 use crate::cli::GlobalArgs;
 use crate::config::user::UserConfig;
 use crate::engine::local::{KeptBuilds, LocalBackend};
@@ -34,7 +42,7 @@ use crate::tui::state::{Group, Options, ProjectKey, State};
 use crate::tui::theme::{self, Theme};
 
 use cloud::CloudPool;
-use driver::Driver;
+use executor::Executor;
 use history::LocalHistory;
 
 /// Capacity of the channel from the driver to the TUI.
@@ -76,9 +84,7 @@ pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
     let mut out = Vec::new();
     let mut local = |path: &Path, name: Option<String>| {
         if path.join("buildspec.yml").is_file() {
-            let name = name
-                .or_else(|| project_name(path))
-                .unwrap_or_else(|| "project".to_owned());
+            let name = name.unwrap_or_else(|| project_name(path));
             out.push(ProjectKey {
                 name,
                 group: Group::Local,
@@ -113,19 +119,11 @@ pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
     out
 }
 
-/// The project's name: `name` in its `.cbdash.toml`, else the directory name.
-fn project_name(dir: &Path) -> Option<String> {
-    let from_file = std::fs::read_to_string(dir.join(".cbdash.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("name").and_then(|v| v.as_str().map(str::to_owned)));
-    let canonical = dir.canonicalize().ok();
-    from_file.or_else(|| {
-        canonical
-            .as_deref()
-            .and_then(Path::file_name)
-            .map(|n| n.to_string_lossy().into_owned())
-    })
+/// The project's name: `name` in its `.cbdash.toml`, else the directory name. A file that
+/// does not parse still lists the project (its error shows when it runs).
+fn project_name(dir: &Path) -> String {
+    let config = load_settings(dir).unwrap_or_default();
+    crate::app::request::project_name(dir, &config)
 }
 
 fn expand_home(p: &Path) -> PathBuf {
@@ -135,33 +133,30 @@ fn expand_home(p: &Path) -> PathBuf {
     }
 }
 
-/// Turns a project into the request a backend runs. The dashboard's default reads nothing
-/// but the project; `cbdash run` passes one built from its command line (image, env, ...).
-pub type RequestFor<'a> = &'a dyn Fn(&ProjectKey) -> Result<BuildRequest>;
+/// Turns a project (and what this run changes, from the `R` form) into the request a backend
+/// runs. The dashboard's default reads the project's `.cbdash.toml`; `cbdash run` passes one
+/// that gives its own project the request its command line made.
+pub type RequestFor = Arc<dyn Fn(&ProjectKey, &RunOverrides) -> Result<BuildRequest> + Send + Sync>;
 
-/// The request for a local project, as `cbdash run DIR` would build it with no other flags
-/// (the project's `.cbdash.toml` gives its image and variables; the buildspec is validated).
-pub fn project_request(project: &ProjectKey) -> Result<BuildRequest> {
+/// The request for a local project from its settings (`.cbdash.toml`) and `over`.
+pub fn project_request(project: &ProjectKey, over: &RunOverrides) -> Result<BuildRequest> {
     let dir = project.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
-        std::ffi::OsStr::new("cbdash"),
-        "run".as_ref(),
-        dir.as_os_str(),
-    ])
-    .context("cannot build the run request")?;
-    match cli.command {
-        Some(crate::cli::Command::Run(args)) => super::run::request(&args),
-        _ => Err(anyhow::anyhow!("cannot build the run request")),
-    }
+    Ok(build_request(&dir, over)?)
 }
 
-/// Runs the dashboard with the given local backend until the user quits. `initial` effects
+/// Runs the dashboard on the local Docker backend until the user quits. `initial` effects
 /// run first (`cbdash run` starts its build this way).
-pub async fn run_dashboard<L: Backend + KeptBuilds>(
+pub async fn run_dashboard(setup: Setup, initial: Vec<Effect>) -> Result<u8> {
+    let request_for: RequestFor = Arc::new(project_request);
+    run_with(setup, Some(Arc::new(LocalBackend)), initial, request_for).await
+}
+
+/// Runs the dashboard with the given local backend (a fake one in tests).
+pub async fn run_with<L: Backend + KeptBuilds>(
     setup: Setup,
-    local: Option<L>,
+    local: Option<Arc<L>>,
     initial: Vec<Effect>,
-    request_for: RequestFor<'_>,
+    request_for: RequestFor,
 ) -> Result<u8> {
     let (msg_tx, msg_rx) = mpsc::channel(MSG_CAPACITY);
     let (fx_tx, fx_rx) = mpsc::channel(64);
@@ -179,8 +174,8 @@ pub async fn run_dashboard<L: Backend + KeptBuilds>(
         mouse: setup.config.options.mouse,
         max_fps: setup.config.options.max_fps,
     };
-    let driver = Driver {
-        local: local.as_ref(),
+    let executor = Executor {
+        local,
         cloud: CloudPool::connect(&setup.config.cloud).await,
         history: LocalHistory::new(setup.history.clone()),
         request_for,
@@ -190,7 +185,8 @@ pub async fn run_dashboard<L: Backend + KeptBuilds>(
         local_requests: None,
         kept: kept::Kept::new(setup.config.options.keep_idle, suspend_tx),
     };
-    let ui = shell::run(
+    let executor = tokio::spawn(executor.run(fx_rx));
+    let state = shell::run(
         state,
         &setup.keymap,
         &setup.theme,
@@ -198,24 +194,13 @@ pub async fn run_dashboard<L: Backend + KeptBuilds>(
         msg_rx,
         fx_tx,
         suspend_rx,
-    );
-    tokio::pin!(ui);
-    let drive = driver.run(fx_rx);
-    tokio::pin!(drive);
-    // The UI decides when we are done. Its end closes the effects channel, so the driver
-    // cancels what still runs and waits for those builds to stop and remove their
-    // containers (bounded, so a stuck daemon cannot keep us forever).
-    let mut driver_done = false;
-    let state = tokio::select! {
-        s = &mut ui => s?,
-        () = &mut drive => {
-            driver_done = true;
-            (&mut ui).await?
-        }
-    };
-    if !driver_done {
-        let _ = tokio::time::timeout(std::time::Duration::from_mins(1), &mut drive).await;
-    }
+    )
+    .await;
+    // The UI's end closed the effects channel: the executor cancels what still runs and waits
+    // for those builds to stop and remove their containers (bounded, so a stuck daemon cannot
+    // keep us forever).
+    let _ = tokio::time::timeout(std::time::Duration::from_mins(1), executor).await;
+    let state = state?;
     // Cloud builds only looked at here do not make the dashboard fail.
     let failed = state
         .builds
@@ -224,31 +209,10 @@ pub async fn run_dashboard<L: Backend + KeptBuilds>(
     Ok(u8::from(failed))
 }
 
-/// `cbdash` with no command: the dashboard on the current directory.
-pub fn open(global: &GlobalArgs) -> Result<u8> {
-    let dir = std::env::current_dir().context("cannot read the current directory")?;
-    let setup = Setup::load(global, &dir)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(run_dashboard(
-        setup,
-        Some(LocalBackend),
-        Vec::new(),
-        &project_request,
-    ))
-}
-
 /// `cbdash run` on a terminal: the dashboard on the request's project, with its build started
-/// at once and run exactly as requested (image, env, secrets, options). Call it from the run
-/// command when stdout is a TTY and neither `--plain` nor `--json` was given.
-pub async fn follow_build<L: Backend + KeptBuilds>(
-    global: &GlobalArgs,
-    local: L,
-    req: BuildRequest,
-) -> Result<u8> {
+/// at once and run exactly as requested (image, env, secrets, options). Other projects (and
+/// this one's `R` form) use their settings.
+pub async fn follow_build(global: &GlobalArgs, req: BuildRequest) -> Result<u8> {
     let dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut setup = Setup::load(global, &dir)?;
     let key = ProjectKey {
@@ -261,9 +225,15 @@ pub async fn follow_build<L: Backend + KeptBuilds>(
         .retain(|p| !(p.group == Group::Local && p.name == key.name));
     setup.projects.insert(0, key.clone());
     let initial = vec![Effect::StartBuild {
-        project: key,
+        project: key.clone(),
         mode: RunMode::Full,
     }];
-    let request_for = move |_: &ProjectKey| Ok(req.clone());
-    run_dashboard(setup, Some(local), initial, &request_for).await
+    let request_for: RequestFor = Arc::new(move |p: &ProjectKey, over: &RunOverrides| {
+        if *p == key && over.is_empty() {
+            Ok(req.clone())
+        } else {
+            project_request(p, over)
+        }
+    });
+    run_with(setup, Some(Arc::new(LocalBackend)), initial, request_for).await
 }

@@ -5,13 +5,14 @@
 //! build of a project (`R`) or leaving the dashboard removes what this session kept.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::EVENT_CAPACITY;
-use super::driver::{Forward, Task};
+use super::executor::{Forward, Task};
 use crate::engine::local::{KeptBuilds, ResumeRequest};
 use crate::engine::{BuildRequest, EngineError, EventSink, Keep};
 use crate::model::{BuildId, NoticeLevel, PhaseKind};
@@ -83,7 +84,7 @@ impl Kept {
 }
 
 /// Removes kept containers whose idle time passed, every minute until `stop`.
-pub(super) fn expiry<L: KeptBuilds>(backend: &L, stop: CancellationToken) -> Task<'_> {
+pub(super) fn expiry<L: KeptBuilds>(backend: Arc<L>, stop: CancellationToken) -> Task {
     Box::pin(async move {
         loop {
             tokio::select! {
@@ -100,11 +101,11 @@ pub(super) fn expiry<L: KeptBuilds>(backend: &L, stop: CancellationToken) -> Tas
 /// Resumes `build` from `phase` in place; when it cannot be resumed, says why and hands
 /// `fresh` (the project's request) to the driver to run the whole build.
 pub(super) fn resume<L: KeptBuilds>(
-    backend: &L,
+    backend: Arc<L>,
     (project, build, phase): (ProjectKey, BuildId, PhaseKind),
     fresh: (BuildRequest, mpsc::Sender<(ProjectKey, BuildRequest)>),
     ctx: Forward,
-) -> Task<'_> {
+) -> Task {
     Box::pin(async move {
         let (sink, rx) = EventSink::channel(EVENT_CAPACITY);
         let name = project.name.clone();
@@ -133,14 +134,14 @@ pub(super) fn resume<L: KeptBuilds>(
 
 /// Opens a shell in `build`'s container, with the TUI suspended until it exits.
 pub(super) fn shell<L: KeptBuilds>(
-    backend: &L,
+    backend: Arc<L>,
     build: BuildId,
     suspend: mpsc::Sender<Suspend>,
     msgs: mpsc::Sender<Msg>,
-) -> Task<'_> {
+) -> Task {
     Box::pin(async move {
         // Open it first: an error is a flash on the dashboard, not a blank screen.
-        let req = crate::commands::shell::request(build.as_str());
+        let req = crate::app::attach::request(build.as_str());
         let session = match backend.open_shell(&req).await {
             Ok(s) => s,
             Err(e) => {
@@ -162,7 +163,7 @@ pub(super) fn shell<L: KeptBuilds>(
             .phase
             .map_or_else(String::new, |p| format!(" at the start of {p}"));
         println!("cbdash: a shell in {build}{phase}; `exit` returns to the dashboard\r");
-        let result = crate::commands::shell::attach(session).await;
+        let result = crate::app::attach::attach(session).await;
         let _ = done.send(());
         if let Err(e) = result {
             let text = format!("the shell ended with an error: {e:#}");
@@ -174,12 +175,12 @@ pub(super) fn shell<L: KeptBuilds>(
 /// Watches a local project's files until `stop`: each quiet window with changes becomes one
 /// `Msg::FilesChanged` (the reducer re-runs the project); a changed buildspec is validated
 /// first, and an invalid one is flashed instead.
-pub(super) fn watch<'a>(
+pub(super) fn watch(
     project: ProjectKey,
     req: &BuildRequest,
     msgs: mpsc::Sender<Msg>,
     stop: CancellationToken,
-) -> Task<'a> {
+) -> Task {
     let dir = req
         .source_dir
         .clone()
@@ -206,7 +207,7 @@ pub(super) fn watch<'a>(
             };
             let Some(change) = change else { return };
             if change.buildspec
-                && let Err(e) = crate::commands::run::validate_spec(&spec)
+                && let Err(e) = crate::app::request::validate_spec(&spec)
             {
                 let text = format!("{e:#}");
                 msgs.send(Msg::Flash(NoticeLevel::Error, text)).await.ok();

@@ -4,16 +4,16 @@
 
 use anyhow::{Context as _, Result};
 
-use super::CliError;
 use super::pipeline::Pipeline;
+use super::request::{apply_local_settings, load_settings, validate_spec};
+use super::{UsageError, dashboard, headless};
 use crate::cli::{GlobalArgs, ReproduceArgs};
 use crate::engine::cloud::{CloudClients, reproduce};
-use crate::engine::local::LocalBackend;
 
 /// Runs the command with the clients of the first target; returns the exit code.
 pub async fn run(global: &GlobalArgs, clients: &CloudClients, args: &ReproduceArgs) -> Result<u8> {
     if !args.dir.is_dir() {
-        return Err(CliError::Usage(format!(
+        return Err(UsageError(format!(
             "'{}' is not a directory; give the working tree to build (default: .)",
             args.dir.display()
         ))
@@ -22,10 +22,14 @@ pub async fn run(global: &GlobalArgs, clients: &CloudClients, args: &ReproduceAr
     let mut req = reproduce::reproduce(clients, &args.target, &args.dir)
         .await
         .with_context(|| format!("cannot reproduce {} locally", args.target))?;
+    // The working tree's own settings (Docker access, timeout, secrets...) apply locally.
+    apply_local_settings(&mut req, &load_settings(&args.dir)?)?;
     if let Some(image) = &args.image {
         req.image = Some(image.clone());
     }
-    req.local.pull = args.pull;
+    if let Some(pull) = args.pull {
+        req.local.pull = pull;
+    }
     if args.keep {
         // Kept like `cbdash run --keep`: for `cbdash resume` and `cbdash shell`.
         req.local.keep = crate::engine::Keep::Always;
@@ -33,12 +37,12 @@ pub async fn run(global: &GlobalArgs, clients: &CloudClients, args: &ReproduceAr
         req.local.keep_idle = config.options.keep_idle;
     }
     if let Some(spec) = &req.buildspec {
-        super::run::validate_spec(spec)?;
+        validate_spec(spec)?;
     }
     crate::engine::local::images::precheck(req.image.as_deref()).await?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     if tty && !args.plain && !args.json {
-        return Box::pin(super::dashboard::follow_build(global, LocalBackend, req)).await;
+        return Box::pin(dashboard::follow_build(global, req)).await;
     }
-    super::run::drive(req, Pipeline::new(global.history.as_deref()), args.json).await
+    headless::run(req, Pipeline::new(global.history.as_deref()), args.json).await
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::EVENT_CAPACITY;
-use super::driver::{Forward, Task};
+use super::executor::{Forward, Task};
 use super::history::cloud_history_msg;
 use crate::config::user::CloudTarget as ConfigTarget;
 use crate::engine::cloud::watch::{WatchOptions, watch_build};
@@ -73,8 +73,19 @@ impl CloudPool {
         }
     }
 
+    /// No cloud group (a dashboard of local projects only, and the executor's tests).
+    #[cfg(test)]
+    pub fn empty() -> Self {
+        Self {
+            clients: HashMap::new(),
+            list_all: Vec::new(),
+            listed: HashMap::new(),
+            watch: WatchOptions::default(),
+        }
+    }
+
     /// Tasks that list the projects of the groups configured without a list.
-    pub fn discover(&self, msgs: &mpsc::Sender<Msg>) -> Vec<Task<'static>> {
+    pub fn discover(&self, msgs: &mpsc::Sender<Msg>) -> Vec<Task> {
         self.list_all
             .iter()
             .filter_map(|g| Some((g.clone(), self.clients.get(g)?.clone())))
@@ -95,7 +106,7 @@ impl CloudPool {
                         Err(e) => Msg::Flash(NoticeLevel::Error, format!("{group}: {e}")),
                     };
                     msgs.send(msg).await.ok();
-                }) as Task<'static>
+                }) as Task
             })
             .collect()
     }
@@ -110,18 +121,13 @@ impl CloudPool {
     }
 
     /// StartBuild of the project (no overrides) and follow the new build.
-    pub fn start(&self, project: ProjectKey, ctx: Forward) -> Option<Task<'static>> {
+    pub fn start(&self, project: ProjectKey, ctx: Forward) -> Option<Task> {
         self.start_with(project, StartOverrides::default(), ctx)
     }
 
     /// StartBuild with overrides (a buildspec file is validated before anything is sent), and
     /// follow the new build.
-    pub fn start_with(
-        &self,
-        project: ProjectKey,
-        o: StartOverrides,
-        ctx: Forward,
-    ) -> Option<Task<'static>> {
+    pub fn start_with(&self, project: ProjectKey, o: StartOverrides, ctx: Forward) -> Option<Task> {
         let clients = self.clients(&project.group, &ctx.msgs)?;
         let watch = self.watch;
         let req = BuildRequest {
@@ -145,12 +151,7 @@ impl CloudPool {
     }
 
     /// RetryBuild of a finished build, and follow the new one.
-    pub fn retry(
-        &self,
-        project: ProjectKey,
-        build: BuildId,
-        ctx: Forward,
-    ) -> Option<Task<'static>> {
+    pub fn retry(&self, project: ProjectKey, build: BuildId, ctx: Forward) -> Option<Task> {
         let clients = self.clients(&project.group, &ctx.msgs)?;
         let watch = self.watch;
         Some(Box::pin(async move {
@@ -162,23 +163,13 @@ impl CloudPool {
     }
 
     /// Follow an existing build (running or finished): its phases, then its log.
-    pub fn follow(
-        &self,
-        project: ProjectKey,
-        build: BuildId,
-        ctx: Forward,
-    ) -> Option<Task<'static>> {
+    pub fn follow(&self, project: ProjectKey, build: BuildId, ctx: Forward) -> Option<Task> {
         let clients = self.clients(&project.group, &ctx.msgs)?;
         Some(Box::pin(follow(clients, self.watch, project, build, ctx)))
     }
 
     /// StopBuild; the build's watcher sees it end as STOPPED.
-    pub fn stop(
-        &self,
-        group: &Group,
-        id: BuildId,
-        msgs: mpsc::Sender<Msg>,
-    ) -> Option<Task<'static>> {
+    pub fn stop(&self, group: &Group, id: BuildId, msgs: mpsc::Sender<Msg>) -> Option<Task> {
         let clients = self.clients(group, &msgs)?;
         Some(Box::pin(async move {
             let msg = match actions::stop_build(&clients.codebuild, &id.0).await {
@@ -190,11 +181,7 @@ impl CloudPool {
     }
 
     /// The project's recent builds (at most once per [`RELIST_AFTER`]).
-    pub fn history(
-        &mut self,
-        project: ProjectKey,
-        msgs: mpsc::Sender<Msg>,
-    ) -> Option<Task<'static>> {
+    pub fn history(&mut self, project: ProjectKey, msgs: mpsc::Sender<Msg>) -> Option<Task> {
         let now = Instant::now();
         if self
             .listed
@@ -228,7 +215,7 @@ impl CloudPool {
         local: ProjectKey,
         to: mpsc::Sender<(ProjectKey, BuildRequest)>,
         msgs: mpsc::Sender<Msg>,
-    ) -> Option<Task<'static>> {
+    ) -> Option<Task> {
         let clients = self.clients(&cloud.group, &msgs)?;
         Some(Box::pin(async move {
             let target = build.map_or_else(|| cloud.name.clone(), |b| b.0);

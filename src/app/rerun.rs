@@ -1,4 +1,4 @@
-//! `cbdash run --watch`: run the build, then run it again whenever the project changes —
+//! `cbdash run --watch` ("rerun", as `watch` names the file watcher): run the build, then run it again whenever the project changes —
 //! from the failed phase, in place, when the last run failed (its container was kept), else
 //! the whole build. A change to the buildspec is validated first: an invalid one is reported
 //! and nothing runs until the next change. Ctrl-C (or SIGTERM) stops; the exit code is the
@@ -15,9 +15,9 @@ use crate::engine::{BuildRequest, EventSink};
 use crate::model::{BuildId, BuildOutcome, NoticeLevel, Status};
 use crate::watch::{DEBOUNCE, ProjectWatcher};
 
+use super::headless::spawn_signal_handler;
 use super::output::{Output, consume};
 use super::pipeline::Pipeline;
-use super::run::spawn_signal_handler;
 
 /// What the next run is.
 enum Next {
@@ -82,7 +82,7 @@ async fn wait_for_valid_change(
         };
         let Some(change) = change else { return false };
         if change.buildspec
-            && let Err(e) = super::run::validate_spec(spec_path)
+            && let Err(e) = super::request::validate_spec(spec_path)
         {
             let msg = format!("{e:#}\nfix the buildspec; nothing runs until it is valid");
             output.notice(id.clone(), NoticeLevel::Error, &msg);

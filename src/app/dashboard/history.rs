@@ -1,7 +1,9 @@
 //! Past builds for the builds list and the phase medians behind the progress bars: from the
 //! run history for local projects, from ListBuildsForProject/BatchGetBuilds for cloud ones.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
@@ -11,16 +13,39 @@ use crate::model::{BuildId, NoticeLevel, PhaseKind, Status};
 use crate::tui::msg::Msg;
 use crate::tui::state::{PastBuild, ProjectKey};
 
-/// The run history, opened on the first request.
+/// The run history, opened on the first request. Cheap to clone: every clone shares the one
+/// connection, which loads run on a blocking thread (SQLite may wait for a writer's lock).
+#[derive(Clone)]
 pub(super) struct LocalHistory {
     path: Option<PathBuf>,
-    store: Option<Store>,
+    store: Arc<Mutex<Option<Store>>>,
 }
 
 impl LocalHistory {
     /// The history at `path` (`--history`), or the default one.
-    pub const fn new(path: Option<PathBuf>) -> Self {
-        Self { path, store: None }
+    pub fn new(path: Option<PathBuf>) -> Self {
+        Self {
+            path,
+            store: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Loads a project's history off the async threads; the answer goes to `msgs`.
+    pub fn load_in_background(
+        &self,
+        project: ProjectKey,
+        in_session: HashSet<BuildId>,
+        msgs: tokio::sync::mpsc::Sender<Msg>,
+    ) -> super::executor::Task {
+        let this = self.clone();
+        Box::pin(async move {
+            let load = tokio::task::spawn_blocking(move || {
+                this.load(project, |id| in_session.contains(id))
+            });
+            if let Ok(msg) = load.await {
+                msgs.send(msg).await.ok();
+            }
+        })
     }
 
     /// Where builds are recorded (`None`: the default location).
@@ -29,15 +54,18 @@ impl LocalHistory {
     }
 
     /// The `Msg::History` of a local project, or a flash saying why there is none.
-    pub fn load(&mut self, project: ProjectKey, in_session: impl Fn(&BuildId) -> bool) -> Msg {
-        if self.store.is_none() {
+    pub fn load(&self, project: ProjectKey, in_session: impl Fn(&BuildId) -> bool) -> Msg {
+        let Ok(mut store) = self.store.lock() else {
+            return Msg::Flash(NoticeLevel::Warning, "run history unavailable".to_owned());
+        };
+        if store.is_none() {
             let opened = self
                 .path
                 .clone()
                 .map_or_else(Store::default_path, Ok)
                 .and_then(|p| Store::open(&p));
             match opened {
-                Ok(store) => self.store = Some(store),
+                Ok(opened) => *store = Some(opened),
                 Err(e) => {
                     return Msg::Flash(
                         NoticeLevel::Warning,
@@ -46,7 +74,7 @@ impl LocalHistory {
                 }
             }
         }
-        let Some(store) = self.store.as_ref() else {
+        let Some(store) = store.as_ref() else {
             return Msg::Flash(NoticeLevel::Warning, "run history unavailable".to_owned());
         };
         history_msg(store, project, in_session)

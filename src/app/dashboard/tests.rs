@@ -1,0 +1,278 @@
+//! The executor through the `Backend` seam: a fake local backend that records the requests it
+//! is given and emits a build's events, so the effect handling, the request building from
+//! `.cbdash.toml`, the run form, stopping and history loads are tested without Docker.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::engine::local::{ResumeRequest, ShellRequest, ShellSession};
+use crate::engine::{EngineError, EventSink, ProjectSummary};
+use crate::model::{BuildEvent, BuildId, BuildOutcome, DockerAccess, Status};
+use crate::tui::msg::LocalOverrides;
+
+/// Runs builds that succeed at once, or (when `hold`) wait until they are stopped.
+#[derive(Default)]
+struct Fake {
+    requests: Mutex<Vec<BuildRequest>>,
+    hold: bool,
+}
+
+impl Backend for Fake {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Local
+    }
+
+    async fn list_projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    async fn run(
+        &self,
+        req: BuildRequest,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError> {
+        let build_id = BuildId::new_for(&req.project);
+        self.requests.lock().expect("lock").push(req.clone());
+        sink.send(BuildEvent::Started {
+            build_id: build_id.clone(),
+            project: req.project.clone(),
+            backend: BackendKind::Local,
+            image: req.image.clone().unwrap_or_default(),
+            at: Utc::now(),
+        })
+        .await?;
+        let status = if self.hold {
+            cancel.cancelled().await;
+            Status::Stopped
+        } else {
+            Status::Succeeded
+        };
+        sink.send(BuildEvent::Finished {
+            build_id: build_id.clone(),
+            status,
+            duration_ms: 1,
+            at: Utc::now(),
+            exported_variables: std::collections::BTreeMap::new(),
+        })
+        .await?;
+        Ok(BuildOutcome { build_id, status })
+    }
+}
+
+impl KeptBuilds for Fake {
+    async fn resume(
+        &self,
+        req: ResumeRequest,
+        _sink: EventSink,
+        _cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError> {
+        Err(crate::engine::local::LocalError::ContainerGone(req.build_id).into())
+    }
+
+    async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError> {
+        Err(crate::engine::local::LocalError::ContainerGone(req.build_id.clone()).into())
+    }
+
+    async fn discard(&self, _build_id: &str) -> Result<bool, EngineError> {
+        Ok(false)
+    }
+
+    async fn expire_kept(&self) -> Result<usize, EngineError> {
+        Ok(0)
+    }
+}
+
+const SPEC: &str = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n";
+
+struct Harness {
+    fake: Arc<Fake>,
+    effects: mpsc::Sender<Effect>,
+    msgs: mpsc::Receiver<Msg>,
+    project: ProjectKey,
+    dir: tempfile::TempDir,
+    done: tokio::task::JoinHandle<()>,
+}
+
+fn start(fake: Fake, settings: &str) -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("buildspec.yml"), SPEC).expect("spec");
+    std::fs::write(dir.path().join(".cbdash.toml"), settings).expect("settings");
+    let project = ProjectKey {
+        name: "svc".into(),
+        group: Group::Local,
+        dir: Some(dir.path().to_path_buf()),
+    };
+    let fake = Arc::new(fake);
+    let (msgs_tx, msgs) = mpsc::channel(256);
+    let (effects, fx_rx) = mpsc::channel(16);
+    let (suspend, _) = mpsc::channel(1);
+    let executor = Executor {
+        local: Some(fake.clone()),
+        cloud: CloudPool::empty(),
+        history: LocalHistory::new(Some(dir.path().join("history.sqlite"))),
+        request_for: Arc::new(project_request),
+        msgs: msgs_tx,
+        cancels: HashMap::new(),
+        shutdown: CancellationToken::new(),
+        local_requests: None,
+        kept: kept::Kept::new(Duration::from_mins(1), suspend),
+    };
+    let done = tokio::spawn(executor.run(fx_rx));
+    Harness {
+        fake,
+        effects,
+        msgs,
+        project,
+        dir,
+        done,
+    }
+}
+
+impl Harness {
+    /// The next message that `pick` accepts, skipping the others (within five seconds).
+    async fn next<T>(&mut self, mut pick: impl FnMut(Msg) -> Option<T>) -> T {
+        let wait = async {
+            while let Some(m) = self.msgs.recv().await {
+                if let Some(t) = pick(m) {
+                    return t;
+                }
+            }
+            panic!("the executor closed its channel");
+        };
+        tokio::time::timeout(Duration::from_secs(5), wait)
+            .await
+            .expect("no such message within 5 s")
+    }
+
+    async fn finished(&mut self) -> Status {
+        self.next(|m| match m {
+            Msg::Build(BuildEvent::Finished { status, .. }) => Some(status),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn close(self) {
+        drop(self.effects);
+        tokio::time::timeout(Duration::from_secs(5), self.done)
+            .await
+            .expect("the executor ends when the UI goes")
+            .expect("no panic");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_runs_the_project_with_every_setting_of_its_file() {
+    let mut h = start(Fake::default(), "image = \"img:7\"\ndocker_socket = true\n");
+    let project = h.project.clone();
+    h.effects
+        .send(Effect::StartBuild {
+            project,
+            mode: RunMode::Full,
+        })
+        .await
+        .expect("send");
+    assert_eq!(h.finished().await, Status::Succeeded);
+    let req = h.fake.requests.lock().expect("lock")[0].clone();
+    assert_eq!(req.image.as_deref(), Some("img:7"));
+    assert!(req.local.docker_socket, "{req:?}");
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_form_overrides_and_saves_docker_access_but_never_variables() {
+    let mut h = start(Fake::default(), "# mine\nimage = \"img:7\"\n");
+    let overrides = LocalOverrides {
+        image: Some("other:1".into()),
+        docker: Some(DockerAccess::Privileged),
+        env: vec![("TOKEN".into(), "abc".into())],
+        save: true,
+    };
+    let project = h.project.clone();
+    h.effects
+        .send(Effect::StartLocal { project, overrides })
+        .await
+        .expect("send");
+    assert_eq!(h.finished().await, Status::Succeeded);
+    let req = h.fake.requests.lock().expect("lock")[0].clone();
+    assert_eq!(req.image.as_deref(), Some("other:1"));
+    assert!(req.privileged && !req.local.docker_socket, "{req:?}");
+    assert!(req.env.contains(&("TOKEN".into(), "abc".into())));
+    let saved = std::fs::read_to_string(h.dir.path().join(".cbdash.toml")).expect("read");
+    assert!(saved.starts_with("# mine\n"), "{saved}");
+    assert!(saved.contains("image = \"other:1\"") && saved.contains("privileged = true"));
+    assert!(!saved.contains("TOKEN"), "{saved}");
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_settings_file_is_flashed_whole_and_nothing_runs() {
+    let mut h = start(Fake::default(), "imgae = \"x\"\n");
+    let project = h.project.clone();
+    h.effects
+        .send(Effect::StartBuild {
+            project,
+            mode: RunMode::Full,
+        })
+        .await
+        .expect("send");
+    let text = h
+        .next(|m| match m {
+            Msg::Flash(_, t) => Some(t),
+            _ => None,
+        })
+        .await;
+    assert!(
+        text.contains(":1:1: unknown key `imgae`; did you mean `image`?"),
+        "{text}"
+    );
+    assert!(h.fake.requests.lock().expect("lock").is_empty());
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_cancels_a_running_build_and_history_loads_meanwhile() {
+    let mut h = start(
+        Fake {
+            hold: true,
+            ..Fake::default()
+        },
+        "",
+    );
+    let project = h.project.clone();
+    h.effects
+        .send(Effect::StartBuild {
+            project: project.clone(),
+            mode: RunMode::Full,
+        })
+        .await
+        .expect("send");
+    let id = h
+        .next(|m| match m {
+            Msg::Build(BuildEvent::Started { build_id, .. }) => Some(build_id),
+            _ => None,
+        })
+        .await;
+    // The build holds; the executor still answers a history load.
+    h.effects
+        .send(Effect::LoadHistory(project.clone()))
+        .await
+        .expect("send");
+    let loaded = h
+        .next(|m| match m {
+            Msg::History { project, .. } => Some(project),
+            Msg::Flash(_, t) => panic!("history: {t}"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(loaded, project);
+    h.effects.send(Effect::StopBuild(id)).await.expect("send");
+    assert_eq!(h.finished().await, Status::Stopped);
+    h.close().await;
+}

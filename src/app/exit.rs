@@ -1,0 +1,54 @@
+//! Exit codes: 0 success; 1 the build failed, timed out or was stopped; 2 invalid invocation
+//! or input (and a build that cannot be resumed); 3 infrastructure fault (no Docker daemon, a
+//! pull that failed, AWS errors).
+
+use crate::engine::EngineError;
+use crate::engine::cloud::CloudError;
+use crate::engine::local::LocalError;
+
+use super::UsageError;
+
+/// The exit code for an error: walks the whole cause chain for a typed error that says.
+#[must_use]
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return 2;
+        }
+        if let Some(e) = cause.downcast_ref::<LocalError>() {
+            return local(e);
+        }
+        if let Some(EngineError::Local(e)) = cause.downcast_ref() {
+            return local(e);
+        }
+        if let Some(e) = cause.downcast_ref::<CloudError>() {
+            return cloud(e);
+        }
+        if let Some(EngineError::Cloud(e)) = cause.downcast_ref() {
+            return cloud(e);
+        }
+    }
+    1
+}
+
+/// A kept build that cannot be resumed as asked, an invalid buildspec, or a CodeBuild image
+/// name that cannot run locally is bad input (2); every other local error is the
+/// infrastructure's (3).
+const fn local(e: &LocalError) -> u8 {
+    match e {
+        LocalError::ContainerGone(_)
+        | LocalError::NotResumable(_)
+        | LocalError::InvalidBuildspec(_)
+        | LocalError::Image(_) => 2,
+        _ => 3,
+    }
+}
+
+/// A cloud error: 2 when the input was wrong, else 3.
+#[must_use]
+pub const fn cloud(e: &CloudError) -> u8 {
+    match e {
+        CloudError::InvalidInput(_) | CloudError::NotFound { .. } => 2,
+        _ => 3,
+    }
+}

@@ -1,0 +1,30 @@
+//! The application layer: everything a command or the dashboard does with the engine, below
+//! `commands/` (which only turns parsed arguments into calls here) and above the engine, the
+//! history, the TUI and the headless printers.
+//!
+//! - [`request`]: a project's `.cbdash.toml` with one run's overrides → a `BuildRequest`.
+//! - [`pipeline`]: the taps every event stream goes through (cache reports, diagnoses, the
+//!   history recorder), for the dashboard and headless runs alike.
+//! - [`output`] and [`headless`]: printing a build (plain or NDJSON), the signal handling and
+//!   exit codes of `run`, `resume` and `cloud watch`.
+//! - [`rerun`]: `run --watch`, a build run again on every change.
+//! - [`reproduce`]: a cloud build's settings run locally.
+//! - [`attach`]: a kept build's shell connected to this terminal.
+//! - [`dashboard`]: the dashboard's setup, its effect executor and the backends behind it.
+//! - [`exit`]: errors → exit codes.
+
+pub mod attach;
+pub mod dashboard;
+pub mod exit;
+pub mod headless;
+pub mod output;
+pub mod pipeline;
+pub mod reproduce;
+pub mod request;
+pub mod rerun;
+
+/// The invocation or its input is invalid (exit code 2): a message that says what was wrong
+/// and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
