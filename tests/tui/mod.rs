@@ -11,4 +11,5 @@ mod resume;
 mod screens;
 mod tmux;
 mod tmux_cloud;
+mod tmux_docker;
 mod tmux_resume;
