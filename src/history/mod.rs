@@ -12,6 +12,7 @@
 //! - `writes` / `queries`: the SQL.
 //! - `logs`: compressed logs, their pruning.
 //! - `regress`: the pure regression check.
+//! - `replay`: a stored run as the events it was made of (the dashboard opens past builds).
 //! - `liveness`: is a writer still alive.
 
 mod error;
@@ -20,6 +21,7 @@ mod logs;
 mod queries;
 mod recorder;
 mod regress;
+mod replay;
 mod schema;
 mod store;
 mod writes;
@@ -29,6 +31,7 @@ pub use logs::{Pruned, StoredLog};
 pub use queries::{PhaseRow, RunDetail, RunSummary};
 pub use recorder::Recorder;
 pub use regress::{RegressionRules, RunMetrics, detect, median};
+pub use replay::replay;
 pub use schema::{CURRENT_VERSION, MIGRATIONS};
 pub use store::{Store, StoreOptions};
 pub use writes::{NewRun, PhaseEnd};

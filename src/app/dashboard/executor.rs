@@ -132,7 +132,12 @@ impl<L: Backend + KeptBuilds> Executor<L> {
                 self.cloud.retry(project, build, self.ctx(started))
             }
             Effect::FollowBuild { project, build } if !by_id.contains_key(&build) => {
-                self.cloud.follow(project, build, self.ctx(started))
+                match project.group {
+                    Group::Local => {
+                        Some(self.history.replay_in_background(build, self.msgs.clone()))
+                    }
+                    Group::Cloud { .. } => self.cloud.follow(project, build, self.ctx(started)),
+                }
             }
             Effect::StopBuild(id) => self.stop(&id, by_id),
             Effect::Reproduce {

@@ -53,32 +53,75 @@ impl LocalHistory {
         self.path.clone()
     }
 
+    /// Opens a past local build from the history: its stored phases, regressions and log,
+    /// replayed as the events they were made of through the cache and diagnosis taps (no
+    /// recorder: nothing is written twice), so it shows as it did live.
+    pub fn replay_in_background(
+        &self,
+        build: BuildId,
+        msgs: tokio::sync::mpsc::Sender<Msg>,
+    ) -> super::executor::Task {
+        let this = self.clone();
+        Box::pin(async move {
+            let load = tokio::task::spawn_blocking(move || this.replay(&build));
+            let msgs_out = match load.await {
+                Ok(Ok(events)) => events.into_iter().map(Msg::Build).collect(),
+                Ok(Err(text)) => vec![Msg::Flash(NoticeLevel::Warning, text)],
+                Err(e) => vec![Msg::Flash(NoticeLevel::Error, format!("history: {e}"))],
+            };
+            for m in msgs_out {
+                if msgs.send(m).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    fn replay(&self, build: &BuildId) -> Result<Vec<crate::model::BuildEvent>, String> {
+        let (detail, log) = self.with_store(|store| {
+            let detail = store
+                .run(build.as_str())
+                .map_err(|e| format!("run history: {e}"))?
+                .ok_or_else(|| format!("'{build}' is not in the run history"))?;
+            Ok::<_, String>((detail, store.read_log(build.as_str()).ok().flatten()))
+        })??;
+        let mut pipeline = crate::app::pipeline::Pipeline::without_history();
+        Ok(
+            crate::history::replay(&detail, log.as_ref().map(|l| l.text.as_str()))
+                .into_iter()
+                .flat_map(|ev| pipeline.process(ev))
+                .collect(),
+        )
+    }
+
     /// The `Msg::History` of a local project, or a flash saying why there is none.
     pub fn load(&self, project: ProjectKey, in_session: impl Fn(&BuildId) -> bool) -> Msg {
-        let Ok(mut store) = self.store.lock() else {
-            return Msg::Flash(NoticeLevel::Warning, "run history unavailable".to_owned());
-        };
+        self.with_store(|store| {
+            history_msg(store, project, in_session)
+                .unwrap_or_else(|e| Msg::Flash(NoticeLevel::Warning, format!("run history: {e}")))
+        })
+        .unwrap_or_else(|e| Msg::Flash(NoticeLevel::Warning, e))
+    }
+
+    /// Runs `f` on the store, opening it on first use.
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> Result<T, String> {
+        let mut store = self
+            .store
+            .lock()
+            .map_err(|_| "run history unavailable".to_owned())?;
         if store.is_none() {
             let opened = self
                 .path
                 .clone()
                 .map_or_else(Store::default_path, Ok)
-                .and_then(|p| Store::open(&p));
-            match opened {
-                Ok(opened) => *store = Some(opened),
-                Err(e) => {
-                    return Msg::Flash(
-                        NoticeLevel::Warning,
-                        format!("run history unavailable: {e}"),
-                    );
-                }
-            }
+                .and_then(|p| Store::open(&p))
+                .map_err(|e| format!("run history unavailable: {e}"))?;
+            *store = Some(opened);
         }
-        let Some(store) = store.as_ref() else {
-            return Msg::Flash(NoticeLevel::Warning, "run history unavailable".to_owned());
-        };
-        history_msg(store, project, in_session)
-            .unwrap_or_else(|e| Msg::Flash(NoticeLevel::Warning, format!("run history: {e}")))
+        store
+            .as_ref()
+            .map(f)
+            .ok_or_else(|| "run history unavailable".to_owned())
     }
 }
 

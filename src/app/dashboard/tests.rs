@@ -53,6 +53,11 @@ impl Backend for Fake {
         } else {
             Status::Succeeded
         };
+        sink.send(BuildEvent::Logs {
+            build_id: build_id.clone(),
+            lines: vec![crate::model::LogLine::from_log(None, "hello from the fake")],
+        })
+        .await?;
         sink.send(BuildEvent::Finished {
             build_id: build_id.clone(),
             status,
@@ -103,6 +108,11 @@ fn start(fake: Fake, settings: &str) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("buildspec.yml"), SPEC).expect("spec");
     std::fs::write(dir.path().join(".cbdash.toml"), settings).expect("settings");
+    start_in(fake, dir)
+}
+
+/// An executor on the project in `dir`, whose history is `dir/history.sqlite`.
+fn start_in(fake: Fake, dir: tempfile::TempDir) -> Harness {
     let project = ProjectKey {
         name: "svc".into(),
         group: Group::Local,
@@ -274,5 +284,60 @@ async fn stop_cancels_a_running_build_and_history_loads_meanwhile() {
     assert_eq!(loaded, project);
     h.effects.send(Effect::StopBuild(id)).await.expect("send");
     assert_eq!(h.finished().await, Status::Stopped);
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_local_build_opens_from_the_history_with_its_log() {
+    let mut h = start(Fake::default(), "");
+    let project = h.project.clone();
+    h.effects
+        .send(Effect::StartBuild {
+            project: project.clone(),
+            mode: RunMode::Full,
+        })
+        .await
+        .expect("send");
+    let id = h
+        .next(|m| match m {
+            Msg::Build(BuildEvent::Started { build_id, .. }) => Some(build_id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(h.finished().await, Status::Succeeded);
+    let Harness {
+        effects, done, dir, ..
+    } = h;
+    drop(effects);
+    done.await.expect("first session ends");
+    // A later session opens it from the history: the same build, log and end.
+    let mut h = start_in(Fake::default(), dir);
+    h.effects
+        .send(Effect::FollowBuild {
+            project,
+            build: id.clone(),
+        })
+        .await
+        .expect("send");
+    let started = h
+        .next(|m| match m {
+            Msg::Build(BuildEvent::Started { build_id, .. }) => Some(build_id),
+            Msg::Flash(_, t) => panic!("{t}"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(started, id);
+    let line = h
+        .next(|m| match m {
+            Msg::Build(BuildEvent::Logs { lines, .. }) => Some(lines[0].text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(line, "hello from the fake");
+    assert_eq!(h.finished().await, Status::Succeeded);
+    assert!(
+        h.fake.requests.lock().expect("lock").is_empty(),
+        "nothing ran again"
+    );
     h.close().await;
 }
