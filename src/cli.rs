@@ -282,8 +282,11 @@ pub struct ReproduceArgs {
 #[derive(Debug, Args)]
 pub struct CloudWatchArgs {
     pub build_id: String,
-    /// Print NDJSON events instead of the plain log.
+    /// Print the log and a phase summary, as `cbdash run --plain` does (the default).
     #[arg(long)]
+    pub plain: bool,
+    /// Print NDJSON events instead of the plain log.
+    #[arg(long, conflicts_with = "plain")]
     pub json: bool,
     /// Use CloudWatch Live Tail for the log (falls back to polling).
     #[arg(long)]

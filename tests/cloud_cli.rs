@@ -197,3 +197,179 @@ async fn cloud_watch_diagnoses_the_log_it_follows() {
         "{plain}"
     );
 }
+
+/// Runs `cbdash ARGS` against `fake`, sends it SIGTERM once its stdout shows `ready`, and
+/// returns its exit code, stdout and stderr (bounded: a cbdash that ignores the signal fails).
+async fn sigterm_when(fake: &FakeAws, args: &[&str], ready: &str) -> (i32, String, String) {
+    use tokio::io::AsyncReadExt;
+    let mut child = tokio::process::Command::new(cbdash_bin())
+        .args(args)
+        .env("AWS_ENDPOINT_URL", fake.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("CBDASH_CONFIG", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn cbdash");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err = tokio::spawn(async move {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).await.ok();
+        s
+    });
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let seen = tokio::time::timeout(std::time::Duration::from_mins(1), async {
+        while !String::from_utf8_lossy(&out).contains(ready) {
+            let n = stdout.read(&mut buf).await.expect("read stdout");
+            assert!(
+                n > 0,
+                "cbdash ended before '{ready}': {}",
+                String::from_utf8_lossy(&out)
+            );
+            out.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(
+        seen.is_ok(),
+        "no '{ready}' in: {}",
+        String::from_utf8_lossy(&out)
+    );
+    let pid = child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("cbdash ends promptly after SIGTERM")
+        .expect("wait");
+    stdout.read_to_end(&mut out).await.ok();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out).into_owned(),
+        err.await.unwrap_or_default(),
+    )
+}
+
+/// A build that moves through QUEUED and PROVISIONING into BUILD, writes its log and stays
+/// there; StopBuild is counted (and answered).
+async fn build_that_keeps_running() -> (FakeAws, String) {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let fake = FakeAws::start(move |r| match r.op.as_str() {
+        "BatchGetBuilds" => {
+            let n = polls.fetch_add(1, Ordering::SeqCst).min(2);
+            Reply::ok(json!({"builds": [failing_build(n)]}))
+        }
+        "GetLogEvents" => log_page(&r.body),
+        "StopBuild" => Reply::ok(json!({"build": failing_build(2)})),
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let id = failing_build(0)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (fake, id)
+}
+
+/// `cloud watch --plain` prints through the same printer as `cbdash run --plain` and handles
+/// SIGTERM the same way: the phases so far in the summary table, exit 1 (STOPPED). It stops
+/// following only: a build watched here may be someone else's, so no StopBuild is sent and a
+/// notice says how to stop it.
+#[tokio::test]
+async fn sigterm_stops_cloud_watch_plain_but_not_the_build() {
+    let (fake, id) = build_that_keeps_running().await;
+    let (code, stdout, stderr) = sigterm_when(
+        &fake,
+        &["cloud", "watch", &id, "--plain"],
+        "make: *** [test] Error 2",
+    )
+    .await;
+    assert_eq!(code, 1, "STOPPED's exit code; stderr: {stderr}\n{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("cbdash: build demo:"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "cbdash: Warning: stopped following {id}; the build goes on in CodeBuild"
+        )),
+        "{stdout}"
+    );
+    // The summary table of the phases that ended, as a local run prints it.
+    let row = |phase: &str| lines.iter().find(|l| l.starts_with(phase)).copied();
+    assert!(
+        row("QUEUED ").is_some_and(|r| r.contains("SUCCEEDED")),
+        "{stdout}"
+    );
+    assert!(
+        row("PROVISIONING ").is_some_and(|r| r.contains("SUCCEEDED") && r.contains("3.0s")),
+        "{stdout}"
+    );
+    assert_eq!(fake.count("StopBuild"), 0, "the build goes on in CodeBuild");
+}
+
+/// The same with `--json`: the notice is an NDJSON `notice`, and nothing claims the build
+/// finished (it did not).
+#[tokio::test]
+async fn sigterm_stops_cloud_watch_json_without_a_false_finish() {
+    let (fake, id) = build_that_keeps_running().await;
+    let (code, stdout, stderr) = sigterm_when(
+        &fake,
+        &["cloud", "watch", &id, "--json"],
+        "make: *** [test] Error 2",
+    )
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["type"] == "notice"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("stopped following"))),
+        "{stdout}"
+    );
+    assert!(
+        !events.iter().any(|e| e["type"] == "build_finished"),
+        "{stdout}"
+    );
+    assert_eq!(fake.count("StopBuild"), 0);
+}
+
+/// A build this command started (`start --watch`) is stopped on SIGTERM, as `cbdash run`
+/// stops its container.
+#[tokio::test]
+async fn sigterm_stops_a_build_that_start_watch_started() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let fake = FakeAws::start(move |r| match r.op.as_str() {
+        "StartBuild" => Reply::ok(json!({"build": failing_build(0)})),
+        "BatchGetBuilds" => {
+            let n = polls.fetch_add(1, Ordering::SeqCst).min(2);
+            Reply::ok(json!({"builds": [failing_build(n)]}))
+        }
+        "GetLogEvents" => log_page(&r.body),
+        "StopBuild" => Reply::ok(json!({"build": failing_build(2)})),
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let (code, stdout, stderr) = sigterm_when(
+        &fake,
+        &["cloud", "start", "demo", "--watch"],
+        "make: *** [test] Error 2",
+    )
+    .await;
+    assert_eq!(code, 1, "{stderr}\n{stdout}");
+    assert_eq!(fake.count("StopBuild"), 1, "{stdout}");
+    assert!(stdout.contains("(StopBuild sent)"), "{stdout}");
+}

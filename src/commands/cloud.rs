@@ -3,13 +3,17 @@
 //! Targets: `--profile`/`--region` give one; otherwise the config file's `[[cloud]]` entries
 //! (one group each), otherwise the SDK's default chain. Output of `watch` is the same NDJSON
 //! event types as local runs (`build_started`, `phase_started`, `log`, `phase_finished`,
-//! `build_finished`, plus `notice`), written by the shared printer in `headless/`. Exit code: the build's status (0/1/3), 2 bad input, 3 AWS errors.
+//! `build_finished`, plus `notice`), written by the shared printer in `headless/` through
+//! [`Output`], as local runs are. Exit code: the build's status (0/1/3), 2 bad input, 3 AWS
+//! errors; Ctrl-C and SIGTERM stop following with STOPPED's 1 (see [`follow`]).
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::app::headless::spawn_signal_handler;
+use crate::app::output::Output;
 use crate::app::pipeline::Pipeline;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +24,7 @@ use crate::engine::cloud::projects::{self, ProjectGroup};
 use crate::engine::cloud::watch::{WatchOptions, watch_build};
 use crate::engine::cloud::{CloudClients, CloudError, CloudTarget, ConnectOptions, actions};
 use crate::engine::{BuildRequest, EventSink};
-use crate::model::{BuildEvent, BuildId};
+use crate::model::{BuildEvent, BuildId, NoticeLevel, Status};
 
 /// Runs a `cbdash cloud` command.
 pub fn run(global: &GlobalArgs, args: CloudArgs) -> Result<u8> {
@@ -77,6 +81,7 @@ async fn run_async(
                 live_tail: w.live_tail,
                 history,
                 buildspec: None,
+                stop_on_signal: false,
             };
             follow(&clients, BuildId(w.build_id), &how).await
         }
@@ -94,6 +99,7 @@ async fn run_async(
                     live_tail: false,
                     history,
                     buildspec: None,
+                    stop_on_signal: true,
                 };
                 follow(&clients, b.id, &how).await
             } else {
@@ -142,6 +148,7 @@ async fn start(clients: &CloudClients, s: CloudStartArgs, history: Option<&Path>
             live_tail: s.live_tail,
             history,
             buildspec,
+            stop_on_signal: true,
         };
         follow(clients, b.id, &how).await
     } else {
@@ -168,56 +175,59 @@ struct Follow<'a> {
     history: Option<&'a Path>,
     /// The buildspec override sent with the build, for the diagnosis of a `YAML_FILE_ERROR`.
     buildspec: Option<String>,
+    /// A signal stops the build too (StopBuild): it was started by this command.
+    stop_on_signal: bool,
 }
 
 /// Follows a build, printing as events come; the exit code is its final status. Events go
-/// through the same pipeline as local runs: cache reports from the log, history, regressions.
+/// through the same pipeline (cache reports from the log, history, regressions) and the same
+/// printer ([`Output`]: the plain log and phase table, or NDJSON) as local runs.
+///
+/// Ctrl-C and SIGTERM stop following, as they stop `cbdash run --plain`, and the exit code is
+/// STOPPED's (1). The build itself goes on in CodeBuild when it is one this command did not
+/// start (`cloud watch`: it may be someone else's; `cbdash cloud stop` stops it), and a notice
+/// says so; a build this command started (`start --watch`, `retry --watch`) is stopped with
+/// StopBuild, as a local run's container is. The history marks the followed run interrupted.
 async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result<u8> {
-    let (json, live_tail) = (how.json, how.live_tail);
     let mut pipeline = Pipeline::new(how.history).with_buildspec(how.buildspec.clone());
     let (sink, mut rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
+    spawn_signal_handler(cancel.clone());
     let opts = WatchOptions {
-        live_tail,
+        live_tail: how.live_tail,
         ..WatchOptions::default()
     };
-    let watcher = watch_build(clients, id, &opts, sink, cancel.clone());
+    let watcher = watch_build(clients, id.clone(), &opts, sink, cancel.clone());
+    let mut output = Output::new(how.json);
     let printer = async {
-        // The same plain printer (log, then the phase table) or NDJSON as local runs. Only
-        // push lines are kept from the log, for the ECR lookup: memory stays bounded.
-        let mut plain = crate::headless::plain::Printer::default();
+        // Only push lines are kept from the log, for the ECR lookup: memory stays bounded.
         let mut pushes: Vec<String> = Vec::new();
+        let mut finished = false;
         while let Some(backend_event) = rx.recv().await {
-            if let BuildEvent::Logs { lines, .. } = &backend_event {
-                let found = lines.iter().filter(|l| ecr::is_push_line(&l.text));
-                pushes.extend(found.map(|l| l.text.clone()).take(MAX_PUSH_LINES));
-                pushes.truncate(MAX_PUSH_LINES);
+            match &backend_event {
+                BuildEvent::Logs { lines, .. } => {
+                    let found = lines.iter().filter(|l| ecr::is_push_line(&l.text));
+                    pushes.extend(found.map(|l| l.text.clone()).take(MAX_PUSH_LINES));
+                    pushes.truncate(MAX_PUSH_LINES);
+                }
+                BuildEvent::Finished { .. } => finished = true,
+                _ => {}
             }
-            for ev in pipeline.process(backend_event) {
-                let text = if json {
-                    crate::headless::ndjson::render(&ev)
-                } else {
-                    plain.feed(&ev)
-                };
-                write_out(&text)?;
-            }
+            output.event(&mut pipeline, backend_event);
         }
-        if !json {
-            write_out(&plain.summary())?;
-        }
-        Ok::<_, anyhow::Error>(pushes)
+        (pushes, finished)
     };
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-        }
-    };
-    let (outcome, log) = tokio::select! {
-        r = async { tokio::join!(Box::pin(watcher), printer) } => r,
-        () = ctrl_c => return Ok(130),
-    };
+    let (outcome, (pushes, finished)) = tokio::join!(Box::pin(watcher), printer);
     let outcome = outcome?;
-    let log = log?;
+    if cancel.is_cancelled() && !finished {
+        let message = stop_on_signal(clients, &id, how.stop_on_signal).await;
+        output.notice(Some(id.clone()), NoticeLevel::Warning, &message);
+    }
+    output.end_build();
+    pipeline.finish();
+    if cancel.is_cancelled() && !finished {
+        return Ok(Status::Stopped.exit_code());
+    }
     // The build's environment may name the repository when the log shows no push.
     let env_values = projects::get_builds(
         &clients.codebuild,
@@ -228,13 +238,26 @@ async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result
     .and_then(|b| b.into_iter().next())
     .map(|b| b.env_values)
     .unwrap_or_default();
-    for r in ecr::refs_for_build(log.iter().map(String::as_str), &env_values) {
+    for r in ecr::refs_for_build(pushes.iter().map(String::as_str), &env_values) {
         match ecr::describe(&clients.ecr, &r).await {
-            Ok(img) => print_image(&img, json)?,
+            Ok(img) => print_image(&img, how.json)?,
             Err(e) => eprintln!("cbdash: image {}: {e}", r.repository),
         }
     }
     Ok(outcome.status.exit_code())
+}
+
+/// After a signal: StopBuild when this command started the build, and what to tell the user.
+async fn stop_on_signal(clients: &CloudClients, id: &BuildId, stop: bool) -> String {
+    if !stop {
+        return format!(
+            "stopped following {id}; the build goes on in CodeBuild (`cbdash cloud stop {id}` stops it)"
+        );
+    }
+    match actions::stop_build(&clients.codebuild, &id.0).await {
+        Ok(_) => format!("stopped {id} (StopBuild sent)"),
+        Err(e) => format!("stopped following {id}; StopBuild failed: {e}"),
+    }
 }
 
 fn print_image(img: &EcrImage, json: bool) -> Result<()> {
@@ -319,17 +342,6 @@ fn read_targets(path: &Path) -> Result<Vec<CloudTarget>> {
     let file: File = toml::from_str(&text)
         .map_err(|e| crate::app::UsageError(format!("{}: {e}", path.display())))?;
     Ok(file.cloud)
-}
-
-/// Writes text that carries its own newlines.
-fn write_out(text: &str) -> Result<()> {
-    if text.is_empty() {
-        return Ok(());
-    }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
 }
 
 fn out(line: &str) -> Result<()> {
