@@ -57,12 +57,16 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duratio
     crate::cli::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
-/// `[[cloud]]`: a profile + region to follow.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// `[[cloud]]`: a profile + region to follow. Both are optional: without them the AWS SDK's
+/// default chain decides (`AWS_PROFILE`, `AWS_REGION`, SSO, container and instance roles),
+/// which is the common case, as it is for `cbdash cloud`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CloudTarget {
-    pub profile: String,
-    pub region: String,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
     #[serde(default)]
     pub projects: Vec<String>,
 }
@@ -192,6 +196,19 @@ mod tests {
             "c.toml",
         )
         .expect("parse");
-        assert_eq!(cfg.cloud[0].region, "eu-west-1");
+        assert_eq!(cfg.cloud[0].region.as_deref(), Some("eu-west-1"));
+        assert_eq!(cfg.cloud[0].profile.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn a_cloud_target_without_profile_uses_the_default_chain() {
+        // The default credential chain (environment, SSO, instance roles) is the common case.
+        let cfg = UserConfig::parse("[[cloud]]\nregion = \"eu-west-1\"\n", "c.toml")
+            .expect("a target without a profile parses");
+        assert_eq!(cfg.cloud[0].profile, None);
+        let cfg = UserConfig::parse("[[cloud]]\n", "c.toml").expect("nor a region");
+        assert_eq!(cfg.cloud[0], CloudTarget::default());
+        let err = UserConfig::parse("[[cloud]]\nprofil = \"x\"\n", "c.toml").expect_err("typo");
+        assert!(err.to_string().contains("profil"), "{err}");
     }
 }

@@ -10,7 +10,8 @@ use super::update::flash;
 use super::view;
 use crate::model::{BuildId, NoticeLevel, Status};
 
-/// Selects project `idx` and opens its newest build.
+/// Selects project `idx` and opens its newest build (a cloud project's from CodeBuild when
+/// this session has none: see [`latest_cloud_build`]).
 pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
     let Some(p) = state.projects.get(idx) else {
         return Vec::new();
@@ -23,7 +24,26 @@ pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
         state.log = state.log.reset();
         open_log(state);
     }
-    vec![Effect::LoadHistory(key)]
+    let mut fx = vec![Effect::LoadHistory(key)];
+    fx.extend(latest_cloud_build(state, idx));
+    fx
+}
+
+/// A cloud project with no build of this session opens its newest build, as the console
+/// does: the driver follows it (to its end when it still runs) and its `Started` opens it,
+/// as the selected project's. `None` for a local project, or before its builds are listed
+/// (`Msg::History` asks again then).
+#[must_use]
+pub fn latest_cloud_build(state: &State, idx: usize) -> Option<Effect> {
+    let p = state.projects.get(idx)?;
+    if p.key.backend() != crate::model::BackendKind::Cloud || !p.builds.is_empty() {
+        return None;
+    }
+    let newest = p.history.first()?;
+    Some(Effect::FollowBuild {
+        project: p.key.clone(),
+        build: newest.build_id.clone(),
+    })
 }
 
 /// Positions the log view on the open build's log (following its tail).
@@ -429,7 +449,7 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
     }
     let failed = state
         .build()
-        .filter(|b| b.project == key.name)
+        .filter(|b| b.belongs_to(&key))
         .and_then(|b| b.failed_phase().map(|p| (b.id.clone(), p.kind)));
     if matches!(key.group, Group::Cloud { .. }) {
         // Cloud builds cost money and cannot resume a phase: retry the failed build as
@@ -523,7 +543,7 @@ fn reproduce(state: &mut State) -> Vec<Effect> {
     };
     let build = state
         .build()
-        .filter(|b| b.project == cloud.name)
+        .filter(|b| b.belongs_to(&cloud))
         .map(|b| b.id.clone());
     let local = ProjectKey {
         name: cloud.name.clone(),

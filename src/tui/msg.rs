@@ -18,8 +18,15 @@ use crate::model::{BuildEvent, BuildId, DockerAccess, NoticeLevel, PhaseKind};
 pub enum Msg {
     /// A key press (releases and repeats are dropped by the shell).
     Key(Key),
-    /// A backend event.
+    /// A backend event. Its build's project is matched by name (and backend) when exactly one
+    /// project has that name: what replayed events and tests send.
     Build(BuildEvent),
+    /// A backend event of a build of `project`: what the driver sends, as it knows which
+    /// project (group and all) it started or follows, so one name in two groups never mixes.
+    ProjectBuild {
+        project: ProjectKey,
+        event: BuildEvent,
+    },
     /// A layer-cache report for a `docker build` inside a build.
     Cache {
         build_id: BuildId,

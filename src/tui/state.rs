@@ -29,12 +29,51 @@ impl fmt::Display for Group {
 }
 
 /// A project, as the driver names it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Its identity is its group and its name, and nothing else: equality, hashing and order
+/// (every map keyed by project, in the reducer and in the driver) use `(group, name)`. So two
+/// cloud projects with one name in two profiles or regions are two projects, and a local
+/// project is one name, as the run history keys it (`dir` is where it lives: data the
+/// driver needs, not part of who it is; a key made without it still names the same project).
+#[derive(Clone, Debug)]
 pub struct ProjectKey {
     pub name: String,
     pub group: Group,
     /// Local: the project directory.
     pub dir: Option<PathBuf>,
+}
+
+impl ProjectKey {
+    /// What identifies the project.
+    fn identity(&self) -> (&Group, &str) {
+        (&self.group, &self.name)
+    }
+}
+
+impl PartialEq for ProjectKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+}
+
+impl Eq for ProjectKey {}
+
+impl std::hash::Hash for ProjectKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}
+
+impl PartialOrd for ProjectKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ProjectKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.identity().cmp(&other.identity())
+    }
 }
 
 impl ProjectKey {
@@ -145,7 +184,11 @@ impl CacheSummary {
 #[derive(Debug)]
 pub struct Build {
     pub id: BuildId,
+    /// The project's name, as the build's events say it.
     pub project: String,
+    /// The project the build belongs to, when known (the driver says which; a replayed event
+    /// names only a project, which is matched when exactly one project has that name).
+    pub key: Option<ProjectKey>,
     pub backend: BackendKind,
     pub image: String,
     pub started: DateTime<Utc>,
@@ -161,6 +204,16 @@ pub struct Build {
 }
 
 impl Build {
+    /// Whether this is a build of `key`: by the project the driver named; a build whose
+    /// project was not named (a replayed event) by its name and backend.
+    #[must_use]
+    pub fn belongs_to(&self, key: &ProjectKey) -> bool {
+        self.key.as_ref().map_or_else(
+            || self.project == key.name && self.backend == key.backend(),
+            |k| k == key,
+        )
+    }
+
     /// The phase that is running, if any.
     #[must_use]
     pub fn running_phase(&self) -> Option<&PhaseRow> {
@@ -363,20 +416,18 @@ impl State {
     #[must_use]
     pub fn ordered(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.projects.len()).collect();
-        idx.sort_by(|a, b| {
-            let (a, b) = (&self.projects[*a].key, &self.projects[*b].key);
-            (&a.group, &a.name).cmp(&(&b.group, &b.name))
-        });
+        idx.sort_by(|a, b| self.projects[*a].key.cmp(&self.projects[*b].key));
         idx
     }
 
     /// The index of a project, adding it when new.
     pub fn project_index(&mut self, key: &ProjectKey) -> usize {
-        if let Some(i) = self
-            .projects
-            .iter()
-            .position(|p| p.key.name == key.name && p.key.group == key.group)
-        {
+        if let Some(i) = self.projects.iter().position(|p| p.key == *key) {
+            // A key made without the directory (a reproduced cloud project) learns it here.
+            let known = &mut self.projects[i].key;
+            if known.dir.is_none() {
+                known.dir.clone_from(&key.dir);
+            }
             return i;
         }
         self.projects.push(Project {

@@ -8,7 +8,7 @@ use super::actions;
 use super::keymap::{Key, Keymap};
 use super::logbuf::LogStore;
 use super::msg::{Effect, Msg};
-use super::state::{Build, CacheSummary, Flash, PhaseRow, State};
+use super::state::{Build, CacheSummary, Flash, PhaseRow, ProjectKey, State};
 use super::view;
 use crate::model::{BuildEvent, NoticeLevel, Status};
 
@@ -19,7 +19,8 @@ const FLASH_SECS: i64 = 5;
 pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, keymap, key),
-        Msg::Build(ev) => on_event(state, ev),
+        Msg::Build(ev) => on_event(state, None, ev),
+        Msg::ProjectBuild { project, event } => on_event(state, Some(project), event),
         Msg::Cache { build_id, report } => {
             if let Some(b) = state.builds.get_mut(&build_id) {
                 b.caches.push(report);
@@ -72,7 +73,13 @@ pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             let p = &mut state.projects[i];
             p.history = builds;
             p.phase_medians = phase_medians.into_iter().collect();
-            Vec::new()
+            // The selected cloud project's builds were just listed: open its newest.
+            let showing_own = state.build().is_some_and(|b| b.belongs_to(&project));
+            if i == state.selected && !showing_own {
+                actions::latest_cloud_build(state, i).into_iter().collect()
+            } else {
+                Vec::new()
+            }
         }
         Msg::ContinueSearch => {
             let rows = view::log_rows(state);
@@ -127,10 +134,10 @@ fn on_key(state: &mut State, keymap: &Keymap, key: Key) -> Vec<Effect> {
     Vec::new()
 }
 
-fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
+fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec<Effect> {
     let now = state.now;
     match ev {
-        ev @ BuildEvent::Started { .. } => on_started(state, ev),
+        ev @ BuildEvent::Started { .. } => on_started(state, owner, ev),
         BuildEvent::PhaseStarted {
             build_id,
             phase,
@@ -279,7 +286,7 @@ fn on_regression(
     Vec::new()
 }
 
-fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
+fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec<Effect> {
     let BuildEvent::Started {
         build_id,
         project,
@@ -301,10 +308,10 @@ fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
         }
         return Vec::new();
     }
-    let pi = state
-        .projects
-        .iter()
-        .position(|p| p.key.name == project && p.key.backend() == backend);
+    let pi = match owner {
+        Some(key) => Some(state.project_index(&key)),
+        None => only_project(state, &project, backend),
+    };
     if let Some(pi) = pi {
         state.projects[pi].builds.push(build_id.clone());
     }
@@ -313,6 +320,7 @@ fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
         Build {
             id: build_id.clone(),
             project,
+            key: pi.map(|pi| state.projects[pi].key.clone()),
             backend,
             image,
             started: at,
@@ -333,6 +341,19 @@ fn on_started(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+/// The one project named `name` on `backend`; none when the name is ambiguous (one name in
+/// two cloud groups), so a build is never filed under the wrong one.
+fn only_project(state: &State, name: &str, backend: crate::model::BackendKind) -> Option<usize> {
+    let mut found = state
+        .projects
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.key.name == name && p.key.backend() == backend)
+        .map(|(i, _)| i);
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
 fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let BuildEvent::Finished {
         build_id,
@@ -347,7 +368,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let Some(b) = state.builds.get_mut(&build_id) else {
         return Vec::new();
     };
-    let project = b.project.clone();
+    let key = b.key.clone();
     b.status = status;
     b.duration_ms = Some(duration_ms);
     // What still runs (COMPLETED, or a phase a stop cut short) ends now: its time stops.
@@ -370,11 +391,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
         Vec::new()
     };
     // A watched project that changed while it built runs again now.
-    let pending = state
-        .rerun_pending
-        .iter()
-        .find(|k| k.name == project && k.group == super::state::Group::Local)
-        .cloned();
+    let pending = key.filter(|k| state.rerun_pending.contains(k));
     if let Some(key) = pending {
         state.rerun_pending.remove(&key);
         effects.extend(actions::rerun_changed(state, &key));

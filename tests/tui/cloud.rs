@@ -198,7 +198,14 @@ fn an_earlier_cloud_build_in_the_builds_list_is_followed() {
             phase_medians: Vec::new(),
         },
     );
-    assert!(fx.is_empty());
+    // The selected project's newest build is opened (followed) once listed.
+    assert_eq!(
+        fx,
+        vec![Effect::FollowBuild {
+            project: cloud("api-prod"),
+            build: old.clone(),
+        }]
+    );
     keys(&mut s, &km, "b");
     assert_eq!(
         send(&mut s, &km, Msg::Key(Key::new(KeyCode::Enter))),

@@ -7,6 +7,7 @@ mod bench;
 mod cloud;
 mod events;
 mod fixtures;
+mod identity;
 mod resume;
 mod screens;
 mod tmux;

@@ -196,3 +196,49 @@ fn the_cloud_group_retries_starts_and_stops_builds_after_confirmation() {
         "the form's override is sent"
     );
 }
+
+/// A `[[cloud]]` entry with neither profile nor region uses the default chain and is named
+/// after the environment's `AWS_PROFILE` and `AWS_REGION`; selecting its project opens the
+/// project's newest build at once (no `b`), as the console does.
+#[test]
+fn a_cloud_target_without_profile_opens_the_newest_build_on_selection() {
+    if !Tmux::available() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let retry_polls = Arc::new(AtomicUsize::new(0));
+    let stopped = Arc::new(AtomicBool::new(false));
+    let fake = rt.block_on(FakeAws::start(account(retry_polls, stopped)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path().join("cloudhome");
+    std::fs::create_dir(&home).expect("mkdir");
+    let config = home.join("config.toml");
+    std::fs::write(&config, "[[cloud]]\n").expect("config");
+    let env = [
+        ("HOME", home.display().to_string()),
+        ("CBDASH_CONFIG", config.display().to_string()),
+        ("AWS_ENDPOINT_URL", fake.url()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_PROFILE", "team".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+        ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+    ];
+    let tmux = Tmux::shell("cloudnoprofile", &home, &env);
+    tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
+    tmux.wait("the group named after the environment", |s| {
+        s.contains("Cloud team/us-east-1") && s.contains("demo")
+    });
+    // Selecting the project opens its newest build (ListBuildsForProject, then followed).
+    tmux.keys(&["2"]);
+    let s = tmux.wait("the newest build, without b", |s| {
+        s.contains("COMMAND_EXECUTION_ERROR") && s.contains("make: *** [test] Error 2")
+    });
+    assert!(s.contains("FAILED") && s.contains("demo:11111111"), "{s}");
+    assert!(!s.contains("no build yet"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait_command("bash", std::time::Duration::from_secs(30));
+    assert!(fake.count("ListBuildsForProject") >= 1);
+}

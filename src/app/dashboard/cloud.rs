@@ -3,8 +3,11 @@
 //! builds. Every task reports through `Msg`s; an AWS error becomes a flash naming the group and
 //! the fix, never the end of the dashboard.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
 
 use tokio::sync::mpsc;
 
@@ -25,21 +28,48 @@ use crate::tui::state::{Group, ProjectKey};
 const RECENT_BUILDS: usize = 30;
 /// Selecting a project again within this time reuses its list instead of calling AWS.
 const RELIST_AFTER: Duration = Duration::from_secs(15);
+/// At discovery, the builds of this many projects per group are listed (so the sidebar
+/// shows their last status before they are selected); the others are listed when selected.
+const DISCOVERY_LISTS: usize = 50;
+/// How many of those lists run at once (each is two calls), to stay under the API's rate.
+const DISCOVERY_CONCURRENCY: usize = 4;
 
 /// The clients of every configured cloud group.
 pub(super) struct CloudPool {
     clients: HashMap<Group, CloudClients>,
-    /// Groups configured without a `projects` list: every project of the account is shown.
-    list_all: Vec<Group>,
-    listed: HashMap<ProjectKey, Instant>,
+    /// Each group's configured `projects`; an empty list: every project of the account.
+    configured: Vec<(Group, Vec<String>)>,
+    /// When each project's builds were last listed (shared with the discovery tasks).
+    listed: Listed,
+    /// Builds being followed: each once at a time (a follow that ends, or fails, leaves).
+    following: Arc<Mutex<HashSet<BuildId>>>,
     watch: WatchOptions,
 }
 
-/// The dashboard group of a config target.
+/// When each project's builds were last listed.
+type Listed = Arc<Mutex<HashMap<ProjectKey, Instant>>>;
+
+/// The dashboard group of a config target: what it names, else what the SDK's default chain
+/// will pick from the environment (`AWS_PROFILE`; `AWS_REGION`, `AWS_DEFAULT_REGION`), else
+/// `default`.
 pub(super) fn group_of(t: &ConfigTarget) -> Group {
+    group_from(t, |name| std::env::var(name).ok())
+}
+
+/// [`group_of`] with the environment passed in (pure, for tests).
+pub(super) fn group_from(t: &ConfigTarget, env: impl Fn(&str) -> Option<String>) -> Group {
+    let env = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
     Group::Cloud {
-        profile: t.profile.clone(),
-        region: t.region.clone(),
+        profile: t
+            .profile
+            .clone()
+            .or_else(|| env(&["AWS_PROFILE"]))
+            .unwrap_or_else(|| "default".to_owned()),
+        region: t
+            .region
+            .clone()
+            .or_else(|| env(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+            .unwrap_or_else(|| "default".to_owned()),
     }
 }
 
@@ -48,27 +78,31 @@ impl CloudPool {
     /// the first call, whose error shows up as a flash.
     pub async fn connect(targets: &[ConfigTarget]) -> Self {
         let mut clients = HashMap::new();
-        let mut list_all = Vec::new();
+        let mut configured = Vec::new();
         for t in targets {
             let group = group_of(t);
             if clients.contains_key(&group) {
                 continue;
             }
             let target = CloudTarget {
-                // "default" is what the chain picks anyway; naming it would demand a profile file.
-                profile: Some(t.profile.clone()).filter(|p| p != "default"),
-                region: Some(t.region.clone()),
+                // No profile: the default chain (environment, SSO, instance roles). "default"
+                // is what the chain picks anyway; naming it would demand a profile file.
+                profile: t.profile.clone().filter(|p| p != "default"),
+                region: t.region.clone(),
             };
-            let c = CloudClients::connect(&target, &ConnectOptions::default()).await;
-            clients.insert(group.clone(), c);
-            if t.projects.is_empty() {
-                list_all.push(group);
+            let mut c = CloudClients::connect(&target, &ConnectOptions::default()).await;
+            // Errors name the group as the sidebar does (the profile the environment chose).
+            if let Group::Cloud { profile, region } = &group {
+                c.group = format!("{profile}/{region}");
             }
+            clients.insert(group.clone(), c);
+            configured.push((group, t.projects.clone()));
         }
         Self {
             clients,
-            list_all,
-            listed: HashMap::new(),
+            configured,
+            listed: Arc::default(),
+            following: Arc::default(),
             watch: WatchOptions::default(),
         }
     }
@@ -78,34 +112,53 @@ impl CloudPool {
     pub fn empty() -> Self {
         Self {
             clients: HashMap::new(),
-            list_all: Vec::new(),
-            listed: HashMap::new(),
+            configured: Vec::new(),
+            listed: Arc::default(),
+            following: Arc::default(),
             watch: WatchOptions::default(),
         }
     }
 
-    /// Tasks that list the projects of the groups configured without a list.
+    /// One task per group: list its projects (a group configured without a `projects` list
+    /// shows every project of the account), then the builds of each, so the sidebar has their
+    /// last status and a selected project opens its newest build at once.
     pub fn discover(&self, msgs: &mpsc::Sender<Msg>) -> Vec<Task> {
-        self.list_all
+        self.configured
             .iter()
-            .filter_map(|g| Some((g.clone(), self.clients.get(g)?.clone())))
-            .map(|(group, clients)| {
-                let msgs = msgs.clone();
+            .filter_map(|(g, names)| Some((g.clone(), names.clone(), self.clients.get(g)?)))
+            .map(|(group, names, clients)| {
+                let (msgs, clients, listed) = (msgs.clone(), clients.clone(), self.listed.clone());
                 Box::pin(async move {
-                    let msg = match projects::list_project_names(&clients.codebuild).await {
-                        Ok(names) => Msg::Projects(
-                            names
-                                .into_iter()
-                                .map(|name| ProjectKey {
-                                    name,
-                                    group: group.clone(),
-                                    dir: None,
-                                })
-                                .collect(),
-                        ),
-                        Err(e) => Msg::Flash(NoticeLevel::Error, format!("{group}: {e}")),
+                    let names = if names.is_empty() {
+                        match projects::list_project_names(&clients.codebuild).await {
+                            Ok(names) => names,
+                            Err(e) => {
+                                let text = format!("{group}: {e}");
+                                msgs.send(Msg::Flash(NoticeLevel::Error, text)).await.ok();
+                                return;
+                            }
+                        }
+                    } else {
+                        names
                     };
-                    msgs.send(msg).await.ok();
+                    let keys: Vec<ProjectKey> = names
+                        .into_iter()
+                        .map(|name| ProjectKey {
+                            name,
+                            group: group.clone(),
+                            dir: None,
+                        })
+                        .collect();
+                    msgs.send(Msg::Projects(keys.clone())).await.ok();
+                    let lists = keys.into_iter().take(DISCOVERY_LISTS).map(|key| {
+                        lock(&listed).insert(key.clone(), Instant::now());
+                        list_builds(&clients, key)
+                    });
+                    let mut lists =
+                        futures_util::stream::iter(lists).buffered(DISCOVERY_CONCURRENCY);
+                    while let Some(msg) = lists.next().await {
+                        msgs.send(msg).await.ok();
+                    }
                 }) as Task
             })
             .collect()
@@ -163,9 +216,21 @@ impl CloudPool {
     }
 
     /// Follow an existing build (running or finished): its phases, then its log.
-    pub fn follow(&self, project: ProjectKey, build: BuildId, ctx: Forward) -> Option<Task> {
-        let clients = self.clients(&project.group, &ctx.msgs)?;
-        Some(Box::pin(follow(clients, self.watch, project, build, ctx)))
+    pub fn follow(&mut self, project: ProjectKey, build: BuildId, ctx: Forward) -> Option<Task> {
+        // Selecting a project again before its build's `Started` came back asks again.
+        let following = self.following.clone();
+        if !lock(&following).insert(build.clone()) {
+            return None;
+        }
+        let Some(clients) = self.clients(&project.group, &ctx.msgs) else {
+            lock(&following).remove(&build);
+            return None;
+        };
+        let watch = self.watch;
+        Some(Box::pin(async move {
+            follow(clients, watch, project, build.clone(), ctx).await;
+            lock(&following).remove(&build);
+        }))
     }
 
     /// StopBuild; the build's watcher sees it end as STOPPED.
@@ -183,25 +248,19 @@ impl CloudPool {
     /// The project's recent builds (at most once per [`RELIST_AFTER`]).
     pub fn history(&mut self, project: ProjectKey, msgs: mpsc::Sender<Msg>) -> Option<Task> {
         let now = Instant::now();
-        if self
-            .listed
-            .get(&project)
-            .is_some_and(|at| now.duration_since(*at) < RELIST_AFTER)
         {
-            return None;
+            let mut listed = lock(&self.listed);
+            if listed
+                .get(&project)
+                .is_some_and(|at| now.duration_since(*at) < RELIST_AFTER)
+            {
+                return None;
+            }
+            listed.insert(project.clone(), now);
         }
         let clients = self.clients(&project.group, &msgs)?;
-        self.listed.insert(project.clone(), now);
         Some(Box::pin(async move {
-            let cb = &clients.codebuild;
-            let listed = match projects::list_build_ids(cb, &project.name, RECENT_BUILDS).await {
-                Ok(ids) => projects::get_builds(cb, &ids).await,
-                Err(e) => Err(e),
-            };
-            let msg = match listed {
-                Ok(snaps) => cloud_history_msg(project, &snaps),
-                Err(e) => Msg::Flash(NoticeLevel::Warning, format!("{}: {e}", project.name)),
-            };
+            let msg = list_builds(&clients, project).await;
             msgs.send(msg).await.ok();
         }))
     }
@@ -237,6 +296,24 @@ impl CloudPool {
     }
 }
 
+/// The map or set behind `m` (a panic elsewhere leaves it usable: it holds no invariant).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A project's recent builds as a `Msg::History`, or a flash saying why there are none.
+async fn list_builds(clients: &CloudClients, project: ProjectKey) -> Msg {
+    let cb = &clients.codebuild;
+    let listed = match projects::list_build_ids(cb, &project.name, RECENT_BUILDS).await {
+        Ok(ids) => projects::get_builds(cb, &ids).await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(snaps) => cloud_history_msg(project, &snaps),
+        Err(e) => Msg::Flash(NoticeLevel::Warning, format!("{}: {e}", project.name)),
+    }
+}
+
 /// Follows the build a StartBuild or RetryBuild call started, or says why there is none.
 async fn follow_new(
     clients: CloudClients,
@@ -267,4 +344,98 @@ async fn follow(
         }
     };
     futures_util::future::join(run, ctx.forward(rx, project.clone())).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    fn target(profile: Option<&str>, region: Option<&str>) -> ConfigTarget {
+        ConfigTarget {
+            profile: profile.map(str::to_owned),
+            region: region.map(str::to_owned),
+            projects: Vec::new(),
+        }
+    }
+
+    fn cloud(profile: &str, region: &str) -> Group {
+        Group::Cloud {
+            profile: profile.into(),
+            region: region.into(),
+        }
+    }
+
+    #[test]
+    fn a_target_without_profile_is_named_by_the_environment_or_default() {
+        let none = |_: &str| None;
+        assert_eq!(
+            group_from(&target(None, Some("eu-west-1")), none),
+            cloud("default", "eu-west-1")
+        );
+        let env = |name: &str| match name {
+            "AWS_PROFILE" => Some("dev".to_owned()),
+            "AWS_DEFAULT_REGION" => Some("us-east-2".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            group_from(&target(None, None), env),
+            cloud("dev", "us-east-2")
+        );
+        // What the file names wins over the environment.
+        assert_eq!(
+            group_from(&target(Some("prod"), Some("eu-west-1")), env),
+            cloud("prod", "eu-west-1")
+        );
+    }
+
+    fn api(profile: &str) -> ProjectKey {
+        ProjectKey {
+            name: "api".into(),
+            group: cloud(profile, "eu-west-1"),
+            dir: None,
+        }
+    }
+
+    /// Two groups with a project `api` each: lists and follows are keyed by the whole
+    /// identity, so neither group's list or build stands in for the other's. No task is
+    /// polled: nothing calls AWS.
+    #[tokio::test]
+    async fn the_pool_keys_lists_and_follows_by_group() {
+        let targets = [
+            target(Some("prod"), Some("eu-west-1")),
+            target(Some("dev"), Some("eu-west-1")),
+        ];
+        let mut pool = CloudPool::connect(&targets).await;
+        let (msgs, mut flashes) = mpsc::channel(8);
+        assert!(pool.history(api("prod"), msgs.clone()).is_some());
+        assert!(
+            pool.history(api("dev"), msgs.clone()).is_some(),
+            "dev's api is listed although prod's just was"
+        );
+        assert!(
+            pool.history(api("prod"), msgs.clone()).is_none(),
+            "prod's api was listed a moment ago"
+        );
+        // A group that is not configured says so instead of borrowing another's clients.
+        assert!(pool.history(api("staging"), msgs.clone()).is_none());
+        assert!(
+            matches!(flashes.try_recv(), Ok(Msg::Flash(NoticeLevel::Error, t)) if t.contains("staging"))
+        );
+
+        let (started, _rx) = mpsc::channel(1);
+        let ctx = || Forward {
+            msgs: msgs.clone(),
+            history: None,
+            started: started.clone(),
+            cancel: CancellationToken::new(),
+            buildspec: None,
+        };
+        let id = BuildId("api:1".into());
+        assert!(pool.follow(api("prod"), id.clone(), ctx()).is_some());
+        assert!(
+            pool.follow(api("prod"), id, ctx()).is_none(),
+            "a build is followed once at a time"
+        );
+    }
 }

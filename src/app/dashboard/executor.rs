@@ -369,7 +369,12 @@ impl Forward {
             }
             for ev in pipeline.process(backend_event) {
                 // Once the UI is gone keep draining, so the build can finish and clean up.
-                let _ = self.msgs.send(Msg::Build(ev)).await;
+                // The project goes with the event: one name in two groups never mixes.
+                let msg = Msg::ProjectBuild {
+                    project: project.clone(),
+                    event: ev,
+                };
+                let _ = self.msgs.send(msg).await;
             }
         }
         pipeline.finish();

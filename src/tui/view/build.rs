@@ -18,12 +18,16 @@ pub fn render(frame: &mut Frame, a: &Areas, state: &State, ctx: &Ctx) {
     let Some(b) = state.build() else {
         let msg = state.project().map_or_else(
             || "no project selected".to_owned(),
-            |p| {
-                format!(
+            |p| match p.history.first() {
+                // A cloud project's newest build is being fetched (`latest_cloud_build`).
+                Some(newest) if p.key.backend() == crate::model::BackendKind::Cloud => {
+                    format!("{}: opening {} …", p.key.name, newest.build_id)
+                }
+                _ => format!(
                     "{}: no build yet — press {} to run one",
                     p.key.name,
                     ctx.keymap.label(crate::tui::keymap::Action::Rerun)
-                )
+                ),
             },
         );
         let block = Block::bordered()
@@ -45,7 +49,7 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
         u64::try_from((state.now - b.started).num_milliseconds().max(0)).unwrap_or(0)
     });
     let watching = b.backend == crate::model::BackendKind::Local
-        && state.watching.iter().any(|k| k.name == b.project);
+        && state.watching.iter().any(|k| b.belongs_to(k));
     let title = Line::from(vec![
         Span::raw(" "),
         Span::styled(

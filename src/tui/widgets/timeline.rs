@@ -170,6 +170,7 @@ mod tests {
         Build {
             id: BuildId("p:1".into()),
             project: "p".into(),
+            key: None,
             backend: BackendKind::Local,
             image: "img".into(),
             started: Utc.timestamp_opt(0, 0).unwrap(),
