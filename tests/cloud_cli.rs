@@ -249,10 +249,18 @@ async fn sigterm_when(fake: &FakeAws, args: &[&str], ready: &str) -> (i32, Strin
         .status()
         .expect("kill");
     assert!(killed.success());
+    let signalled = std::time::Instant::now();
     let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
         .await
         .expect("cbdash ends promptly after SIGTERM")
         .expect("wait");
+    // It stops at once: no poll interval or log page is waited for.
+    let took = signalled.elapsed();
+    eprintln!("{}: exited {took:?} after SIGTERM", args.join(" "));
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "took {took:?} to stop"
+    );
     stdout.read_to_end(&mut out).await.ok();
     (
         status.code().unwrap_or(-1),

@@ -310,7 +310,11 @@ async fn list_builds(clients: &CloudClients, project: ProjectKey) -> Msg {
     };
     match listed {
         Ok(snaps) => cloud_history_msg(project, &snaps),
-        Err(e) => Msg::Flash(NoticeLevel::Warning, format!("{}: {e}", project.name)),
+        // Named with its group: one name may be listed in several.
+        Err(e) => Msg::Flash(
+            NoticeLevel::Warning,
+            format!("{} ({}): {e}", project.name, project.group),
+        ),
     }
 }
 
