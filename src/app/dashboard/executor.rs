@@ -391,3 +391,68 @@ impl Forward {
             .ok();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BackendKind, Status};
+
+    /// Every event of a build reaches the TUI with the project the driver knows it by, and
+    /// its id is registered under that project (the driver's `by_id`, used to stop it): the
+    /// event itself names only "api", which two groups have.
+    #[tokio::test]
+    async fn forwarded_events_carry_their_project() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (msgs, mut msg_rx) = mpsc::channel(16);
+        let (started, mut started_rx) = mpsc::channel(4);
+        let fwd = Forward {
+            msgs,
+            history: Some(dir.path().join("h.sqlite")),
+            started,
+            cancel: CancellationToken::new(),
+            buildspec: None,
+        };
+        let dev = ProjectKey {
+            name: "api".into(),
+            group: Group::Cloud {
+                profile: "dev".into(),
+                region: "eu-west-1".into(),
+            },
+            dir: None,
+        };
+        let id = BuildId("api:1".into());
+        let at = chrono::Utc::now();
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(BuildEvent::Started {
+            build_id: id.clone(),
+            project: "api".into(),
+            backend: BackendKind::Cloud,
+            image: "img".into(),
+            at,
+        })
+        .await
+        .expect("send");
+        tx.send(BuildEvent::Finished {
+            build_id: id.clone(),
+            status: Status::Succeeded,
+            duration_ms: 1,
+            at,
+            exported_variables: std::collections::BTreeMap::new(),
+        })
+        .await
+        .expect("send");
+        drop(tx);
+        fwd.forward(rx, dev.clone()).await;
+        let (registered, under) = started_rx.try_recv().expect("registered");
+        assert_eq!((registered, &under.group), (id, &dev.group));
+        let mut n = 0;
+        while let Ok(msg) = msg_rx.try_recv() {
+            let Msg::ProjectBuild { project, .. } = msg else {
+                panic!("an event without its project: {msg:?}");
+            };
+            assert_eq!(project.group, dev.group);
+            n += 1;
+        }
+        assert!(n >= 2, "Started and Finished forwarded: {n}");
+    }
+}
