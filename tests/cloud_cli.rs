@@ -201,6 +201,16 @@ async fn cloud_watch_diagnoses_the_log_it_follows() {
 /// Runs `cbdash ARGS` against `fake`, sends it SIGTERM once its stdout shows `ready`, and
 /// returns its exit code, stdout and stderr (bounded: a cbdash that ignores the signal fails).
 async fn sigterm_when(fake: &FakeAws, args: &[&str], ready: &str) -> (i32, String, String) {
+    signal_when(fake, args, ready, "-TERM").await
+}
+
+/// [`sigterm_when`] with another signal (`-INT`: Ctrl-C).
+async fn signal_when(
+    fake: &FakeAws,
+    args: &[&str],
+    ready: &str,
+    signal: &str,
+) -> (i32, String, String) {
     use tokio::io::AsyncReadExt;
     let mut child = tokio::process::Command::new(cbdash_bin())
         .args(args)
@@ -245,7 +255,7 @@ async fn sigterm_when(fake: &FakeAws, args: &[&str], ready: &str) -> (i32, Strin
     );
     let pid = child.id().expect("pid").to_string();
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([signal, &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
@@ -256,7 +266,7 @@ async fn sigterm_when(fake: &FakeAws, args: &[&str], ready: &str) -> (i32, Strin
         .expect("wait");
     // It stops at once: no poll interval or log page is waited for.
     let took = signalled.elapsed();
-    eprintln!("{}: exited {took:?} after SIGTERM", args.join(" "));
+    eprintln!("{}: exited {took:?} after {signal}", args.join(" "));
     assert!(
         took < std::time::Duration::from_secs(3),
         "took {took:?} to stop"
@@ -325,15 +335,16 @@ async fn sigterm_stops_cloud_watch_plain_but_not_the_build() {
     assert_eq!(fake.count("StopBuild"), 0, "the build goes on in CodeBuild");
 }
 
-/// The same with `--json`: the notice is an NDJSON `notice`, and nothing claims the build
-/// finished (it did not).
+/// The same with `--json` and Ctrl-C (SIGINT): the notice is an NDJSON `notice`, and nothing
+/// claims the build finished (it did not).
 #[tokio::test]
-async fn sigterm_stops_cloud_watch_json_without_a_false_finish() {
+async fn ctrl_c_stops_cloud_watch_json_without_a_false_finish() {
     let (fake, id) = build_that_keeps_running().await;
-    let (code, stdout, stderr) = sigterm_when(
+    let (code, stdout, stderr) = signal_when(
         &fake,
         &["cloud", "watch", &id, "--json"],
         "make: *** [test] Error 2",
+        "-INT",
     )
     .await;
     assert_eq!(code, 1, "{stderr}");

@@ -240,5 +240,6 @@ fn a_cloud_target_without_profile_opens_the_newest_build_on_selection() {
     assert!(!s.contains("no build yet"), "{s}");
     tmux.keys(&["q"]);
     tmux.wait_command("bash", std::time::Duration::from_secs(30));
-    assert!(fake.count("ListBuildsForProject") >= 1);
+    // Listed once, at discovery: the selection reuses that list.
+    assert_eq!(fake.count("ListBuildsForProject"), 1);
 }

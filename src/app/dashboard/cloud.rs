@@ -149,11 +149,18 @@ impl CloudPool {
                             dir: None,
                         })
                         .collect();
-                    msgs.send(Msg::Projects(keys.clone())).await.ok();
-                    let lists = keys.into_iter().take(DISCOVERY_LISTS).map(|key| {
-                        lock(&listed).insert(key.clone(), Instant::now());
-                        list_builds(&clients, key)
-                    });
+                    // Marked listed before the reducer sees them, so its selection does not
+                    // list the selected project a second time.
+                    let first: Vec<ProjectKey> =
+                        keys.iter().take(DISCOVERY_LISTS).cloned().collect();
+                    {
+                        let mut listed = lock(&listed);
+                        for key in &first {
+                            listed.insert(key.clone(), Instant::now());
+                        }
+                    }
+                    msgs.send(Msg::Projects(keys)).await.ok();
+                    let lists = first.into_iter().map(|key| list_builds(&clients, key));
                     let mut lists =
                         futures_util::stream::iter(lists).buffered(DISCOVERY_CONCURRENCY);
                     while let Some(msg) = lists.next().await {
