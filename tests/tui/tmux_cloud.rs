@@ -243,3 +243,51 @@ fn a_cloud_target_without_profile_opens_the_newest_build_on_selection() {
     // Listed once, at discovery: the selection reuses that list.
     assert_eq!(fake.count("ListBuildsForProject"), 1);
 }
+
+/// A group whose builds cannot be listed (here: access denied) says so once at discovery,
+/// instead of once per configured project.
+#[test]
+fn a_denied_group_is_reported_once_at_discovery() {
+    if !Tmux::available() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(FakeAws::start(|r| match r.op.as_str() {
+        "ListBuildsForProject" => Reply::error(400, "AccessDeniedException", "not allowed"),
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    }));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path().join("cloudhome");
+    std::fs::create_dir(&home).expect("mkdir");
+    let config = home.join("config.toml");
+    let names: Vec<String> = (0..12).map(|i| format!("\"p{i}\"")).collect();
+    std::fs::write(
+        &config,
+        format!(
+            "[[cloud]]\nregion = \"us-east-1\"\nprojects = [{}]\n",
+            names.join(", ")
+        ),
+    )
+    .expect("config");
+    let env = [
+        ("HOME", home.display().to_string()),
+        ("CBDASH_CONFIG", config.display().to_string()),
+        ("AWS_ENDPOINT_URL", fake.url()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+        ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+    ];
+    let tmux = Tmux::shell("clouddenied", &home, &env);
+    tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
+    tmux.wait("the access error", |s| s.contains("access denied"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    tmux.keys(&["q"]);
+    tmux.wait_command("bash", std::time::Duration::from_secs(30));
+    let calls = fake.count("ListBuildsForProject");
+    assert!(
+        (1..=4).contains(&calls),
+        "the lists in flight when the first failed, not all 12: {calls}"
+    );
+}

@@ -164,7 +164,13 @@ impl CloudPool {
                     let mut lists =
                         futures_util::stream::iter(lists).buffered(DISCOVERY_CONCURRENCY);
                     while let Some(msg) = lists.next().await {
+                        // One error (expired credentials, denied) says it for the group: the
+                        // other lists would only repeat it.
+                        let failed = matches!(msg, Msg::Flash(..));
                         msgs.send(msg).await.ok();
+                        if failed {
+                            break;
+                        }
                     }
                 }) as Task
             })
