@@ -112,7 +112,14 @@ impl Project {
     /// Recent build durations, oldest first (the sparkline).
     #[must_use]
     pub fn durations(&self, builds: &BTreeMap<BuildId, Build>) -> Vec<u64> {
-        let mut d: Vec<u64> = self.history.iter().rev().map(|b| b.duration_ms).collect();
+        // A past build opened this session (a cloud project's newest) counts once.
+        let mut d: Vec<u64> = self
+            .history
+            .iter()
+            .rev()
+            .filter(|b| !self.builds.contains(&b.build_id))
+            .map(|b| b.duration_ms)
+            .collect();
         d.extend(
             self.builds
                 .iter()

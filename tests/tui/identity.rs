@@ -187,6 +187,23 @@ fn a_selected_cloud_project_opens_its_newest_build_once_listed() {
     // Its Started, from the driver, opens it.
     send(&mut s, &km, started(&api, "api-prod:new"));
     assert_eq!(s.open_build, Some(BuildId("api-prod:new".into())));
+    // Followed to its end, it is one bar of the sparkline, not two (history and session).
+    send(
+        &mut s,
+        &km,
+        Msg::ProjectBuild {
+            project: api.clone(),
+            event: BuildEvent::Finished {
+                build_id: BuildId("api-prod:new".into()),
+                status: Status::Succeeded,
+                duration_ms: 42_000,
+                at: t(42),
+                exported_variables: std::collections::BTreeMap::new(),
+            },
+        },
+    );
+    let p = s.project().expect("selected");
+    assert_eq!(p.durations(&s.builds), vec![60_000, 42_000]);
     // Listed again (on a later selection): it is on screen already, nothing more to follow.
     let fx = send(
         &mut s,
