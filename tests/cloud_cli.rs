@@ -200,6 +200,7 @@ async fn cloud_watch_diagnoses_the_log_it_follows() {
 
 /// Runs `cbdash ARGS` against `fake`, sends it SIGTERM once its stdout shows `ready`, and
 /// returns its exit code, stdout and stderr (bounded: a cbdash that ignores the signal fails).
+/// ARGS start with `--history PATH`, so the run is recorded where the test can read it.
 async fn sigterm_when(fake: &FakeAws, args: &[&str], ready: &str) -> (i32, String, String) {
     signal_when(fake, args, ready, "-TERM").await
 }
@@ -307,9 +308,18 @@ async fn build_that_keeps_running() -> (FakeAws, String) {
 #[tokio::test]
 async fn sigterm_stops_cloud_watch_plain_but_not_the_build() {
     let (fake, id) = build_that_keeps_running().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let history = dir.path().join("history.sqlite");
     let (code, stdout, stderr) = sigterm_when(
         &fake,
-        &["cloud", "watch", &id, "--plain"],
+        &[
+            "--history",
+            &history.to_string_lossy(),
+            "cloud",
+            "watch",
+            &id,
+            "--plain",
+        ],
         "make: *** [test] Error 2",
     )
     .await;
@@ -333,6 +343,15 @@ async fn sigterm_stops_cloud_watch_plain_but_not_the_build() {
         "{stdout}"
     );
     assert_eq!(fake.count("StopBuild"), 0, "the build goes on in CodeBuild");
+    // The history has the followed run as interrupted (a later watch takes it up again).
+    let store = cbdash::history::Store::open(&history).expect("history");
+    let run = store.run(&id).expect("query").expect("the run is recorded");
+    assert!(run.run.interrupted, "{:?}", run.run);
+    assert!(
+        run.phases.iter().any(|p| p.phase == "PROVISIONING"),
+        "{:?}",
+        run.phases
+    );
 }
 
 /// The same with `--json` and Ctrl-C (SIGINT): the notice is an NDJSON `notice`, and nothing
@@ -340,9 +359,18 @@ async fn sigterm_stops_cloud_watch_plain_but_not_the_build() {
 #[tokio::test]
 async fn ctrl_c_stops_cloud_watch_json_without_a_false_finish() {
     let (fake, id) = build_that_keeps_running().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let history = dir.path().join("history.sqlite");
     let (code, stdout, stderr) = signal_when(
         &fake,
-        &["cloud", "watch", &id, "--json"],
+        &[
+            "--history",
+            &history.to_string_lossy(),
+            "cloud",
+            "watch",
+            &id,
+            "--json",
+        ],
         "make: *** [test] Error 2",
         "-INT",
     )
@@ -382,9 +410,18 @@ async fn sigterm_stops_a_build_that_start_watch_started() {
         _ => Reply::error(400, "InvalidInputException", "unexpected"),
     })
     .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let history = dir.path().join("history.sqlite");
     let (code, stdout, stderr) = sigterm_when(
         &fake,
-        &["cloud", "start", "demo", "--watch"],
+        &[
+            "--history",
+            &history.to_string_lossy(),
+            "cloud",
+            "start",
+            "demo",
+            "--watch",
+        ],
         "make: *** [test] Error 2",
     )
     .await;
