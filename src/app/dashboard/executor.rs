@@ -133,9 +133,11 @@ impl<L: Backend + KeptBuilds> Executor<L> {
             }
             Effect::FollowBuild { project, build } if !by_id.contains_key(&build) => {
                 match project.group {
-                    Group::Local => {
-                        Some(self.history.replay_in_background(build, self.msgs.clone()))
-                    }
+                    Group::Local => Some(self.history.replay_in_background(
+                        project,
+                        build,
+                        self.msgs.clone(),
+                    )),
                     Group::Cloud { .. } => self.cloud.follow(project, build, self.ctx(started)),
                 }
             }

@@ -56,8 +56,10 @@ impl LocalHistory {
     /// Opens a past local build from the history: its stored phases, regressions and log,
     /// replayed as the events they were made of through the cache and diagnosis taps (no
     /// recorder: nothing is written twice), so it shows as it did live.
+    /// The events go with `project`, as a live build's do (one identity: see `ProjectKey`).
     pub fn replay_in_background(
         &self,
+        project: ProjectKey,
         build: BuildId,
         msgs: tokio::sync::mpsc::Sender<Msg>,
     ) -> super::executor::Task {
@@ -65,7 +67,13 @@ impl LocalHistory {
         Box::pin(async move {
             let load = tokio::task::spawn_blocking(move || this.replay(&build));
             let msgs_out = match load.await {
-                Ok(Ok(events)) => events.into_iter().map(Msg::Build).collect(),
+                Ok(Ok(events)) => events
+                    .into_iter()
+                    .map(|event| Msg::ProjectBuild {
+                        project: project.clone(),
+                        event,
+                    })
+                    .collect(),
                 Ok(Err(text)) => vec![Msg::Flash(NoticeLevel::Warning, text)],
                 Err(e) => vec![Msg::Flash(NoticeLevel::Error, format!("history: {e}"))],
             };

@@ -162,7 +162,10 @@ impl Harness {
 
     async fn finished(&mut self) -> Status {
         self.next(|m| match m {
-            Msg::Build(BuildEvent::Finished { status, .. }) => Some(status),
+            Msg::ProjectBuild {
+                event: BuildEvent::Finished { status, .. },
+                ..
+            } => Some(status),
             _ => None,
         })
         .await
@@ -265,7 +268,10 @@ async fn stop_cancels_a_running_build_and_history_loads_meanwhile() {
         .expect("send");
     let id = h
         .next(|m| match m {
-            Msg::Build(BuildEvent::Started { build_id, .. }) => Some(build_id),
+            Msg::ProjectBuild {
+                event: BuildEvent::Started { build_id, .. },
+                ..
+            } => Some(build_id),
             _ => None,
         })
         .await;
@@ -300,7 +306,10 @@ async fn a_past_local_build_opens_from_the_history_with_its_log() {
         .expect("send");
     let id = h
         .next(|m| match m {
-            Msg::Build(BuildEvent::Started { build_id, .. }) => Some(build_id),
+            Msg::ProjectBuild {
+                event: BuildEvent::Started { build_id, .. },
+                ..
+            } => Some(build_id),
             _ => None,
         })
         .await;
@@ -321,7 +330,10 @@ async fn a_past_local_build_opens_from_the_history_with_its_log() {
         .expect("send");
     let started = h
         .next(|m| match m {
-            Msg::Build(BuildEvent::Started { build_id, .. }) => Some(build_id),
+            Msg::ProjectBuild {
+                event: BuildEvent::Started { build_id, .. },
+                ..
+            } => Some(build_id),
             Msg::Flash(_, t) => panic!("{t}"),
             _ => None,
         })
@@ -329,7 +341,10 @@ async fn a_past_local_build_opens_from_the_history_with_its_log() {
     assert_eq!(started, id);
     let line = h
         .next(|m| match m {
-            Msg::Build(BuildEvent::Logs { lines, .. }) => Some(lines[0].text.clone()),
+            Msg::ProjectBuild {
+                event: BuildEvent::Logs { lines, .. },
+                ..
+            } => Some(lines[0].text.clone()),
             _ => None,
         })
         .await;
