@@ -363,8 +363,9 @@ mod tests {
         std::fs::write(&p, "[[cloud]]\nprofile = \"dev\"\nregion = \"eu-west-1\"\n[[cloud]]\nregion = \"us-east-1\"\n[ui]\nx = 1\n").expect("write");
         let t = read_targets(&p).expect("read");
         assert_eq!(t.len(), 2);
-        assert_eq!(t[0].label(), "dev/eu-west-1");
-        assert_eq!(t[1].label(), "default/us-east-1");
+        let none = |_: &str| None;
+        assert_eq!(t[0].resolved(none), ("dev".into(), "eu-west-1".into()));
+        assert_eq!(t[1].resolved(none), ("default".into(), "us-east-1".into()));
         assert_eq!(Status::Fault.exit_code(), 3);
     }
 }

@@ -56,21 +56,15 @@ pub(super) fn group_of(t: &ConfigTarget) -> Group {
     group_from(t, |name| std::env::var(name).ok())
 }
 
-/// [`group_of`] with the environment passed in (pure, for tests).
+/// [`group_of`] with the environment passed in (pure, for tests): named as `cbdash cloud`
+/// names it ([`CloudTarget::resolved`]).
 pub(super) fn group_from(t: &ConfigTarget, env: impl Fn(&str) -> Option<String>) -> Group {
-    let env = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
-    Group::Cloud {
-        profile: t
-            .profile
-            .clone()
-            .or_else(|| env(&["AWS_PROFILE"]))
-            .unwrap_or_else(|| "default".to_owned()),
-        region: t
-            .region
-            .clone()
-            .or_else(|| env(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
-            .unwrap_or_else(|| "default".to_owned()),
-    }
+    let target = CloudTarget {
+        profile: t.profile.clone(),
+        region: t.region.clone(),
+    };
+    let (profile, region) = target.resolved(env);
+    Group::Cloud { profile, region }
 }
 
 impl CloudPool {

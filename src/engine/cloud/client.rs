@@ -223,6 +223,9 @@ mod tests {
             profile: Some("dev".into()),
             region: None,
         };
-        assert_eq!(t.label(), "dev/default");
+        let none = |_: &str| None;
+        assert_eq!(t.resolved(none), ("dev".into(), "default".into()));
+        let env = |n: &str| (n == "AWS_DEFAULT_REGION").then(|| "eu-west-3".to_owned());
+        assert_eq!(t.resolved(env), ("dev".into(), "eu-west-3".into()));
     }
 }

@@ -47,14 +47,31 @@ pub struct CloudTarget {
 }
 
 impl CloudTarget {
-    /// The group label, `profile/region` (with `default` for what the chain decides).
+    /// The group label, `profile/region`: what the target names, else what the default chain
+    /// takes from the environment, else `default` (see [`CloudTarget::resolved`]).
     #[must_use]
     pub fn label(&self) -> String {
-        format!(
-            "{}/{}",
-            self.profile.as_deref().unwrap_or("default"),
-            self.region.as_deref().unwrap_or("default")
-        )
+        let (profile, region) = self.resolved(|name| std::env::var(name).ok());
+        format!("{profile}/{region}")
+    }
+
+    /// The profile and region the target names, else the ones the SDK's default chain takes
+    /// from `env` (`AWS_PROFILE`; `AWS_REGION`, then `AWS_DEFAULT_REGION`), else `default`:
+    /// the one naming of a group, for `cbdash cloud` and the dashboard alike.
+    #[must_use]
+    pub fn resolved(&self, env: impl Fn(&str) -> Option<String>) -> (String, String) {
+        let env = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
+        let profile = self
+            .profile
+            .clone()
+            .or_else(|| env(&["AWS_PROFILE"]))
+            .unwrap_or_else(|| "default".to_owned());
+        let region = self
+            .region
+            .clone()
+            .or_else(|| env(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+            .unwrap_or_else(|| "default".to_owned());
+        (profile, region)
     }
 }
 
