@@ -10,8 +10,8 @@ use super::update::flash;
 use super::view;
 use crate::model::{BuildId, NoticeLevel, Status};
 
-/// Selects project `idx` and opens its newest build (a cloud project's from CodeBuild when
-/// this session has none: see [`latest_cloud_build`]).
+/// Selects project `idx` and opens its newest build (from the history or CodeBuild when this
+/// session has none: see [`latest_past_build`]).
 pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
     let Some(p) = state.projects.get(idx) else {
         return Vec::new();
@@ -25,18 +25,18 @@ pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
         open_log(state);
     }
     let mut fx = vec![Effect::LoadHistory(key)];
-    fx.extend(latest_cloud_build(state, idx));
+    fx.extend(latest_past_build(state, idx));
     fx
 }
 
-/// A cloud project with no build of this session opens its newest build, as the console
-/// does: the driver follows it (to its end when it still runs) and its `Started` opens it,
-/// as the selected project's. `None` for a local project, or before its builds are listed
-/// (`Msg::History` asks again then).
+/// A project with no build of this session opens its newest past build, as the console
+/// does: the executor follows a cloud one (to its end when it still runs) or replays a local
+/// one from the run history, and its `Started` opens it as the selected project's. `None`
+/// before its builds are listed (`Msg::History` asks again then).
 #[must_use]
-pub fn latest_cloud_build(state: &State, idx: usize) -> Option<Effect> {
+pub fn latest_past_build(state: &State, idx: usize) -> Option<Effect> {
     let p = state.projects.get(idx)?;
-    if p.key.backend() != crate::model::BackendKind::Cloud || !p.builds.is_empty() {
+    if !p.builds.is_empty() {
         return None;
     }
     let newest = p.history.first()?;
@@ -87,12 +87,6 @@ pub fn build_list(state: &State) -> Vec<(BuildId, Status, bool)> {
 }
 
 /// Whether the selected project is a cloud project.
-fn is_cloud(state: &State) -> bool {
-    state
-        .project()
-        .is_some_and(|p| matches!(p.key.group, Group::Cloud { .. }))
-}
-
 /// Keys for the modal inputs; `None` when the key goes to the keymap.
 pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
     let mode = std::mem::take(&mut state.mode);
@@ -184,7 +178,8 @@ fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize)
         (KeyCode::Enter, _) => {
             match list.get(selected) {
                 Some((id, _, true)) => open(state, id.clone()),
-                Some((id, _, false)) if is_cloud(state) => {
+                // A past build: followed from CodeBuild, or replayed from the run history.
+                Some((id, _, false)) => {
                     let project = state.project().map(|p| p.key.clone());
                     return project.map_or_else(Vec::new, |project| {
                         flash(state, NoticeLevel::Info, format!("opening {id}"));
@@ -194,11 +189,6 @@ fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize)
                         }]
                     });
                 }
-                Some((id, _, false)) => flash(
-                    state,
-                    NoticeLevel::Warning,
-                    format!("'{id}' ran before this session: only its summary is stored"),
-                ),
                 None => {}
             }
             return Vec::new();

@@ -57,12 +57,18 @@ pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             for k in &keys {
                 state.project_index(k);
             }
+            // Every local project's history now (off the UI task), so the sidebar shows each
+            // one's status and sparkline before it is selected.
+            let mut fx: Vec<Effect> = keys
+                .iter()
+                .filter(|k| k.backend() == crate::model::BackendKind::Local)
+                .map(|k| Effect::LoadHistory(k.clone()))
+                .collect();
             if state.open_build.is_none() {
                 let selected = state.selected;
-                actions::select(state, selected)
-            } else {
-                Vec::new()
+                fx.extend(actions::select(state, selected));
             }
+            fx
         }
         Msg::History {
             project,
@@ -73,10 +79,10 @@ pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             let p = &mut state.projects[i];
             p.history = builds;
             p.phase_medians = phase_medians.into_iter().collect();
-            // The selected cloud project's builds were just listed: open its newest.
+            // The selected project's builds were just listed: open its newest.
             let showing_own = state.build().is_some_and(|b| b.belongs_to(&project));
             if i == state.selected && !showing_own {
-                actions::latest_cloud_build(state, i).into_iter().collect()
+                actions::latest_past_build(state, i).into_iter().collect()
             } else {
                 Vec::new()
             }

@@ -236,10 +236,17 @@ fn selecting_a_listed_cloud_project_follows_its_newest_build_at_once() {
             },
         ]
     );
-    // A local project with history is not followed from the cloud.
+    // A local project with history opens its newest past build too: replayed from the run
+    // history by the executor (never followed from the cloud).
     let fx = cbdash::tui::actions::select(&mut s, 0);
+    let local = s.projects[0].key.clone();
+    assert_eq!(local.group, cbdash::tui::state::Group::Local);
     assert!(
-        fx.iter().all(|f| matches!(f, Effect::LoadHistory(_))),
+        fx.iter().all(|f| match f {
+            Effect::LoadHistory(p) => *p == local,
+            Effect::FollowBuild { project, .. } => *project == local,
+            _ => false,
+        }),
         "{fx:?}"
     );
 }

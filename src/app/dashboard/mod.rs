@@ -161,7 +161,8 @@ pub async fn run_with<L: Backend + KeptBuilds>(
     let (msg_tx, msg_rx) = mpsc::channel(MSG_CAPACITY);
     let (fx_tx, fx_rx) = mpsc::channel(64);
     let (suspend_tx, suspend_rx) = mpsc::channel(1);
-    let mut state = State::new(Utc::now());
+    let session_start = Utc::now();
+    let mut state = State::new(session_start);
     state.options = Options {
         notify: setup.config.options.notify,
         desktop_notify: setup.config.options.desktop_notify,
@@ -201,11 +202,11 @@ pub async fn run_with<L: Backend + KeptBuilds>(
     // keep us forever).
     let _ = tokio::time::timeout(std::time::Duration::from_mins(1), executor).await;
     let state = state?;
-    // Cloud builds only looked at here do not make the dashboard fail.
-    let failed = state
-        .builds
-        .values()
-        .any(|b| b.backend == BackendKind::Local && b.status.exit_code() != 0);
+    // Only local builds run in this session decide: cloud builds only looked at here and past
+    // builds opened from the history (started before the session) do not make it fail.
+    let failed = state.builds.values().any(|b| {
+        b.backend == BackendKind::Local && b.started >= session_start && b.status.exit_code() != 0
+    });
     Ok(u8::from(failed))
 }
 

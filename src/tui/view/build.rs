@@ -19,10 +19,8 @@ pub fn render(frame: &mut Frame, a: &Areas, state: &State, ctx: &Ctx) {
         let msg = state.project().map_or_else(
             || "no project selected".to_owned(),
             |p| match p.history.first() {
-                // A cloud project's newest build is being fetched (`latest_cloud_build`).
-                Some(newest) if p.key.backend() == crate::model::BackendKind::Cloud => {
-                    format!("{}: opening {} …", p.key.name, newest.build_id)
-                }
+                // Its newest past build is being fetched or replayed (`latest_past_build`).
+                Some(newest) => format!("{}: opening {} …", p.key.name, newest.build_id),
                 _ => format!(
                     "{}: no build yet — press {} to run one",
                     p.key.name,
