@@ -8,6 +8,7 @@ mod cloud;
 mod events;
 mod fixtures;
 mod identity;
+mod logpane;
 mod resume;
 mod screens;
 mod tmux;
