@@ -14,4 +14,5 @@ mod screens;
 mod tmux;
 mod tmux_cloud;
 mod tmux_docker;
+mod tmux_follow;
 mod tmux_resume;
