@@ -2,11 +2,11 @@
 //! `w` in the dashboard).
 //!
 //! notify's debounced watcher (notify-debouncer-full) reports changed paths on its own thread;
-//! [`ChangeFilter`] drops what is not the project's source (`.git`, `.cbdash`, artifact
-//! folders, what `.gitignore` files ignore, and mere reads, such as the build's own copy of
-//! the source); [`ProjectWatcher::next`] then folds every batch that arrives until the
-//! project has been quiet for one debounce window into ONE [`Change`], so one save (or a burst
-//! of them) gives one re-run.
+//! [`ChangeFilter`] drops what is not the project's source (`.git`, cbdash's own `.cbdash/`
+//! and `.cbdash.toml`, artifact folders, what `.gitignore` files ignore, and mere reads, such
+//! as the build's own copy of the source); [`ProjectWatcher::next`] then folds every batch
+//! that arrives until the project has been quiet for one debounce window into ONE
+//! [`Change`], so one save (or a burst of them) gives one re-run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,7 +52,14 @@ impl ChangeFilter {
     #[must_use]
     pub fn new(root: &Path, buildspec: &Path, skip: &[PathBuf]) -> Self {
         let root = absolute(root);
-        let mut dirs = vec![root.join(".git"), root.join(".cbdash")];
+        // cbdash's own files never count: `.cbdash/` (kept builds, state, reproductions) and
+        // `.cbdash.toml`, which the run form saves as it starts a build (a re-run on top of
+        // that build would run it twice). Saved logs go to cbdash's data directory.
+        let mut dirs = vec![
+            root.join(".git"),
+            root.join(".cbdash"),
+            root.join(".cbdash.toml"),
+        ];
         dirs.extend(skip.iter().map(|p| absolute(p)));
         let ignores = ignore::WalkBuilder::new(&root)
             .standard_filters(false)
@@ -223,6 +230,7 @@ mod tests {
         for skipped in [
             ".git/index",
             ".cbdash/kept/x.json",
+            ".cbdash.toml",
             "out/app.zip",
             "target/debug/app",
             "notes.tmp",

@@ -60,6 +60,36 @@ fn tui_never_imports_docker_or_aws() {
     );
 }
 
+/// The reducer asks `tui::layout` how big the log pane is; it never calls drawing code.
+#[test]
+fn the_tui_reducer_never_imports_the_views() {
+    let mut bad = Vec::new();
+    for module in [
+        "tui/update",
+        "tui/actions",
+        "tui/form",
+        "tui/logview",
+        "tui/logbuf",
+        "tui/layout",
+        "tui/state",
+    ] {
+        bad.extend(offenders(
+            module,
+            &[
+                "super::view",
+                "crate::tui::view",
+                "super::widgets",
+                "crate::tui::widgets",
+            ],
+        ));
+    }
+    assert!(
+        bad.is_empty(),
+        "the reducer and layout must not use the views:\n{}",
+        bad.join("\n")
+    );
+}
+
 #[test]
 fn engine_never_imports_the_terminal() {
     let bad = offenders("engine", &["ratatui", "crossterm", "crate::tui"]);

@@ -26,9 +26,24 @@ pub struct Printer {
 }
 
 /// `text` with control characters replaced: ESC sequences (CSI/OSC) dropped, other C0/C1
-/// controls except TAB shown as `?`.
+/// controls except TAB shown as `?`. Carriage returns are a progress display's overwrites
+/// (docker's legacy builder writes `Sending build context to Docker daemon  5.12kB\r\r`):
+/// the last part that shows something is kept, as a terminal would leave it.
 #[must_use]
 pub fn sanitize(text: &str) -> String {
+    if text.contains('\r') {
+        return text
+            .split('\r')
+            .rev()
+            .map(sanitize_part)
+            .find(|part| !part.trim().is_empty())
+            .unwrap_or_default();
+    }
+    sanitize_part(text)
+}
+
+/// [`sanitize`] of a text with no carriage return.
+fn sanitize_part(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -260,7 +275,39 @@ mod tests {
     fn escape_sequences_are_neutralised() {
         assert_eq!(sanitize("\u{1b}[31mred\u{1b}[0m"), "red");
         assert_eq!(sanitize("a\u{1b}]0;title\u{7}b"), "ab");
-        assert_eq!(sanitize("bell\u{7}\rcr\tok"), "bell??cr\tok");
+        assert_eq!(sanitize("bell\u{7}cr\tok"), "bell?cr\tok");
+    }
+
+    #[test]
+    fn carriage_returns_keep_the_last_part_with_content() {
+        assert_eq!(
+            sanitize("Sending build context to Docker daemon  5.12kB\r\r"),
+            "Sending build context to Docker daemon  5.12kB"
+        );
+        assert_eq!(sanitize("10%\r50%\r\u{1b}[K\r"), "50%");
+        assert_eq!(sanitize("\r\r"), "");
+    }
+
+    #[test]
+    fn a_legacy_docker_build_log_prints_its_context_line() {
+        let log = include_str!("../../tests/fixtures/docker-build/legacy-first.log");
+        let mut p = Printer::default();
+        let text = p.feed(&BuildEvent::Logs {
+            build_id: BuildId("p:1".into()),
+            lines: log
+                .split('\n')
+                .map(|l| LogLine {
+                    phase: Some(PhaseKind::Build),
+                    stream: LogStream::Stdout,
+                    text: l.into(),
+                })
+                .collect(),
+        });
+        assert!(
+            text.starts_with("Sending build context to Docker daemon  4.096kB\n"),
+            "{text}"
+        );
+        assert!(!text.contains('?'), "{text}");
     }
 
     #[test]

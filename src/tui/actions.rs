@@ -3,11 +3,11 @@
 //! reducer: no IO here either.
 
 use super::keymap::{Action, Key, KeyCode};
+use super::layout;
 use super::logview::{Matcher, SearchStep};
 use super::msg::{Effect, RunMode};
 use super::state::{Focus, Group, Mode, Pending, ProjectKey, StartForm, State};
 use super::update::flash;
-use super::view;
 use crate::model::{BuildId, NoticeLevel, Status};
 
 /// Selects project `idx` and opens its newest build (from the history or CodeBuild when this
@@ -48,7 +48,7 @@ pub fn latest_past_build(state: &State, idx: usize) -> Option<Effect> {
 
 /// Positions the log view on the open build's log (following its tail).
 fn open_log(state: &mut State) {
-    let rows = view::log_rows(state);
+    let rows = layout::log_rows(state);
     if let Some(b) = state
         .open_build
         .as_ref()
@@ -200,11 +200,19 @@ fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize)
 }
 
 fn run_search(state: &mut State, query: &str) -> Vec<Effect> {
-    state.log.search = Matcher::new(query);
+    state.log.set_search(Matcher::new(query));
     if state.log.search.is_none() {
         return Vec::new();
     }
-    let rows = view::log_rows(state);
+    // A log of up to one slice is counted at once; a longer one in slices between keys.
+    if let Some(b) = state
+        .open_build
+        .as_ref()
+        .and_then(|id| state.builds.get(id))
+    {
+        state.log.count_step(&b.log);
+    }
+    let rows = layout::log_rows(state);
     let Some(b) = state
         .open_build
         .as_ref()
@@ -217,8 +225,18 @@ fn run_search(state: &mut State, query: &str) -> Vec<Effect> {
     search_outcome(state, step)
 }
 
-/// Effects of a search slice: keep going, or say that nothing matched.
+/// Effects of a search slice: keep going (finding the next match, or counting them all), or
+/// say that nothing matched.
 pub fn search_outcome(state: &mut State, step: SearchStep) -> Vec<Effect> {
+    let counting = state.build().is_some_and(|b| state.log.counting(&b.log));
+    let mut fx = search_effects(state, step);
+    if counting && fx.is_empty() {
+        fx.push(Effect::ContinueSearch);
+    }
+    fx
+}
+
+fn search_effects(state: &mut State, step: SearchStep) -> Vec<Effect> {
     match step {
         SearchStep::Pending => vec![Effect::ContinueSearch],
         SearchStep::NotFound => {
@@ -276,7 +294,7 @@ pub fn palette_matches(state: &State, query: &str) -> Vec<usize> {
 
 /// Applies a keymap action in normal mode.
 pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
-    let rows = view::log_rows(state);
+    let rows = layout::log_rows(state);
     let in_log = state.focus == Focus::Log;
     match action {
         Action::Quit if state.any_running() => {
@@ -370,8 +388,8 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
 
 fn back(state: &mut State) {
     if state.log.filter.is_some() || state.log.search.is_some() {
-        let rows = view::log_rows(state);
-        state.log.search = None;
+        let rows = layout::log_rows(state);
+        state.log.set_search(None);
         if let Some(b) = state
             .open_build
             .as_ref()
@@ -607,13 +625,15 @@ fn log_action(state: &mut State, action: Action, rows: usize) -> Vec<Effect> {
             return vec![Effect::Clipboard(text)];
         }
         Action::SaveLog => {
+            // Into cbdash's data directory, not the project (see `files`); beside, not in,
+            // the history's own `logs/`.
             let name = format!(
-                "cbdash-{}-{}.log",
-                b.project,
-                b.id.uuid().get(..8).unwrap_or("build")
+                "{}-{}.log",
+                super::files::file_name_part(&b.project),
+                super::files::file_name_part(b.id.uuid())
             );
             return vec![Effect::SaveFile {
-                path: name.into(),
+                path: std::path::Path::new("saved-logs").join(name),
                 contents: log.to_plain_text(),
             }];
         }

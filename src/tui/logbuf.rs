@@ -29,8 +29,16 @@ const HOT_CHUNKS: usize = 2;
 pub struct LineMeta {
     pub phase: Option<PhaseKind>,
     pub stream: LogStream,
-    /// Seconds since the build started when the line arrived.
-    pub secs: u32,
+    /// When the line arrived (Unix seconds).
+    pub at: u32,
+}
+
+impl LineMeta {
+    /// The arrival time as the log pane shows it: `14:03:59 ` (UTC, then a space).
+    #[must_use]
+    pub fn clock(&self) -> String {
+        format!("{} ", super::fmt::clock(self.at))
+    }
 }
 
 /// One chunk's text: every line's safe text concatenated, with end offsets.
@@ -92,8 +100,8 @@ impl LogStore {
         self.len == 0
     }
 
-    /// Appends a raw line (sanitised here) that arrived `secs` after the build started.
-    pub fn push(&mut self, line: &LogLine, secs: u32) {
+    /// Appends a raw line (sanitised here) that arrived at `at` (Unix seconds).
+    pub fn push(&mut self, line: &LogLine, at: u32) {
         if let Some(p) = line.phase
             && self.phase_starts.last().is_none_or(|(last, _)| *last != p)
         {
@@ -120,7 +128,7 @@ impl LogStore {
             chunk.meta.push(LineMeta {
                 phase: line.phase,
                 stream: line.stream,
-                secs,
+                at,
             });
             self.len += 1;
         }
@@ -251,8 +259,14 @@ impl LogStore {
     /// Indexes of every line in `from..` whose plain text satisfies `pred`.
     #[must_use]
     pub fn matching(&self, from: usize, pred: &dyn Fn(&str) -> bool) -> Vec<usize> {
+        self.matching_in(from, self.len, pred)
+    }
+
+    /// Indexes of every line in `from..to` whose plain text satisfies `pred`.
+    #[must_use]
+    pub fn matching_in(&self, from: usize, to: usize, pred: &dyn Fn(&str) -> bool) -> Vec<usize> {
         let mut out = Vec::new();
-        self.for_each(from, self.len, |i, t, _| {
+        self.for_each(from, to, |i, t, _| {
             if pred(&sanitize::plain(t)) {
                 out.push(i);
             }

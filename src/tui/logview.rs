@@ -90,6 +90,23 @@ pub struct Filter {
     scanned: usize,
 }
 
+/// Every line the search matches, counted in slices like the search itself (a million-line
+/// log is counted between key presses), then kept up to date as lines arrive.
+#[derive(Clone, Debug, Default)]
+pub struct Hits {
+    index: Vec<u32>,
+    scanned: usize,
+}
+
+/// Where the cursor is among the search's matches: `current` of `total` (`current` counts
+/// the matches at or above the cursor line); `complete` once the whole log is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatchCount {
+    pub current: usize,
+    pub total: usize,
+    pub complete: bool,
+}
+
 /// The log pane's state.
 #[derive(Clone, Debug)]
 pub struct LogView {
@@ -102,6 +119,8 @@ pub struct LogView {
     pub filter: Option<Filter>,
     /// A search still scanning (it runs in slices so keys are read in between).
     pub scan: Option<Scan>,
+    /// The search's matches, for the `n/N matches` count.
+    pub hits: Hits,
 }
 
 impl Default for LogView {
@@ -115,6 +134,7 @@ impl Default for LogView {
             search: None,
             filter: None,
             scan: None,
+            hits: Hits::default(),
         }
     }
 }
@@ -156,8 +176,51 @@ impl LogView {
             .map_or(line, |f| f.index.partition_point(|l| (*l as usize) < line))
     }
 
+    /// Sets (or with `None` clears) the search; its matches are counted afresh.
+    pub fn set_search(&mut self, matcher: Option<Matcher>) {
+        self.search = matcher;
+        self.scan = None;
+        self.hits = Hits::default();
+    }
+
+    /// Counts the search's matches over the next [`SEARCH_SLICE`] lines not counted yet;
+    /// true while lines remain.
+    pub fn count_step(&mut self, store: &LogStore) -> bool {
+        let Some(m) = &self.search else {
+            return false;
+        };
+        let end = (self.hits.scanned + SEARCH_SLICE).min(store.len());
+        let found = store.matching_in(self.hits.scanned, end, &|t| m.is_match(t));
+        self.hits.index.extend(found.into_iter().map(to_u32));
+        self.hits.scanned = end;
+        end < store.len()
+    }
+
+    /// Whether the search's matches are still being counted.
+    #[must_use]
+    pub fn counting(&self, store: &LogStore) -> bool {
+        self.search.is_some() && self.hits.scanned < store.len()
+    }
+
+    /// The search's match count at the cursor, `None` without a search.
+    #[must_use]
+    pub fn match_count(&self, store: &LogStore) -> Option<MatchCount> {
+        self.search.as_ref()?;
+        let line = self.line_at(self.cursor);
+        Some(MatchCount {
+            current: self.hits.index.partition_point(|l| (*l as usize) <= line),
+            total: self.hits.index.len(),
+            complete: !self.counting(store),
+        })
+    }
+
     /// Catches up with lines appended to `store`.
     pub fn on_append(&mut self, store: &LogStore, rows: usize) {
+        // A count that had caught up stays so: the new lines are a batch, at most a slice.
+        if self.search.is_some() && store.len() - self.hits.scanned.min(store.len()) <= SEARCH_SLICE
+        {
+            self.count_step(store);
+        }
         if let Some(f) = &mut self.filter {
             let (m, inv) = (&f.matcher, f.inverse);
             let hits = store.matching(f.scanned, &|t| m.is_match(t) != inv);

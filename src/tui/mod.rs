@@ -4,6 +4,8 @@
 //!   (`Effect`).
 //! - [`update`] (with [`actions`], [`form`] and [`logview`]): the pure reducer
 //!   `update(&mut State, &Keymap, Msg) -> Vec<Effect>`. No IO; the clock arrives as `Msg::Tick`.
+//! - [`layout`]: the arithmetic of where panes go and which log rows show, used by both the
+//!   reducer and the views (the reducer never imports the views); [`fmt`]: short formats.
 //! - [`view`] and [`widgets`]: draw from the state alone; [`theme`]: every style.
 //! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
 //!   output safe to draw.
@@ -15,8 +17,11 @@
 //! `BuildEvent`s from the executor (`app::dashboard`), which also runs the build effects.
 
 pub mod actions;
+pub mod files;
+pub mod fmt;
 pub mod form;
 pub mod keymap;
+pub mod layout;
 pub mod logbuf;
 pub mod logview;
 pub mod msg;

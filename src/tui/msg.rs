@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::keymap::Key;
-use super::state::{CacheSummary, PastBuild, ProjectKey};
+use super::state::{PastBuild, ProjectKey};
 use crate::model::{BuildEvent, BuildId, DockerAccess, NoticeLevel, PhaseKind};
 
 /// An input to [`super::update::update`].
@@ -18,25 +18,16 @@ use crate::model::{BuildEvent, BuildId, DockerAccess, NoticeLevel, PhaseKind};
 pub enum Msg {
     /// A key press (releases and repeats are dropped by the shell).
     Key(Key),
-    /// A backend event. Its build's project is matched by name (and backend) when exactly one
-    /// project has that name: what replayed events and tests send.
+    /// A backend event, as the pipeline forwards it (cache reports and regressions included:
+    /// `BuildEvent::Cache`, `BuildEvent::Regression`). Its build's project is matched by name
+    /// (and backend) when exactly one project has that name: what replayed events and tests
+    /// send.
     Build(BuildEvent),
     /// A backend event of a build of `project`: what the driver sends, as it knows which
     /// project (group and all) it started or follows, so one name in two groups never mixes.
     ProjectBuild {
         project: ProjectKey,
         event: BuildEvent,
-    },
-    /// A layer-cache report for a `docker build` inside a build.
-    Cache {
-        build_id: BuildId,
-        report: CacheSummary,
-    },
-    /// A phase ran markedly slower than its history.
-    Regression {
-        build_id: BuildId,
-        phase: PhaseKind,
-        message: String,
     },
     /// The clock: every time-dependent thing in the state is computed from this.
     Tick(DateTime<Utc>),
@@ -130,7 +121,8 @@ pub enum Effect {
     LoadHistory(ProjectKey),
     /// Put text on the clipboard (OSC 52).
     Clipboard(String),
-    /// Write a file (a saved log).
+    /// Write a file (a saved log) at `path` under cbdash's data directory (never into a
+    /// project, where a watched project would see it); the shell flashes the full path.
     SaveFile { path: PathBuf, contents: String },
     /// Ring the bell and send an OSC 9 notification.
     Notify(String),

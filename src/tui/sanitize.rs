@@ -5,8 +5,10 @@
 //! only escape a build may use (colours). Everything else is removed: CSI cursor moves and
 //! erases, OSC titles / hyperlinks / clipboard writes, DCS/SOS/PM/APC strings, other `ESC x`
 //! escapes, 8-bit C1 controls, C0 controls (tab is expanded to spaces), and bidirectional
-//! override characters that can make a line read differently from what it contains. A `\r`
-//! inside a line keeps only what follows it, as a terminal would show a progress bar.
+//! override characters that can make a line read differently from what it contains. A line
+//! with carriage returns (a progress display: docker's legacy builder writes
+//! `Sending build context to Docker daemon  5.12kB\r\r`) keeps the last part that has
+//! something to show, as a terminal would leave it on screen.
 //!
 //! [`spans`] then parses the kept SGR into ratatui [`Style`]s, so no escape byte ever reaches
 //! the terminal except through ratatui's own styling. [`plain`] gives the text without SGR,
@@ -39,6 +41,20 @@ fn is_bidi(c: char) -> bool {
 }
 
 fn sanitize_slow(raw: &str) -> String {
+    if raw.contains('\r') {
+        // The parts overwrite each other: the last one that shows something stays.
+        return raw
+            .split('\r')
+            .rev()
+            .map(sanitize_part)
+            .find(|safe| !plain(safe).trim().is_empty())
+            .unwrap_or_default();
+    }
+    sanitize_part(raw)
+}
+
+/// Sanitises a line with no carriage return.
+fn sanitize_part(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
     let mut col = 0usize;
@@ -53,14 +69,6 @@ fn sanitize_slow(raw: &str) -> String {
                 let n = TAB_WIDTH - col % TAB_WIDTH;
                 out.extend(std::iter::repeat_n(' ', n));
                 col += n;
-                continue;
-            }
-            '\r' => {
-                // A carriage return before the end overwrites the line: keep what follows.
-                if chars.peek().is_some() {
-                    out.clear();
-                    col = 0;
-                }
                 continue;
             }
             '\n' => out.push(' '),
@@ -286,6 +294,21 @@ mod tests {
         assert_eq!(sanitize("a\tb"), "a       b");
         assert_eq!(sanitize("10%\r50%\r100%"), "100%");
         assert_eq!(sanitize("line\r"), "line");
+    }
+
+    #[test]
+    fn carriage_returns_keep_the_last_part_with_content() {
+        // Docker's legacy builder, as its CLI writes it.
+        assert_eq!(
+            sanitize("Sending build context to Docker daemon  5.12kB\r\r"),
+            "Sending build context to Docker daemon  5.12kB"
+        );
+        assert_eq!(
+            sanitize("\rdownloading 10%\rdownloading 99%\r\x1b[K\r"),
+            "downloading 99%"
+        );
+        assert_eq!(sanitize("\x1b[32mok\x1b[0m\r   \r"), "\x1b[32mok\x1b[0m");
+        assert_eq!(sanitize("\r\r"), "");
     }
 
     #[test]

@@ -209,15 +209,13 @@ fn terminal_effect(
                 .write_raw(&term::notification(text))
                 .map_err(|e| e.to_string())
         }
-        Effect::SaveFile { path, contents } => std::fs::write(path, contents)
-            .map(|()| {
-                flash(
-                    state,
-                    NoticeLevel::Info,
-                    format!("saved {}", path.display()),
-                );
-            })
-            .map_err(|e| format!("cannot save '{}': {e}", path.display())),
+        Effect::SaveFile { path, contents } => super::files::save(path, contents).map(|full| {
+            flash(
+                state,
+                NoticeLevel::Info,
+                format!("saved {}", full.display()),
+            );
+        }),
         _ => Ok(()),
     }
 }

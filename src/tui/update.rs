@@ -6,10 +6,10 @@ use chrono::TimeDelta;
 
 use super::actions;
 use super::keymap::{Key, Keymap};
+use super::layout;
 use super::logbuf::LogStore;
 use super::msg::{Effect, Msg};
 use super::state::{Build, CacheSummary, Flash, PhaseRow, ProjectKey, State};
-use super::view;
 use crate::model::{BuildEvent, NoticeLevel, Status};
 
 /// How long a flash message stays.
@@ -17,30 +17,29 @@ const FLASH_SECS: i64 = 5;
 
 /// Folds one message into the state.
 pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
+    let effects = fold(state, keymap, msg);
+    settle_log(state);
+    effects
+}
+
+/// Keeps the log view's top line equal to what the pane shows (the size, the timeline above
+/// the log, wrapping and timestamps all change it), so the next key scrolls from there.
+fn settle_log(state: &mut State) {
+    let inner = layout::log_inner(state);
+    let (rows, width) = (usize::from(inner.height), usize::from(inner.width));
+    if let Some(window) = state
+        .build()
+        .map(|b| layout::log_window(&state.log, &b.log, rows, width))
+    {
+        state.log.top = window.first;
+    }
+}
+
+fn fold(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, keymap, key),
         Msg::Build(ev) => on_event(state, None, ev),
         Msg::ProjectBuild { project, event } => on_event(state, Some(project), event),
-        Msg::Cache { build_id, report } => {
-            if let Some(b) = state.builds.get_mut(&build_id) {
-                b.caches.push(report);
-            }
-            Vec::new()
-        }
-        Msg::Regression {
-            build_id,
-            phase,
-            message,
-        } => {
-            if let Some(row) = state
-                .builds
-                .get_mut(&build_id)
-                .and_then(|b| b.phases.iter_mut().rev().find(|p| p.kind == phase))
-            {
-                row.regression = Some(message);
-            }
-            Vec::new()
-        }
         Msg::Tick(now) => {
             state.now = now;
             if state.flash.as_ref().is_some_and(|f| f.until <= now) {
@@ -88,16 +87,22 @@ pub fn update(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::ContinueSearch => {
-            let rows = view::log_rows(state);
+            let rows = layout::log_rows(state);
             let open = state
                 .open_build
                 .as_ref()
                 .and_then(|id| state.builds.get(id));
             // The search was cleared or another build opened meanwhile: nothing to resume.
-            let (Some(b), Some(_)) = (open, state.log.scan) else {
+            let Some(b) = open.filter(|_| state.log.search.is_some()) else {
                 return Vec::new();
             };
-            let step = state.log.search_resume(&b.log, rows);
+            state.log.count_step(&b.log);
+            let step = if state.log.scan.is_some() {
+                state.log.search_resume(&b.log, rows)
+            } else {
+                // Only counting: the cursor already is on a match.
+                crate::tui::logview::SearchStep::Found(state.log.line_at(state.log.cursor))
+            };
             actions::search_outcome(state, step)
         }
         Msg::Flash(level, text) => {
@@ -164,12 +169,12 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             Vec::new()
         }
         BuildEvent::Logs { build_id, lines } => {
-            let rows = view::log_rows(state);
+            let rows = layout::log_rows(state);
             let open = state.open_build.as_ref() == Some(&build_id);
             if let Some(b) = state.builds.get_mut(&build_id) {
-                let secs = u32::try_from((now - b.started).num_seconds().max(0)).unwrap_or(0);
+                let at = u32::try_from(now.timestamp().max(0)).unwrap_or(u32::MAX);
                 for l in &lines {
-                    b.log.push(l, secs);
+                    b.log.push(l, at);
                 }
                 if open {
                     state.log.on_append(&b.log, rows);
@@ -384,7 +389,11 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
             p.duration_ms = Some(u64::try_from((at - p.started).num_milliseconds()).unwrap_or(0));
         }
     }
-    let text = format!("{}: {status} in {}", b.project, view::fmt_ms(duration_ms));
+    let text = format!(
+        "{}: {status} in {}",
+        b.project,
+        super::fmt::fmt_ms(duration_ms)
+    );
     let level = if status == Status::Succeeded {
         NoticeLevel::Info
     } else {

@@ -6,7 +6,7 @@ use cbdash::model::{
 };
 use cbdash::tui::keymap::{Key, Keymap};
 use cbdash::tui::msg::{Effect, Msg};
-use cbdash::tui::state::{CacheSummary, Group, PastBuild, ProjectKey, State};
+use cbdash::tui::state::{Group, PastBuild, ProjectKey, State};
 use cbdash::tui::update::update;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
@@ -219,6 +219,7 @@ pub fn running() -> Vec<(i64, BuildEvent)> {
             "#5 CACHED",
             "#6 [3/6] RUN npm ci --omit=dev",
             "#6 3.210 added 402 packages in 3s",
+            "#6 DONE 3.4s",
             "\x1b[2K\x1b[1G#7 [4/6] COPY . .",
         ],
     ));
@@ -235,18 +236,22 @@ pub fn running() -> Vec<(i64, BuildEvent)> {
     ev
 }
 
-/// The cache report for the `docker build` in [`running`].
-pub fn cache_partial() -> Msg {
-    Msg::Cache {
-        build_id: BuildId(ID.into()),
-        report: CacheSummary {
-            target: "api (Dockerfile)".into(),
-            steps: 6,
-            cached: 2,
-            first_miss: Some("[3/6] RUN npm ci --omit=dev".into()),
-            saved_ms: 41_000,
-        },
+/// `events` as the dashboard receives them from the pipeline: through the layer-cache tap
+/// (which adds a `BuildEvent::Cache` after each batch of lines that changes a docker build's
+/// report), with `saved_ms` as the time saved the history estimates for the cached steps.
+pub fn with_cache(events: Vec<(i64, BuildEvent)>, saved_ms: u64) -> Vec<(i64, BuildEvent)> {
+    let mut tap = cbdash::cache::CacheTap::new();
+    let mut out = Vec::new();
+    for (at, ev) in events {
+        let ms = u64::try_from(at * 1000).unwrap_or(0);
+        for mut ev in tap.observe(ev, ms) {
+            if let BuildEvent::Cache { report, .. } = &mut ev {
+                report.time_saved_ms = Some(saved_ms);
+            }
+            out.push((at, ev));
+        }
     }
+    out
 }
 
 /// A build whose BUILD phase failed, with CodeBuild's context message.
@@ -311,7 +316,7 @@ pub fn failed() -> Vec<(i64, BuildEvent)> {
 }
 
 /// A build where every docker layer came from the cache.
-pub fn fully_cached() -> (Vec<(i64, BuildEvent)>, Msg) {
+pub fn fully_cached() -> Vec<(i64, BuildEvent)> {
     let id = BuildId(ID.into());
     let mut ev = vec![started(
         &id,
@@ -336,13 +341,21 @@ pub fn fully_cached() -> (Vec<(i64, BuildEvent)>, Msg) {
         Status::Succeeded,
         PhaseContext::default(),
         &[
+            "[Container] 2026/03/01 12:00:02 Running command docker build -t api .",
             "#4 [1/6] FROM docker.io/library/node:20-alpine",
             "#5 [2/6] COPY package*.json ./",
             "#5 CACHED",
             "#6 [3/6] RUN npm ci --omit=dev",
             "#6 CACHED",
-            "#9 exporting to image",
-            "#9 DONE 0.1s",
+            "#7 [4/6] COPY . .",
+            "#7 CACHED",
+            "#8 [5/6] RUN npm run build",
+            "#8 CACHED",
+            "#9 [6/6] RUN npm prune --omit=dev",
+            "#9 CACHED",
+            "#10 exporting to image",
+            "#10 naming to docker.io/library/api:latest done",
+            "#10 DONE 0.1s",
         ],
     ));
     ev.push((
@@ -355,17 +368,7 @@ pub fn fully_cached() -> (Vec<(i64, BuildEvent)>, Msg) {
             exported_variables: std::collections::BTreeMap::new(),
         },
     ));
-    let cache = Msg::Cache {
-        build_id: id,
-        report: CacheSummary {
-            target: "api (Dockerfile)".into(),
-            steps: 6,
-            cached: 6,
-            first_miss: None,
-            saved_ms: 74_000,
-        },
-    };
-    (ev, cache)
+    ev
 }
 
 pub const CLOUD_ID: &str = "api-prod:8d0e7b3c-2f41-4a9e-b6c2-51f0a7d9e3b4";

@@ -70,8 +70,11 @@ fn find(term: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
 #[test]
 fn running_build_with_progress_and_cache_panel() {
     let (mut s, km) = fixtures::dashboard();
-    replay(&mut s, &km, fixtures::running());
-    send(&mut s, &km, fixtures::cache_partial());
+    replay(
+        &mut s,
+        &km,
+        fixtures::with_cache(fixtures::running(), 41_000),
+    );
     send(&mut s, &km, Msg::Tick(t(26)));
     let term = assert_screen!("running", &s);
     // The running phase is yellow and its bar compares with the median (15s of 30s).
@@ -102,9 +105,11 @@ fn failed_build_shows_the_failed_phase_in_red_with_its_context() {
 #[test]
 fn fully_cached_build() {
     let (mut s, km) = fixtures::dashboard();
-    let (events, cache) = fixtures::fully_cached();
-    replay(&mut s, &km, events);
-    send(&mut s, &km, cache);
+    replay(
+        &mut s,
+        &km,
+        fixtures::with_cache(fixtures::fully_cached(), 74_000),
+    );
     assert_screen!("fully_cached", &s);
 }
 

@@ -124,6 +124,10 @@ fn log(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) {
     }
     if let Some(m) = &v.search {
         let _ = write!(title, "· /{} ", m.query);
+        if let Some(c) = v.match_count(&b.log) {
+            let more = if c.complete { "" } else { "+" };
+            let _ = write!(title, "{}/{}{more} matches ", c.current, c.total);
+        }
     }
     if let Some(f) = &v.filter {
         let kind = if f.inverse { "hiding" } else { "only" };

@@ -1,15 +1,18 @@
 //! The log pane: a window over a [`LogStore`] through a [`LogView`]. Only the visible rows
-//! are read, so drawing costs the same for ten lines or a million. SGR colours become
-//! styles; search matches are highlighted on the plain text; the cursor row is marked when
-//! the pane has focus.
+//! are read, so drawing costs the same for ten lines or a million. Which lines show, and how
+//! they wrap, is [`layout::log_window`]'s arithmetic (following, the last line always ends on
+//! the bottom row, whatever the size, wrapping or timestamps). SGR colours become styles;
+//! search matches are highlighted on the plain text; the cursor row is marked when the pane
+//! has focus.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 
 use crate::model::LogStream;
+use crate::tui::layout;
 use crate::tui::logbuf::{LineMeta, LogStore};
 use crate::tui::logview::LogView;
 use crate::tui::sanitize;
@@ -32,10 +35,7 @@ impl LogPane<'_> {
         };
         let mut spans = Vec::new();
         if self.view.timestamps {
-            spans.push(Span::styled(
-                format!("+{:02}:{:02} ", meta.secs / 60, meta.secs % 60),
-                t.dim,
-            ));
+            spans.push(Span::styled(meta.clock(), t.dim));
         }
         match &self.view.search {
             Some(m) if m.is_match(&sanitize::plain(safe)) => {
@@ -65,21 +65,37 @@ impl LogPane<'_> {
 
 impl Widget for LogPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let rows = area.height as usize;
+        let (rows, width) = (usize::from(area.height), usize::from(area.width));
         let v = self.view;
-        let mut lines = Vec::with_capacity(rows);
+        let window = layout::log_window(v, self.store, rows, width);
         let show_cursor = self.focused && !v.follow;
-        for pos in v.top..(v.top + rows).min(v.visible_len(self.store)) {
+        let mut skip = window.skip;
+        let mut y = 0;
+        for pos in window.first..v.visible_len(self.store) {
+            if y >= rows {
+                break;
+            }
             let n = v.line_at(pos);
+            let mut line = None;
             self.store.for_each(n, n + 1, |_, safe, meta| {
-                lines.push(self.line(safe, meta, show_cursor && pos == v.cursor));
+                line = Some(self.line(safe, meta, show_cursor && pos == v.cursor));
             });
+            let Some(line) = line else { break };
+            let pieces = if v.wrap {
+                layout::wrap_line(&line, width)
+            } else {
+                vec![line]
+            };
+            for piece in pieces.iter().skip(skip) {
+                if y >= rows {
+                    break;
+                }
+                let row = area.y + u16::try_from(y).unwrap_or(u16::MAX);
+                buf.set_line(area.x, row, piece, area.width);
+                y += 1;
+            }
+            skip = 0;
         }
-        let mut p = Paragraph::new(lines);
-        if v.wrap {
-            p = p.wrap(Wrap { trim: false });
-        }
-        p.render(area, buf);
     }
 }
 
@@ -145,8 +161,9 @@ mod tests {
         };
         let buf = render(&v, &s);
         let row: String = (0..20).map(|x| buf[(x, 2)].symbol().to_owned()).collect();
-        assert_eq!(row, "+01:05 find me here ");
-        assert_eq!(buf[(12, 2)].bg, Color::Yellow);
-        assert_eq!(buf[(11, 2)].bg, Color::Reset);
+        // The arrival time of day (UTC), no `+` offset.
+        assert_eq!(row, "00:01:05 find me her");
+        assert_eq!(buf[(14, 2)].bg, Color::Yellow);
+        assert_eq!(buf[(13, 2)].bg, Color::Reset);
     }
 }

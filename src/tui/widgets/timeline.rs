@@ -13,9 +13,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::model::{PhaseKind, Status};
+use crate::tui::fmt::fmt_ms;
+use crate::tui::layout;
 use crate::tui::state::{Build, PhaseRow};
 use crate::tui::theme::Theme;
-use crate::tui::view::fmt_ms;
 
 const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"];
 const BAR: usize = 16;
@@ -47,32 +48,18 @@ pub fn icon(status: Status, now: DateTime<Utc>) -> &'static str {
 impl PhaseTimeline<'_> {
     /// Phases still to come while the build runs, so the whole timeline is visible.
     fn pending(&self) -> Vec<PhaseKind> {
-        if self.build.status != Status::InProgress {
-            return Vec::new();
-        }
-        let last = self.build.phases.last().map(|p| p.kind);
-        PhaseKind::BUILDSPEC
-            .into_iter()
-            .chain([PhaseKind::UploadArtifacts, PhaseKind::Finalizing])
-            .filter(|k| last.is_none_or(|l| *k > l))
-            .collect()
+        layout::pending_phases(self.build)
     }
 
     /// Whether a phase gets a second row with its context message (why it failed).
     fn has_context(p: &PhaseRow) -> bool {
-        !p.context.is_empty() && p.status != Status::Succeeded
+        layout::has_context(p)
     }
 
     /// Rows this widget wants.
     #[must_use]
     pub fn height(&self) -> u16 {
-        let contexts = self
-            .build
-            .phases
-            .iter()
-            .filter(|p| Self::has_context(p))
-            .count();
-        u16::try_from(self.build.phases.len() + contexts + self.pending().len()).unwrap_or(u16::MAX)
+        layout::timeline_rows(self.build)
     }
 
     fn row(&self, p: &PhaseRow) -> Line<'static> {
