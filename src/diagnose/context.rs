@@ -127,6 +127,63 @@ pub fn buildspec_hint(text: Option<&str>) -> String {
     }
 }
 
+/// What a command that hid a failure looked like, as far as the log says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// More than one line of text (a `|` block): only its last line's status counts.
+    MultiLine,
+    /// One line: the failing part was a condition, or not the last part of a list.
+    OneLine,
+    /// The log does not say (CodeBuild prints a command's further lines as output).
+    Unknown,
+}
+
+/// What the `hidden-failure` rule says (cause, fix) about a command of `shape` whose output
+/// held the shell error `evidence`; `None` keeps the rule's own text, which is about
+/// multi-line blocks. Each text claims only what the shape makes true.
+#[must_use]
+pub fn hidden_failure_text(shape: Shape, evidence: &str) -> Option<(String, String)> {
+    if shape == Shape::MultiLine {
+        return None;
+    }
+    if evidence.contains("[[: not found") {
+        // True of any command whose `[[` test ran under dash and that still exited 0.
+        return Some((
+            "`[[` is a bash keyword, not a command of dash (CodeBuild's `/bin/sh`): the shell \
+             printed `[[: not found` (exit status 127), which an `if`, `&&` or `||` takes as a \
+             false test, so the command exited 0 and the build went on as if the test were \
+             simply false."
+                .to_owned(),
+            "Add `env: shell: bash` to the buildspec (under the top-level `env:` key), or write \
+             the test for POSIX sh: `[ -n \"$HOME\" ]` for `[[ -n \"$HOME\" ]]`."
+                .to_owned(),
+        ));
+    }
+    Some(match shape {
+        Shape::OneLine => (
+            "This one-line command printed a shell error yet exited 0: the part that failed did \
+             not decide its exit status (a failing `if` or `while` condition only picks the \
+             other branch; in `a; b`, `a || b` or `a | b` only the last part counts), so the \
+             build went on."
+                .to_owned(),
+            "Fix the part that failed (the line shown here). To make such a failure stop the \
+             build, join the parts with `&&` instead of `;`, and keep commands that must \
+             succeed out of `if` conditions."
+                .to_owned(),
+        ),
+        _ => (
+            "A command printed a shell error yet exited 0, so the build went on: only the exit \
+             status of what ran last counts (the last line of a `|` command, the last part of \
+             `a; b` or `a || b`), and a failing `if` condition only picks the other branch."
+                .to_owned(),
+            "Fix the line shown here. To make such a failure stop the build, start a `|` \
+             command with `set -e`, join parts with `&&` instead of `;`, and keep commands \
+             that must succeed out of `if` conditions."
+                .to_owned(),
+        ),
+    })
+}
+
 /// A rule that matched a line, before it becomes a [`Diagnosis`].
 #[derive(Debug)]
 pub struct Found {
@@ -159,6 +216,12 @@ impl Found {
             phase,
             captures,
         }
+    }
+
+    /// The evidence line (printable).
+    #[must_use]
+    pub fn evidence(&self) -> &str {
+        &self.line
     }
 
     /// The finding, with `extra` appended to the rule's fix.

@@ -14,7 +14,7 @@
 
 use crate::model::{Diagnosis, LogLine, LogStream, PhaseContext, PhaseKind, Status};
 
-use super::context::{self, Found};
+use super::context::{self, Found, Shape};
 use super::output::Output;
 use super::rules::{Context, Marker, Owner, Rules};
 
@@ -28,6 +28,9 @@ struct Command {
     text: String,
     /// A shell error it printed (a hidden failure if the command exits 0).
     shell_error: Option<Found>,
+    /// Whether the engine showed more lines of its text than the first (see
+    /// [`Diagnoser::marks_command_lines`]).
+    multi_line: bool,
     /// The first finding of each rule in output read early, until the exit status is known.
     found: Vec<Found>,
 }
@@ -58,6 +61,9 @@ pub struct Diagnoser {
     /// What the local engine listed under the artifacts' base directory.
     artifact_listing: Option<String>,
     buildspec: Option<std::sync::Arc<str>>,
+    /// Whether the log marks every line of a command's text as the agent's (the local
+    /// engine's continuation lines): then a command without such lines is known to be one line.
+    marks_command_lines: bool,
 }
 
 impl Diagnoser {
@@ -74,7 +80,15 @@ impl Diagnoser {
             cache_vertices: Vec::new(),
             artifact_listing: None,
             buildspec,
+            marks_command_lines: false,
         }
+    }
+
+    /// The log comes from an engine that logs each further line of a multi-line command as
+    /// an agent line without the `[Container]` prefix (the local engine). CodeBuild's own log
+    /// shows them as output, so there a command's shape is not known.
+    pub fn marks_command_lines(&mut self) {
+        self.marks_command_lines = true;
     }
 
     /// A phase began.
@@ -136,6 +150,12 @@ impl Diagnoser {
     /// engine's continuation lines of a multi-line command: command text, not output.)
     fn agent_line(&mut self, line: &LogLine, out: &mut Vec<Diagnosis>) {
         let Some(message) = context::agent_message(&line.text) else {
+            // A further line of the running command's text: the command is multi-line.
+            if let Some(cmd) = &mut self.command
+                && !line.text.trim().is_empty()
+            {
+                cmd.multi_line = true;
+            }
             return;
         };
         // Any agent line ends the running command.
@@ -145,6 +165,7 @@ impl Diagnoser {
             self.command = Some(Command {
                 text: cmd.to_owned(),
                 shell_error: None,
+                multi_line: false,
                 found: Vec::new(),
             });
             return;
@@ -196,7 +217,15 @@ impl Diagnoser {
             }
         }
         if let (true, Some(found)) = (succeeded, cmd.shell_error) {
-            self.emit(found, out);
+            let shape = match (cmd.multi_line, self.marks_command_lines) {
+                (true, _) => Shape::MultiLine,
+                (false, true) => Shape::OneLine,
+                (false, false) => Shape::Unknown,
+            };
+            // The rule's own text is about multi-line blocks; other shapes get what is true
+            // of them.
+            let text = context::hidden_failure_text(shape, found.evidence());
+            self.emit_as(found, text, out);
         }
     }
 
@@ -274,6 +303,11 @@ impl Diagnoser {
     }
 
     fn emit(&mut self, found: Found, out: &mut Vec<Diagnosis>) {
+        self.emit_as(found, None, out);
+    }
+
+    /// Emits `found`, with `text` (cause, fix) instead of the rule's when given.
+    fn emit_as(&mut self, found: Found, text: Option<(String, String)>, out: &mut Vec<Diagnosis>) {
         if self.fired[found.rule] {
             return;
         }
@@ -284,7 +318,12 @@ impl Diagnoser {
             Some(Context::Buildspec) => context::buildspec_hint(self.buildspec.as_deref()),
             _ => String::new(),
         };
-        out.push(found.into_diagnosis(rule, &extra));
+        let mut d = found.into_diagnosis(rule, &extra);
+        if let Some((cause, fix)) = text {
+            d.cause = cause;
+            d.fix = fix;
+        }
+        out.push(d);
     }
 }
 

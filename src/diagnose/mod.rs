@@ -14,9 +14,11 @@
 //! - `diagnoser`: one build's state: phase, running command, what fired already. A command's
 //!   output is held until it ends (`output`): a failed command's output is read by every rule,
 //!   a successful one's only by the rules that look for what exit 0 can hide (a shell error in
-//!   a multi-line block, a cache import BuildKit skipped), and only if it holds their literal.
-//! - `context`: what some rules need besides a pattern (a failure hidden by a multi-line
-//!   command, a cache import's vertex, the artifact listing, the buildspec validator).
+//!   a multi-line block or an `if` condition, a cache import BuildKit skipped), and only if it
+//!   holds their literal.
+//! - `context`: what some rules need besides a pattern (a failure hidden by a command that
+//!   exited 0, told apart by the command's shape, a cache import's vertex, the artifact
+//!   listing, the buildspec validator).
 //! - `tap`: the diagnosers over a `BuildEvent` stream.
 
 mod context;

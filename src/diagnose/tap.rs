@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use crate::model::{BuildEvent, BuildId, Diagnosis, Status};
+use crate::model::{BackendKind, BuildEvent, BuildId, Diagnosis, Status};
 
 use super::diagnoser::Diagnoser;
 use super::rules::{DiagnoseError, RULES_TOML, Rules};
@@ -80,6 +80,16 @@ impl DiagnosisTap {
         if !self.builds.contains_key(id) {
             let d = Diagnoser::new(self.rules, self.buildspec.clone());
             self.builds.insert(id.clone(), d);
+        }
+        if let (
+            BuildEvent::Started {
+                backend: BackendKind::Local,
+                ..
+            },
+            Some(d),
+        ) = (event, self.builds.get_mut(id))
+        {
+            d.marks_command_lines();
         }
         let Some(d) = self.builds.get_mut(id) else {
             return (found, false);

@@ -3,7 +3,7 @@
 
 use super::context::printable;
 use super::*;
-use crate::model::{LogLine, LogStream, PhaseContext, PhaseKind, Status};
+use crate::model::{Diagnosis, LogLine, LogStream, PhaseContext, PhaseKind, Status};
 
 fn rules() -> &'static Rules {
     builtin().expect("the embedded rules.toml parses and compiles")
@@ -381,4 +381,96 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&diagnose_log(rules(), &log, batch), &one_by_one);
         proptest::prop_assert_eq!(&diagnose_log(rules(), &log, 256), &one_by_one);
     }
+}
+
+/// The diagnoses of `log` read through the tap, as a build of `backend` (the local engine logs a
+/// multi-line command's further lines as agent lines without the `[Container]` prefix).
+fn through_tap(backend: crate::model::BackendKind, lines: Vec<LogLine>) -> Vec<Diagnosis> {
+    let mut tap = DiagnosisTap::builtin().expect("rules");
+    let id = crate::model::BuildId("p:1".into());
+    let at = chrono::Utc::now();
+    let mut events = tap.observe(crate::model::BuildEvent::Started {
+        build_id: id.clone(),
+        project: "p".into(),
+        backend,
+        image: "img".into(),
+        at,
+    });
+    events.extend(tap.observe(crate::model::BuildEvent::Logs {
+        build_id: id,
+        lines,
+    }));
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            crate::model::BuildEvent::Diagnosis { diagnosis, .. } => Some(diagnosis),
+            _ => None,
+        })
+        .collect()
+}
+
+fn hidden(found: &[Diagnosis]) -> &Diagnosis {
+    found
+        .iter()
+        .find(|d| d.rule == "hidden-failure")
+        .unwrap_or_else(|| panic!("hidden-failure fired: {found:#?}"))
+}
+
+#[test]
+fn a_hidden_failure_says_what_is_true_of_the_command_it_names() {
+    use crate::model::BackendKind;
+    let build = Some(PhaseKind::Build);
+    // The issue's command: one line, `[[` under dash inside an `if`.
+    let one_line = log(
+        "[Container] 2026/11/28 02:02:47.7 Running command if [[ -n \"$HOME\" ]]; then echo home; fi
+/codebuild/output/tmp/script.sh: 5: [[: not found
+[Container] 2026/11/28 02:02:47.8 Running command echo next",
+        build,
+    );
+    let found = through_tap(BackendKind::Local, one_line.clone());
+    let d = hidden(&found);
+    assert!(!d.cause.contains("multi-line"), "{d:#?}");
+    assert!(
+        d.cause
+            .contains("`[[` is a bash keyword, not a command of dash"),
+        "{d:#?}"
+    );
+    assert!(d.cause.contains("false test"), "{d:#?}");
+    assert!(d.fix.contains("[ -n \"$HOME\" ]"), "{d:#?}");
+    // The same log from CodeBuild (shape unknown): still no claim of a multi-line block.
+    let found = through_tap(BackendKind::Cloud, one_line);
+    assert!(!hidden(&found).cause.contains("multi-line"), "{found:#?}");
+
+    // Another one-line command whose failing part does not count.
+    let list = log(
+        "[Container] 2026/11/28 02:02:47.7 Running command npm ci; echo done
+/codebuild/output/tmp/script.sh: 4: npm: not found
+done
+[Container] 2026/11/28 02:02:47.8 Running command echo next",
+        build,
+    );
+    let found = through_tap(BackendKind::Local, list);
+    let d = hidden(&found);
+    assert!(d.cause.starts_with("This one-line command"), "{d:#?}");
+    assert!(!d.cause.contains("multi-line"), "{d:#?}");
+
+    // A real multi-line block, as the local engine logs it: the rule's own text.
+    let mut block = log(
+        "[Container] 2026/11/28 02:02:47.7 Running command npm ci",
+        build,
+    );
+    block.push(LogLine {
+        phase: build,
+        stream: LogStream::Agent,
+        text: "echo installed".into(),
+    });
+    block.extend(log(
+        "/codebuild/output/tmp/script.sh: 4: npm: not found
+installed
+[Container] 2026/11/28 02:02:47.8 Running command echo next",
+        build,
+    ));
+    let found = through_tap(BackendKind::Local, block);
+    let d = hidden(&found);
+    assert!(d.cause.contains("multi-line command"), "{d:#?}");
 }
