@@ -123,3 +123,78 @@ fn buildkit_cache_hits_on_the_real_daemon() {
 fn legacy_cache_hits_on_the_real_daemon() {
     cache_cycle(false);
 }
+
+/// The guide's registry-cache variant (`../shared/seed/000_*.txt`: `export DOCKER_BUILDKIT=1`,
+/// `docker pull $REPOSITORY_URI:latest || true`, `docker build --cache-from ...`), read from
+/// its prose line, run as CodeBuild logs it: the pull fails on a first run (`|| true`) or
+/// prints its progress, the build prints BuildKit's plain progress (a recorded build). One
+/// report, for the docker build; none for the pull, whatever its output looks like.
+#[test]
+fn only_the_guides_docker_build_gets_a_cache_report() {
+    let Some(shared) = crate::common::shared_dir() else {
+        return;
+    };
+    let seed = shared.join("seed");
+    let guide = std::fs::read_dir(&seed)
+        .expect("the seed folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| std::fs::read_to_string(p).expect("read the guide"))
+        .expect("a guide in the seed folder");
+    let prose = guide
+        .lines()
+        .find_map(|l| l.strip_prefix("phases: build: commands:"))
+        .expect("the guide's registry-cache variant");
+    let commands: Vec<String> = prose
+        .replace(" \\ ", " ")
+        .split(" - ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert!(commands[1].starts_with("docker pull "), "{commands:?}");
+    assert!(commands[2].starts_with("docker build "), "{commands:?}");
+
+    let agent = |cmd: &str| format!("[Container] 2026/12/02 04:40:00.000000 Running command {cmd}");
+    let pull_outputs: [&[&str]; 2] = [
+        // First run: nothing pushed yet.
+        &[
+            "Error response from daemon: manifest for 127.0.0.1:5000/my-app:latest not found: manifest unknown: manifest unknown",
+        ],
+        // Later runs: the image is there; then lines shaped like a legacy builder's output
+        // (not what docker pull prints, but what any output under it may look like).
+        &[
+            "latest: Pulling from my-app",
+            "Status: Downloaded newer image for 127.0.0.1:5000/my-app:latest",
+            " ---> 0123456789ab",
+            "Step 1/1 : pulled",
+            "Sending build context to Docker daemon  5.12kB",
+            "127.0.0.1:5000/my-app:latest",
+        ],
+    ];
+    for pull in pull_outputs {
+        let mut a = Analyzer::new();
+        let mut reports = Vec::new();
+        reports.extend(a.feed(&agent(&commands[0])));
+        reports.extend(a.feed(&agent(&commands[1])));
+        for line in pull {
+            reports.extend(a.feed(line));
+        }
+        assert!(reports.is_empty(), "the pull made a report: {reports:#?}");
+        reports.extend(a.feed(&agent(&commands[2])));
+        for line in include_str!("fixtures/docker-build/bk-first.log").lines() {
+            reports.extend(a.feed(line));
+        }
+        reports.extend(a.feed(&agent(
+            "docker tag $REPOSITORY_URI:latest $REPOSITORY_URI:$IMAGE_TAG",
+        )));
+        reports.extend(a.finish());
+        let finished: Vec<&CacheReport> = reports.iter().filter(|r| r.finished).collect();
+        assert_eq!(finished.len(), 1, "{finished:#?}");
+        assert_eq!(finished[0].docker_build, 0);
+        assert!(finished[0].steps_total > 0, "{:#?}", finished[0]);
+        assert!(reports.iter().all(|r| r.docker_build == 0), "{reports:#?}");
+    }
+}

@@ -45,6 +45,9 @@ pub struct Analyzer {
     /// An image named by the `Running command docker build -t ...` line, for the next build.
     pending_image: Option<String>,
     now_ms: Option<u64>,
+    /// Whether the running command is known not to build an image (`docker pull x || true`):
+    /// then no report starts, whatever its output looks like.
+    no_build: bool,
 }
 
 impl Analyzer {
@@ -85,14 +88,37 @@ impl Analyzer {
             Some(b'S' | b' ' | b'T') => self.legacy(line, out),
             Some(0x1b) => self.legacy(lines::strip_leading_sgr(line), out),
             Some(b'[') => {
-                if let Some(cmd) = lines::docker_build_command(line) {
+                if let Some(cmd) = lines::running_command(line) {
+                    // A new command: the docker build of the last one (if any) is over.
                     self.end_build(None, out);
-                    self.pending_image = cmd.tag.map(str::to_owned);
+                    self.pending_image = None;
+                    self.no_build = lines::classify_command(cmd) == lines::Invocation::NoBuild;
+                    self.command_line(cmd);
+                }
+            }
+            // A multi-line command's further lines are output in CodeBuild's log: one that
+            // runs a docker build lifts `no_build`.
+            Some(b'd' | b'D' | b'/') if self.no_build => {
+                if let lines::Invocation::DockerBuild(_) = lines::classify_command(line) {
+                    self.command_line(line);
                 }
             }
             _ => {}
         }
         self.emit(out);
+    }
+
+    /// Reads one line of the running command's text (the local engine logs a multi-line
+    /// command's further lines as its own, so they are known to be command text).
+    pub fn command_line(&mut self, text: &str) {
+        match lines::classify_command(text) {
+            lines::Invocation::DockerBuild(cmd) => {
+                self.pending_image = cmd.tag.map(str::to_owned);
+                self.no_build = false;
+            }
+            lines::Invocation::NoBuild => {}
+            lines::Invocation::Unknown => self.no_build = false,
+        }
     }
 
     /// Ends the log: a build still open is reported finished.
@@ -110,6 +136,9 @@ impl Analyzer {
 
     fn start_build(&mut self, builder: Builder, out: &mut Vec<CacheReport>) {
         self.end_build(None, out);
+        if self.no_build {
+            return;
+        }
         let tally = Tally::new(self.next_build, builder, self.pending_image.take());
         self.next_build += 1;
         self.current = Some(Current {

@@ -140,29 +140,82 @@ pub(crate) struct BuildCommand<'a> {
     pub tag: Option<&'a str>,
 }
 
-/// In `... Running command docker build -t app:1 .`: the docker build command, if it is one.
-pub(crate) fn docker_build_command(line: &str) -> Option<BuildCommand<'_>> {
-    let cmd = &line[line.find("Running command ")? + "Running command ".len()..];
-    let mut words = cmd
-        .split_ascii_whitespace()
-        .skip_while(|w| !w.ends_with("docker"));
-    words.next()?;
-    let mut words = words.skip_while(|w| *w == "image" || *w == "buildx");
-    if words.next() != Some("build") {
-        return None;
+/// What a command (the text of a `Running command` line, or one line of a multi-line
+/// command) can do, as far as docker builds go.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Invocation<'a> {
+    /// It runs `docker build` (`docker image build`, `docker buildx build`).
+    DockerBuild(BuildCommand<'a>),
+    /// Every part of it is known not to build an image (`docker pull x || true`, `echo`).
+    NoBuild,
+    /// It may build one (a script, `make`, `docker compose build`, ...).
+    Unknown,
+}
+
+/// Commands that never build an image, whatever their arguments.
+const NOT_BUILDING: [&str; 10] = [
+    "true", "false", ":", "echo", "printf", "export", "cd", "set", "unset", "sleep",
+];
+
+/// Docker subcommands that never build an image.
+const DOCKER_NOT_BUILDING: [&str; 16] = [
+    "pull", "push", "tag", "login", "logout", "images", "ps", "rm", "rmi", "inspect", "info",
+    "version", "network", "volume", "save", "load",
+];
+
+/// In `... Running command docker build -t app:1 .`: the command's text.
+pub(crate) fn running_command(line: &str) -> Option<&str> {
+    Some(&line[line.find("Running command ")? + "Running command ".len()..])
+}
+
+/// What the command `cmd` does: split at `;`, `&&`, `||`, `|` and `&` into simple commands,
+/// each read from its first word after `VAR=value` assignments. A docker build anywhere wins.
+pub(crate) fn classify_command(cmd: &str) -> Invocation<'_> {
+    let mut known = true;
+    for part in cmd.split([';', '|', '&']) {
+        let mut words = part
+            .split_ascii_whitespace()
+            .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+        let Some(first) = words.next() else { continue };
+        if !first.ends_with("docker") {
+            known = known && NOT_BUILDING.contains(&first);
+            continue;
+        }
+        let mut words = words.skip_while(|w| *w == "image" || *w == "buildx" || *w == "builder");
+        match words.next() {
+            Some("build") => return Invocation::DockerBuild(BuildCommand { tag: tag_of(words) }),
+            Some(sub) if DOCKER_NOT_BUILDING.contains(&sub) => {}
+            _ => known = false,
+        }
     }
-    let mut tag = None;
+    if known {
+        Invocation::NoBuild
+    } else {
+        Invocation::Unknown
+    }
+}
+
+/// The first `-t`/`--tag` value among a docker build's arguments.
+fn tag_of<'a>(mut words: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     while let Some(w) = words.next() {
         let value = match w {
             "-t" | "--tag" => words.next(),
             _ => w.strip_prefix("--tag=").or_else(|| w.strip_prefix("-t=")),
         };
         if let Some(v) = value {
-            tag = Some(v.trim_matches(|c| c == '"' || c == '\''));
-            break;
+            return Some(v.trim_matches(|c| c == '"' || c == '\''));
         }
     }
-    Some(BuildCommand { tag })
+    None
+}
+
+/// In `... Running command docker build -t app:1 .`: the docker build command, if it is one.
+#[cfg(test)]
+pub(crate) fn docker_build_command(line: &str) -> Option<BuildCommand<'_>> {
+    match classify_command(running_command(line)?) {
+        Invocation::DockerBuild(b) => Some(b),
+        _ => None,
+    }
 }
 
 /// `docker.io/library/app:1` → `app:1`, `docker.io/me/app` → `me/app`: the name as typed.
@@ -242,6 +295,46 @@ mod tests {
         assert_eq!(docker_build_command(l), Some(BuildCommand { tag: None }));
         let l = "[Container] x Running command docker push app:1";
         assert_eq!(docker_build_command(l), None);
+        let l = "[Container] x Running command docker pull x || true; docker buildx build -t y .";
+        assert_eq!(
+            docker_build_command(l),
+            Some(BuildCommand { tag: Some("y") })
+        );
         assert_eq!(short_image_name("docker.io/library/app:1"), "app:1");
+    }
+
+    #[test]
+    fn commands_that_cannot_build_are_told_apart() {
+        // The guide's registry-cache variant (../shared/seed/000_*.txt), line by line.
+        assert_eq!(
+            classify_command("export DOCKER_BUILDKIT=1"),
+            Invocation::NoBuild
+        );
+        assert_eq!(
+            classify_command("docker pull $REPOSITORY_URI:latest || true"),
+            Invocation::NoBuild
+        );
+        assert_eq!(
+            classify_command(
+                "docker build --cache-from $REPOSITORY_URI:latest --build-arg BUILDKIT_INLINE_CACHE=1 -t $REPOSITORY_URI:latest ."
+            ),
+            Invocation::DockerBuild(BuildCommand {
+                tag: Some("$REPOSITORY_URI:latest")
+            })
+        );
+        assert_eq!(
+            classify_command("docker tag $REPOSITORY_URI:latest $REPOSITORY_URI:$IMAGE_TAG"),
+            Invocation::NoBuild
+        );
+        // What may run a build out of sight stays possible.
+        assert_eq!(classify_command("make image"), Invocation::Unknown);
+        assert_eq!(
+            classify_command("docker compose build"),
+            Invocation::Unknown
+        );
+        assert_eq!(
+            classify_command("docker pull x && ./build.sh"),
+            Invocation::Unknown
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{BuildEvent, BuildId};
+use crate::model::{BuildEvent, BuildId, LogStream};
 
 use super::Analyzer;
 
@@ -31,6 +31,11 @@ impl CacheTap {
                 let analyzer = self.analyzers.entry(build_id.clone()).or_default();
                 let mut reports = Vec::new();
                 for line in lines {
+                    // The local engine's further lines of a multi-line command: command text.
+                    if line.stream == LogStream::Agent && !line.text.starts_with("[Container]") {
+                        analyzer.command_line(&line.text);
+                        continue;
+                    }
                     reports.extend(analyzer.feed_at(&line.text, now_ms));
                 }
                 let id = build_id.clone();
@@ -67,7 +72,7 @@ fn cache_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LogLine, LogStream, Status};
+    use crate::model::{LogLine, Status};
 
     fn logs(id: &BuildId, text: &[&str]) -> BuildEvent {
         BuildEvent::Logs {
