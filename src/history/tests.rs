@@ -292,3 +292,89 @@ fn a_resumed_build_keeps_every_attempt_and_both_logs() {
     assert_eq!(log.text, format!("building {id}\nattempt two\n"));
     assert!(!log.truncated);
 }
+
+/// The events of one run of a local build (the build, or a resume of it): BUILD as attempt
+/// `attempt` ending with `status`, COMPLETED (a start, no end, as the engines send it), and
+/// `Finished` with the duration the engine gives (the sum of the runs so far).
+fn run_events(
+    id: &BuildId,
+    start: i64,
+    attempt: u32,
+    status: Status,
+    total_ms: u64,
+) -> Vec<BuildEvent> {
+    vec![
+        BuildEvent::Started {
+            build_id: id.clone(),
+            project: id.project().to_owned(),
+            backend: BackendKind::Local,
+            image: "img".into(),
+            at: at(start),
+        },
+        BuildEvent::PhaseStarted {
+            build_id: id.clone(),
+            phase: PhaseKind::Build,
+            attempt,
+            at: at(start),
+        },
+        BuildEvent::PhaseFinished {
+            build_id: id.clone(),
+            phase: PhaseKind::Build,
+            attempt,
+            status,
+            duration_ms: 400,
+            context: PhaseContext::default(),
+            at: at(start + 1),
+        },
+        BuildEvent::PhaseStarted {
+            build_id: id.clone(),
+            phase: PhaseKind::Completed,
+            attempt,
+            at: at(start + 1),
+        },
+        BuildEvent::Finished {
+            build_id: id.clone(),
+            status,
+            duration_ms: total_ms,
+            at: at(start + 1),
+            exported_variables: std::collections::BTreeMap::new(),
+        },
+    ]
+}
+
+#[test]
+fn a_finished_build_shows_its_final_state_on_completed_and_a_resume_its_whole_duration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rec = Recorder::new(Store::open(&dir.path().join("h.sqlite")).expect("open"));
+    let id = BuildId::new_for("demo");
+    // The first run fails after 486 ms; a resume ten minutes later takes 66 ms, so the engine
+    // reports 552 ms (the sum of the runs).
+    for ev in run_events(&id, 0, 1, Status::Failed, 486) {
+        rec.record(&ev).expect("record");
+    }
+    let completed = |store: &Store| -> Vec<(u32, String)> {
+        store
+            .run(id.as_str())
+            .expect("show")
+            .expect("found")
+            .phases
+            .iter()
+            .filter(|p| p.phase == "COMPLETED")
+            .map(|p| (p.attempt, p.status.clone()))
+            .collect()
+    };
+    assert_eq!(completed(rec.store()), [(1, "FAILED".to_owned())]);
+    for ev in run_events(&id, 600, 2, Status::Succeeded, 552) {
+        rec.record(&ev).expect("record");
+    }
+    let store = rec.finish().expect("finish");
+    assert_eq!(
+        completed(&store),
+        [(1, "FAILED".to_owned()), (2, "SUCCEEDED".to_owned())]
+    );
+    let runs = store.list_runs(Some("demo"), 10).expect("list");
+    assert_eq!(runs.len(), 1, "one run for the build and its resume");
+    assert_eq!(runs[0].status, "SUCCEEDED");
+    assert_eq!(runs[0].duration_ms, Some(552));
+    assert_eq!(runs[0].started_at, super::store::ts(at(0)));
+}

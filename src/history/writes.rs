@@ -197,7 +197,9 @@ impl Store {
         Ok(())
     }
 
-    /// The run ended.
+    /// The run ended. Its COMPLETED phase, which starts as the build ends and never
+    /// finishes on its own (as in `BatchGetBuilds`, it has a start and no status), takes the
+    /// build's final status, so a finished build shows no phase in progress.
     pub fn finish_run(
         &self,
         build_id: &str,
@@ -216,6 +218,13 @@ impl Store {
                     int(duration_ms),
                     ts(at)
                 ],
+            )
+            .map_err(|e| self.db(e))?;
+        self.conn
+            .execute(
+                "UPDATE phases SET status = ?2, ended_at = ?3
+                 WHERE build_id = ?1 AND phase = 'COMPLETED' AND status = 'IN_PROGRESS'",
+                params![build_id, status.as_str(), ts(at)],
             )
             .map_err(|e| self.db(e))?;
         Ok(())

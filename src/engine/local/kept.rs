@@ -62,6 +62,12 @@ pub struct KeptBuild {
     /// The pid of a process resuming it right now (the idle timer does not apply).
     #[serde(default)]
     pub busy_pid: Option<u32>,
+    /// How long its runs took in all (ms): the build, then each resume. A resumed build's
+    /// duration is this sum, not the time from its first start to its last end, which would
+    /// count the time the container sat idle while the user fixed the failure. (0 in records
+    /// written before it was kept: the resume then counts only itself.)
+    #[serde(default)]
+    pub run_ms: u64,
 }
 
 /// The phases a resume can start from: those that begin with a saved shell state.
@@ -225,6 +231,7 @@ mod tests {
             status: Status::Failed,
             last_used_ms: 10_000,
             busy_pid: None,
+            run_ms: 0,
         }
     }
 

@@ -68,6 +68,7 @@ pub fn record(b: &Build, container_id: &str) -> KeptBuild {
             .map_or(Status::Failed, |r| r.status),
         last_used_ms: Utc::now().timestamp_millis(),
         busy_pid: None,
+        run_ms: b.run_ms,
     }
 }
 

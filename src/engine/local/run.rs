@@ -67,6 +67,9 @@ pub struct Build {
     pub synced_files: Option<Vec<String>>,
     /// The phase a resume restored the saved state of (it is not saved again at its start).
     pub resumed: Option<PhaseKind>,
+    /// How long the build's runs took so far (ms): 0 for a fresh build, the earlier runs'
+    /// total for a resume. A build's duration is the sum of its runs (see `KeptBuild::run_ms`).
+    pub run_ms: u64,
 }
 
 impl Build {
@@ -158,6 +161,7 @@ pub async fn run_build(
         phases: BTreeMap::new(),
         secret_names: req.secrets.iter().map(|(k, _)| k.clone()).collect(),
         resumed: None,
+        run_ms: 0,
         req,
     };
     let status = drive(&mut build, &cancel).await;

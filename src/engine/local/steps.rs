@@ -92,11 +92,13 @@ pub async fn drive(
         })
         .await?;
     let exported_variables = super::exported::values(b).await;
+    // A resume's duration adds to the earlier runs' (see `KeptBuild::run_ms`).
+    b.run_ms += u64::try_from((at - started).num_milliseconds()).unwrap_or(0);
     b.emit
         .event(BuildEvent::Finished {
             build_id: b.emit.build_id().clone(),
             status,
-            duration_ms: u64::try_from((at - started).num_milliseconds()).unwrap_or(0),
+            duration_ms: b.run_ms,
             at,
             exported_variables,
         })
