@@ -170,8 +170,40 @@ fn resume_reruns_the_failed_phase_and_what_follows_in_place() {
         r.dump()
     );
     assert!(out.contains(&"fixed".to_owned()), "{}", r.dump());
+    // The build succeeded and stays kept (`--keep`): the notice speaks of no failed phase.
+    let kept: Vec<&str> = r
+        .of("notice")
+        .iter()
+        .filter_map(|n| n["message"].as_str())
+        .filter(|m| m.starts_with("kept container"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{:#?}", r.of("notice"));
+    assert!(
+        kept[0].contains("the build succeeded") && !kept[0].contains("failed phase"),
+        "{}",
+        kept[0]
+    );
+
+    // A resumed build's duration is the sum of its runs.
+    let ms = |run: &Run| {
+        run.of("build_finished")[0]["duration_ms"]
+            .as_u64()
+            .expect("ms")
+    };
+    let (first_ms, total_ms) = (ms(&first), ms(&r));
+    let resumed_ms: u64 = r
+        .of("phase_finished")
+        .iter()
+        .filter_map(|p| p["duration_ms"].as_u64())
+        .sum();
+    assert!(
+        total_ms >= first_ms + resumed_ms,
+        "{total_ms} ms: the first run took {first_ms} ms, the resume's phases {resumed_ms} ms"
+    );
 
     assert_artifacts_and_history(dir.path(), &id);
+    let show = history_show(dir.path(), &id);
+    assert_eq!(show["duration_ms"].as_u64(), Some(total_ms), "{show:#}");
 }
 
 /// A resume mirrors the host's deletions into the container's source, and only those: what
@@ -229,13 +261,22 @@ fn assert_artifacts_and_history(dir: &Path, id: &str) {
     assert_eq!(read("markers/pre_build"), "ran\n");
     assert_eq!(read("markers/post_build"), "ran\nran\n");
     assert_eq!(read("out.txt"), "built\n");
-    let h = Command::new(common::cbdash_bin())
-        .args(["history", "show", id, "--json"])
-        .env("CBDASH_HISTORY", dir.join(".cbdash/history.sqlite"))
-        .output()
-        .expect("history");
-    let show: serde_json::Value = serde_json::from_slice(&h.stdout).expect("history json");
+    let show = history_show(dir, id);
     assert_eq!(show["status"], "SUCCEEDED", "{show:#}");
+    // COMPLETED shows how each run ended, not IN_PROGRESS.
+    let completed: Vec<(u64, &str)> = show["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .filter(|p| p["phase"] == "COMPLETED")
+        .map(|p| {
+            (
+                p["attempt"].as_u64().unwrap_or(0),
+                p["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(completed, [(1, "FAILED"), (2, "SUCCEEDED")], "{show:#}");
     let builds: Vec<(u64, String)> = show["phases"]
         .as_array()
         .expect("phases")
@@ -253,6 +294,16 @@ fn assert_artifacts_and_history(dir: &Path, id: &str) {
         [(1, "FAILED".to_owned()), (2, "SUCCEEDED".to_owned())],
         "{show:#}"
     );
+}
+
+/// `cbdash history show ID --json` on the project's history.
+fn history_show(dir: &Path, id: &str) -> serde_json::Value {
+    let h = Command::new(common::cbdash_bin())
+        .args(["history", "show", id, "--json"])
+        .env("CBDASH_HISTORY", dir.join(".cbdash/history.sqlite"))
+        .output()
+        .expect("history");
+    serde_json::from_slice(&h.stdout).expect("history json")
 }
 
 #[test]

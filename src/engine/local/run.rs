@@ -216,8 +216,6 @@ pub(super) fn on_failure_map(
     .unwrap_or_default()
 }
 
-/// Removes the container, or keeps it (with its record, for `cbdash resume` and `cbdash
-/// shell`) as `LocalOptions::keep` says for a build that ended with `status`.
 /// Emits the build's `Started` event (a run's and each resume's); returns its time.
 pub(super) async fn emit_started(b: &mut Build) -> Result<chrono::DateTime<Utc>, LocalError> {
     let started = Utc::now();
@@ -233,6 +231,8 @@ pub(super) async fn emit_started(b: &mut Build) -> Result<chrono::DateTime<Utc>,
     Ok(started)
 }
 
+/// Removes the container, or keeps it (with its record, for `cbdash resume` and `cbdash
+/// shell`) as `LocalOptions::keep` says for a build that ended with `status`.
 pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
     b.session = None;
     let keep = match b.req.local.keep {
@@ -253,7 +253,7 @@ pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
         match saved {
             Ok(()) => {
                 b.container = None;
-                kept_notice(b, &id).await;
+                kept_notice(b, &id, rec.status).await;
                 return;
             }
             Err(e) => {
@@ -268,18 +268,40 @@ pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
 }
 
 /// Tells the user how to use a kept container.
-async fn kept_notice(b: &mut Build, id: &str) {
-    let idle = b.req.local.keep_idle.as_secs() / 60;
-    let msg = format!(
-        "kept container {} ({}): `cbdash resume {}` re-runs it from the failed phase, \
-         `cbdash shell {}` opens a shell in it; removed after {idle} min unused",
-        b.container_name,
+async fn kept_notice(b: &mut Build, id: &str, status: Status) {
+    let msg = kept_notice_text(
+        &b.container_name,
         &id[..id.len().min(12)],
-        b.emit.build_id(),
-        b.emit.build_id(),
+        b.emit.build_id().as_str(),
+        status,
+        b.req.local.keep_idle.as_secs() / 60,
     );
     let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
     let _ = b.emit.flush().await;
+}
+
+/// The kept-container notice of a build that ended with `status`: a resume re-runs the failed
+/// phase only when there is one; after a success it needs a phase named.
+#[must_use]
+pub fn kept_notice_text(
+    container: &str,
+    short_id: &str,
+    build_id: &str,
+    status: Status,
+    idle_min: u64,
+) -> String {
+    let resume = if status == Status::Succeeded {
+        format!(
+            "the build succeeded; `cbdash resume {build_id} --phase BUILD` runs BUILD (or the \
+             phase named) again"
+        )
+    } else {
+        format!("`cbdash resume {build_id}` re-runs it from the failed phase")
+    };
+    format!(
+        "kept container {container} ({short_id}): {resume}, `cbdash shell {build_id}` opens a \
+         shell in it; removed after {idle_min} min unused"
+    )
 }
 
 /// Nine random digits for `/codebuild/output/src<N>/src`.
@@ -287,4 +309,23 @@ fn rand_digits() -> u32 {
     let u = uuid::Uuid::new_v4();
     let b = u.as_bytes();
     u32::from_le_bytes([b[0], b[1], b[2], b[3]]) % 900_000_000 + 100_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_notice_speaks_of_a_failed_phase_only_after_a_failure() {
+        let failed = kept_notice_text("cbdash-p-1", "abc", "p:1", Status::Failed, 30);
+        assert!(
+            failed.contains("`cbdash resume p:1` re-runs it from the failed phase"),
+            "{failed}"
+        );
+        let ok = kept_notice_text("cbdash-p-1", "abc", "p:1", Status::Succeeded, 30);
+        assert!(!ok.contains("failed"), "{ok}");
+        assert!(ok.contains("the build succeeded"), "{ok}");
+        assert!(ok.contains("`cbdash resume p:1 --phase BUILD`"), "{ok}");
+        assert!(ok.contains("`cbdash shell p:1`"), "{ok}");
+    }
 }
