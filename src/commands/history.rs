@@ -183,8 +183,8 @@ pub fn describe(d: &RunDetail) -> String {
         let image = c.image.as_deref().unwrap_or("(untagged)");
         let _ = writeln!(
             s,
-            "\ndocker build {} {image} ({}): {}/{} steps cached",
-            c.docker_build,
+            "\ndocker build #{} {image} ({}): {}/{} steps cached",
+            c.number(),
             c.builder.as_str(),
             c.steps_cached,
             c.steps_total
@@ -209,6 +209,41 @@ pub fn describe(d: &RunDetail) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_builds_are_numbered_from_1_as_in_plain_mode() {
+        let mut report = crate::model::CacheReport::new(0, crate::model::Builder::Buildkit);
+        report.image = Some("app:1".into());
+        report.steps_total = 2;
+        let detail = RunDetail {
+            run: RunSummary {
+                build_id: "p:1".into(),
+                project: "p".into(),
+                backend: "local".into(),
+                image: None,
+                source_version: None,
+                status: "SUCCEEDED".into(),
+                interrupted: false,
+                exit_code: Some(0),
+                started_at: "2026-12-02T04:00:00Z".into(),
+                ended_at: None,
+                duration_ms: Some(1_000),
+                cache_hit_pct: None,
+            },
+            phases: Vec::new(),
+            cache_reports: vec![report.clone()],
+            regressions: Vec::new(),
+            exported_variables: std::collections::BTreeMap::new(),
+        };
+        let text = describe(&detail);
+        assert!(
+            text.contains("docker build #1 app:1 (buildkit): 0/2 steps cached"),
+            "{text}"
+        );
+        report.finished = true;
+        let plain = crate::headless::plain::cache_line(&report);
+        assert!(plain.starts_with("docker build #1 app:1:"), "{plain}");
+    }
 
     #[test]
     fn durations_read_naturally() {

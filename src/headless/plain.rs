@@ -243,7 +243,7 @@ fn ms_to_s(ms: u64) -> f64 {
 }
 
 /// One line about a finished docker build: how much of it came from the layer cache.
-fn cache_line(report: &crate::model::CacheReport) -> String {
+pub(crate) fn cache_line(report: &crate::model::CacheReport) -> String {
     let image = report.image.as_deref().unwrap_or("(untagged)");
     let miss = report.first_miss.as_ref().map_or_else(
         || "no miss".to_owned(),
@@ -260,7 +260,7 @@ fn cache_line(report: &crate::model::CacheReport) -> String {
         });
     format!(
         "docker build #{} {image}: {}/{} steps cached, {miss}{saved}",
-        report.docker_build + 1,
+        report.number(),
         report.steps_cached,
         report.steps_total
     )

@@ -102,6 +102,13 @@ pub struct CacheReport {
 }
 
 impl CacheReport {
+    /// The number people see (`docker build #1` for the first): `docker_build` counts from 0
+    /// in NDJSON and the history, every human view counts from 1.
+    #[must_use]
+    pub const fn number(&self) -> u32 {
+        self.docker_build + 1
+    }
+
     /// An empty report for the `docker_build`-th build of a log.
     #[must_use]
     pub const fn new(docker_build: u32, builder: Builder) -> Self {

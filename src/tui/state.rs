@@ -175,7 +175,7 @@ impl CacheSummary {
             target: report
                 .image
                 .clone()
-                .unwrap_or_else(|| format!("docker build #{}", report.docker_build + 1)),
+                .unwrap_or_else(|| format!("docker build #{}", report.number())),
             steps: report.steps_total,
             cached: report.steps_cached,
             first_miss: report
