@@ -9,6 +9,8 @@ fn main() -> ExitCode {
     let cli = cbdash::cli::Cli::parse();
     match cbdash::commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
+        // Whoever reads our output stopped (`cbdash history show ID | head`): not an error.
+        Err(err) if cbdash::app::exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // `{:#}` prints every cause: "cannot read 'x': permission denied".
             eprintln!("cbdash: error: {err:#}");

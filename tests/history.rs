@@ -327,3 +327,47 @@ fn the_history_command_lists_and_shows_runs() {
     assert_eq!(code, Some(2));
     assert!(err.contains("no run no-such-build"), "{err}");
 }
+
+/// `cbdash history show ID --log | head -c 100`: the reader goes away mid-output, and cbdash
+/// stops there quietly, with status 0 and nothing on stderr.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("history.sqlite");
+    let id = BuildId::new_for("piped");
+    let mut rec = Recorder::new(Store::open(&path).expect("open"));
+    // About 1.5 MB of log: far more than a pipe holds, so cbdash is still writing.
+    record_all(&mut rec, &events(&id, 10_000, Status::Succeeded));
+    drop(rec.finish().expect("finish"));
+
+    let mut child = Command::new(cbdash_bin())
+        .arg("--history")
+        .arg(&path)
+        .args(["history", "show", id.as_str(), "--log"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run cbdash");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut head = [0u8; 100];
+    stdout.read_exact(&mut head).expect("the first bytes");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "no message: {err}");
+
+    // A command that writes all at once (the completion script), its reader gone before.
+    let mut child = Command::new(cbdash_bin())
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run cbdash");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "no message: {err}");
+}

@@ -8,6 +8,18 @@ use crate::engine::local::LocalError;
 
 use super::UsageError;
 
+/// Whether the error is a write to a closed pipe (the reader of our stdout went away, as
+/// `head` does): the command stops there and exits 0 without a message, as `cat` and `grep`
+/// do when their SIGPIPE is ignored.
+#[must_use]
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The exit code for an error: walks the whole cause chain for a typed error that says.
 #[must_use]
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {

@@ -20,7 +20,10 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     crate::logging::init(global.log_file.as_deref());
     match command {
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "cbdash", &mut std::io::stdout());
+            // Into a buffer first: `generate` panics on a failed write (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cbdash", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
             Ok(0)
         }
         Some(Command::Validate(args)) => validate::run(&args),
