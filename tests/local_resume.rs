@@ -325,6 +325,27 @@ fn a_build_whose_container_is_gone_cannot_be_resumed() {
     assert_eq!(r.code, 2, "{}", r.dump());
 }
 
+/// An id no build ever had: "no such build", with the builds kept now, not "is gone".
+#[test]
+fn an_unknown_build_id_is_no_such_build_not_a_removed_one() {
+    let Some(img) = image() else { return };
+    let (dir, _, id) = failed_build(&img);
+    let _cleanup = Kept(id.clone());
+    for args in [&["shell", "nonexist"][..], &["resume", "nonexist"]] {
+        let out = Command::new(common::cbdash_bin())
+            .args(args)
+            .env("CBDASH_HISTORY", dir.path().join(".cbdash/history.sqlite"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run cbdash");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("no build 'nonexist'"), "{args:?}: {err}");
+        assert!(!err.contains("idle time"), "{args:?}: {err}");
+        assert!(err.contains(&id), "the kept build is listed: {err}");
+    }
+}
+
 #[test]
 fn shell_opens_in_the_failed_phase_state() {
     let Some(img) = image() else { return };

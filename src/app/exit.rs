@@ -20,6 +20,50 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// `err` of `cbdash resume ID` or `cbdash shell ID`. When no container has the id, the
+/// engine says the container is gone, which is true only of a build that ran: for an id the
+/// run history (`history`, else the default file) does not know either, the error says there
+/// is no such build and lists the builds kept now.
+pub fn explain_missing_build(
+    history: Option<&std::path::Path>,
+    err: anyhow::Error,
+) -> anyhow::Error {
+    let gone = err.chain().find_map(|cause| {
+        let local = cause.downcast_ref::<LocalError>().or_else(|| {
+            match cause.downcast_ref::<EngineError>() {
+                Some(EngineError::Local(e)) => Some(e),
+                _ => None,
+            }
+        });
+        match local {
+            Some(LocalError::ContainerGone { build_id, kept }) => Some((build_id, kept)),
+            _ => None,
+        }
+    });
+    let Some((build_id, kept)) = gone else {
+        return err;
+    };
+    let ran = history
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| crate::history::Store::default_path().ok())
+        .filter(|p| p.exists())
+        .and_then(|p| crate::history::Store::open(&p).ok())
+        .and_then(|store| store.run(build_id).ok().flatten())
+        .is_some();
+    if ran {
+        return err;
+    }
+    let listing = if kept.is_empty() {
+        "no build is kept now (`cbdash run --keep` keeps the next one)".to_owned()
+    } else {
+        format!("the builds kept now: {}", kept.join(", "))
+    };
+    UsageError(format!(
+        "no build '{build_id}': no container and no recorded run has that id; {listing}"
+    ))
+    .into()
+}
+
 /// The exit code for an error: walks the whole cause chain for a typed error that says.
 #[must_use]
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
@@ -48,7 +92,7 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
 /// infrastructure's (3).
 const fn local(e: &LocalError) -> u8 {
     match e {
-        LocalError::ContainerGone(_)
+        LocalError::ContainerGone { .. }
         | LocalError::NotResumable(_)
         | LocalError::InvalidBuildspec(_)
         | LocalError::Image(_) => 2,

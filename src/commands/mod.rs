@@ -31,7 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Cloud(args)) => cloud::run(&global, args),
         Some(Command::Run(args)) => run::run(&global, &args),
         Some(Command::Resume(args)) => resume::run(&global, &args),
-        Some(Command::Shell(args)) => shell::run(&args),
+        Some(Command::Shell(args)) => shell::run(&global, &args),
         None => dashboard::open(&global),
     }
 }

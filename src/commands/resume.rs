@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::app::{headless, pipeline::Pipeline};
+use crate::app::{exit, headless, pipeline::Pipeline};
 use crate::cli::{GlobalArgs, ResumeArgs};
 use crate::engine::local::ResumeRequest;
 
@@ -14,5 +14,7 @@ pub fn run(global: &GlobalArgs, args: &ResumeArgs) -> Result<u8> {
         phase: args.phase,
     };
     let pipeline = Pipeline::new(global.history.as_deref());
-    headless::runtime()?.block_on(headless::resume(req, pipeline, args.json))
+    headless::runtime()?
+        .block_on(headless::resume(req, pipeline, args.json))
+        .map_err(|e| exit::explain_missing_build(global.history.as_deref(), e))
 }

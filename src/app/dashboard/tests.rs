@@ -77,11 +77,19 @@ impl KeptBuilds for Fake {
         _sink: EventSink,
         _cancel: CancellationToken,
     ) -> Result<BuildOutcome, EngineError> {
-        Err(crate::engine::local::LocalError::ContainerGone(req.build_id).into())
+        Err(crate::engine::local::LocalError::ContainerGone {
+            build_id: req.build_id,
+            kept: Vec::new(),
+        }
+        .into())
     }
 
     async fn open_shell(&self, req: &ShellRequest) -> Result<ShellSession, EngineError> {
-        Err(crate::engine::local::LocalError::ContainerGone(req.build_id.clone()).into())
+        Err(crate::engine::local::LocalError::ContainerGone {
+            build_id: req.build_id.clone(),
+            kept: Vec::new(),
+        }
+        .into())
     }
 
     async fn discard(&self, _build_id: &str) -> Result<bool, EngineError> {

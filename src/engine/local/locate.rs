@@ -152,11 +152,27 @@ pub fn pid_alive(pid: u32) -> bool {
     pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The build ids of the containers kept now, sorted.
+pub async fn kept_ids(docker: &Docker) -> Result<Vec<String>, LocalError> {
+    let mut ids: Vec<String> = docker::list_labelled(docker)
+        .await?
+        .into_iter()
+        .filter(|(_, labels, _)| labels.contains_key(LABEL_KEEP))
+        .filter_map(|(_, mut labels, _)| labels.remove(LABEL_BUILD))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// The kept build's container and record (for a resume or a shell), or why there is none.
 pub async fn kept_build(docker: &Docker, build_id: &str) -> Result<(Found, KeptBuild), LocalError> {
-    let found = find(docker, build_id)
-        .await?
-        .ok_or_else(|| LocalError::ContainerGone(build_id.to_owned()))?;
+    let Some(found) = find(docker, build_id).await? else {
+        return Err(LocalError::ContainerGone {
+            build_id: build_id.to_owned(),
+            kept: kept_ids(docker).await?,
+        });
+    };
     let rec = KeptBuild::load(&found.source_dir, &found.build_id)
         .filter(|r| r.container_id == found.container_id)
         .ok_or_else(|| {

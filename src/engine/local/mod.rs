@@ -89,12 +89,14 @@ pub enum LocalError {
     NoContainer,
     #[error("the event receiver went away")]
     SinkClosed,
-    /// The build's container is gone (removed after its idle time, or never kept).
+    /// No container has the build id: it was removed after its idle time, was never kept, or
+    /// the id is unknown (the engine cannot tell; the commands ask the history). `kept` lists
+    /// the builds that are kept now.
     #[error(
-        "the container of build '{0}' is gone (removed after its idle time, or the build was \
-         not kept): start a fresh build (`cbdash run`; `--keep` keeps the next one)"
+        "the container of build '{build_id}' is gone (removed after its idle time, or the \
+         build was not kept): start a fresh build (`cbdash run`; `--keep` keeps the next one)"
     )]
-    ContainerGone(String),
+    ContainerGone { build_id: String, kept: Vec<String> },
     /// The build exists but cannot be resumed as asked.
     #[error("cannot resume: {0}")]
     NotResumable(String),
@@ -167,7 +169,7 @@ impl LocalError {
     /// kept, or the phase cannot be resumed): a fresh build is the way on.
     #[must_use]
     pub const fn needs_fresh_build(&self) -> bool {
-        matches!(self, Self::ContainerGone(_) | Self::NotResumable(_))
+        matches!(self, Self::ContainerGone { .. } | Self::NotResumable(_))
     }
 }
 
