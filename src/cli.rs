@@ -46,6 +46,9 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Open an interactive shell in a kept local build's container, in the failed phase's state.
     Shell(ShellArgs),
+    /// Write a commented `.cbdash.toml` (every option once) and, when there is none, a starter
+    /// `buildspec.yml`; never overwrites a file.
+    Init(InitArgs),
     /// List past local runs and cloud builds, or show one (`cbdash history show BUILD_ID`).
     History(HistoryArgs),
     /// AWS CodeBuild: list projects and builds, follow, start, retry and stop builds.
@@ -153,6 +156,14 @@ pub struct ResumeArgs {
     /// Print only NDJSON events on stdout.
     #[arg(long, conflicts_with = "plain")]
     pub json: bool,
+}
+
+/// `cbdash init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project directory (made when missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
 }
 
 /// `cbdash shell`.

@@ -14,6 +14,8 @@ mod cache;
 
 // The SQLite run history and `cbdash history`.
 mod history;
+// `cbdash init`: the commented settings template and a starter buildspec.
+mod init;
 // The cloud backend: a scripted fake AWS endpoint, tests against it, against moto, and the CLI.
 mod cloud_bench;
 mod cloud_cli;

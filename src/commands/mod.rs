@@ -4,6 +4,7 @@
 mod cloud;
 mod dashboard;
 mod history;
+mod init;
 mod resume;
 mod run;
 mod shell;
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Run(args)) => run::run(&global, &args),
         Some(Command::Resume(args)) => resume::run(&global, &args),
         Some(Command::Shell(args)) => shell::run(&global, &args),
+        Some(Command::Init(args)) => init::run(&args),
         None => dashboard::open(&global),
     }
 }

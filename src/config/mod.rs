@@ -2,4 +2,5 @@
 //! project's own `.cbdash.toml`, layered as defaults < file < command line.
 
 pub mod project;
+pub mod template;
 pub mod user;
