@@ -108,3 +108,21 @@ pub const fn cloud(e: &CloudError) -> u8 {
         _ => 3,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_errors_with_their_sources_keep_their_exit_codes() {
+        let io = std::io::Error::other("boom");
+        let fault = anyhow::Error::from(EngineError::from(LocalError::container("x", io)))
+            .context("running the build");
+        assert_eq!(exit_code_for(&fault), 3);
+        let gone = LocalError::ContainerGone {
+            build_id: "p:1".into(),
+            kept: Vec::new(),
+        };
+        assert_eq!(exit_code_for(&anyhow::Error::from(gone)), 2);
+    }
+}

@@ -157,6 +157,20 @@ pub enum EngineError {
     SinkClosed,
 }
 
+/// An error and every cause under it, `: `-joined (what anyhow's `{:#}` prints), for errors
+/// shown without anyhow (the dashboard's flashes).
+#[must_use]
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// A place builds run or are followed: the local Docker daemon or CodeBuild.
 ///
 /// Only a driver (a headless command or the dashboard's executor) calls a backend; the UI sees

@@ -383,11 +383,12 @@ impl Forward {
     }
 
     /// Tells the user a build could not run (not a failed build: one that has no outcome).
-    pub async fn fail(&self, project: &str, e: &(dyn std::fmt::Display + Sync)) {
+    pub async fn fail(&self, project: &str, e: &(dyn std::error::Error + Sync + 'static)) {
+        let e = crate::engine::error_chain(e);
         self.msgs
             .send(Msg::Flash(
                 NoticeLevel::Error,
-                format!("build of '{project}' failed to run: {e:#}"),
+                format!("build of '{project}' failed to run: {e}"),
             ))
             .await
             .ok();

@@ -145,7 +145,7 @@ pub(super) fn shell<L: KeptBuilds>(
         let session = match backend.open_shell(&req).await {
             Ok(s) => s,
             Err(e) => {
-                let text = format!("no shell: {e}");
+                let text = format!("no shell: {}", crate::engine::error_chain(&e));
                 msgs.send(Msg::Flash(NoticeLevel::Warning, text)).await.ok();
                 return;
             }

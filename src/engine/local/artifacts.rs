@@ -35,8 +35,8 @@ pub struct Index {
     pub dirs: Vec<String>,
 }
 
-fn err(e: impl std::fmt::Display) -> LocalError {
-    LocalError::Artifacts(e.to_string())
+fn err(e: impl Into<super::Cause>) -> LocalError {
+    LocalError::artifacts("", e)
 }
 
 /// Lists a tar downloaded from the container.
@@ -84,7 +84,7 @@ pub fn base_dirs(base: Option<&str>, dirs: &[String]) -> Result<Vec<String>, Loc
     let glob = globset::GlobBuilder::new(&b)
         .literal_separator(true)
         .build()
-        .map_err(|e| LocalError::Artifacts(format!("invalid base-directory '{b}': {e}")))?
+        .map_err(|e| LocalError::artifacts(format!("invalid base-directory '{b}'"), e))?
         .compile_matcher();
     let mut out: Vec<String> = dirs.iter().filter(|d| glob.is_match(d)).cloned().collect();
     out.sort();
@@ -183,7 +183,7 @@ fn globs(patterns: &[String]) -> Result<GlobSet, LocalError> {
         let g = globset::GlobBuilder::new(p)
             .literal_separator(true)
             .build()
-            .map_err(|e| LocalError::Artifacts(format!("invalid path pattern '{p}': {e}")))?;
+            .map_err(|e| LocalError::artifacts(format!("invalid path pattern '{p}'"), e))?;
         b.add(g);
         // `dir` alone means everything under it, as in CodeBuild.
         if !p.contains('*')
@@ -230,8 +230,8 @@ pub fn extract<R: Read, S: std::hash::BuildHasher>(
     Ok(())
 }
 
-fn io_err(path: &Path, e: &std::io::Error) -> LocalError {
-    LocalError::Artifacts(format!("{}: {e}", path.display()))
+fn io_err(path: &Path, e: std::io::Error) -> LocalError {
+    LocalError::artifacts(path.display().to_string(), e)
 }
 
 /// Streams one tar entry into the first target and copies it to the others.
@@ -242,16 +242,16 @@ fn write_file(targets: &[PathBuf], data: &mut impl Read, mode: u32) -> Result<()
     };
     for t in targets {
         if let Some(parent) = t.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_err(parent, &e))?;
+            std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
         }
     }
-    let mut f = std::fs::File::create(first).map_err(|e| io_err(first, &e))?;
-    std::io::copy(data, &mut f).map_err(|e| io_err(first, &e))?;
+    let mut f = std::fs::File::create(first).map_err(|e| io_err(first, e))?;
+    std::io::copy(data, &mut f).map_err(|e| io_err(first, e))?;
     let perms = std::fs::Permissions::from_mode(mode);
-    std::fs::set_permissions(first, perms.clone()).map_err(|e| io_err(first, &e))?;
+    std::fs::set_permissions(first, perms.clone()).map_err(|e| io_err(first, e))?;
     for t in rest {
-        std::fs::copy(first, t).map_err(|e| io_err(t, &e))?;
-        std::fs::set_permissions(t, perms.clone()).map_err(|e| io_err(t, &e))?;
+        std::fs::copy(first, t).map_err(|e| io_err(t, e))?;
+        std::fs::set_permissions(t, perms.clone()).map_err(|e| io_err(t, e))?;
     }
     Ok(())
 }
@@ -263,9 +263,9 @@ fn make_link(at: &Path, to: &Path) -> Result<(), LocalError> {
         return Ok(());
     }
     if let Some(parent) = at.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io_err(parent, &e))?;
+        std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
     }
-    std::os::unix::fs::symlink(to, at).map_err(|e| io_err(at, &e))
+    std::os::unix::fs::symlink(to, at).map_err(|e| io_err(at, e))
 }
 
 /// Reads the contents of these files from the tar.

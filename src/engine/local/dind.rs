@@ -203,7 +203,7 @@ pub async fn wait_ready(
     let bound = limit + Duration::from_secs(30);
     let (code, out) = super::watchdog::bounded(bound, exec_output(docker, id, cmd))
         .await
-        .map_err(LocalError::Exec)??;
+        .map_err(LocalError::exec_msg)??;
     let mut lines = out.lines().map(str::to_owned);
     let first = lines.next().unwrap_or_default();
     let log: Vec<String> = lines.collect();
@@ -216,7 +216,7 @@ pub async fn wait_ready(
         }),
         2 => Err(NotReady::TimedOut { secs, log }),
         _ => {
-            return Err(LocalError::Exec(format!(
+            return Err(LocalError::exec_msg(format!(
                 "waiting for the Docker daemon in the build failed ({code}): {out}"
             )));
         }
@@ -229,7 +229,7 @@ async fn exec_output(
     id: &str,
     cmd: Vec<String>,
 ) -> Result<(i64, String), LocalError> {
-    let err = |e: bollard::errors::Error| LocalError::Exec(e.to_string());
+    let err = |e: bollard::errors::Error| LocalError::exec("", e);
     let exec = docker
         .create_exec(
             id,

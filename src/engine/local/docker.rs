@@ -34,11 +34,11 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 pub async fn connect() -> Result<Docker, LocalError> {
     let host =
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let unavailable = |reason: String| LocalError::DockerUnavailable {
+    let unavailable = |source: super::Cause| LocalError::DockerUnavailable {
         host: host.clone(),
-        reason,
+        source,
     };
-    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.to_string()))?;
+    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.into()))?;
     // A daemon that accepts the connection and then says nothing must not hang us.
     let answered = super::watchdog::bounded(CONNECT_TIMEOUT, async {
         let docker = docker.negotiate_version().await?;
@@ -46,8 +46,8 @@ pub async fn connect() -> Result<Docker, LocalError> {
         Ok::<_, bollard::errors::Error>(docker)
     })
     .await
-    .map_err(&unavailable)?;
-    answered.map_err(|e| unavailable(e.to_string()))
+    .map_err(|timeout| unavailable(timeout.into()))?;
+    answered.map_err(|e| unavailable(e.into()))
 }
 
 /// Whether the image is present locally.
@@ -66,12 +66,13 @@ pub async fn pull(docker: &Docker, image: &str, emit: &mut Emitter) -> Result<()
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| LocalError::Pull {
             image: image.to_owned(),
-            reason: e.to_string(),
+            source: e.into(),
         })?;
+        // The daemon's own message: all there is underneath.
         if let Some(err) = info.error_detail.and_then(|d| d.message) {
             return Err(LocalError::Pull {
                 image: image.to_owned(),
-                reason: err,
+                source: err.into(),
             });
         }
         // Layer download ticks repeat the same status; report only changes, not every byte.
@@ -150,7 +151,7 @@ pub async fn create_container(docker: &Docker, spec: &ContainerSpec) -> Result<S
     Ok(docker
         .create_container(Some(opts), container_body(spec))
         .await
-        .map_err(|e| LocalError::Container(e.to_string()))?
+        .map_err(|e| LocalError::container("", e))?
         .id)
 }
 
@@ -166,10 +167,10 @@ pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<St
     if let Err(e) = started {
         // A container that was created but cannot start is ours to remove.
         let _ = remove_container(docker, &id).await;
-        return Err(LocalError::Container(start_error(
-            &spec.image,
-            &e.to_string(),
-        )));
+        return Err(LocalError::container(
+            start_error(&spec.image, &e.to_string()),
+            e,
+        ));
     }
     Ok(id)
 }
@@ -178,12 +179,9 @@ pub async fn start_container(docker: &Docker, spec: &ContainerSpec) -> Result<St
 /// `/bin/sh` every build command runs in.
 fn start_error(image: &str, docker_says: &str) -> String {
     if docker_says.contains("/bin/sh") && docker_says.contains("no such file") {
-        format!(
-            "the image {image} has no /bin/sh: build commands need a POSIX shell in the image \
-             (Docker said: {docker_says})"
-        )
+        format!("the image {image} has no /bin/sh: build commands need a POSIX shell in the image")
     } else {
-        format!("cannot start the build container: {docker_says}")
+        "cannot start the build container".to_owned()
     }
 }
 
@@ -196,7 +194,7 @@ pub async fn upload(docker: &Docker, id: &str, tar: Vec<u8>) -> Result<(), Local
     docker
         .upload_to_container(id, Some(opts), bollard::body_full(tar.into()))
         .await
-        .map_err(|e| LocalError::Container(format!("cannot copy files into the build: {e}")))
+        .map_err(|e| LocalError::container("cannot copy files into the build", e))
 }
 
 /// Streams a tar archive of `path` in the container into `out`, chunk by chunk (a large
@@ -208,21 +206,21 @@ pub async fn download_to(
     out: &mut tokio::fs::File,
 ) -> Result<bool, LocalError> {
     use tokio::io::AsyncWriteExt;
-    let fail = |e: &dyn std::fmt::Display| {
-        LocalError::Container(format!("cannot copy '{path}' out of the build: {e}"))
+    let fail = |e: super::Cause| {
+        LocalError::container(format!("cannot copy '{path}' out of the build"), e)
     };
     let opts = DownloadFromContainerOptions { path: path.into() };
     let mut stream = docker.download_from_container(id, Some(opts));
     while let Some(chunk) = stream.next().await {
         match chunk {
-            Ok(bytes) => out.write_all(&bytes).await.map_err(|e| fail(&e))?,
+            Ok(bytes) => out.write_all(&bytes).await.map_err(|e| fail(e.into()))?,
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => return Ok(false),
-            Err(e) => return Err(fail(&e)),
+            Err(e) => return Err(fail(e.into())),
         }
     }
-    out.flush().await.map_err(|e| fail(&e))?;
+    out.flush().await.map_err(|e| fail(e.into()))?;
     Ok(true)
 }
 
@@ -241,18 +239,18 @@ pub async fn open_session(docker: &Docker, id: &str, nonce: &str) -> Result<Sess
             },
         )
         .await
-        .map_err(|e| LocalError::Exec(e.to_string()))?
+        .map_err(|e| LocalError::exec("", e))?
         .id;
     match docker
         .start_exec(&exec, None)
         .await
-        .map_err(|e| LocalError::Exec(e.to_string()))?
+        .map_err(|e| LocalError::exec("", e))?
     {
         bollard::exec::StartExecResults::Attached { output, input } => {
             Ok(Session::new(input, output, nonce.to_owned()))
         }
         bollard::exec::StartExecResults::Detached => {
-            Err(LocalError::Exec("the build shell did not attach".into()))
+            Err(LocalError::exec_msg("the build shell did not attach"))
         }
     }
 }
@@ -269,7 +267,7 @@ pub async fn remove_container(docker: &Docker, id: &str) -> Result<(), LocalErro
         | Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(()),
-        Err(e) => Err(LocalError::Container(e.to_string())),
+        Err(e) => Err(LocalError::container("", e)),
     }
 }
 
@@ -285,7 +283,7 @@ pub async fn list_labelled(
     let list = docker
         .list_containers(Some(opts))
         .await
-        .map_err(|e| LocalError::Container(e.to_string()))?;
+        .map_err(|e| LocalError::container("", e))?;
     Ok(list
         .into_iter()
         .filter_map(|c| {
@@ -300,7 +298,7 @@ pub async fn restart(docker: &Docker, id: &str) -> Result<(), LocalError> {
     docker
         .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
         .await
-        .map_err(|e| LocalError::Container(e.to_string()))
+        .map_err(|e| LocalError::container("", e))
 }
 
 /// Creates (or reuses) a labelled named volume.
@@ -318,5 +316,5 @@ pub async fn ensure_volume(
         })
         .await
         .map(|_| ())
-        .map_err(|e| LocalError::Container(format!("cannot create cache volume {name}: {e}")))
+        .map_err(|e| LocalError::container(format!("cannot create cache volume {name}"), e))
 }

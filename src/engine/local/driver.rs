@@ -147,11 +147,11 @@ impl Session {
         self.input
             .write_all(line.as_bytes())
             .await
-            .map_err(|e| LocalError::Exec(format!("cannot write to the build shell: {e}")))?;
+            .map_err(|e| LocalError::exec("cannot write to the build shell", e))?;
         self.input
             .flush()
             .await
-            .map_err(|e| LocalError::Exec(format!("cannot write to the build shell: {e}")))?;
+            .map_err(|e| LocalError::exec("cannot write to the build shell", e))?;
         let (mut status, mut err_done) = (None, false);
         while status.is_none() || !err_done {
             let Ok(next) = tokio::time::timeout(IDLE, self.output.next()).await else {
@@ -159,11 +159,11 @@ impl Session {
                 continue;
             };
             let Some(frame) = next else {
-                return Err(LocalError::Exec(
-                    "the build shell ended unexpectedly (the container died?)".into(),
+                return Err(LocalError::exec_msg(
+                    "the build shell ended unexpectedly (the container died?)",
                 ));
             };
-            let frame = frame.map_err(|e| LocalError::Exec(e.to_string()))?;
+            let frame = frame.map_err(|e| LocalError::exec("", e))?;
             let (stream, bytes) = match frame {
                 LogOutput::StdErr { message } => (LogStream::Stderr, message),
                 LogOutput::StdOut { message } | LogOutput::Console { message } => {

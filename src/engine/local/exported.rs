@@ -51,7 +51,7 @@ async fn read(b: &mut Build, names: &[String]) -> Result<BTreeMap<String, String
     // The build's own shell reads the state it saved (bash saves `declare -x` lines).
     let (rc, lines) = phases::capture(b, &text).await?;
     if rc != 0 {
-        return Err(LocalError::Exec(format!(
+        return Err(LocalError::exec_msg(format!(
             "reading the saved state exited {rc}"
         )));
     }

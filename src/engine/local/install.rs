@@ -106,7 +106,7 @@ async fn read_table(b: &mut Build) -> Result<Option<String>, LocalError> {
     match rc {
         0 => Ok(Some(lines.join("\n"))),
         3 => Ok(None),
-        _ => Err(LocalError::Exec(format!(
+        _ => Err(LocalError::exec_msg(format!(
             "cannot read {RUNTIMES_FILE} in the build (exit status {rc})"
         ))),
     }

@@ -111,16 +111,15 @@ impl KeptBuild {
     /// Writes the record (atomically: a reader never sees half of it).
     pub fn save(&self) -> Result<(), LocalError> {
         let path = Self::path(&self.source_dir, &self.build_id);
-        let err = |e: &dyn std::fmt::Display| {
-            LocalError::Source(format!("cannot save {}: {e}", path.display()))
-        };
+        let err =
+            |e: super::Cause| LocalError::source_io(format!("cannot save {}", path.display()), e);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+            std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
         }
-        let text = serde_json::to_string_pretty(self).map_err(|e| err(&e))?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| err(e.into()))?;
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|e| err(&e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| err(&e))
+        std::fs::write(&tmp, text).map_err(|e| err(e.into()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| err(e.into()))
     }
 
     /// Deletes the record of a build (its container is gone).
@@ -142,7 +141,7 @@ impl KeptBuild {
         let tmp = path.with_extension("files.tmp");
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| LocalError::Source(format!("cannot save {}: {e}", path.display())))
+            .map_err(|e| LocalError::source_io(format!("cannot save {}", path.display()), e))
     }
 
     /// The list [`KeptBuild::save_synced_files`] kept; `None` when there is none (a build

@@ -66,25 +66,63 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{Backend, BuildRequest, EngineError, EventSink, ProjectSummary};
 use crate::model::{BackendKind, BuildOutcome};
 
+/// The error underneath a [`LocalError`] (bollard's, io's, a task's, or the daemon's own
+/// message), kept as it is so `{:#}` prints the whole chain and callers can downcast it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `: what`, or nothing for an empty `what` (the source then follows the variant's words).
+fn colon(what: &str) -> String {
+    if what.is_empty() {
+        String::new()
+    } else {
+        format!(": {what}")
+    }
+}
+
 /// Errors of the local backend: the cases where a build cannot even be run or reported. A
-/// build whose commands fail is not an error but a FAILED outcome.
+/// build whose commands fail is not an error but a FAILED outcome. Errors from below (Docker,
+/// files) are kept as their [`Cause`], not as strings.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
     #[error(
-        "no Docker daemon answered at '{host}': {reason}\n  \
-         start Docker, or point DOCKER_HOST at a running daemon (unix://, tcp://, ssh://)"
+        "no Docker daemon answered at '{host}' (start Docker, or point DOCKER_HOST at a running \
+         daemon: unix://, tcp://, ssh://)"
     )]
-    DockerUnavailable { host: String, reason: String },
-    #[error("cannot pull image '{image}': {reason}")]
-    Pull { image: String, reason: String },
-    #[error("Docker container error: {0}")]
-    Container(String),
-    #[error("build shell error: {0}")]
-    Exec(String),
-    #[error("cannot read the source: {0}")]
-    Source(String),
-    #[error("artifacts: {0}")]
-    Artifacts(String),
+    DockerUnavailable {
+        host: String,
+        #[source]
+        source: Cause,
+    },
+    #[error("cannot pull image '{image}'")]
+    Pull {
+        image: String,
+        #[source]
+        source: Cause,
+    },
+    #[error("Docker container error{}", colon(what))]
+    Container {
+        what: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    #[error("build shell error{}", colon(what))]
+    Exec {
+        what: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    #[error("cannot read the source{}", colon(what))]
+    Source {
+        what: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    #[error("artifacts{}", colon(what))]
+    Artifacts {
+        what: String,
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("the build container is gone")]
     NoContainer,
     #[error("the event receiver went away")]
@@ -165,6 +203,54 @@ impl KeptBuilds for LocalBackend {
 }
 
 impl LocalError {
+    /// A Docker call about `what` (may be empty) failed with `source`.
+    pub(crate) fn container(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self::Container {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The build shell (an exec) failed with `source`.
+    pub(crate) fn exec(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self::Exec {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The build shell did something unexpected; no error underneath.
+    pub(crate) fn exec_msg(what: impl Into<String>) -> Self {
+        Self::Exec {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// Reading or copying the source failed with `source`.
+    pub(crate) fn source_io(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self::Source {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The source cannot be used; no error underneath.
+    pub(crate) fn source_msg(what: impl Into<String>) -> Self {
+        Self::Source {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// Selecting or copying the artifacts failed with `source`.
+    pub(crate) fn artifacts(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self::Artifacts {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
     /// Whether this says the build cannot be resumed (its container is gone, it was not
     /// kept, or the phase cannot be resumed): a fresh build is the way on.
     #[must_use]
@@ -189,5 +275,46 @@ impl Backend for LocalBackend {
         cancel: CancellationToken,
     ) -> Result<BuildOutcome, EngineError> {
         Ok(Box::pin(run_build(req, sink, cancel)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_error_keeps_its_source_and_prints_the_whole_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        let e = LocalError::source_io("/p/a.txt", io);
+        // The real error underneath, not a string.
+        let source = std::error::Error::source(&e).expect("a source");
+        assert_eq!(
+            source
+                .downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+        assert_eq!(e.to_string(), "cannot read the source: /p/a.txt");
+        let any = anyhow::Error::from(EngineError::from(e));
+        assert_eq!(
+            format!("{any:#}"),
+            "cannot read the source: /p/a.txt: permission denied"
+        );
+        // Without anyhow (the dashboard's flashes): the same chain.
+        let e = LocalError::DockerUnavailable {
+            host: "unix:///nonexistent".into(),
+            source: "connection refused".into(),
+        };
+        let text = crate::engine::error_chain(&e);
+        assert!(
+            text.starts_with("no Docker daemon answered at 'unix:///nonexistent'")
+                && text.ends_with(": connection refused"),
+            "{text}"
+        );
+        // A message with nothing underneath prints as it is.
+        assert_eq!(
+            LocalError::exec_msg("the shell did not attach").to_string(),
+            "build shell error: the shell did not attach"
+        );
     }
 }

@@ -96,7 +96,7 @@ async fn provisioning(b: &mut Build) -> Outcome {
     };
     if b.req.local.mount_source {
         let abs = std::fs::canonicalize(&b.source_dir)
-            .map_err(|e| LocalError::Source(format!("{}: {e}", b.source_dir.display())))?;
+            .map_err(|e| LocalError::source_io(format!("{}", b.source_dir.display()), e))?;
         spec.binds.push(format!("{}:{}", abs.display(), b.src_dir));
     }
     if b.req.local.docker_socket {
@@ -129,7 +129,7 @@ async fn provisioning(b: &mut Build) -> Outcome {
     }));
     let started = task
         .await
-        .map_err(|e| LocalError::Container(format!("the container task failed: {e}")));
+        .map_err(|e| LocalError::container("the container task failed", e));
     b.starting = None;
     let id = match started? {
         Ok(id) => id,

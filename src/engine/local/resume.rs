@@ -187,7 +187,7 @@ async fn prepare(b: &mut Build, phase: PhaseKind) -> Result<Synced, LocalError> 
     if !gone.is_empty() {
         let (rc, _) = steps::helper(b, &script::remove_files(&b.src_dir, &gone)).await?;
         if rc != 0 {
-            return Err(LocalError::Source(format!(
+            return Err(LocalError::source_msg(format!(
                 "could not delete in the container the {} file(s) deleted on the host",
                 gone.len()
             )));
@@ -244,7 +244,7 @@ async fn copy_changed(
     let mut sync =
         tokio::task::spawn_blocking(move || source::changed_tar(&dir, &prefix, since_ms))
             .await
-            .map_err(|e| LocalError::Source(e.to_string()))??;
+            .map_err(|e| LocalError::source_io("", e))??;
     if sync.copied > 0 {
         docker::upload(&docker, &id, std::mem::take(&mut sync.tar)).await?;
     }

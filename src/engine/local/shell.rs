@@ -74,7 +74,7 @@ impl ShellControl {
         self.docker
             .resize_exec(&self.exec_id, opts)
             .await
-            .map_err(|e| LocalError::Exec(e.to_string()))
+            .map_err(|e| LocalError::exec("", e))
     }
 
     /// After the output ended: the shell's exit code; the kept build counts as used now.
@@ -85,7 +85,7 @@ impl ShellControl {
             .docker
             .inspect_exec(&self.exec_id)
             .await
-            .map_err(|e| LocalError::Exec(e.to_string()))?;
+            .map_err(|e| LocalError::exec("", e))?;
         Ok(info.exit_code.unwrap_or(0))
     }
 }
@@ -121,14 +121,14 @@ pub async fn open_shell(req: &ShellRequest) -> Result<ShellSession, LocalError> 
             },
         )
         .await
-        .map_err(|e| LocalError::Exec(e.to_string()))?
+        .map_err(|e| LocalError::exec("", e))?
         .id;
     let started = docker
         .start_exec(&exec, None)
         .await
-        .map_err(|e| LocalError::Exec(e.to_string()))?;
+        .map_err(|e| LocalError::exec("", e))?;
     let bollard::exec::StartExecResults::Attached { output, input } = started else {
-        return Err(LocalError::Exec("the shell did not attach".into()));
+        return Err(LocalError::exec_msg("the shell did not attach"));
     };
     let output = output.map(|frame| match frame {
         Ok(
@@ -137,7 +137,7 @@ pub async fn open_shell(req: &ShellRequest) -> Result<ShellSession, LocalError> 
             | LogOutput::Console { message },
         ) => Ok(message.to_vec()),
         Ok(LogOutput::StdIn { .. }) => Ok(Vec::new()),
-        Err(e) => Err(LocalError::Exec(e.to_string())),
+        Err(e) => Err(LocalError::exec("", e)),
     });
     let control = ShellControl {
         docker,

@@ -19,7 +19,7 @@ pub fn source_tar(dir: &Path, prefix: &str) -> Result<Vec<u8>, LocalError> {
         .filter_entry(|e| !(e.depth() == 1 && e.file_name() == ".cbdash"))
         .build();
     for entry in walker {
-        let entry = entry.map_err(|e| LocalError::Source(e.to_string()))?;
+        let entry = entry.map_err(|e| LocalError::source_io("", e))?;
         let Ok(rel) = entry.path().strip_prefix(dir) else {
             continue;
         };
@@ -28,10 +28,9 @@ pub fn source_tar(dir: &Path, prefix: &str) -> Result<Vec<u8>, LocalError> {
         }
         let name = Path::new(prefix).join(rel);
         tar.append_path_with_name(entry.path(), &name)
-            .map_err(|e| LocalError::Source(format!("{}: {e}", entry.path().display())))?;
+            .map_err(|e| LocalError::source_io(entry.path().display().to_string(), e))?;
     }
-    tar.into_inner()
-        .map_err(|e| LocalError::Source(e.to_string()))
+    tar.into_inner().map_err(|e| LocalError::source_io("", e))
 }
 
 /// What a resume sends into the kept container: a tar of the files changed since the last sync,
@@ -80,7 +79,7 @@ fn changed_tar_inner(dir: &Path, copy: Option<(&str, i64)>) -> Result<Sync, Loca
     tar.follow_symlinks(false);
     let (mut copied, mut files) = (0, Vec::new());
     for entry in tracked(dir) {
-        let entry = entry.map_err(|e| LocalError::Source(e.to_string()))?;
+        let entry = entry.map_err(|e| LocalError::source_io("", e))?;
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
         let Ok(rel) = entry.path().strip_prefix(dir) else {
             continue;
@@ -101,14 +100,12 @@ fn changed_tar_inner(dir: &Path, copy: Option<(&str, i64)>) -> Result<Sync, Loca
             .is_ok_and(|t| t >= since);
         if changed {
             tar.append_path_with_name(entry.path(), Path::new(prefix).join(rel))
-                .map_err(|e| LocalError::Source(format!("{}: {e}", entry.path().display())))?;
+                .map_err(|e| LocalError::source_io(entry.path().display().to_string(), e))?;
             copied += 1;
         }
     }
     files.sort_unstable();
-    let tar = tar
-        .into_inner()
-        .map_err(|e| LocalError::Source(e.to_string()))?;
+    let tar = tar.into_inner().map_err(|e| LocalError::source_io("", e))?;
     Ok(Sync { tar, copied, files })
 }
 
@@ -156,10 +153,9 @@ pub fn files_tar(dirs: &[(&str, u32)], files: &[(&str, &str, u32)]) -> Result<Ve
         h.set_entry_type(tar::EntryType::Regular);
         h.set_mtime(0);
         tar.append_data(&mut h, path, contents.as_bytes())
-            .map_err(|e| LocalError::Source(e.to_string()))?;
+            .map_err(|e| LocalError::source_io("", e))?;
     }
-    tar.into_inner()
-        .map_err(|e| LocalError::Source(e.to_string()))
+    tar.into_inner().map_err(|e| LocalError::source_io("", e))
 }
 
 /// Appends `path` and each of its ancestors as directory entries.
@@ -175,7 +171,7 @@ fn append_dirs(tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32) -> Result
         h.set_mode(if i + 1 == parts.len() { mode } else { 0o755 });
         h.set_mtime(0);
         tar.append_data(&mut h, &acc, std::io::empty())
-            .map_err(|e| LocalError::Source(e.to_string()))?;
+            .map_err(|e| LocalError::source_io("", e))?;
     }
     Ok(())
 }

@@ -81,7 +81,7 @@ async fn download(
     src_dir: &str,
 ) -> Result<Option<File>, LocalError> {
     let file = tempfile::tempfile()
-        .map_err(|e| LocalError::Artifacts(format!("cannot make a temporary file: {e}")))?;
+        .map_err(|e| LocalError::artifacts("cannot make a temporary file", e))?;
     let mut file = tokio::fs::File::from_std(file);
     let found = docker::download_to(docker, id, src_dir, &mut file).await?;
     Ok(found.then(|| file.try_into_std().ok()).flatten())
@@ -96,14 +96,14 @@ async fn reading<T: Send + 'static>(
 ) -> Result<T, LocalError> {
     let mut f = tar
         .try_clone()
-        .map_err(|e| LocalError::Artifacts(format!("cannot read the downloaded files: {e}")))?;
+        .map_err(|e| LocalError::artifacts("cannot read the downloaded files", e))?;
     tokio::task::spawn_blocking(move || {
         f.seek(SeekFrom::Start(0))
-            .map_err(|e| LocalError::Artifacts(format!("cannot read the downloaded files: {e}")))?;
+            .map_err(|e| LocalError::artifacts("cannot read the downloaded files", e))?;
         work(&mut f)
     })
     .await
-    .map_err(|e| LocalError::Artifacts(format!("the artifact copy stopped: {e}")))?
+    .map_err(|e| LocalError::artifacts("the artifact copy stopped", e))?
 }
 
 /// Where one artifact's files go (see the module doc).
