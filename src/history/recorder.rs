@@ -60,6 +60,7 @@ impl Recorder {
                 backend,
                 image,
                 at,
+                ..
             } => self.start(&NewRun {
                 build_id: build_id.as_str(),
                 project,

@@ -30,6 +30,7 @@ pub(crate) fn build_events(
             project: id.project().to_owned(),
             backend: BackendKind::Local,
             image: "img".into(),
+            docker: crate::model::DockerAccess::default(),
             at: at(start),
         },
         BuildEvent::PhaseStarted {

@@ -6,7 +6,7 @@ use super::keymap::{Action, Key, KeyCode};
 use super::layout;
 use super::logview::{Matcher, SearchStep};
 use super::msg::{Effect, RunMode};
-use super::state::{Focus, Group, Mode, Pending, ProjectKey, StartForm, State};
+use super::state::{Focus, Group, Mode, Pending, ProjectKey, RunForm, StartForm, State};
 use super::update::flash;
 use crate::model::{BuildId, NoticeLevel, Status};
 
@@ -96,7 +96,21 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
     };
     match mode {
         Mode::Normal => return None,
-        Mode::Help => {}
+        Mode::Help { scroll } => {
+            if let Some(scroll) = scrolled(key, typed, scroll) {
+                state.mode = Mode::Help { scroll };
+            }
+        }
+        Mode::Messages { scroll } => {
+            if let Some(scroll) = scrolled(key, typed, scroll) {
+                let rows = state.messages.iter().map(|m| m.text.lines().count() + 2);
+                let max = u16::try_from(rows.sum::<usize>()).unwrap_or(u16::MAX);
+                state.mode = Mode::Messages {
+                    scroll: scroll.min(max),
+                };
+            }
+        }
+        Mode::RunForm(form) => return Some(super::form::run_key(state, key, typed, form)),
         Mode::Confirm(pending) => {
             // A second Ctrl-C confirms quitting, as in a shell.
             let again = pending == Pending::Quit && key.ctrl && key.code == KeyCode::Char('c');
@@ -129,6 +143,14 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
                     query.pop();
                     selected = 0;
                 }
+                // Tab completes the query to the highlighted candidate's name.
+                (KeyCode::Tab, _) => {
+                    let hits = palette_matches(state, &query);
+                    if let Some(&i) = hits.get(selected.min(hits.len().saturating_sub(1))) {
+                        query.clone_from(&state.projects[i].key.name);
+                        selected = 0;
+                    }
+                }
                 (KeyCode::Down, _) => selected += 1,
                 (KeyCode::Up, _) => selected = selected.saturating_sub(1),
                 (_, Some(c)) => {
@@ -157,6 +179,20 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
         Mode::Diagnosis { selected } => diagnosis_key(state, key, typed, selected),
     }
     Some(Vec::new())
+}
+
+/// j/k, the arrows and the page keys scroll an overlay; `None`: any other key (it closes).
+fn scrolled(key: Key, typed: Option<char>, scroll: u16) -> Option<u16> {
+    match (key.code, typed) {
+        (KeyCode::Down, _) | (_, Some('j')) => Some(scroll.saturating_add(1)),
+        (KeyCode::Up, _) | (_, Some('k')) => Some(scroll.saturating_sub(1)),
+        (KeyCode::PageDown, _) => Some(scroll.saturating_add(10)),
+        (KeyCode::Char('d'), _) if key.ctrl => Some(scroll.saturating_add(10)),
+        (KeyCode::PageUp, _) => Some(scroll.saturating_sub(10)),
+        (KeyCode::Char('u'), _) if key.ctrl => Some(scroll.saturating_sub(10)),
+        (KeyCode::Home, _) | (_, Some('g')) => Some(0),
+        _ => None,
+    }
 }
 
 /// j/k (or the arrows) move between the findings; any other key closes the overlay.
@@ -298,12 +334,16 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
     let in_log = state.focus == Focus::Log;
     match action {
         Action::Quit if state.any_running() => {
-            state.mode = Mode::Confirm(Pending::Quit);
+            ask(state, Pending::Quit);
             Vec::new()
         }
         Action::Quit => confirm(state, Pending::Quit),
         Action::Help => {
-            state.mode = Mode::Help;
+            state.mode = Mode::Help { scroll: 0 };
+            Vec::new()
+        }
+        Action::Messages => {
+            open_messages(state);
             Vec::new()
         }
         Action::Back => {
@@ -357,16 +397,16 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Rerun | Action::RerunAll => start(state, action == Action::Rerun),
         Action::Stop => {
             match state.build().filter(|b| b.status == Status::InProgress) {
-                Some(b) => state.mode = Mode::Confirm(Pending::Stop(b.id.clone())),
+                Some(b) => {
+                    let id = b.id.clone();
+                    ask(state, Pending::Stop(id));
+                }
                 None => flash(state, NoticeLevel::Warning, "no running build to stop"),
             }
             Vec::new()
         }
         Action::Reproduce => reproduce(state),
-        Action::Shell => state
-            .open_build
-            .clone()
-            .map_or_else(Vec::new, |id| vec![Effect::OpenShell(id)]),
+        Action::Shell => shell(state),
         Action::Watch => toggle_watch(state),
         Action::Diagnosis => {
             match state.build() {
@@ -384,6 +424,35 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         _ => log_action(state, action, rows),
     }
+}
+
+/// `e`: a shell in the open build's container, or why there is none.
+fn shell(state: &mut State) -> Vec<Effect> {
+    if let Some(id) = state.open_build.clone() {
+        return vec![Effect::OpenShell(id)];
+    }
+    flash(
+        state,
+        NoticeLevel::Info,
+        "no build open: a shell opens in a build's container (run one, or open one with b)",
+    );
+    Vec::new()
+}
+
+/// `E`: the messages overlay, or a word that there is nothing in it.
+fn open_messages(state: &mut State) {
+    if state.messages.is_empty() {
+        flash(state, NoticeLevel::Info, "no errors or warnings to show");
+    } else {
+        state.mode = Mode::Messages { scroll: 0 };
+    }
+}
+
+/// Asks for a confirmation on the status line; an older flash would sit beside the question
+/// (a stale "cancelled"), so it goes.
+fn ask(state: &mut State, pending: Pending) {
+    state.flash = None;
+    state.mode = Mode::Confirm(pending);
 }
 
 fn back(state: &mut State) {
@@ -462,17 +531,29 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
     if matches!(key.group, Group::Cloud { .. }) {
         // Cloud builds cost money and cannot resume a phase: retry the failed build as
         // CodeBuild does, or start a new one, after a confirmation either way.
-        state.mode = Mode::Confirm(match failed {
-            Some((build, _)) if failed_only => Pending::Retry {
-                project: key,
-                build,
-            },
-            _ if failed_only => Pending::Start(key),
-            _ => {
-                state.mode = Mode::StartForm(StartForm::new(key));
-                return Vec::new();
-            }
-        });
+        match failed {
+            Some((build, _)) if failed_only => ask(
+                state,
+                Pending::Retry {
+                    project: key,
+                    build,
+                },
+            ),
+            _ if failed_only => ask(state, Pending::Start(key)),
+            _ => state.mode = Mode::StartForm(StartForm::new(key)),
+        }
+        return Vec::new();
+    }
+    if !failed_only {
+        // `R`: the run form, prefilled with what the project's last build used.
+        let last = state
+            .projects
+            .iter()
+            .find(|p| p.key == key)
+            .and_then(|p| p.builds.last())
+            .and_then(|id| state.builds.get(id))
+            .map(|b| (b.image.as_str(), b.docker));
+        state.mode = Mode::RunForm(RunForm::new(key, last));
         return Vec::new();
     }
     let mode = match failed {

@@ -18,6 +18,7 @@
 
 pub mod actions;
 pub mod files;
+pub mod fit;
 pub mod fmt;
 pub mod form;
 pub mod keymap;

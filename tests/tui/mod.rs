@@ -4,6 +4,7 @@
 //! `update` the shell uses.
 
 mod bench;
+mod chrome;
 mod cloud;
 mod events;
 mod fixtures;

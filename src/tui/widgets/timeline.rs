@@ -20,6 +20,11 @@ use crate::tui::theme::Theme;
 
 const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"];
 const BAR: usize = 16;
+/// The bar on a narrow row (an 80-column screen), which also leaves out the median.
+const BAR_NARROW: usize = 6;
+/// Rows narrower than this get the narrow progress bar (the row, the bar and its median
+/// take 84 columns).
+const NARROW: u16 = 84;
 
 /// The timeline of one build.
 pub struct PhaseTimeline<'a> {
@@ -62,11 +67,12 @@ impl PhaseTimeline<'_> {
         layout::timeline_rows(self.build)
     }
 
-    fn row(&self, p: &PhaseRow) -> Line<'static> {
+    fn row(&self, p: &PhaseRow, narrow: bool) -> Line<'static> {
         let t = self.theme;
         let st = t.status(p.status);
+        let clock = self.build.clock(self.now);
         let elapsed = p.duration_ms.unwrap_or_else(|| {
-            u64::try_from((self.now - p.started).num_milliseconds().max(0)).unwrap_or(0)
+            u64::try_from((clock - p.started).num_milliseconds().max(0)).unwrap_or(0)
         });
         let mut spans = vec![
             Span::styled(format!(" {} ", icon(p.status, self.now)), st),
@@ -76,7 +82,7 @@ impl PhaseTimeline<'_> {
             Span::raw(format!("{:>8}  ", fmt_ms(elapsed))),
         ];
         if p.status == Status::InProgress {
-            spans.extend(self.progress(p.kind, elapsed));
+            spans.extend(self.progress(p.kind, elapsed, narrow));
         }
         if let Some(r) = &p.regression {
             spans.push(Span::styled(format!("  ▲ {r}"), t.highlight));
@@ -99,13 +105,14 @@ impl PhaseTimeline<'_> {
     }
 
     #[allow(clippy::cast_precision_loss)] // durations in ms are far below 2^52
-    fn progress(&self, kind: PhaseKind, elapsed: u64) -> Vec<Span<'static>> {
+    fn progress(&self, kind: PhaseKind, elapsed: u64, narrow: bool) -> Vec<Span<'static>> {
         let Some(&median) = self.medians.get(&kind).filter(|m| **m > 0) else {
             return vec![Span::styled("(no history)", self.theme.dim)];
         };
         let ratio = elapsed as f64 / median as f64;
+        let bar = if narrow { BAR_NARROW } else { BAR };
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=BAR
-        let filled = ((ratio.min(1.0) * BAR as f64).round() as usize).min(BAR);
+        let filled = ((ratio.min(1.0) * bar as f64).round() as usize).min(bar);
         let style = if ratio > 1.0 {
             self.theme.failed
         } else {
@@ -113,12 +120,12 @@ impl PhaseTimeline<'_> {
         };
         vec![
             Span::styled("█".repeat(filled), style),
-            Span::styled("░".repeat(BAR - filled), self.theme.dim),
-            Span::raw(format!(
-                " {:>3.0}% of median {}",
-                ratio * 100.0,
-                fmt_ms(median)
-            )),
+            Span::styled("░".repeat(bar - filled), self.theme.dim),
+            Span::raw(if narrow {
+                format!(" {:>3.0}%", ratio * 100.0)
+            } else {
+                format!(" {:>3.0}% of median {}", ratio * 100.0, fmt_ms(median))
+            }),
         ]
     }
 }
@@ -126,10 +133,16 @@ impl PhaseTimeline<'_> {
 impl Widget for PhaseTimeline<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let mut lines: Vec<Line> = Vec::new();
+        let narrow = area.width < NARROW;
         for p in &self.build.phases {
-            lines.push(self.row(p));
+            lines.push(self.row(p, narrow));
             if Self::has_context(p) {
-                let text = format!("   └ {}: {}", p.context.status_code, p.context.message);
+                // The cause first: a narrow row keeps why it failed.
+                let text = format!(
+                    "   └ {} · {}",
+                    crate::tui::fit::cause_first(&p.context.message),
+                    p.context.status_code
+                );
                 lines.push(Line::styled(text, self.theme.failed));
             }
         }
@@ -139,9 +152,20 @@ impl Widget for PhaseTimeline<'_> {
                 self.theme.dim,
             ));
         }
-        // Keep the newest rows when space is short.
-        let skip = lines.len().saturating_sub(area.height as usize);
-        Paragraph::new(lines.split_off(skip)).render(area, buf);
+        // Keep the newest rows when space is short, and say how many earlier ones are hidden.
+        let height = usize::from(area.height);
+        if lines.len() > height && height > 1 {
+            let skip = lines.len() - height + 1;
+            let mut shown = vec![Line::styled(
+                format!(" ▲ {skip} more (earlier phases)"),
+                self.theme.dim,
+            )];
+            shown.extend(lines.split_off(skip));
+            Paragraph::new(shown).render(area, buf);
+        } else {
+            let skip = lines.len().saturating_sub(height);
+            Paragraph::new(lines.split_off(skip)).render(area, buf);
+        }
     }
 }
 
@@ -160,7 +184,9 @@ mod tests {
             key: None,
             backend: BackendKind::Local,
             image: "img".into(),
+            docker: crate::model::DockerAccess::None,
             started: Utc.timestamp_opt(0, 0).unwrap(),
+            ended: None,
             status,
             duration_ms: None,
             phases,
@@ -221,7 +247,7 @@ mod tests {
         );
         let row2: String = (0..100).map(|x| buf[(x, 2)].symbol().to_owned()).collect();
         assert!(
-            row2.starts_with("   └ COMMAND_EXECUTION_ERROR: exit status 2"),
+            row2.starts_with("   └ exit status 2 · COMMAND_EXECUTION_ERROR"),
             "{row2}"
         );
         assert_eq!(buf[(6, 2)].fg, Color::Red);
