@@ -32,6 +32,8 @@ pub fn replay(detail: &RunDetail, log: Option<&str>) -> Vec<BuildEvent> {
             BackendKind::Local
         },
         image: run.image.clone().unwrap_or_default(),
+        // The history does not store how the build reached Docker.
+        docker: crate::model::DockerAccess::default(),
         at: started,
     }];
     let mut phases = Phases::new(&build_id, &detail.phases);

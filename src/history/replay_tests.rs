@@ -27,6 +27,7 @@ fn recorded(dir: &std::path::Path) -> (Store, BuildId) {
         project: "svc".into(),
         backend: BackendKind::Local,
         image: "img:1".into(),
+        docker: crate::model::DockerAccess::default(),
         at: at(0),
     }];
     for (phase, status, out) in [
