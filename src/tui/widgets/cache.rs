@@ -58,9 +58,13 @@ impl Widget for CacheGauge<'_> {
             Constraint::Fill(u16::from(!compact)),
         ])
         .areas(first);
-        Paragraph::new(format!(" {:.21}", r.target))
-            .style(t.accent)
-            .render(name, buf);
+        // A gap before the gauge; a long name is cut with a mark.
+        Paragraph::new(format!(
+            " {}",
+            crate::tui::view::fit::ellipsize(&r.target, 20)
+        ))
+        .style(t.accent)
+        .render(name, buf);
         let style = if self.ratio() >= 0.999 {
             t.succeeded
         } else {
