@@ -15,5 +15,6 @@ mod screens;
 mod tmux;
 mod tmux_cloud;
 mod tmux_docker;
+mod tmux_errors;
 mod tmux_follow;
 mod tmux_resume;
