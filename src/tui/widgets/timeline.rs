@@ -132,10 +132,13 @@ impl PhaseTimeline<'_> {
 
 impl Widget for PhaseTimeline<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let mut lines: Vec<Line> = Vec::new();
+        // Each line, and whether it must stay when space is short (a failure and its cause).
+        let mut lines: Vec<(Line, bool)> = Vec::new();
         let narrow = area.width < NARROW;
         for p in &self.build.phases {
-            lines.push(self.row(p, narrow));
+            let failed = Self::has_context(p)
+                || matches!(p.status, Status::Failed | Status::Fault | Status::TimedOut);
+            lines.push((self.row(p, narrow), failed));
             if Self::has_context(p) {
                 // The cause first: a narrow row keeps why it failed.
                 let text = format!(
@@ -143,29 +146,43 @@ impl Widget for PhaseTimeline<'_> {
                     crate::tui::fit::cause_first(&p.context.message),
                     p.context.status_code
                 );
-                lines.push(Line::styled(text, self.theme.failed));
+                lines.push((Line::styled(text, self.theme.failed), true));
             }
         }
         for k in self.pending() {
-            lines.push(Line::styled(
-                format!(" ·  {:<17}    pending", k.as_str()),
-                self.theme.dim,
+            lines.push((
+                Line::styled(format!(" ·  {:<17}    pending", k.as_str()), self.theme.dim),
+                false,
             ));
         }
-        // Keep the newest rows when space is short, and say how many earlier ones are hidden.
         let height = usize::from(area.height);
-        if lines.len() > height && height > 1 {
-            let skip = lines.len() - height + 1;
-            let mut shown = vec![Line::styled(
-                format!(" ▲ {skip} more (earlier phases)"),
-                self.theme.dim,
-            )];
-            shown.extend(lines.split_off(skip));
-            Paragraph::new(shown).render(area, buf);
-        } else {
+        if lines.len() <= height || height < 2 {
             let skip = lines.len().saturating_sub(height);
-            Paragraph::new(lines.split_off(skip)).render(area, buf);
+            let shown: Vec<Line> = lines.into_iter().skip(skip).map(|(l, _)| l).collect();
+            Paragraph::new(shown).render(area, buf);
+            return;
         }
+        // Space is short: the oldest rows go first, a failure and its cause last; a first row
+        // says how many are hidden.
+        let mut hide = lines.len() - height + 1;
+        let hidden = hide;
+        for keep in [false, true] {
+            let mut i = 0;
+            while hide > 0 && i < lines.len() {
+                if lines[i].1 == keep {
+                    lines.remove(i);
+                    hide -= 1;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        let mut shown = vec![Line::styled(
+            format!(" ▲ {hidden} more (earlier phases)"),
+            self.theme.dim,
+        )];
+        shown.extend(lines.into_iter().map(|(l, _)| l));
+        Paragraph::new(shown).render(area, buf);
     }
 }
 
@@ -361,5 +378,40 @@ mod tests {
         assert!(!cells(&buf, 0, 0..100).contains('⚑'), "attempt 1");
         assert_eq!(cells(&buf, 2, 46..63), "  ⚑ docker-daemon", "attempt 2");
         assert_eq!(cells(&buf, 2, 63..70).trim(), "", "no key named");
+    }
+
+    #[test]
+    fn when_space_is_short_a_failure_stays_and_the_hidden_rows_are_counted() {
+        let mut failed = row(PhaseKind::Build, Status::Failed, Some(2500));
+        failed.context = PhaseContext::new(StatusCode::CommandExecutionError, "exit status 2");
+        let b = build(
+            vec![
+                row(PhaseKind::Install, Status::Succeeded, Some(1000)),
+                failed,
+                row(PhaseKind::PostBuild, Status::Succeeded, Some(10)),
+                row(PhaseKind::UploadArtifacts, Status::Succeeded, Some(10)),
+                row(PhaseKind::Finalizing, Status::Succeeded, Some(10)),
+            ],
+            Status::Failed,
+        );
+        let theme = Theme::default();
+        let medians = BTreeMap::new();
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).unwrap(),
+            diagnosis_key: "d",
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 4));
+        w.render(buf.area, &mut buf);
+        let text: Vec<String> = (0..4).map(|y| cells(&buf, y, 0..40)).collect();
+        assert_eq!(text[0].trim_end(), " ▲ 3 more (earlier phases)");
+        assert!(
+            text[1].contains("BUILD") && text[1].contains("FAILED"),
+            "{text:?}"
+        );
+        assert!(text[2].contains("exit status 2"), "{text:?}");
+        assert!(text[3].contains("FINALIZING"), "{text:?}");
     }
 }
