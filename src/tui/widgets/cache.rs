@@ -59,12 +59,9 @@ impl Widget for CacheGauge<'_> {
         ])
         .areas(first);
         // A gap before the gauge; a long name is cut with a mark.
-        Paragraph::new(format!(
-            " {}",
-            crate::tui::view::fit::ellipsize(&r.target, 20)
-        ))
-        .style(t.accent)
-        .render(name, buf);
+        Paragraph::new(format!(" {}", crate::tui::fit::ellipsize(&r.target, 20)))
+            .style(t.accent)
+            .render(name, buf);
         let style = if self.ratio() >= 0.999 {
             t.succeeded
         } else {
