@@ -152,7 +152,7 @@ pub fn flash(state: &mut State, level: NoticeLevel, text: impl Into<String>) {
 }
 
 fn on_key(state: &mut State, keymap: &Keymap, key: Key) -> Vec<Effect> {
-    if let Some(effects) = actions::text_input(state, key) {
+    if let Some(effects) = super::modal::text_input(state, key) {
         return effects;
     }
     if let Some(action) = keymap.action(key) {
