@@ -21,7 +21,7 @@ use crate::tui::theme::Theme;
 const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"];
 const BAR: usize = 16;
 /// The bar on a narrow row (an 80-column screen), which also leaves out the median.
-const BAR_NARROW: usize = 6;
+const BAR_NARROW: usize = 3;
 /// Rows narrower than this get the narrow progress bar (the row, the bar and its median
 /// take 84 columns).
 const NARROW: u16 = 84;
@@ -79,7 +79,12 @@ impl PhaseTimeline<'_> {
             Span::styled(format!("{:<17}", p.kind.as_str()), st),
             Span::styled(format!("#{:<2} ", p.attempt), t.dim),
             Span::styled(format!("{:<12}", p.status.as_str()), st),
-            Span::raw(format!("{:>8}  ", fmt_ms(elapsed))),
+            // Narrow: two columns fewer, so the running phase's bar and percentage fit 52.
+            Span::raw(if narrow {
+                format!("{:>7} ", fmt_ms(elapsed))
+            } else {
+                format!("{:>8}  ", fmt_ms(elapsed))
+            }),
         ];
         if p.status == Status::InProgress {
             spans.extend(self.progress(p.kind, elapsed, narrow));
