@@ -22,6 +22,7 @@ fn events(id: &BuildId, lines: usize, status: Status) -> Vec<BuildEvent> {
         project: id.project().to_owned(),
         backend: BackendKind::Local,
         image: "cbdash-test/base:2".into(),
+        docker: cbdash::model::DockerAccess::default(),
         at: now,
     }];
     for phase in [PhaseKind::Install, PhaseKind::Build] {

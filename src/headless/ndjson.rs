@@ -18,10 +18,11 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             project,
             backend,
             image,
+            docker,
             at,
         } => vec![json!({
             "type": "build_started", "build_id": build_id, "project": project,
-            "backend": backend.as_str(), "image": image, "at": at,
+            "backend": backend.as_str(), "image": image, "docker": docker, "at": at,
         })],
         BuildEvent::PhaseStarted {
             build_id,
@@ -152,7 +153,7 @@ fn push_terminal_safe(out: &mut String, json: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LogLine, LogStream, PhaseContext, PhaseKind, Status};
+    use crate::model::{DockerAccess, LogLine, LogStream, PhaseContext, PhaseKind, Status};
 
     #[test]
     fn c1_controls_are_escaped_and_the_value_kept() {
@@ -224,6 +225,27 @@ mod tests {
         assert_eq!(v["stream"], "stdout");
         assert_eq!(v["phase"], "BUILD");
         assert_eq!(v["line"], "a\u{1b}[31m\"b");
+    }
+
+    #[test]
+    fn build_started_says_how_docker_is_reached() {
+        let ev = |docker| BuildEvent::Started {
+            build_id: BuildId("p:1".into()),
+            project: "p".into(),
+            backend: crate::model::BackendKind::Local,
+            image: "img".into(),
+            docker,
+            at: chrono::Utc::now(),
+        };
+        for (docker, name) in [
+            (DockerAccess::None, "none"),
+            (DockerAccess::HostSocket, "host_socket"),
+            (DockerAccess::Privileged, "privileged"),
+        ] {
+            let o = objects(&ev(docker));
+            assert_eq!(o[0]["type"], "build_started");
+            assert_eq!(o[0]["docker"], name);
+        }
     }
 
     #[test]

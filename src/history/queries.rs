@@ -18,6 +18,9 @@ pub struct RunSummary {
     pub project: String,
     pub backend: String,
     pub image: Option<String>,
+    /// How the build reached Docker (`none`, `host_socket`, `privileged`); `None` before v4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker: Option<String>,
     pub source_version: Option<String>,
     pub status: String,
     pub interrupted: bool,
@@ -57,7 +60,7 @@ pub struct RunDetail {
 const SUMMARY_COLUMNS: &str = "r.build_id, r.project, r.backend, r.image, r.source_version,
     r.status, r.interrupted, r.exit_code, r.started_at, r.ended_at, r.duration_ms,
     (SELECT 100.0 * SUM(steps_cached) / NULLIF(SUM(steps_total), 0) FROM cache_reports c
-        WHERE c.build_id = r.build_id AND c.finished = 1)";
+        WHERE c.build_id = r.build_id AND c.finished = 1), r.docker";
 
 fn summary_row(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -73,6 +76,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
         ended_at: r.get(9)?,
         duration_ms: r.get::<_, Option<i64>>(10)?.map(uint),
         cache_hit_pct: r.get(11)?,
+        docker: r.get(12)?,
     })
 }
 

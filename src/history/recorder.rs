@@ -59,12 +59,14 @@ impl Recorder {
                 project,
                 backend,
                 image,
+                docker,
                 at,
             } => self.start(&NewRun {
                 build_id: build_id.as_str(),
                 project,
                 backend: *backend,
                 image,
+                docker: *docker,
                 started_at: *at,
             })?,
             BuildEvent::PhaseStarted {

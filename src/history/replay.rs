@@ -32,6 +32,12 @@ pub fn replay(detail: &RunDetail, log: Option<&str>) -> Vec<BuildEvent> {
             BackendKind::Local
         },
         image: run.image.clone().unwrap_or_default(),
+        // Not known for runs recorded before the history kept it (v4): shown as none.
+        docker: run
+            .docker
+            .as_deref()
+            .and_then(|d| serde_json::from_value(serde_json::Value::String(d.to_owned())).ok())
+            .unwrap_or_default(),
         at: started,
     }];
     let mut phases = Phases::new(&build_id, &detail.phases);

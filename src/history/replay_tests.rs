@@ -27,6 +27,7 @@ fn recorded(dir: &std::path::Path) -> (Store, BuildId) {
         project: "svc".into(),
         backend: BackendKind::Local,
         image: "img:1".into(),
+        docker: crate::model::DockerAccess::HostSocket,
         at: at(0),
     }];
     for (phase, status, out) in [
@@ -81,7 +82,9 @@ fn shape(events: &[BuildEvent]) -> Vec<String> {
     let mut out = Vec::new();
     for e in events {
         match e {
-            BuildEvent::Started { image, .. } => out.push(format!("started {image}")),
+            BuildEvent::Started { image, docker, .. } => {
+                out.push(format!("started {image} docker {docker}"));
+            }
             BuildEvent::PhaseStarted { phase, attempt, .. } => {
                 out.push(format!("start {phase}#{attempt}"));
             }
@@ -109,7 +112,7 @@ fn a_stored_run_replays_with_every_line_in_its_phase() {
     assert_eq!(
         shape(&events),
         [
-            "started img:1",
+            "started img:1 docker host socket",
             "start BUILD#1",
             "  Some(\"BUILD\"): Entering phase BUILD",
             "  Some(\"BUILD\"): make: *** [all] Error 2",
@@ -131,7 +134,7 @@ fn without_its_log_a_run_still_has_its_phases_and_says_why_no_log() {
     let (store, id) = recorded(dir.path());
     let detail = store.run(id.as_str()).expect("query").expect("run");
     let shape = shape(&replay(&detail, None));
-    assert_eq!(shape[0], "started img:1");
+    assert_eq!(shape[0], "started img:1 docker host socket");
     assert!(shape[1].contains("no longer kept"), "{shape:?}");
     assert_eq!(
         shape[2..],

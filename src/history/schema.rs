@@ -72,10 +72,12 @@ pub const MIGRATIONS: &[&str] = &[
     // v3: a build's exported variables (`env.exported-variables`), a JSON object; masked
     // values are stored as `***`, as the build event carries them.
     "ALTER TABLE runs ADD COLUMN exported_variables TEXT NOT NULL DEFAULT '{}';",
+    // v4: how the build reached Docker (`DockerAccess` as in `.cbdash.toml`; NULL: not known).
+    "ALTER TABLE runs ADD COLUMN docker TEXT;",
 ];
 
 /// The version this code writes.
-pub const CURRENT_VERSION: u32 = 3;
+pub const CURRENT_VERSION: u32 = 4;
 
 /// The version recorded in the database.
 pub(crate) fn version(conn: &Connection) -> rusqlite::Result<u32> {

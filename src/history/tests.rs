@@ -30,6 +30,7 @@ pub(crate) fn build_events(
             project: id.project().to_owned(),
             backend: BackendKind::Local,
             image: "img".into(),
+            docker: crate::model::DockerAccess::default(),
             at: at(start),
         },
         BuildEvent::PhaseStarted {
@@ -223,6 +224,7 @@ fn time_saved_uses_the_newest_build_duration_of_each_instruction() {
                 project: "ts",
                 backend: BackendKind::Local,
                 image: "img",
+                docker: crate::model::DockerAccess::None,
                 started_at: at(i64::try_from(i).expect("small")),
             })
             .expect("begin");

@@ -15,6 +15,7 @@ pub struct NewRun<'a> {
     pub project: &'a str,
     pub backend: BackendKind,
     pub image: &'a str,
+    pub docker: crate::model::DockerAccess,
     pub started_at: DateTime<Utc>,
 }
 
@@ -35,17 +36,22 @@ impl Store {
     pub fn begin_run(&self, run: &NewRun<'_>) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO runs (build_id, project, backend, image, started_at, status, writer_pid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'IN_PROGRESS', ?6)
+                "INSERT INTO runs (build_id, project, backend, image, started_at, status, writer_pid,
+                     docker)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'IN_PROGRESS', ?6, ?7)
                  ON CONFLICT (build_id) DO UPDATE SET status = 'IN_PROGRESS',
-                     writer_pid = excluded.writer_pid, interrupted = 0",
+                     writer_pid = excluded.writer_pid, interrupted = 0,
+                     docker = excluded.docker",
                 params![
                     run.build_id,
                     run.project,
                     run.backend.as_str(),
                     run.image,
                     ts(run.started_at),
-                    std::process::id()
+                    std::process::id(),
+                    serde_json::to_value(run.docker)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
                 ],
             )
             .map_err(|e| self.db(e))?;

@@ -152,6 +152,8 @@ pub enum BuildEvent {
         project: String,
         backend: BackendKind,
         image: String,
+        /// How the build's `docker` commands reach a daemon (shown in the dashboard's title).
+        docker: super::DockerAccess,
         at: DateTime<Utc>,
     },
     /// A phase began (attempt counts from 1; RETRY and resume add attempts).

@@ -1,12 +1,11 @@
-//! What each [`Action`] does to the state, and the modal text inputs (palette, search,
-//! confirmation, builds list) that take keys before the keymap does. Part of the pure
-//! reducer: no IO here either.
+//! What each [`Action`] does to the state (the modal inputs that take keys before the keymap
+//! does are in [`super::modal`]). Part of the pure reducer: no IO here either.
 
-use super::keymap::{Action, Key, KeyCode};
+use super::keymap::Action;
 use super::layout;
 use super::logview::{Matcher, SearchStep};
 use super::msg::{Effect, RunMode};
-use super::state::{Focus, Group, Mode, Pending, ProjectKey, StartForm, State};
+use super::state::{Focus, Group, Mode, Pending, ProjectKey, RunForm, StartForm, State};
 use super::update::flash;
 use crate::model::{BuildId, NoticeLevel, Status};
 
@@ -86,120 +85,7 @@ pub fn build_list(state: &State) -> Vec<(BuildId, Status, bool)> {
     live.chain(past).collect()
 }
 
-/// Whether the selected project is a cloud project.
-/// Keys for the modal inputs; `None` when the key goes to the keymap.
-pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
-    let mode = std::mem::take(&mut state.mode);
-    let typed = match key.code {
-        KeyCode::Char(c) if !key.ctrl && !key.alt => Some(c),
-        _ => None,
-    };
-    match mode {
-        Mode::Normal => return None,
-        Mode::Help => {}
-        Mode::Confirm(pending) => {
-            // A second Ctrl-C confirms quitting, as in a shell.
-            let again = pending == Pending::Quit && key.ctrl && key.code == KeyCode::Char('c');
-            if matches!(typed, Some('y' | 'Y')) || key.code == KeyCode::Enter || again {
-                return Some(confirm(state, pending));
-            }
-            flash(state, NoticeLevel::Info, "cancelled");
-        }
-        Mode::Palette {
-            mut query,
-            mut selected,
-        } => {
-            match (key.code, typed) {
-                (KeyCode::Enter, _) => {
-                    let hits = palette_matches(state, &query);
-                    if let Some(&i) = hits.get(selected.min(hits.len().saturating_sub(1))) {
-                        let fx = select(state, i);
-                        state.focus = Focus::Log;
-                        return Some(fx);
-                    }
-                    flash(
-                        state,
-                        NoticeLevel::Warning,
-                        format!("no project matches '{query}'"),
-                    );
-                    return Some(Vec::new());
-                }
-                (KeyCode::Esc, _) => return Some(Vec::new()),
-                (KeyCode::Backspace, _) => {
-                    query.pop();
-                    selected = 0;
-                }
-                (KeyCode::Down, _) => selected += 1,
-                (KeyCode::Up, _) => selected = selected.saturating_sub(1),
-                (_, Some(c)) => {
-                    query.push(c);
-                    selected = 0;
-                }
-                _ => {}
-            }
-            state.mode = Mode::Palette { query, selected };
-        }
-        Mode::Search { mut query } => match (key.code, typed) {
-            (KeyCode::Enter, _) => return Some(run_search(state, &query)),
-            (KeyCode::Esc, _) => {}
-            (KeyCode::Backspace, _) => {
-                query.pop();
-                state.mode = Mode::Search { query };
-            }
-            (_, Some(c)) => {
-                query.push(c);
-                state.mode = Mode::Search { query };
-            }
-            _ => state.mode = Mode::Search { query },
-        },
-        Mode::Builds { selected } => return Some(builds_key(state, key, typed, selected)),
-        Mode::StartForm(form) => return Some(super::form::key(state, key, typed, form)),
-        Mode::Diagnosis { selected } => diagnosis_key(state, key, typed, selected),
-    }
-    Some(Vec::new())
-}
-
-/// j/k (or the arrows) move between the findings; any other key closes the overlay.
-fn diagnosis_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) {
-    let count = state.build().map_or(0, |b| b.diagnoses.len());
-    let selected = match (key.code, typed) {
-        (KeyCode::Down, _) | (_, Some('j')) => (selected + 1).min(count.saturating_sub(1)),
-        (KeyCode::Up, _) | (_, Some('k')) => selected.saturating_sub(1),
-        _ => return,
-    };
-    state.mode = Mode::Diagnosis { selected };
-}
-
-fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) -> Vec<Effect> {
-    let list = build_list(state);
-    let selected = match (key.code, typed) {
-        (KeyCode::Down, _) | (_, Some('j')) => (selected + 1).min(list.len().saturating_sub(1)),
-        (KeyCode::Up, _) | (_, Some('k')) => selected.saturating_sub(1),
-        (KeyCode::Enter, _) => {
-            match list.get(selected) {
-                Some((id, _, true)) => open(state, id.clone()),
-                // A past build: followed from CodeBuild, or replayed from the run history.
-                Some((id, _, false)) => {
-                    let project = state.project().map(|p| p.key.clone());
-                    return project.map_or_else(Vec::new, |project| {
-                        flash(state, NoticeLevel::Info, format!("opening {id}"));
-                        vec![Effect::FollowBuild {
-                            project,
-                            build: id.clone(),
-                        }]
-                    });
-                }
-                None => {}
-            }
-            return Vec::new();
-        }
-        _ => return Vec::new(),
-    };
-    state.mode = Mode::Builds { selected };
-    Vec::new()
-}
-
-fn run_search(state: &mut State, query: &str) -> Vec<Effect> {
+pub(super) fn run_search(state: &mut State, query: &str) -> Vec<Effect> {
     state.log.set_search(Matcher::new(query));
     if state.log.search.is_none() {
         return Vec::new();
@@ -253,7 +139,7 @@ fn search_effects(state: &mut State, step: SearchStep) -> Vec<Effect> {
     }
 }
 
-fn confirm(state: &mut State, pending: Pending) -> Vec<Effect> {
+pub(super) fn confirm(state: &mut State, pending: Pending) -> Vec<Effect> {
     match pending {
         Pending::Quit => {
             state.quitting = true;
@@ -298,12 +184,16 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
     let in_log = state.focus == Focus::Log;
     match action {
         Action::Quit if state.any_running() => {
-            state.mode = Mode::Confirm(Pending::Quit);
+            ask(state, Pending::Quit);
             Vec::new()
         }
         Action::Quit => confirm(state, Pending::Quit),
         Action::Help => {
-            state.mode = Mode::Help;
+            state.mode = Mode::Help { scroll: 0 };
+            Vec::new()
+        }
+        Action::Messages => {
+            open_messages(state);
             Vec::new()
         }
         Action::Back => {
@@ -357,16 +247,16 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Rerun | Action::RerunAll => start(state, action == Action::Rerun),
         Action::Stop => {
             match state.build().filter(|b| b.status == Status::InProgress) {
-                Some(b) => state.mode = Mode::Confirm(Pending::Stop(b.id.clone())),
+                Some(b) => {
+                    let id = b.id.clone();
+                    ask(state, Pending::Stop(id));
+                }
                 None => flash(state, NoticeLevel::Warning, "no running build to stop"),
             }
             Vec::new()
         }
         Action::Reproduce => reproduce(state),
-        Action::Shell => state
-            .open_build
-            .clone()
-            .map_or_else(Vec::new, |id| vec![Effect::OpenShell(id)]),
+        Action::Shell => shell(state),
         Action::Watch => toggle_watch(state),
         Action::Diagnosis => {
             match state.build() {
@@ -384,6 +274,35 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         _ => log_action(state, action, rows),
     }
+}
+
+/// `e`: a shell in the open build's container, or why there is none.
+fn shell(state: &mut State) -> Vec<Effect> {
+    if let Some(id) = state.open_build.clone() {
+        return vec![Effect::OpenShell(id)];
+    }
+    flash(
+        state,
+        NoticeLevel::Info,
+        "no build open: a shell opens in a build's container (run one, or open one with b)",
+    );
+    Vec::new()
+}
+
+/// `E`: the messages overlay, or a word that there is nothing in it.
+fn open_messages(state: &mut State) {
+    if state.messages.is_empty() {
+        flash(state, NoticeLevel::Info, "no errors or warnings to show");
+    } else {
+        state.mode = Mode::Messages { scroll: 0 };
+    }
+}
+
+/// Asks for a confirmation on the status line; an older flash would sit beside the question
+/// (a stale "cancelled"), so it goes.
+fn ask(state: &mut State, pending: Pending) {
+    state.flash = None;
+    state.mode = Mode::Confirm(pending);
 }
 
 fn back(state: &mut State) {
@@ -462,17 +381,29 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
     if matches!(key.group, Group::Cloud { .. }) {
         // Cloud builds cost money and cannot resume a phase: retry the failed build as
         // CodeBuild does, or start a new one, after a confirmation either way.
-        state.mode = Mode::Confirm(match failed {
-            Some((build, _)) if failed_only => Pending::Retry {
-                project: key,
-                build,
-            },
-            _ if failed_only => Pending::Start(key),
-            _ => {
-                state.mode = Mode::StartForm(StartForm::new(key));
-                return Vec::new();
-            }
-        });
+        match failed {
+            Some((build, _)) if failed_only => ask(
+                state,
+                Pending::Retry {
+                    project: key,
+                    build,
+                },
+            ),
+            _ if failed_only => ask(state, Pending::Start(key)),
+            _ => state.mode = Mode::StartForm(StartForm::new(key)),
+        }
+        return Vec::new();
+    }
+    if !failed_only {
+        // `R`: the run form, prefilled with what the project's last build used.
+        let last = state
+            .projects
+            .iter()
+            .find(|p| p.key == key)
+            .and_then(|p| p.builds.last())
+            .and_then(|id| state.builds.get(id))
+            .map(|b| (b.image.as_str(), b.docker));
+        state.mode = Mode::RunForm(RunForm::new(key, last));
         return Vec::new();
     }
     let mode = match failed {

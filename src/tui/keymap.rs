@@ -169,11 +169,12 @@ pub enum Action {
     CopyLine,
     SaveLog,
     Diagnosis,
+    Messages,
 }
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 35] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -208,6 +209,7 @@ impl Action {
         Self::CopyLine,
         Self::SaveLog,
         Self::Diagnosis,
+        Self::Messages,
     ];
 
     /// The action with this config name.
@@ -216,7 +218,8 @@ impl Action {
         serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
     }
 
-    /// A short description for the help overlay and hints.
+    /// A short description for the help overlay and hints (at most 22 characters: the help
+    /// fits two columns on an 80-column screen without wrapping).
     #[must_use]
     pub const fn describe(self) -> &'static str {
         match self {
@@ -236,24 +239,25 @@ impl Action {
             Self::Palette => "jump to project",
             Self::Open => "open",
             Self::Builds => "builds list",
-            Self::Rerun => "run / re-run failed phase",
-            Self::RerunAll => "re-run whole build",
+            Self::Rerun => "run / resume failed",
+            Self::RerunAll => "run form (options)",
             Self::Stop => "stop build",
             Self::Shell => "shell in container",
-            Self::Watch => "watch: re-run on change",
-            Self::Reproduce => "run cloud build locally",
+            Self::Watch => "re-run on file change",
+            Self::Reproduce => "cloud build, locally",
             Self::Search => "search log",
             Self::SearchNext => "next match",
             Self::SearchPrev => "previous match",
             Self::FilterMatches => "only matching lines",
-            Self::FilterInverse => "only non-matching lines",
+            Self::FilterInverse => "hide matching lines",
             Self::Wrap => "wrap lines",
             Self::Timestamps => "timestamps",
             Self::NextPhase => "next phase start",
             Self::PrevPhase => "previous phase start",
             Self::CopyLine => "copy line",
             Self::SaveLog => "save log to file",
-            Self::Diagnosis => "why it failed (diagnosis)",
+            Self::Diagnosis => "why it failed",
+            Self::Messages => "errors in full",
         }
     }
 }
@@ -378,5 +382,16 @@ mod tests {
             Keymap::from_bindings(&b),
             Err(KeymapError::UnknownAction("fly".into()))
         );
+    }
+
+    #[test]
+    fn descriptions_fit_the_help_at_80_columns() {
+        for a in Action::ALL {
+            assert!(
+                a.describe().chars().count() <= 22,
+                "{a:?}: {}",
+                a.describe()
+            );
+        }
     }
 }

@@ -39,8 +39,9 @@ pub fn layout(state: &State, area: Rect) -> Areas {
     ])
     .areas(main);
     let (timeline_h, cache_h) = state.build().map_or((3, 0), |b| {
-        let notice = u16::from(b.notice.is_some());
-        let caches = u16::try_from(b.caches.len()).unwrap_or(4).min(4);
+        let inner_w = right.width.saturating_sub(2);
+        let notice = u16::try_from(notice_lines(b, inner_w).len()).unwrap_or(0);
+        let caches = u16::try_from(b.caches.len()).unwrap_or(4).min(4) * cache_rows(inner_w);
         (
             timeline_rows(b).max(1) + notice + 2,
             if caches > 0 { caches + 2 } else { 0 },
@@ -60,6 +61,46 @@ pub fn layout(state: &State, area: Rect) -> Areas {
         log,
         status,
     }
+}
+
+/// Below this width a cache report takes two rows: the gauge, then what it saved and missed.
+pub const CACHE_WIDE: u16 = 90;
+
+/// Rows one cache report takes at `width`.
+#[must_use]
+pub const fn cache_rows(width: u16) -> u16 {
+    if width < CACHE_WIDE { 2 } else { 1 }
+}
+
+/// Most rows a notice takes under the timeline.
+const NOTICE_ROWS: usize = 3;
+
+/// The build's notice wrapped to `width`, its level's mark first (`ℹ` information, as the
+/// plain output's `Info:`; `⚠` warning; `✘` error).
+#[must_use]
+pub fn notice_lines(b: &Build, width: u16) -> Vec<String> {
+    let Some((level, msg)) = &b.notice else {
+        return Vec::new();
+    };
+    let mark = match level {
+        crate::model::NoticeLevel::Info => "ℹ",
+        crate::model::NoticeLevel::Warning => "⚠",
+        crate::model::NoticeLevel::Error => "✘",
+    };
+    let text = sanitize::plain(&sanitize::sanitize(msg)).into_owned();
+    let w = usize::from(width).saturating_sub(4);
+    let mut lines = super::fit::wrap(&text, w);
+    if lines.len() > NOTICE_ROWS {
+        lines.truncate(NOTICE_ROWS);
+        if let Some(last) = lines.last_mut() {
+            *last = super::fit::ellipsize(&format!("{last} …"), w);
+        }
+    }
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| format!(" {} {l}", if i == 0 { mark } else { " " }))
+        .collect()
 }
 
 /// The log pane's inside (its border taken off) on a `state.width` x `state.height` screen.

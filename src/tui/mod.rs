@@ -2,10 +2,11 @@
 //!
 //! - [`state`]: everything shown, as plain data; [`msg`]: what comes in (`Msg`) and goes out
 //!   (`Effect`).
-//! - [`update`] (with [`actions`], [`form`] and [`logview`]): the pure reducer
+//! - [`update`] (with [`actions`], [`modal`], [`form`] and [`logview`]): the pure reducer
 //!   `update(&mut State, &Keymap, Msg) -> Vec<Effect>`. No IO; the clock arrives as `Msg::Tick`.
 //! - [`layout`]: the arithmetic of where panes go and which log rows show, used by both the
-//!   reducer and the views (the reducer never imports the views); [`fmt`]: short formats.
+//!   reducer and the views (the reducer never imports the views); [`fmt`]: short formats;
+//!   [`fit`]: text fitted to narrow rows (ellipsis, word wrap, title parts by priority).
 //! - [`view`] and [`widgets`]: draw from the state alone; [`theme`]: every style.
 //! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
 //!   output safe to draw.
@@ -18,12 +19,14 @@
 
 pub mod actions;
 pub mod files;
+pub mod fit;
 pub mod fmt;
 pub mod form;
 pub mod keymap;
 pub mod layout;
 pub mod logbuf;
 pub mod logview;
+pub mod modal;
 pub mod msg;
 pub mod sanitize;
 pub mod shell;

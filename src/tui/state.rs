@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 
 use super::logbuf::LogStore;
 use super::logview::LogView;
-use crate::model::{BackendKind, BuildId, Diagnosis, NoticeLevel, PhaseContext, PhaseKind, Status};
+use crate::model::{
+    BackendKind, BuildId, Diagnosis, DockerAccess, NoticeLevel, PhaseContext, PhaseKind, Status,
+};
 
 /// Where a project lives: the local group or one cloud profile + region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -198,7 +200,11 @@ pub struct Build {
     pub key: Option<ProjectKey>,
     pub backend: BackendKind,
     pub image: String,
+    /// How its `docker` commands reach a daemon (the title says it).
+    pub docker: DockerAccess,
     pub started: DateTime<Utc>,
+    /// When it ended (`Finished`): the clock of its phases stops here, whatever comes late.
+    pub ended: Option<DateTime<Utc>>,
     pub status: Status,
     pub duration_ms: Option<u64>,
     pub phases: Vec<PhaseRow>,
@@ -219,6 +225,13 @@ impl Build {
             || self.project == key.name && self.backend == key.backend(),
             |k| k == key,
         )
+    }
+
+    /// The clock of this build's phases: now while it runs, its end once it ended (a
+    /// finished build's rows never keep counting).
+    #[must_use]
+    pub fn clock(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.ended.unwrap_or(now)
     }
 
     /// The phase that is running, if any.
@@ -283,7 +296,16 @@ pub enum Pending {
 pub enum Mode {
     #[default]
     Normal,
-    Help,
+    /// The keys (scrolled when the screen is too short for them).
+    Help {
+        scroll: u16,
+    },
+    /// This session's warnings and errors in full, newest first.
+    Messages {
+        scroll: u16,
+    },
+    /// `R` on a local project: a fresh build with another image, Docker mode or variables.
+    RunForm(RunForm),
     /// `:` jump to a project by name.
     Palette {
         query: String,
@@ -332,6 +354,53 @@ impl StartForm {
     }
 }
 
+/// The run form of a local project (`R`): image and Docker mode (prefilled with what the
+/// project's last build used), extra variables for this run, and whether to save the image
+/// and mode into the project's `.cbdash.toml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunForm {
+    pub project: ProjectKey,
+    pub image: String,
+    pub docker: DockerAccess,
+    /// `NAME=VALUE`, separated by commas or spaces.
+    pub vars: String,
+    pub save: bool,
+    /// The field being edited, in [`RunForm::LABELS`] order.
+    pub focus: usize,
+    /// What the form was prefilled with: an unchanged field overrides nothing (unless saved).
+    pub prefill: (String, DockerAccess),
+}
+
+impl RunForm {
+    pub const LABELS: [&str; 4] = ["image", "docker", "variables", "save to .cbdash.toml"];
+
+    /// A form for `project`, prefilled with the image and Docker mode of its last build.
+    #[must_use]
+    pub fn new(project: ProjectKey, last: Option<(&str, DockerAccess)>) -> Self {
+        let (image, docker) = last.map_or_else(
+            || (String::new(), DockerAccess::default()),
+            |(i, d)| (i.to_owned(), d),
+        );
+        Self {
+            project,
+            prefill: (image.clone(), docker),
+            image,
+            docker,
+            vars: String::new(),
+            save: false,
+            focus: 0,
+        }
+    }
+}
+
+/// A warning or error kept for the messages overlay (a flash shows only its first line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub level: NoticeLevel,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A status-line message that disappears after a while.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flash {
@@ -361,6 +430,8 @@ pub struct State {
     pub mode: Mode,
     pub log: LogView,
     pub flash: Option<Flash>,
+    /// Warnings and errors of this session, oldest first (the messages overlay).
+    pub messages: Vec<Message>,
     pub now: DateTime<Utc>,
     pub width: u16,
     pub height: u16,
@@ -385,6 +456,7 @@ impl State {
             mode: Mode::default(),
             log: LogView::default(),
             flash: None,
+            messages: Vec::new(),
             now,
             width: 120,
             height: 32,

@@ -9,7 +9,7 @@ use super::keymap::{Key, Keymap};
 use super::layout;
 use super::logbuf::LogStore;
 use super::msg::{Effect, Msg};
-use super::state::{Build, CacheSummary, Flash, PhaseRow, ProjectKey, State};
+use super::state::{Build, CacheSummary, Flash, Mode, Pending, PhaseRow, ProjectKey, State};
 use crate::model::{BuildEvent, NoticeLevel, Status};
 
 /// How long a flash message stays.
@@ -124,17 +124,35 @@ fn fold(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// Shows a message on the status line for a few seconds.
+/// How many messages the messages overlay keeps.
+const MESSAGES: usize = 50;
+/// A flash longer than this may be cut on an 80-column status line: it is kept whole too.
+pub const LONG: usize = 50;
+
+/// Shows a message on the status line for a few seconds (its first line: the status line
+/// offers the messages overlay for the rest). Warnings, errors and any message of more than
+/// one line, or long enough to be cut, are also kept whole for that overlay.
 pub fn flash(state: &mut State, level: NoticeLevel, text: impl Into<String>) {
+    let text = text.into();
+    if level == NoticeLevel::Error || text.contains('\n') || text.chars().count() > LONG {
+        if state.messages.len() >= MESSAGES {
+            state.messages.remove(0);
+        }
+        state.messages.push(super::state::Message {
+            level,
+            text: text.clone(),
+            at: state.now,
+        });
+    }
     state.flash = Some(Flash {
         level,
-        text: text.into(),
+        text,
         until: state.now + TimeDelta::seconds(FLASH_SECS),
     });
 }
 
 fn on_key(state: &mut State, keymap: &Keymap, key: Key) -> Vec<Effect> {
-    if let Some(effects) = actions::text_input(state, key) {
+    if let Some(effects) = super::modal::text_input(state, key) {
         return effects;
     }
     if let Some(action) = keymap.action(key) {
@@ -155,17 +173,7 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             attempt,
             at,
         } => {
-            if let Some(b) = state.builds.get_mut(&build_id) {
-                b.phases.push(PhaseRow {
-                    kind: phase,
-                    attempt,
-                    status: Status::InProgress,
-                    started: at,
-                    duration_ms: None,
-                    context: crate::model::PhaseContext::default(),
-                    regression: None,
-                });
-            }
+            on_phase_started(state, &build_id, phase, attempt, at);
             Vec::new()
         }
         BuildEvent::Logs { build_id, lines } => {
@@ -247,6 +255,32 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
     }
 }
 
+fn on_phase_started(
+    state: &mut State,
+    build_id: &crate::model::BuildId,
+    phase: crate::model::PhaseKind,
+    attempt: u32,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let Some(b) = state.builds.get_mut(build_id) else {
+        return;
+    };
+    // A phase reported after its build ended (out of order) ran no further.
+    let (status, duration_ms) = match b.ended {
+        Some(_) => (b.status, Some(0)),
+        None => (Status::InProgress, None),
+    };
+    b.phases.push(PhaseRow {
+        kind: phase,
+        attempt,
+        status,
+        started: at,
+        duration_ms,
+        context: crate::model::PhaseContext::default(),
+        regression: None,
+    });
+}
+
 /// A finding is kept with its build: the timeline marks its phase, `d` explains it.
 fn on_diagnosis(
     state: &mut State,
@@ -303,6 +337,7 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
         project,
         backend,
         image,
+        docker,
         at,
     } = ev
     else {
@@ -314,8 +349,10 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
         if backend == crate::model::BackendKind::Local {
             b.status = Status::InProgress;
             b.duration_ms = None;
+            b.ended = None;
             b.notice = None;
             b.started = at;
+            b.docker = docker;
         }
         return Vec::new();
     }
@@ -334,7 +371,9 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
             key: pi.map(|pi| state.projects[pi].key.clone()),
             backend,
             image,
+            docker,
             started: at,
+            ended: None,
             status: Status::InProgress,
             duration_ms: None,
             phases: Vec::new(),
@@ -365,6 +404,25 @@ fn only_project(state: &State, name: &str, backend: crate::model::BackendKind) -
     found.next().is_none().then_some(first)
 }
 
+/// A confirmation asked about a build that has just ended no longer holds: the keys were
+/// read before this event (input goes first), so `q` asked "a build is running" about a build
+/// whose `Finished` was already on its way. The prompt goes, and the flash says why.
+fn settle_prompt(state: &mut State, ended: &crate::model::BuildId) {
+    let why = match &state.mode {
+        Mode::Confirm(Pending::Quit) if !state.any_running() => "nothing runs now: quit again",
+        Mode::Confirm(Pending::Stop(id)) if id == ended => "it ended before it was stopped",
+        _ => return,
+    };
+    state.mode = Mode::Normal;
+    let (level, done) = state
+        .flash
+        .as_ref()
+        .map_or((NoticeLevel::Info, String::new()), |f| {
+            (f.level, format!("{} · ", f.text))
+        });
+    flash(state, level, format!("{done}{why}"));
+}
+
 fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let BuildEvent::Finished {
         build_id,
@@ -382,6 +440,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let key = b.key.clone();
     b.status = status;
     b.duration_ms = Some(duration_ms);
+    b.ended = Some(at);
     // What still runs (COMPLETED, or a phase a stop cut short) ends now: its time stops.
     for p in &mut b.phases {
         if p.status == Status::InProgress {
@@ -400,6 +459,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
         NoticeLevel::Error
     };
     flash(state, level, text.clone());
+    settle_prompt(state, &build_id);
     let mut effects = if state.options.notify {
         vec![Effect::Notify(text)]
     } else {

@@ -44,6 +44,7 @@ fn state_with(projects: usize, lines: usize) -> (State, Keymap) {
             project: "project-000".into(),
             backend: BackendKind::Local,
             image: "img".into(),
+            docker: cbdash::model::DockerAccess::default(),
             at: t(0),
         }),
     );

@@ -156,6 +156,7 @@ fn started(id: &BuildId, project: &str, backend: BackendKind, image: &str) -> (i
             project: project.into(),
             backend,
             image: image.into(),
+            docker: cbdash::model::DockerAccess::default(),
             at: t(0),
         },
     )

@@ -47,6 +47,7 @@ fn started(project: &ProjectKey, id: &str) -> Msg {
             project: project.name.clone(),
             backend: BackendKind::Cloud,
             image: "aws/codebuild/standard:7.0".into(),
+            docker: cbdash::model::DockerAccess::default(),
             at: t(0),
         },
     }
@@ -125,6 +126,7 @@ fn one_name_in_two_profiles_never_mixes() {
             project: "api".into(),
             backend: BackendKind::Cloud,
             image: "img".into(),
+            docker: cbdash::model::DockerAccess::default(),
             at: t(1),
         }),
     );

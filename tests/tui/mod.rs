@@ -4,6 +4,7 @@
 //! `update` the shell uses.
 
 mod bench;
+mod chrome;
 mod cloud;
 mod events;
 mod fixtures;
@@ -14,5 +15,6 @@ mod screens;
 mod tmux;
 mod tmux_cloud;
 mod tmux_docker;
+mod tmux_errors;
 mod tmux_follow;
 mod tmux_resume;

@@ -17,6 +17,7 @@ fn resumed() -> Vec<(i64, BuildEvent)> {
             project: "api".into(),
             backend: BackendKind::Local,
             image: "aws/codebuild/standard:7.0".into(),
+            docker: cbdash::model::DockerAccess::default(),
             at: t(100),
         },
     )];

@@ -90,10 +90,7 @@ fn failed_build_shows_the_failed_phase_in_red_with_its_context() {
     let term = assert_screen!("failed", &s);
     let (x, y) = find(&term, "✘ BUILD");
     assert_eq!(term.backend().buffer()[(x + 2, y)].fg, Color::Red);
-    let (x, y) = find(
-        &term,
-        "└ COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit",
-    );
+    let (x, y) = find(&term, "└ exit status 1: npm test · COMMAND_EXECUTION_ERROR");
     assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Red);
     // The log keeps the SGR red of the test runner and drops the OSC title.
     let (x, y) = find(&term, "✘ FAIL ");
@@ -173,14 +170,12 @@ fn rerun_stop_and_quit_flows() {
     assert!(
         matches!(&fx[..], [Effect::StartBuild { project, mode: RunMode::FromFailedPhase { build, phase: PhaseKind::Build } }] if project.name == "api" && build.project() == "api")
     );
-    let fx = keys(&mut s, &km, "R");
-    assert!(matches!(
-        &fx[..],
-        [Effect::StartBuild {
-            mode: RunMode::Full,
-            ..
-        }]
-    ));
+    // R opens the run form; enter starts a fresh build with nothing overridden.
+    assert!(keys(&mut s, &km, "R").is_empty());
+    let fx = send(&mut s, &km, Msg::Key(Key::new(KeyCode::Enter)));
+    assert!(
+        matches!(&fx[..], [Effect::StartLocal { overrides, .. }] if *overrides == cbdash::tui::msg::LocalOverrides::default())
+    );
     // Nothing runs: q quits at once.
     assert_eq!(keys(&mut s, &km, "q"), vec![Effect::Quit]);
 

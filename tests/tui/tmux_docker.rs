@@ -54,6 +54,18 @@ fn docker_socket_from_the_project_file_runs_docker_build_and_fills_the_cache_pan
     );
     assert!(s.contains("cbdash-tmux-docker"), "the image's report: {s}");
     assert!(s.contains("cached"), "{s}");
+    // The title says how the build reached Docker (compact when the image name is long).
+    assert!(
+        s.contains("· docker: host socket ·") || s.contains("· docker sock ·"),
+        "the title: {s}"
+    );
+    // R opens the run form, prefilled with what that build used.
+    tmux.keys(&["R"]);
+    let s = tmux.wait("the run form", |s| s.contains("Run web"));
+    assert!(s.contains(&format!("image: {image}")), "{s}");
+    assert!(s.contains("host socket"), "{s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait("the form closed", |s| !s.contains("Run web"));
     tmux.keys(&["q"]);
     tmux.wait("the shell back", |s| s.contains("READY$"));
     let _ = std::process::Command::new("docker")

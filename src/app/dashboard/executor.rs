@@ -431,6 +431,7 @@ mod tests {
             project: "api".into(),
             backend: BackendKind::Cloud,
             image: "img".into(),
+            docker: crate::model::DockerAccess::None,
             at,
         })
         .await

@@ -241,6 +241,7 @@ mod tests {
                 project: project.into(),
                 backend: BackendKind::Local,
                 image: "img".into(),
+                docker: crate::model::DockerAccess::default(),
                 at,
             },
             BuildEvent::PhaseStarted {

@@ -44,6 +44,7 @@ impl Backend for Fake {
             project: req.project.clone(),
             backend: BackendKind::Local,
             image: req.image.clone().unwrap_or_default(),
+            docker: crate::model::DockerAccess::from_flags(req.local.docker_socket, req.privileged),
             at: Utc::now(),
         })
         .await?;

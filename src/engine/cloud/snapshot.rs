@@ -49,6 +49,8 @@ pub struct BuildSnapshot {
     pub status: Status,
     pub current_phase: Option<String>,
     pub image: String,
+    /// `environment.privilegedMode`: the image's own daemon runs in the build.
+    pub privileged: bool,
     pub source_version: Option<String>,
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
@@ -90,6 +92,9 @@ impl BuildSnapshot {
                 .unwrap_or(Status::InProgress),
             current_phase: b.current_phase().map(str::to_owned),
             image: env.map(|e| e.image().to_owned()).unwrap_or_default(),
+            privileged: env
+                .and_then(aws_sdk_codebuild::types::ProjectEnvironment::privileged_mode)
+                .unwrap_or(false),
             source_version: b.source_version().map(str::to_owned),
             start: b.start_time().and_then(to_chrono),
             end: b.end_time().and_then(to_chrono),
@@ -183,6 +188,7 @@ pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEven
             project: next.project.clone(),
             backend: BackendKind::Cloud,
             image: next.image.clone(),
+            docker: crate::model::DockerAccess::from_flags(false, next.privileged),
             at: next.start.unwrap_or_else(Utc::now),
         });
     }

@@ -23,6 +23,7 @@ fn build(status: Status, phases: Vec<PhaseSnapshot>) -> BuildSnapshot {
         status,
         current_phase: phases.last().map(|p| p.kind.as_str().to_owned()),
         image: "img".into(),
+        privileged: false,
         source_version: None,
         start: t(0),
         end: if status.is_terminal() { t(30) } else { None },

@@ -225,6 +225,10 @@ pub(super) async fn emit_started(b: &mut Build) -> Result<chrono::DateTime<Utc>,
             project: b.req.project.clone(),
             backend: BackendKind::Local,
             image: b.image.clone(),
+            docker: crate::model::DockerAccess::from_flags(
+                b.req.local.docker_socket,
+                b.req.privileged,
+            ),
             at: started,
         })
         .await?;

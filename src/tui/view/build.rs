@@ -48,25 +48,29 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
     });
     let watching = b.backend == crate::model::BackendKind::Local
         && state.watching.iter().any(|k| b.belongs_to(k));
+    let status = format!("{} {}", icon(b.status, state.now), b.status);
+    let mut optional = vec![b.id.to_string(), b.backend.as_str().to_owned()];
+    if watching {
+        optional.push("watching".to_owned());
+    }
+    let parts = crate::tui::fit::TitleParts {
+        duration: fmt_ms(elapsed),
+        docker: docker_parts(b),
+        image: b.image.clone(),
+        optional,
+    };
+    // Borders, the status, and a space either side of each.
+    let room = usize::from(area.width).saturating_sub(status.chars().count() + 6);
     let title = Line::from(vec![
         Span::raw(" "),
-        Span::styled(
-            format!("{} {}", icon(b.status, state.now), b.status),
-            t.status(b.status),
-        ),
-        Span::raw(format!(
-            " {} · {} · {} · {} {}",
-            b.id,
-            b.backend.as_str(),
-            b.image,
-            fmt_ms(elapsed),
-            if watching { "· watching " } else { "" }
-        )),
+        Span::styled(status, t.status(b.status)),
+        Span::raw(format!(" {} ", parts.fit(room))),
     ]);
     let block = Block::bordered().title(title).border_style(t.dim);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let notice_h = u16::from(b.notice.is_some());
+    let notice_lines = crate::tui::layout::notice_lines(b, inner.width);
+    let notice_h = u16::try_from(notice_lines.len()).unwrap_or(0);
     let [rows, notice] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(notice_h)]).areas(inner);
     let empty = BTreeMap::new();
@@ -82,11 +86,23 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
         },
         rows,
     );
-    if let Some((level, msg)) = &b.notice {
-        frame.render_widget(
-            Paragraph::new(format!(" ⚠ {msg}")).style(t.level(*level)),
-            notice,
-        );
+    if let Some((level, _)) = &b.notice {
+        let lines: Vec<Line> = notice_lines.into_iter().map(Line::from).collect();
+        frame.render_widget(Paragraph::new(lines).style(t.level(*level)), notice);
+    }
+}
+
+/// How the build reaches Docker, in full and compact (a cloud build only says privileged).
+fn docker_parts(b: &Build) -> (String, String) {
+    use crate::model::DockerAccess;
+    let compact = match b.docker {
+        DockerAccess::None => "no docker",
+        DockerAccess::HostSocket => "docker sock",
+        DockerAccess::Privileged => "privileged",
+    };
+    match (b.backend, b.docker) {
+        (crate::model::BackendKind::Cloud, DockerAccess::None) => (String::new(), String::new()),
+        _ => (format!("docker: {}", b.docker), compact.to_owned()),
     }
 }
 
@@ -96,8 +112,12 @@ fn cache(frame: &mut Frame, area: Rect, b: &Build, ctx: &Ctx) {
         .border_style(ctx.theme.dim);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    for (y, report) in (inner.y..inner.bottom()).zip(&b.caches) {
-        let row = Rect::new(inner.x, y, inner.width, 1);
+    let h = CacheGauge::rows(inner.width);
+    for (y, report) in (inner.y..inner.bottom())
+        .step_by(usize::from(h))
+        .zip(&b.caches)
+    {
+        let row = Rect::new(inner.x, y, inner.width, h.min(inner.bottom() - y));
         frame.render_widget(
             CacheGauge {
                 report,

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Sparkline};
+use ratatui::widgets::{Block, Paragraph};
 
 use super::Ctx;
 use crate::tui::state::{Focus, Group, State};
@@ -40,6 +40,34 @@ fn rows(state: &State) -> Vec<Row> {
         out.push(Row::Hint("  region to the config"));
     }
     out
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The newest `width` durations as bars scaled between the shortest and the longest, so
+/// every build shows (ratatui's sparkline scales from zero and draws a short build, or a row
+/// of zeros, as blanks). Equal durations are mid-height bars.
+#[must_use]
+pub fn sparkline(data: &[u64], width: usize) -> String {
+    let data = &data[data.len().saturating_sub(width)..];
+    let (Some(&min), Some(&max)) = (data.iter().min(), data.iter().max()) else {
+        return String::new();
+    };
+    let top: u64 = 7; // the highest index of BARS
+    data.iter()
+        .map(|&v| {
+            let level = if max == min {
+                top / 2
+            } else {
+                u64::try_from(
+                    (u128::from(v - min) * u128::from(top) + u128::from(max - min) / 2)
+                        / u128::from(max - min),
+                )
+                .unwrap_or(top)
+            };
+            BARS[usize::try_from(level.min(top)).unwrap_or(0)]
+        })
+        .collect()
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
@@ -89,7 +117,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
                 let data = p.durations(&state.builds);
                 if !data.is_empty() && inner.width > SPARK {
                     let spark = Rect::new(inner.right() - SPARK, y, SPARK, 1);
-                    frame.render_widget(Sparkline::default().data(&data).style(t.dim), spark);
+                    let bars = sparkline(&data, usize::from(SPARK));
+                    frame.render_widget(Paragraph::new(Span::styled(bars, t.dim)), spark);
                 }
             }
         }
@@ -98,5 +127,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
         let hint = Paragraph::new("no projects: add a buildspec.yml\nor [[cloud]] to the config")
             .style(t.dim);
         frame.render_widget(hint, inner);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn every_build_has_a_visible_bar() {
+        // A 50 ms build beside one-minute builds, zeros, and equal values: never a blank.
+        assert_eq!(sparkline(&[60_000, 50, 61_000], 8), "█▁█");
+        assert_eq!(sparkline(&[0, 0, 0], 8), "▄▄▄");
+        assert_eq!(sparkline(&[5, 5], 8), "▄▄");
+        assert_eq!(sparkline(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 8), "▁▂▃▄▅▆▇█");
+        assert_eq!(sparkline(&[], 8), "");
+        assert!(!sparkline(&[0, 1, u64::MAX], 8).contains(' '));
     }
 }

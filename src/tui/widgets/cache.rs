@@ -16,7 +16,15 @@ pub struct CacheGauge<'a> {
     pub theme: &'a Theme,
 }
 
+use crate::tui::layout::CACHE_WIDE as WIDE;
+
 impl CacheGauge<'_> {
+    /// Rows one report takes at `width`.
+    #[must_use]
+    pub const fn rows(width: u16) -> u16 {
+        crate::tui::layout::cache_rows(width)
+    }
+
     /// Hit ratio, 0..=1.
     #[must_use]
     pub fn ratio(&self) -> f64 {
@@ -32,13 +40,26 @@ impl Widget for CacheGauge<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let r = self.report;
         let t = self.theme;
+        let compact = area.width < WIDE && area.height >= 2;
+        let (first, second) = if compact {
+            let [a, b] =
+                Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+            (a, b)
+        } else {
+            (area, Rect::default())
+        };
         let [name, gauge, rest] = Layout::horizontal([
             Constraint::Length(22),
-            Constraint::Length(30),
-            Constraint::Fill(1),
+            if compact {
+                Constraint::Fill(1)
+            } else {
+                Constraint::Length(30)
+            },
+            Constraint::Fill(u16::from(!compact)),
         ])
-        .areas(area);
-        Paragraph::new(format!(" {:.21}", r.target))
+        .areas(first);
+        // A gap before the gauge; a long name is cut with a mark.
+        Paragraph::new(format!(" {}", crate::tui::fit::ellipsize(&r.target, 20)))
             .style(t.accent)
             .render(name, buf);
         let style = if self.ratio() >= 0.999 {
@@ -57,6 +78,11 @@ impl Widget for CacheGauge<'_> {
             spans.push(Span::styled("  first miss: ", t.dim));
             spans.push(Span::styled(miss.clone(), t.in_progress));
         }
-        Paragraph::new(Line::from(spans)).render(rest, buf);
+        if compact {
+            spans[0] = Span::raw(format!("   saved ~{}", fmt_ms(r.saved_ms)));
+            Paragraph::new(Line::from(spans)).render(second, buf);
+        } else {
+            Paragraph::new(Line::from(spans)).render(rest, buf);
+        }
     }
 }

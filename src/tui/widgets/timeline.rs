@@ -20,6 +20,11 @@ use crate::tui::theme::Theme;
 
 const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"];
 const BAR: usize = 16;
+/// The bar on a narrow row (an 80-column screen), which also leaves out the median.
+const BAR_NARROW: usize = 3;
+/// Rows narrower than this get the narrow progress bar (the row, the bar and its median
+/// take 84 columns).
+const NARROW: u16 = 84;
 
 /// The timeline of one build.
 pub struct PhaseTimeline<'a> {
@@ -62,21 +67,27 @@ impl PhaseTimeline<'_> {
         layout::timeline_rows(self.build)
     }
 
-    fn row(&self, p: &PhaseRow) -> Line<'static> {
+    fn row(&self, p: &PhaseRow, narrow: bool) -> Line<'static> {
         let t = self.theme;
         let st = t.status(p.status);
+        let clock = self.build.clock(self.now);
         let elapsed = p.duration_ms.unwrap_or_else(|| {
-            u64::try_from((self.now - p.started).num_milliseconds().max(0)).unwrap_or(0)
+            u64::try_from((clock - p.started).num_milliseconds().max(0)).unwrap_or(0)
         });
         let mut spans = vec![
             Span::styled(format!(" {} ", icon(p.status, self.now)), st),
             Span::styled(format!("{:<17}", p.kind.as_str()), st),
             Span::styled(format!("#{:<2} ", p.attempt), t.dim),
             Span::styled(format!("{:<12}", p.status.as_str()), st),
-            Span::raw(format!("{:>8}  ", fmt_ms(elapsed))),
+            // Narrow: two columns fewer, so the running phase's bar and percentage fit 52.
+            Span::raw(if narrow {
+                format!("{:>7} ", fmt_ms(elapsed))
+            } else {
+                format!("{:>8}  ", fmt_ms(elapsed))
+            }),
         ];
         if p.status == Status::InProgress {
-            spans.extend(self.progress(p.kind, elapsed));
+            spans.extend(self.progress(p.kind, elapsed, narrow));
         }
         if let Some(r) = &p.regression {
             spans.push(Span::styled(format!("  ▲ {r}"), t.highlight));
@@ -99,13 +110,14 @@ impl PhaseTimeline<'_> {
     }
 
     #[allow(clippy::cast_precision_loss)] // durations in ms are far below 2^52
-    fn progress(&self, kind: PhaseKind, elapsed: u64) -> Vec<Span<'static>> {
+    fn progress(&self, kind: PhaseKind, elapsed: u64, narrow: bool) -> Vec<Span<'static>> {
         let Some(&median) = self.medians.get(&kind).filter(|m| **m > 0) else {
             return vec![Span::styled("(no history)", self.theme.dim)];
         };
         let ratio = elapsed as f64 / median as f64;
+        let bar = if narrow { BAR_NARROW } else { BAR };
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=BAR
-        let filled = ((ratio.min(1.0) * BAR as f64).round() as usize).min(BAR);
+        let filled = ((ratio.min(1.0) * bar as f64).round() as usize).min(bar);
         let style = if ratio > 1.0 {
             self.theme.failed
         } else {
@@ -113,35 +125,69 @@ impl PhaseTimeline<'_> {
         };
         vec![
             Span::styled("█".repeat(filled), style),
-            Span::styled("░".repeat(BAR - filled), self.theme.dim),
-            Span::raw(format!(
-                " {:>3.0}% of median {}",
-                ratio * 100.0,
-                fmt_ms(median)
-            )),
+            Span::styled("░".repeat(bar - filled), self.theme.dim),
+            Span::raw(if narrow {
+                format!(" {:>3.0}%", ratio * 100.0)
+            } else {
+                format!(" {:>3.0}% of median {}", ratio * 100.0, fmt_ms(median))
+            }),
         ]
     }
 }
 
 impl Widget for PhaseTimeline<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let mut lines: Vec<Line> = Vec::new();
+        // Each line, and whether it must stay when space is short (a failure and its cause).
+        let mut lines: Vec<(Line, bool)> = Vec::new();
+        let narrow = area.width < NARROW;
         for p in &self.build.phases {
-            lines.push(self.row(p));
+            let failed = Self::has_context(p)
+                || matches!(p.status, Status::Failed | Status::Fault | Status::TimedOut);
+            lines.push((self.row(p, narrow), failed));
             if Self::has_context(p) {
-                let text = format!("   └ {}: {}", p.context.status_code, p.context.message);
-                lines.push(Line::styled(text, self.theme.failed));
+                // The cause first: a narrow row keeps why it failed.
+                let text = format!(
+                    "   └ {} · {}",
+                    crate::tui::fit::cause_first(&p.context.message),
+                    p.context.status_code
+                );
+                lines.push((Line::styled(text, self.theme.failed), true));
             }
         }
         for k in self.pending() {
-            lines.push(Line::styled(
-                format!(" ·  {:<17}    pending", k.as_str()),
-                self.theme.dim,
+            lines.push((
+                Line::styled(format!(" ·  {:<17}    pending", k.as_str()), self.theme.dim),
+                false,
             ));
         }
-        // Keep the newest rows when space is short.
-        let skip = lines.len().saturating_sub(area.height as usize);
-        Paragraph::new(lines.split_off(skip)).render(area, buf);
+        let height = usize::from(area.height);
+        if lines.len() <= height || height < 2 {
+            let skip = lines.len().saturating_sub(height);
+            let shown: Vec<Line> = lines.into_iter().skip(skip).map(|(l, _)| l).collect();
+            Paragraph::new(shown).render(area, buf);
+            return;
+        }
+        // Space is short: the oldest rows go first, a failure and its cause last; a first row
+        // says how many are hidden.
+        let mut hide = lines.len() - height + 1;
+        let hidden = hide;
+        for keep in [false, true] {
+            let mut i = 0;
+            while hide > 0 && i < lines.len() {
+                if lines[i].1 == keep {
+                    lines.remove(i);
+                    hide -= 1;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        let mut shown = vec![Line::styled(
+            format!(" ▲ {hidden} more (earlier phases)"),
+            self.theme.dim,
+        )];
+        shown.extend(lines.into_iter().map(|(l, _)| l));
+        Paragraph::new(shown).render(area, buf);
     }
 }
 
@@ -160,7 +206,9 @@ mod tests {
             key: None,
             backend: BackendKind::Local,
             image: "img".into(),
+            docker: crate::model::DockerAccess::None,
             started: Utc.timestamp_opt(0, 0).unwrap(),
+            ended: None,
             status,
             duration_ms: None,
             phases,
@@ -221,7 +269,7 @@ mod tests {
         );
         let row2: String = (0..100).map(|x| buf[(x, 2)].symbol().to_owned()).collect();
         assert!(
-            row2.starts_with("   └ COMMAND_EXECUTION_ERROR: exit status 2"),
+            row2.starts_with("   └ exit status 2 · COMMAND_EXECUTION_ERROR"),
             "{row2}"
         );
         assert_eq!(buf[(6, 2)].fg, Color::Red);
@@ -335,5 +383,40 @@ mod tests {
         assert!(!cells(&buf, 0, 0..100).contains('⚑'), "attempt 1");
         assert_eq!(cells(&buf, 2, 46..63), "  ⚑ docker-daemon", "attempt 2");
         assert_eq!(cells(&buf, 2, 63..70).trim(), "", "no key named");
+    }
+
+    #[test]
+    fn when_space_is_short_a_failure_stays_and_the_hidden_rows_are_counted() {
+        let mut failed = row(PhaseKind::Build, Status::Failed, Some(2500));
+        failed.context = PhaseContext::new(StatusCode::CommandExecutionError, "exit status 2");
+        let b = build(
+            vec![
+                row(PhaseKind::Install, Status::Succeeded, Some(1000)),
+                failed,
+                row(PhaseKind::PostBuild, Status::Succeeded, Some(10)),
+                row(PhaseKind::UploadArtifacts, Status::Succeeded, Some(10)),
+                row(PhaseKind::Finalizing, Status::Succeeded, Some(10)),
+            ],
+            Status::Failed,
+        );
+        let theme = Theme::default();
+        let medians = BTreeMap::new();
+        let w = PhaseTimeline {
+            build: &b,
+            medians: &medians,
+            theme: &theme,
+            now: Utc.timestamp_opt(10, 0).unwrap(),
+            diagnosis_key: "d",
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 4));
+        w.render(buf.area, &mut buf);
+        let text: Vec<String> = (0..4).map(|y| cells(&buf, y, 0..40)).collect();
+        assert_eq!(text[0].trim_end(), " ▲ 3 more (earlier phases)");
+        assert!(
+            text[1].contains("BUILD") && text[1].contains("FAILED"),
+            "{text:?}"
+        );
+        assert!(text[2].contains("exit status 2"), "{text:?}");
+        assert!(text[3].contains("FINALIZING"), "{text:?}");
     }
 }
