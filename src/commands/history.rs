@@ -221,6 +221,7 @@ mod tests {
                 project: "p".into(),
                 backend: "local".into(),
                 image: None,
+                docker: None,
                 source_version: None,
                 status: "SUCCEEDED".into(),
                 interrupted: false,

@@ -394,6 +394,7 @@ fn through_tap(backend: crate::model::BackendKind, lines: Vec<LogLine>) -> Vec<D
         project: "p".into(),
         backend,
         image: "img".into(),
+        docker: crate::model::DockerAccess::None,
         at,
     });
     events.extend(tap.observe(crate::model::BuildEvent::Logs {

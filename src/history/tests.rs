@@ -311,6 +311,7 @@ fn run_events(
             project: id.project().to_owned(),
             backend: BackendKind::Local,
             image: "img".into(),
+            docker: crate::model::DockerAccess::None,
             at: at(start),
         },
         BuildEvent::PhaseStarted {

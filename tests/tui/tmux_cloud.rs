@@ -236,7 +236,7 @@ fn a_cloud_target_without_profile_opens_the_newest_build_on_selection() {
     let s = tmux.wait("the newest build, without b", |s| {
         s.contains("COMMAND_EXECUTION_ERROR") && s.contains("make: *** [test] Error 2")
     });
-    assert!(s.contains("FAILED") && s.contains("demo:11111111"), "{s}");
+    assert!(s.contains("FAILED demo:11111111"), "{s}");
     assert!(!s.contains("no build yet"), "{s}");
     tmux.keys(&["q"]);
     tmux.wait_command("bash", std::time::Duration::from_secs(30));

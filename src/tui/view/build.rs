@@ -49,7 +49,14 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
     let watching = b.backend == crate::model::BackendKind::Local
         && state.watching.iter().any(|k| b.belongs_to(k));
     let status = format!("{} {}", icon(b.status, state.now), b.status);
-    let mut optional = vec![b.id.to_string(), b.backend.as_str().to_owned()];
+    // The id as far as a person needs it to tell builds apart (and as `cbdash resume` takes
+    // it: a unique prefix of the uuid); the whole id is in the builds list and the history.
+    let short_id = format!(
+        "{}:{}",
+        b.id.project(),
+        b.id.uuid().get(..8).unwrap_or(b.id.uuid())
+    );
+    let mut optional = vec![short_id, b.backend.as_str().to_owned()];
     if watching {
         optional.push("watching".to_owned());
     }
