@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use cbdash::engine::cloud::ecr::{self, EcrRef};
+use cbdash::engine::cloud::follow::follow_build;
 use cbdash::engine::cloud::logs::{TailInfo, TailOptions, tail};
-use cbdash::engine::cloud::watch::watch_build;
 use cbdash::engine::cloud::{
     CloudClients, CloudError, CloudTarget, ConnectOptions, LogLocation, actions, projects,
 };
@@ -136,7 +136,7 @@ async fn a_build_is_started_with_overrides_and_followed_to_its_end() {
         }
         v
     });
-    let outcome = watch_build(
+    let outcome = follow_build(
         &c,
         started.id.clone(),
         &crate::cloud_scripted::fast(),

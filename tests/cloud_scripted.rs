@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use cbdash::engine::cloud::follow::{FollowOptions, follow_build};
 use cbdash::engine::cloud::logs::TailOptions;
 use cbdash::engine::cloud::poller::Poller;
 use cbdash::engine::cloud::schedule::{Intervals, PollerState, Priority};
-use cbdash::engine::cloud::watch::{WatchOptions, watch_build};
 use cbdash::engine::cloud::{
     CloudClients, CloudError, CloudTarget, ConnectOptions, actions, projects,
 };
@@ -33,9 +33,9 @@ pub async fn clients_for(fake: &FakeAws, region: &str) -> CloudClients {
     CloudClients::connect(&target, &opts).await
 }
 
-pub fn fast() -> WatchOptions {
+pub fn fast() -> FollowOptions {
     let ms = Duration::from_millis;
-    WatchOptions {
+    FollowOptions {
         intervals: Intervals {
             focused: ms(30),
             background: ms(200),
@@ -129,7 +129,7 @@ async fn watch_scripted(fake: &FakeAws) -> (Result<BuildOutcome, EngineError>, V
         }
         v
     });
-    let outcome = watch_build(
+    let outcome = follow_build(
         &clients,
         BuildId(ID.into()),
         &fast(),

@@ -1,5 +1,5 @@
 //! The event pipeline every consumer of a build shares (`cbdash run`, `cbdash cloud watch`, the
-//! dashboard driver): the layer-cache tap derives cache reports from the log, the diagnosis tap
+//! dashboard's executor): the layer-cache tap derives cache reports from the log, the diagnosis tap
 //! recognises known failures in it, and the history recorder stores every event and derives
 //! regressions when a build finishes.
 //!

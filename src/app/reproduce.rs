@@ -42,7 +42,7 @@ pub async fn run(global: &GlobalArgs, clients: &CloudClients, args: &ReproduceAr
     crate::engine::local::images::precheck(req.image.as_deref()).await?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     if tty && !args.plain && !args.json {
-        return Box::pin(dashboard::follow_build(global, req)).await;
+        return Box::pin(dashboard::open_on_build(global, req)).await;
     }
     headless::run(req, Pipeline::new(global.history.as_deref()), args.json).await
 }

@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CloudArgs, CloudCommand, CloudStartArgs, GlobalArgs};
 use crate::engine::cloud::ecr::{self, EcrImage};
+use crate::engine::cloud::follow::{FollowOptions, follow_build};
 use crate::engine::cloud::projects::{self, ProjectGroup};
-use crate::engine::cloud::watch::{WatchOptions, watch_build};
 use crate::engine::cloud::{CloudClients, CloudError, CloudTarget, ConnectOptions, actions};
 use crate::engine::{BuildRequest, EventSink};
 use crate::model::{BuildEvent, BuildId, NoticeLevel, Status};
@@ -193,11 +193,11 @@ async fn follow(clients: &CloudClients, id: BuildId, how: &Follow<'_>) -> Result
     let (sink, mut rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
-    let opts = WatchOptions {
+    let opts = FollowOptions {
         live_tail: how.live_tail,
-        ..WatchOptions::default()
+        ..FollowOptions::default()
     };
-    let watcher = watch_build(clients, id.clone(), &opts, sink, cancel.clone());
+    let watcher = follow_build(clients, id.clone(), &opts, sink, cancel.clone());
     let mut output = Output::new(how.json);
     let printer = async {
         // Only push lines are kept from the log, for the ECR lookup: memory stays bounded.

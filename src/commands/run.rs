@@ -24,7 +24,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
     }
     // On a terminal, without --plain or --json, the build opens in the dashboard.
     if !args.plain && !args.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        return runtime.block_on(dashboard::follow_build(global, req));
+        return runtime.block_on(dashboard::open_on_build(global, req));
     }
     let buildspec = req
         .buildspec

@@ -1,6 +1,6 @@
 //! The `R` forms. A cloud project's start-with-overrides form: four text fields, Tab/Down and
 //! BackTab/Up to move, Enter to start, Esc to cancel; the typed text becomes a
-//! [`StartOverrides`], checked here, before the driver sends StartBuild. A local project's run
+//! [`StartOverrides`], checked here, before the executor sends StartBuild. A local project's run
 //! form ([`run_key`]): image, Docker mode (space or the side arrows cycle), extra variables
 //! and "save to .cbdash.toml", becoming [`LocalOverrides`] for `Effect::StartLocal`. Part of
 //! the pure reducer.

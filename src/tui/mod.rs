@@ -1,4 +1,4 @@
-//! The dashboard: an Elm-style core inside a small async shell.
+//! The dashboard: an Elm-style core inside a small async event loop.
 //!
 //! - [`state`]: everything shown, as plain data; [`msg`]: what comes in (`Msg`) and goes out
 //!   (`Effect`).
@@ -11,13 +11,14 @@
 //! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
 //!   output safe to draw.
 //! - [`keymap`]: keys are data (config/default.toml), help and hints come from it.
-//! - [`term`] restores the terminal on every exit path; [`shell`] is the async loop (input
+//! - [`term`] restores the terminal on every exit path; [`event_loop`] is the async loop (input
 //!   first, events drained in batches, frames only when dirty).
 //!
 //! Never imports bollard, the AWS SDK or `engine::{local, cloud}`: builds arrive as
 //! `BuildEvent`s from the executor (`app::dashboard`), which also runs the build effects.
 
 pub mod actions;
+pub mod event_loop;
 pub mod files;
 pub mod fit;
 pub mod fmt;
@@ -29,7 +30,6 @@ pub mod logview;
 pub mod modal;
 pub mod msg;
 pub mod sanitize;
-pub mod shell;
 pub mod state;
 pub mod term;
 pub mod theme;

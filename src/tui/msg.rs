@@ -1,9 +1,9 @@
 //! What flows into the reducer ([`Msg`]) and what comes out of it ([`Effect`]).
 //!
-//! The shell turns terminal input into `Msg::Key`, the clock into `Msg::Tick`, and the driver
+//! The event loop turns terminal input into `Msg::Key`, the clock into `Msg::Tick`, and the executor
 //! forwards backend `BuildEvent`s as `Msg::Build`. The reducer answers with `Effect`s: the
-//! ones about builds (start, stop, shell) go to the driver, which owns the backends; the ones
-//! about the terminal (clipboard, bell, saving a file) the shell performs itself.
+//! ones about builds (start, stop, shell) go to the executor, which owns the backends; the ones
+//! about the terminal (clipboard, bell, saving a file) the event loop performs itself.
 
 use std::path::PathBuf;
 
@@ -16,14 +16,14 @@ use crate::model::{BuildEvent, BuildId, DockerAccess, NoticeLevel, PhaseKind};
 /// An input to [`super::update::update`].
 #[derive(Clone, Debug)]
 pub enum Msg {
-    /// A key press (releases and repeats are dropped by the shell).
+    /// A key press (releases and repeats are dropped by the event loop).
     Key(Key),
     /// A backend event, as the pipeline forwards it (cache reports and regressions included:
     /// `BuildEvent::Cache`, `BuildEvent::Regression`). Its build's project is matched by name
     /// (and backend) when exactly one project has that name: what replayed events and tests
     /// send.
     Build(BuildEvent),
-    /// A backend event of a build of `project`: what the driver sends, as it knows which
+    /// A backend event of a build of `project`: what the executor sends, as it knows which
     /// project (group and all) it started or follows, so one name in two groups never mixes.
     ProjectBuild {
         project: ProjectKey,
@@ -41,7 +41,7 @@ pub enum Msg {
         builds: Vec<PastBuild>,
         phase_medians: Vec<(PhaseKind, u64)>,
     },
-    /// Read the next slice of a search in progress (the shell sends this to itself after
+    /// Read the next slice of a search in progress (the event loop sends this to itself after
     /// `Effect::ContinueSearch`, so input is read between slices).
     ContinueSearch,
     /// A message for the status line (an effect failed, a feature is not available).
@@ -56,7 +56,7 @@ pub enum RunMode {
     /// A fresh build.
     Full,
     /// Resume `build` in place from its failed `phase` (a local build whose container was
-    /// kept); the driver starts a fresh build, saying so, when that is not possible.
+    /// kept); the executor starts a fresh build, saying so, when that is not possible.
     FromFailedPhase { build: BuildId, phase: PhaseKind },
 }
 
@@ -84,7 +84,7 @@ pub struct LocalOverrides {
     pub save: bool,
 }
 
-/// An output of the reducer, performed by the shell or the driver.
+/// An output of the reducer, performed by the event loop or the executor.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Start a build of a project.
@@ -122,7 +122,7 @@ pub enum Effect {
     /// Put text on the clipboard (OSC 52).
     Clipboard(String),
     /// Write a file (a saved log) at `path` under cbdash's data directory (never into a
-    /// project, where a watched project would see it); the shell flashes the full path.
+    /// project, where a watched project would see it); the event loop flashes the full path.
     SaveFile { path: PathBuf, contents: String },
     /// Ring the bell and send an OSC 9 notification.
     Notify(String),
@@ -133,10 +133,10 @@ pub enum Effect {
 }
 
 impl Effect {
-    /// Whether the driver (which owns the backends) performs this effect, rather than the
-    /// terminal shell.
+    /// Whether the executor (which owns the backends) performs this effect, rather than the
+    /// terminal event loop.
     #[must_use]
-    pub const fn for_driver(&self) -> bool {
+    pub const fn for_executor(&self) -> bool {
         matches!(
             self,
             Self::StartBuild { .. }

@@ -30,13 +30,13 @@ impl fmt::Display for Group {
     }
 }
 
-/// A project, as the driver names it.
+/// A project, as the executor names it.
 ///
 /// Its identity is its group and its name, and nothing else: equality, hashing and order
-/// (every map keyed by project, in the reducer and in the driver) use `(group, name)`. So two
+/// (every map keyed by project, in the reducer and in the executor) use `(group, name)`. So two
 /// cloud projects with one name in two profiles or regions are two projects, and a local
 /// project is one name, as the run history keys it (`dir` is where it lives: data the
-/// driver needs, not part of who it is; a key made without it still names the same project).
+/// executor needs, not part of who it is; a key made without it still names the same project).
 #[derive(Clone, Debug)]
 pub struct ProjectKey {
     pub name: String,
@@ -195,7 +195,7 @@ pub struct Build {
     pub id: BuildId,
     /// The project's name, as the build's events say it.
     pub project: String,
-    /// The project the build belongs to, when known (the driver says which; a replayed event
+    /// The project the build belongs to, when known (the executor says which; a replayed event
     /// names only a project, which is matched when exactly one project has that name).
     pub key: Option<ProjectKey>,
     pub backend: BackendKind,
@@ -217,7 +217,7 @@ pub struct Build {
 }
 
 impl Build {
-    /// Whether this is a build of `key`: by the project the driver named; a build whose
+    /// Whether this is a build of `key`: by the project the executor named; a build whose
     /// project was not named (a replayed event) by its name and backend.
     #[must_use]
     pub fn belongs_to(&self, key: &ProjectKey) -> bool {

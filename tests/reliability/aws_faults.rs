@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cbdash::engine::EventSink;
-use cbdash::engine::cloud::watch::watch_build;
+use cbdash::engine::cloud::follow::follow_build;
 use cbdash::model::{BuildEvent, BuildId, Status};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -55,7 +55,7 @@ async fn watch(fake: &FakeAws) -> (Result<Status, String>, Vec<BuildEvent>) {
     opts.tail.backoff = opts.intervals;
     let outcome = tokio::time::timeout(
         std::time::Duration::from_secs(30),
-        watch_build(
+        follow_build(
             &clients,
             BuildId(ID.into()),
             &opts,

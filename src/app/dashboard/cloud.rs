@@ -15,7 +15,7 @@ use super::EVENT_CAPACITY;
 use super::executor::{Forward, Task};
 use super::history::cloud_history_msg;
 use crate::config::user::CloudTarget as ConfigTarget;
-use crate::engine::cloud::watch::{WatchOptions, watch_build};
+use crate::engine::cloud::follow::{FollowOptions, follow_build};
 use crate::engine::cloud::{
     CloudClients, CloudError, CloudTarget, ConnectOptions, actions, projects, reproduce,
 };
@@ -43,7 +43,7 @@ pub(super) struct CloudPool {
     listed: Listed,
     /// Builds being followed: each once at a time (a follow that ends, or fails, leaves).
     following: Arc<Mutex<HashSet<BuildId>>>,
-    watch: WatchOptions,
+    watch: FollowOptions,
 }
 
 /// When each project's builds were last listed.
@@ -97,7 +97,7 @@ impl CloudPool {
             configured,
             listed: Arc::default(),
             following: Arc::default(),
-            watch: WatchOptions::default(),
+            watch: FollowOptions::default(),
         }
     }
 
@@ -109,7 +109,7 @@ impl CloudPool {
             configured: Vec::new(),
             listed: Arc::default(),
             following: Arc::default(),
-            watch: WatchOptions::default(),
+            watch: FollowOptions::default(),
         }
     }
 
@@ -273,7 +273,7 @@ impl CloudPool {
     }
 
     /// Reads a cloud project (or one of its builds), resolves its secret variables and hands
-    /// the local request on the current directory to the driver, as the project `local`.
+    /// the local request on the current directory to the executor, as the project `local`.
     pub fn reproduce(
         &self,
         cloud: ProjectKey,
@@ -328,7 +328,7 @@ async fn list_builds(clients: &CloudClients, project: ProjectKey) -> Msg {
 /// Follows the build a StartBuild or RetryBuild call started, or says why there is none.
 async fn follow_new(
     clients: CloudClients,
-    watch: WatchOptions,
+    watch: FollowOptions,
     project: ProjectKey,
     started: Result<BuildId, CloudError>,
     ctx: Forward,
@@ -343,14 +343,14 @@ async fn follow_new(
 /// Watches `id` to its end, its events going through the pipeline into the TUI.
 async fn follow(
     clients: CloudClients,
-    watch: WatchOptions,
+    watch: FollowOptions,
     project: ProjectKey,
     id: BuildId,
     ctx: Forward,
 ) {
     let (sink, rx) = EventSink::channel(EVENT_CAPACITY);
     let run = async {
-        if let Err(e) = watch_build(&clients, id, &watch, sink, ctx.cancel.clone()).await {
+        if let Err(e) = follow_build(&clients, id, &watch, sink, ctx.cancel.clone()).await {
             ctx.fail(&project.name, &e).await;
         }
     };

@@ -400,8 +400,8 @@ mod tests {
     use super::*;
     use crate::model::{BackendKind, Status};
 
-    /// Every event of a build reaches the TUI with the project the driver knows it by, and
-    /// its id is registered under that project (the driver's `by_id`, used to stop it): the
+    /// Every event of a build reaches the TUI with the project the executor knows it by, and
+    /// its id is registered under that project (the executor's `by_id`, used to stop it): the
     /// event itself names only "api", which two groups have.
     #[tokio::test]
     async fn forwarded_events_carry_their_project() {

@@ -16,15 +16,15 @@ use super::executor::{Forward, Task};
 use crate::engine::local::{KeptBuilds, ResumeRequest};
 use crate::engine::{BuildRequest, EngineError, EventSink, Keep};
 use crate::model::{BuildId, NoticeLevel, PhaseKind};
+use crate::tui::event_loop::Suspend;
 use crate::tui::msg::Msg;
-use crate::tui::shell::Suspend;
 use crate::tui::state::ProjectKey;
 use crate::watch::{DEBOUNCE, ProjectWatcher};
 
 /// How often kept containers are checked for their idle time.
 const EXPIRY_EVERY: Duration = Duration::from_mins(1);
 
-/// What the driver knows about kept builds.
+/// What the executor knows about kept builds.
 pub(super) struct Kept {
     /// The idle time after which a kept container goes (`[options] keep_idle`).
     pub keep_idle: Duration,
@@ -99,7 +99,7 @@ pub(super) fn expiry<L: KeptBuilds>(backend: Arc<L>, stop: CancellationToken) ->
 }
 
 /// Resumes `build` from `phase` in place; when it cannot be resumed, says why and hands
-/// `fresh` (the project's request) to the driver to run the whole build.
+/// `fresh` (the project's request) to the executor to run the whole build.
 pub(super) fn resume<L: KeptBuilds>(
     backend: Arc<L>,
     (project, build, phase): (ProjectKey, BuildId, PhaseKind),

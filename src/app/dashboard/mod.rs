@@ -35,9 +35,9 @@ use crate::config::user::UserConfig;
 use crate::engine::local::{KeptBuilds, LocalBackend};
 use crate::engine::{Backend, BuildRequest};
 use crate::model::BackendKind;
+use crate::tui::event_loop::{self, LoopOptions};
 use crate::tui::keymap::Keymap;
 use crate::tui::msg::{Effect, Msg, RunMode};
-use crate::tui::shell::{self, ShellOptions};
 use crate::tui::state::{Group, Options, ProjectKey, State};
 use crate::tui::theme::{self, Theme};
 
@@ -45,7 +45,7 @@ use cloud::CloudPool;
 use executor::Executor;
 use history::LocalHistory;
 
-/// Capacity of the channel from the driver to the TUI.
+/// Capacity of the channel from the executor to the TUI.
 const MSG_CAPACITY: usize = 1024;
 /// Capacity of one build's event channel.
 const EVENT_CAPACITY: usize = 256;
@@ -106,7 +106,7 @@ pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
     for p in &config.projects {
         local(&expand_home(&p.path), Some(p.name.clone()));
     }
-    // Groups without a `projects` list get every project of the account from the driver.
+    // Groups without a `projects` list get every project of the account from the executor.
     for c in &config.cloud {
         for name in &c.projects {
             out.push(ProjectKey {
@@ -171,7 +171,7 @@ pub async fn run_with<L: Backend + KeptBuilds>(
     for fx in initial {
         fx_tx.try_send(fx).ok();
     }
-    let opts = ShellOptions {
+    let opts = LoopOptions {
         mouse: setup.config.options.mouse,
         max_fps: setup.config.options.max_fps,
     };
@@ -187,7 +187,7 @@ pub async fn run_with<L: Backend + KeptBuilds>(
         kept: kept::Kept::new(setup.config.options.keep_idle, suspend_tx),
     };
     let executor = tokio::spawn(executor.run(fx_rx));
-    let state = shell::run(
+    let state = event_loop::run(
         state,
         &setup.keymap,
         &setup.theme,
@@ -213,7 +213,7 @@ pub async fn run_with<L: Backend + KeptBuilds>(
 /// `cbdash run` on a terminal: the dashboard on the request's project, with its build started
 /// at once and run exactly as requested (image, env, secrets, options). Other projects (and
 /// this one's `R` form) use their settings.
-pub async fn follow_build(global: &GlobalArgs, req: BuildRequest) -> Result<u8> {
+pub async fn open_on_build(global: &GlobalArgs, req: BuildRequest) -> Result<u8> {
     let dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut setup = Setup::load(global, &dir)?;
     let key = ProjectKey {

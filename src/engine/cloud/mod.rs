@@ -20,13 +20,13 @@
 pub mod actions;
 pub mod client;
 pub mod ecr;
+pub mod follow;
 pub mod logs;
 pub mod poller;
 pub mod projects;
 pub mod reproduce;
 pub mod schedule;
 pub mod snapshot;
-pub mod watch;
 
 pub use client::{CloudClients, ConnectOptions};
 pub use projects::{ProjectGroup, ProjectInfo};
@@ -156,11 +156,11 @@ impl Backend for CloudBackend {
             None => None,
         };
         let started = actions::start_build(&self.clients.codebuild, &req, buildspec).await?;
-        let opts = watch::WatchOptions {
+        let opts = follow::FollowOptions {
             live_tail: self.live_tail,
-            ..watch::WatchOptions::default()
+            ..follow::FollowOptions::default()
         };
-        Box::pin(watch::watch_build(
+        Box::pin(follow::follow_build(
             &self.clients,
             started.id,
             &opts,

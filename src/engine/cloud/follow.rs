@@ -18,17 +18,17 @@ use super::snapshot::BuildSnapshot;
 
 /// How to watch.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct WatchOptions {
+pub struct FollowOptions {
     pub intervals: Intervals,
     pub tail: TailOptions,
     pub live_tail: bool,
 }
 
 /// Follows `id` until it ends, emitting its phases and log into `sink`.
-pub async fn watch_build(
+pub async fn follow_build(
     clients: &CloudClients,
     id: BuildId,
-    opts: &WatchOptions,
+    opts: &FollowOptions,
     sink: EventSink,
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, EngineError> {

@@ -1,8 +1,8 @@
-//! The async shell around the pure core: reads the terminal and the driver's messages,
+//! The async event loop around the pure core: reads the terminal and the executor's messages,
 //! folds them through `update`, performs terminal effects, hands build effects to the
-//! driver, and draws.
+//! executor, and draws.
 //!
-//! Responsiveness rules: input is polled first (`biased` select), driver messages are
+//! Responsiveness rules: input is polled first (`biased` select), executor messages are
 //! drained in batches (`recv_many`), and a frame is drawn only when something changed, at
 //! most `max_fps` times a second; a key press is drawn at once if the last frame is older
 //! than one frame interval. The clock reaches the state as `Msg::Tick` four times a second.
@@ -25,14 +25,14 @@ use super::update::{flash, update};
 use super::view::{self, Ctx};
 use crate::model::NoticeLevel;
 
-/// How the shell runs.
+/// How the event loop runs.
 #[derive(Clone, Copy, Debug)]
-pub struct ShellOptions {
+pub struct LoopOptions {
     pub mouse: bool,
     pub max_fps: u16,
 }
 
-/// The driver's request for the terminal (a shell in a build container, `e`): the shell
+/// The executor's request for the terminal (a shell in a build container, `e`): the shell
 /// leaves raw mode and the alternate screen and stops reading input, says so on `ready`, and
 /// takes the terminal back when `done` fires or is dropped.
 #[derive(Debug)]
@@ -41,21 +41,21 @@ pub struct Suspend {
     pub done: tokio::sync::oneshot::Receiver<()>,
 }
 
-/// The shell failed (the terminal went away).
+/// The event loop failed (the terminal went away).
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {
     #[error("terminal error: {0}")]
     Terminal(#[from] std::io::Error),
 }
 
-/// Runs the dashboard until the user quits. `msgs` carries the driver's messages;
+/// Runs the dashboard until the user quits. `msgs` carries the executor's messages;
 /// build effects go to `effects`; `suspends` asks for the terminal (see [`Suspend`]).
 /// Returns the final state.
 pub async fn run(
     mut state: State,
     keymap: &Keymap,
     theme: &Theme,
-    opts: ShellOptions,
+    opts: LoopOptions,
     mut msgs: mpsc::Receiver<Msg>,
     effects: mpsc::Sender<Effect>,
     mut suspends: mpsc::Receiver<Suspend>,
@@ -80,9 +80,9 @@ pub async fn run(
         .unwrap_or_else(Instant::now);
     let mut last_clock = Instant::now();
     let mut dirty = true;
-    let mut driver_open = true;
+    let mut executor_open = true;
     let ctx = Ctx { keymap, theme };
-    // Messages the shell sends itself (a search continuing), handled after input.
+    // Messages the event loop sends itself (a search continuing), handled after input.
     let mut own: Vec<Msg> = Vec::new();
     while !state.quitting {
         let mut urgent = false;
@@ -107,9 +107,9 @@ pub async fn run(
                 }
                 dirty = true;
             },
-            n = msgs.recv_many(&mut batch, 256), if driver_open => {
+            n = msgs.recv_many(&mut batch, 256), if executor_open => {
                 if n == 0 {
-                    driver_open = false;
+                    executor_open = false;
                 }
                 for msg in batch.drain(..) {
                     let fx = update(&mut state, keymap, msg);
@@ -118,7 +118,7 @@ pub async fn run(
                 dirty = true;
             },
             Some(request) = suspends.recv() => {
-                // Hand the terminal over until the driver is done with it, then redraw all.
+                // Hand the terminal over until the executor is done with it, then redraw all.
                 drop(input);
                 drop(guard);
                 let _ = request.ready.send(());
@@ -148,12 +148,12 @@ pub async fn run(
     Ok(state)
 }
 
-/// Performs terminal effects here and forwards build effects to the driver; returns the
-/// messages the shell sends itself.
+/// Performs terminal effects here and forwards build effects to the executor; returns the
+/// messages the event loop sends itself.
 fn perform(
     state: &mut State,
     guard: &mut TermGuard,
-    driver: &mpsc::Sender<Effect>,
+    executor: &mpsc::Sender<Effect>,
     fx: Vec<Effect>,
 ) -> Vec<Msg> {
     let mut own = Vec::new();
@@ -162,10 +162,10 @@ fn perform(
             own.push(Msg::ContinueSearch);
             continue;
         }
-        let result = if effect.for_driver() {
-            driver
+        let result = if effect.for_executor() {
+            executor
                 .try_send(effect)
-                .map_err(|e| format!("cannot reach the build driver: {e}"))
+                .map_err(|e| format!("cannot reach the build executor: {e}"))
         } else {
             terminal_effect(state, guard, &effect)
         };
