@@ -1,7 +1,9 @@
-//! The dashboard's cloud side: one set of AWS clients per `[[cloud]]` group, and the tasks
-//! that list a group's projects, list a project's recent builds, start, retry, follow and stop
+//! The dashboard's cloud side: one cloud backend per `[[cloud]]` group, and the tasks that
+//! list a group's projects, list a project's recent builds, start, retry, follow and stop
 //! builds. Every task reports through `Msg`s; an AWS error becomes a flash naming the group and
-//! the fix, never the end of the dashboard.
+//! the fix, never the end of the dashboard. The pool speaks to each group only through the
+//! engine's `Backend` and `CloudBuilds` traits: AWS in the dashboard, a fake in the executor's
+//! tests.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,9 +17,8 @@ use super::EVENT_CAPACITY;
 use super::executor::{Forward, Task};
 use super::history::cloud_history_msg;
 use crate::config::user::CloudTarget as ConfigTarget;
-use crate::engine::cloud::follow::{FollowOptions, follow_build};
 use crate::engine::cloud::{
-    CloudClients, CloudError, CloudTarget, ConnectOptions, actions, projects, reproduce,
+    CloudBackend, CloudBuilds, CloudClients, CloudError, CloudTarget, ConnectOptions, actions,
 };
 use crate::engine::{BuildRequest, EventSink};
 use crate::model::{BuildId, NoticeLevel};
@@ -34,16 +35,15 @@ const DISCOVERY_LISTS: usize = 50;
 /// How many of those lists run at once (each is two calls), to stay under the API's rate.
 const DISCOVERY_CONCURRENCY: usize = 4;
 
-/// The clients of every configured cloud group.
-pub(super) struct CloudPool {
-    clients: HashMap<Group, CloudClients>,
+/// The backend of every configured cloud group.
+pub(super) struct CloudPool<C = CloudBackend> {
+    clients: HashMap<Group, C>,
     /// Each group's configured `projects`; an empty list: every project of the account.
     configured: Vec<(Group, Vec<String>)>,
     /// When each project's builds were last listed (shared with the discovery tasks).
     listed: Listed,
     /// Builds being followed: each once at a time (a follow that ends, or fails, leaves).
     following: Arc<Mutex<HashSet<BuildId>>>,
-    watch: FollowOptions,
 }
 
 /// When each project's builds were last listed.
@@ -67,7 +67,7 @@ pub(super) fn group_from(t: &ConfigTarget, env: impl Fn(&str) -> Option<String>)
     Group::Cloud { profile, region }
 }
 
-impl CloudPool {
+impl CloudPool<CloudBackend> {
     /// Builds the clients of each target. Nothing is called yet: credentials are checked by
     /// the first call, whose error shows up as a flash.
     pub async fn connect(targets: &[ConfigTarget]) -> Self {
@@ -89,28 +89,33 @@ impl CloudPool {
             if let Group::Cloud { profile, region } = &group {
                 c.group = format!("{profile}/{region}");
             }
-            clients.insert(group.clone(), c);
+            let backend = CloudBackend {
+                clients: c,
+                live_tail: false,
+            };
+            clients.insert(group.clone(), backend);
             configured.push((group, t.projects.clone()));
         }
+        CloudPool::with(clients, configured)
+    }
+}
+
+impl<C: CloudBuilds> CloudPool<C> {
+    /// A pool of these backends, each group with its configured `projects` (empty: every
+    /// project of the account).
+    pub fn with(clients: HashMap<Group, C>, configured: Vec<(Group, Vec<String>)>) -> Self {
         Self {
             clients,
             configured,
             listed: Arc::default(),
             following: Arc::default(),
-            watch: FollowOptions::default(),
         }
     }
 
-    /// No cloud group (a dashboard of local projects only, and the executor's tests).
+    /// No cloud group (a dashboard of local projects only).
     #[cfg(test)]
     pub fn empty() -> Self {
-        Self {
-            clients: HashMap::new(),
-            configured: Vec::new(),
-            listed: Arc::default(),
-            following: Arc::default(),
-            watch: FollowOptions::default(),
-        }
+        Self::with(HashMap::new(), Vec::new())
     }
 
     /// One task per group: list its projects (a group configured without a `projects` list
@@ -124,8 +129,8 @@ impl CloudPool {
                 let (msgs, clients, listed) = (msgs.clone(), clients.clone(), self.listed.clone());
                 Box::pin(async move {
                     let names = if names.is_empty() {
-                        match projects::list_project_names(&clients.codebuild).await {
-                            Ok(names) => names,
+                        match clients.list_projects().await {
+                            Ok(found) => found.into_iter().map(|p| p.name).collect(),
                             Err(e) => {
                                 let text = format!("{group}: {e}");
                                 msgs.send(Msg::Flash(NoticeLevel::Error, text)).await.ok();
@@ -171,7 +176,7 @@ impl CloudPool {
             .collect()
     }
 
-    fn clients(&self, group: &Group, msgs: &mpsc::Sender<Msg>) -> Option<CloudClients> {
+    fn clients(&self, group: &Group, msgs: &mpsc::Sender<Msg>) -> Option<C> {
         let c = self.clients.get(group).cloned();
         if c.is_none() {
             let text = format!("{group} is not configured: add it as [[cloud]] in the config");
@@ -189,7 +194,6 @@ impl CloudPool {
     /// follow the new build.
     pub fn start_with(&self, project: ProjectKey, o: StartOverrides, ctx: Forward) -> Option<Task> {
         let clients = self.clients(&project.group, &ctx.msgs)?;
-        let watch = self.watch;
         let req = BuildRequest {
             project: project.name.clone(),
             source_version: o.source_version,
@@ -203,22 +207,17 @@ impl CloudPool {
                 Some(Ok(text)) => Some(text),
                 Some(Err(e)) => return ctx.fail(&project.name, &e).await,
             };
-            let started = actions::start_build(&clients.codebuild, &req, spec)
-                .await
-                .map(|b| b.id);
-            follow_new(clients, watch, project, started, ctx).await;
+            let started = clients.start(&req, spec).await;
+            follow_new(clients, project, started, ctx).await;
         }))
     }
 
     /// RetryBuild of a finished build, and follow the new one.
     pub fn retry(&self, project: ProjectKey, build: BuildId, ctx: Forward) -> Option<Task> {
         let clients = self.clients(&project.group, &ctx.msgs)?;
-        let watch = self.watch;
         Some(Box::pin(async move {
-            let started = actions::retry_build(&clients.codebuild, &build.0)
-                .await
-                .map(|b| b.id);
-            follow_new(clients, watch, project, started, ctx).await;
+            let started = clients.retry(&build).await;
+            follow_new(clients, project, started, ctx).await;
         }))
     }
 
@@ -233,9 +232,8 @@ impl CloudPool {
             lock(&following).remove(&build);
             return None;
         };
-        let watch = self.watch;
         Some(Box::pin(async move {
-            follow(clients, watch, project, build.clone(), ctx).await;
+            follow(clients, project, build.clone(), ctx).await;
             lock(&following).remove(&build);
         }))
     }
@@ -244,8 +242,8 @@ impl CloudPool {
     pub fn stop(&self, group: &Group, id: BuildId, msgs: mpsc::Sender<Msg>) -> Option<Task> {
         let clients = self.clients(group, &msgs)?;
         Some(Box::pin(async move {
-            let msg = match actions::stop_build(&clients.codebuild, &id.0).await {
-                Ok(_) => Msg::Flash(NoticeLevel::Info, format!("stop requested for {id}")),
+            let msg = match clients.stop(&id).await {
+                Ok(()) => Msg::Flash(NoticeLevel::Info, format!("stop requested for {id}")),
                 Err(e) => Msg::Flash(NoticeLevel::Error, format!("cannot stop {id}: {e}")),
             };
             msgs.send(msg).await.ok();
@@ -286,7 +284,7 @@ impl CloudPool {
         Some(Box::pin(async move {
             let target = build.map_or_else(|| cloud.name.clone(), |b| b.0);
             let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
-            match reproduce::reproduce(&clients, &target, &dir).await {
+            match clients.reproduce(&target, &dir).await {
                 Ok(req) => {
                     let local = ProjectKey {
                         dir: Some(dir),
@@ -309,13 +307,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A project's recent builds as a `Msg::History`, or a flash saying why there are none.
-async fn list_builds(clients: &CloudClients, project: ProjectKey) -> Msg {
-    let cb = &clients.codebuild;
-    let listed = match projects::list_build_ids(cb, &project.name, RECENT_BUILDS).await {
-        Ok(ids) => projects::get_builds(cb, &ids).await,
-        Err(e) => Err(e),
-    };
-    match listed {
+async fn list_builds<C: CloudBuilds>(clients: &C, project: ProjectKey) -> Msg {
+    match clients.recent_builds(&project.name, RECENT_BUILDS).await {
         Ok(snaps) => cloud_history_msg(project, &snaps),
         // Named with its group: one name may be listed in several.
         Err(e) => Msg::Flash(
@@ -326,31 +319,24 @@ async fn list_builds(clients: &CloudClients, project: ProjectKey) -> Msg {
 }
 
 /// Follows the build a StartBuild or RetryBuild call started, or says why there is none.
-async fn follow_new(
-    clients: CloudClients,
-    watch: FollowOptions,
+async fn follow_new<C: CloudBuilds>(
+    clients: C,
     project: ProjectKey,
     started: Result<BuildId, CloudError>,
     ctx: Forward,
 ) {
     match started {
         // (Boxed: watching a build is a large future, and this one is inlined in callers.)
-        Ok(id) => Box::pin(follow(clients, watch, project, id, ctx)).await,
+        Ok(id) => Box::pin(follow(clients, project, id, ctx)).await,
         Err(e) => ctx.fail(&project.name, &e).await,
     }
 }
 
 /// Watches `id` to its end, its events going through the pipeline into the TUI.
-async fn follow(
-    clients: CloudClients,
-    watch: FollowOptions,
-    project: ProjectKey,
-    id: BuildId,
-    ctx: Forward,
-) {
+async fn follow<C: CloudBuilds>(clients: C, project: ProjectKey, id: BuildId, ctx: Forward) {
     let (sink, rx) = EventSink::channel(EVENT_CAPACITY);
     let run = async {
-        if let Err(e) = follow_build(&clients, id, &watch, sink, ctx.cancel.clone()).await {
+        if let Err(e) = clients.follow(id, sink, ctx.cancel.clone()).await {
             ctx.fail(&project.name, &e).await;
         }
     };

@@ -24,6 +24,7 @@ use super::kept::{self, Kept};
 use super::{EVENT_CAPACITY, RequestFor};
 use crate::app::pipeline::Pipeline;
 use crate::app::request::RunOverrides;
+use crate::engine::cloud::{CloudBackend, CloudBuilds};
 use crate::engine::local::KeptBuilds;
 use crate::engine::{Backend, BuildRequest, EventSink};
 use crate::model::{BuildEvent, BuildId, NoticeLevel};
@@ -37,9 +38,9 @@ pub(super) type Task = BoxFuture<'static, ()>;
 pub(super) type StartedTx = mpsc::Sender<(BuildId, ProjectKey)>;
 
 /// Owns the backends and the running builds.
-pub(super) struct Executor<L> {
+pub(super) struct Executor<L, C = CloudBackend> {
     pub local: Option<Arc<L>>,
-    pub cloud: CloudPool,
+    pub cloud: CloudPool<C>,
     pub history: LocalHistory,
     pub request_for: RequestFor,
     pub msgs: mpsc::Sender<Msg>,
@@ -53,7 +54,7 @@ pub(super) struct Executor<L> {
     pub kept: Kept,
 }
 
-impl<L: Backend + KeptBuilds> Executor<L> {
+impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
     /// Runs effects until the UI closes the channel, then stops what still runs and waits for
     /// it to clean up (local builds remove their containers).
     pub async fn run(mut self, mut effects: mpsc::Receiver<Effect>) {

@@ -19,6 +19,8 @@ mod kept;
 mod settings;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cloud;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

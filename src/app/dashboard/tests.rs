@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
+use crate::engine::cloud::{CloudBackend, CloudBuilds};
 use crate::engine::local::{ResumeRequest, ShellRequest, ShellSession};
 use crate::engine::{EngineError, EventSink, ProjectSummary};
 use crate::model::{BuildEvent, BuildId, BuildOutcome, DockerAccess, Status};
@@ -17,7 +18,7 @@ use crate::tui::msg::LocalOverrides;
 
 /// Runs builds that succeed at once, or (when `hold`) wait until they are stopped.
 #[derive(Default)]
-struct Fake {
+pub(super) struct Fake {
     requests: Mutex<Vec<BuildRequest>>,
     hold: bool,
 }
@@ -104,13 +105,13 @@ impl KeptBuilds for Fake {
 
 const SPEC: &str = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n";
 
-struct Harness {
-    fake: Arc<Fake>,
-    effects: mpsc::Sender<Effect>,
-    msgs: mpsc::Receiver<Msg>,
-    project: ProjectKey,
-    dir: tempfile::TempDir,
-    done: tokio::task::JoinHandle<()>,
+pub(super) struct Harness {
+    pub(super) fake: Arc<Fake>,
+    pub(super) effects: mpsc::Sender<Effect>,
+    pub(super) msgs: mpsc::Receiver<Msg>,
+    pub(super) project: ProjectKey,
+    pub(super) dir: tempfile::TempDir,
+    pub(super) done: tokio::task::JoinHandle<()>,
 }
 
 fn start(fake: Fake, settings: &str) -> Harness {
@@ -122,6 +123,15 @@ fn start(fake: Fake, settings: &str) -> Harness {
 
 /// An executor on the project in `dir`, whose history is `dir/history.sqlite`.
 fn start_in(fake: Fake, dir: tempfile::TempDir) -> Harness {
+    start_full(fake, dir, CloudPool::<CloudBackend>::empty())
+}
+
+/// [`start_in`] with these cloud groups.
+pub(super) fn start_full<C: CloudBuilds>(
+    fake: Fake,
+    dir: tempfile::TempDir,
+    cloud: CloudPool<C>,
+) -> Harness {
     let project = ProjectKey {
         name: "svc".into(),
         group: Group::Local,
@@ -133,7 +143,7 @@ fn start_in(fake: Fake, dir: tempfile::TempDir) -> Harness {
     let (suspend, _) = mpsc::channel(1);
     let executor = Executor {
         local: Some(fake.clone()),
-        cloud: CloudPool::empty(),
+        cloud,
         history: LocalHistory::new(Some(dir.path().join("history.sqlite"))),
         request_for: Arc::new(project_request),
         msgs: msgs_tx,
@@ -155,7 +165,7 @@ fn start_in(fake: Fake, dir: tempfile::TempDir) -> Harness {
 
 impl Harness {
     /// The next message that `pick` accepts, skipping the others (within five seconds).
-    async fn next<T>(&mut self, mut pick: impl FnMut(Msg) -> Option<T>) -> T {
+    pub(super) async fn next<T>(&mut self, mut pick: impl FnMut(Msg) -> Option<T>) -> T {
         let wait = async {
             while let Some(m) = self.msgs.recv().await {
                 if let Some(t) = pick(m) {
@@ -180,7 +190,7 @@ impl Harness {
         .await
     }
 
-    async fn close(self) {
+    pub(super) async fn close(self) {
         drop(self.effects);
         tokio::time::timeout(Duration::from_secs(5), self.done)
             .await

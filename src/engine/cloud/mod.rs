@@ -14,8 +14,10 @@
 //! - [`logs`]: the CloudWatch tailer (GetLogEvents from the head; optional StartLiveTail).
 //! - [`ecr`]: images a build pushed, from its log lines or its project's environment.
 //! - [`actions`]: StartBuild with overrides, RetryBuild, StopBuild.
-//! - [`watch`]: poller + tailer for one build, which is what [`CloudBackend::run`] and
+//! - [`follow`]: poller + tailer for one build, which is what [`CloudBackend::run`] and
 //!   `cbdash cloud watch` use.
+//! - [`CloudBuilds`]: what the dashboard does with an account besides `Backend::run`, the
+//!   seam its executor is tested through with a fake.
 
 pub mod actions;
 pub mod client;
@@ -36,7 +38,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Backend, BuildRequest, EngineError, EventSink, ProjectSummary};
-use crate::model::{BackendKind, BuildOutcome};
+use crate::model::{BackendKind, BuildId, BuildOutcome};
 
 /// One AWS profile/region pair, shown as its own group of projects. Both `None` means the
 /// default chain (environment, default profile, instance role).
@@ -116,6 +118,99 @@ impl CloudError {
             self,
             Self::Throttled { .. } | Self::Server { .. } | Self::Garbled { .. }
         )
+    }
+}
+
+/// What the dashboard does with one CodeBuild account besides [`Backend::run`] (StartBuild
+/// and follow) and [`Backend::list_projects`]: list a project's builds, start one with
+/// overrides, follow, retry and stop builds, read a project for a local reproduction.
+/// [`CloudBackend`] calls AWS; the dashboard executor's tests use a fake.
+pub trait CloudBuilds: Backend + Clone {
+    /// The project's most recent builds, newest first.
+    fn recent_builds(
+        &self,
+        project: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<BuildSnapshot>, CloudError>> + Send;
+    /// StartBuild with `req`'s overrides (and a buildspec override's text); the new id.
+    fn start(
+        &self,
+        req: &BuildRequest,
+        buildspec: Option<String>,
+    ) -> impl Future<Output = Result<BuildId, CloudError>> + Send;
+    /// RetryBuild of a finished build; the new build's id.
+    fn retry(&self, id: &BuildId) -> impl Future<Output = Result<BuildId, CloudError>> + Send;
+    /// StopBuild; its follower sees it end as STOPPED.
+    fn stop(&self, id: &BuildId) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Follows an existing build (running or finished) to its end: phases, then its log.
+    fn follow(
+        &self,
+        id: BuildId,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = Result<BuildOutcome, EngineError>> + Send;
+    /// A project's (or build's) image, variables and buildspec as a local request on `dir`.
+    fn reproduce(
+        &self,
+        target: &str,
+        dir: &std::path::Path,
+    ) -> impl Future<Output = Result<BuildRequest, CloudError>> + Send;
+}
+
+impl CloudBuilds for CloudBackend {
+    async fn recent_builds(
+        &self,
+        project: &str,
+        max: usize,
+    ) -> Result<Vec<BuildSnapshot>, CloudError> {
+        let cb = &self.clients.codebuild;
+        let ids = projects::list_build_ids(cb, project, max).await?;
+        projects::get_builds(cb, &ids).await
+    }
+
+    async fn start(
+        &self,
+        req: &BuildRequest,
+        buildspec: Option<String>,
+    ) -> Result<BuildId, CloudError> {
+        Ok(
+            actions::start_build(&self.clients.codebuild, req, buildspec)
+                .await?
+                .id,
+        )
+    }
+
+    async fn retry(&self, id: &BuildId) -> Result<BuildId, CloudError> {
+        Ok(actions::retry_build(&self.clients.codebuild, &id.0)
+            .await?
+            .id)
+    }
+
+    async fn stop(&self, id: &BuildId) -> Result<(), CloudError> {
+        actions::stop_build(&self.clients.codebuild, &id.0)
+            .await
+            .map(|_| ())
+    }
+
+    async fn follow(
+        &self,
+        id: BuildId,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BuildOutcome, EngineError> {
+        let opts = follow::FollowOptions {
+            live_tail: self.live_tail,
+            ..follow::FollowOptions::default()
+        };
+        Box::pin(follow::follow_build(&self.clients, id, &opts, sink, cancel)).await
+    }
+
+    async fn reproduce(
+        &self,
+        target: &str,
+        dir: &std::path::Path,
+    ) -> Result<BuildRequest, CloudError> {
+        reproduce::reproduce(&self.clients, target, dir).await
     }
 }
 
