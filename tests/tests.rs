@@ -7,6 +7,9 @@ mod common;
 // The layering rule of ARCHITECTURE.md, checked on the source tree.
 mod layering;
 
+// The fuzz targets' seeds and crash reproducers, replayed without nightly.
+mod fuzz_seeds;
+
 // The buildspec parser on the corpus, `cbdash validate`, and parse property tests.
 mod buildspec;
 // The layer-cache analyzer on live docker build output.

@@ -1,26 +1,11 @@
 //! Fuzzes the layer-cache analyzer (`cbdash::cache::Analyzer`): any bytes, split into lines
 //! (as a build log is), must give reports whose counts add up, never a panic. The first byte
 //! picks a clock step so that step durations are exercised too.
+//! The property lives in `fuzz/checks/cache.rs`, which the test suite also replays over
+//! `fuzz/seeds/cache/` (`tests/fuzz_seeds.rs`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/cache.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&step, rest)) = data.split_first() else {
-        return;
-    };
-    let text = String::from_utf8_lossy(rest);
-    let mut analyzer = cbdash::cache::Analyzer::new();
-    let mut now = 0u64;
-    let mut reports = Vec::new();
-    for line in text.split('\n') {
-        now += u64::from(step);
-        reports.extend(analyzer.feed_at(line, now));
-    }
-    reports.extend(analyzer.finish());
-    let id = cbdash::model::BuildId("fuzz:1".into());
-    for r in &reports {
-        assert!(r.steps_cached <= r.steps_total, "{r:?}");
-        let _ = r.to_ndjson(&id);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -2,44 +2,11 @@
 //! (`cbdash::tui::sanitize`) and plain mode's (`cbdash::headless::plain::sanitize`). Any
 //! input must come out with no control character (only well-formed SGR colours in the
 //! dashboard's safe line), sanitising twice must change nothing, and nothing may panic.
+//! The property lives in `fuzz/checks/sanitize.rs`, which the test suite also replays over
+//! `fuzz/seeds/sanitize/` (`tests/fuzz_seeds.rs`).
 #![no_main]
 
-use cbdash::tui::sanitize::{plain, sanitize};
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/sanitize.rs"]
+mod check;
 
-/// Whether every ESC in `safe` starts a well-formed SGR (`ESC [ digits;… m`).
-fn only_sgr(safe: &str) -> bool {
-    let mut rest = safe;
-    while let Some(i) = rest.find('\u{1b}') {
-        let after = &rest[i + 1..];
-        let Some(body) = after.strip_prefix('[') else {
-            return false;
-        };
-        let Some(end) = body.find('m') else {
-            return false;
-        };
-        if !body[..end].chars().all(|c| c.is_ascii_digit() || c == ';') {
-            return false;
-        }
-        rest = &body[end + 1..];
-    }
-    true
-}
-
-fuzz_target!(|data: &[u8]| {
-    let raw = String::from_utf8_lossy(data);
-    let safe = sanitize(&raw);
-    assert!(only_sgr(&safe), "{safe:?}");
-    assert!(
-        safe.chars().all(|c| c == '\u{1b}' || !c.is_control()),
-        "{safe:?}"
-    );
-    assert!(!plain(&safe).chars().any(char::is_control));
-    assert_eq!(sanitize(&safe), safe);
-
-    let printed = cbdash::headless::plain::sanitize(&raw);
-    assert!(
-        printed.chars().all(|c| c == '\t' || !c.is_control()),
-        "{printed:?}"
-    );
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -57,6 +57,29 @@ fn sanitize_part(text: &str) -> String {
     out
 }
 
+/// Whether `text` holds a C0 or C1 control character or DEL (ESC included), the only
+/// characters [`sanitize`] changes: a line with none (nearly every line) is printed as it is,
+/// with no copy. Reads bytes: C1 controls are `0xC2 0x80..=0x9F` in UTF-8.
+fn has_control(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| *n <= 0x9f))
+    })
+}
+
+/// A batch of log lines, sanitised, one per line.
+fn push_lines(out: &mut String, lines: &[crate::model::LogLine]) {
+    out.reserve(lines.iter().map(|l| l.text.len() + 1).sum());
+    for l in lines {
+        if has_control(&l.text) {
+            out.push_str(&sanitize(&l.text));
+        } else {
+            out.push_str(&l.text);
+        }
+        out.push('\n');
+    }
+}
+
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     match chars.next() {
         // CSI: parameters then a final byte in @..~
@@ -93,12 +116,7 @@ impl Printer {
             } => {
                 let _ = writeln!(out, "cbdash: build {build_id} on image {image}");
             }
-            BuildEvent::Logs { lines, .. } => {
-                for l in lines {
-                    out.push_str(&sanitize(&l.text));
-                    out.push('\n');
-                }
-            }
+            BuildEvent::Logs { lines, .. } => push_lines(&mut out, lines),
             BuildEvent::PhaseStarted { phase, attempt, .. } => {
                 if *phase == PhaseKind::Completed {
                     self.rows.push(Row {
@@ -328,6 +346,19 @@ mod tests {
                 out.chars().all(|c| c == '\t' || !c.is_control()),
                 "{:?}", out
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_line_without_control_is_printed_as_sanitize_would(
+            raw in "(.|[\\x00-\\x1f\\x7f-\\x9f]|\\u{202e}|\\u{200f}|\x1b\\[[0-9;]{0,4}m){0,40}",
+        ) {
+            if has_control(&raw) {
+                proptest::prop_assert!(raw.chars().any(char::is_control), "{:?}", raw);
+            } else {
+                proptest::prop_assert_eq!(sanitize(&raw), raw);
+            }
         }
     }
 

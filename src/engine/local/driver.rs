@@ -94,7 +94,7 @@ pub struct Job<'a> {
 pub struct Session {
     input: Input,
     output: Output,
-    nonce: String,
+    nonce: Nonce,
     next_id: u64,
     out_buf: Vec<u8>,
     err_buf: Vec<u8>,
@@ -105,6 +105,26 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("next_id", &self.next_id)
             .finish_non_exhaustive()
+    }
+}
+
+/// The build's nonce and a searcher for it, built once: every output line is searched for
+/// it, and setting up a substring search per line cost more than the rest of a short line's
+/// handling.
+struct Nonce {
+    text: String,
+    finder: memchr::memmem::FinderRev<'static>,
+}
+
+impl Nonce {
+    fn new(text: String) -> Self {
+        let finder = memchr::memmem::FinderRev::new(text.as_bytes()).into_owned();
+        Self { text, finder }
+    }
+
+    /// Where the nonce last occurs in `line`.
+    fn rfind(&self, line: &str) -> Option<usize> {
+        self.finder.rfind(line.as_bytes())
     }
 }
 
@@ -126,7 +146,7 @@ impl Session {
         Self {
             input,
             output,
-            nonce,
+            nonce: Nonce::new(nonce),
             next_id: 0,
             out_buf: Vec::new(),
             err_buf: Vec::new(),
@@ -195,7 +215,7 @@ impl Session {
 }
 
 /// Takes every complete line out of `buf`, splitting off end markers.
-fn drain_lines(buf: &mut Vec<u8>, nonce: &str) -> Vec<Piece> {
+fn drain_lines(buf: &mut Vec<u8>, nonce: &Nonce) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut start = 0;
     while let Some(nl) = buf[start..].iter().position(|b| *b == b'\n') {
@@ -204,7 +224,7 @@ fn drain_lines(buf: &mut Vec<u8>, nonce: &str) -> Vec<Piece> {
         split_marker(line, nonce, &mut out);
     }
     buf.drain(..start);
-    if buf.len() > MAX_LINE && !contains(buf, nonce.as_bytes()) {
+    if buf.len() > MAX_LINE && nonce.finder.rfind(&buf[..]).is_none() {
         let line = String::from_utf8_lossy(buf).into_owned();
         buf.clear();
         out.push(Piece::Line(line));
@@ -212,16 +232,12 @@ fn drain_lines(buf: &mut Vec<u8>, nonce: &str) -> Vec<Piece> {
     out
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn split_marker(line: String, nonce: &str, out: &mut Vec<Piece>) {
-    let Some(idx) = line.rfind(nonce) else {
+fn split_marker(line: String, nonce: &Nonce, out: &mut Vec<Piece>) {
+    let Some(idx) = nonce.rfind(&line) else {
         out.push(Piece::Line(line));
         return;
     };
-    let mut parts = line[idx + nonce.len()..].split_whitespace();
+    let mut parts = line[idx + nonce.text.len()..].split_whitespace();
     let id = parts.next().and_then(|s| s.parse().ok());
     let status = parts.next().and_then(|s| s.parse().ok());
     let Some(id) = id else {
@@ -241,7 +257,7 @@ mod tests {
     #[test]
     fn lines_and_markers_are_split() {
         let mut buf = b"hello\nlast lineNONCE 3 7\nrest".to_vec();
-        let pieces = drain_lines(&mut buf, "NONCE");
+        let pieces = drain_lines(&mut buf, &Nonce::new("NONCE".into()));
         assert_eq!(
             pieces,
             [
@@ -260,7 +276,7 @@ mod tests {
     fn stderr_marker_has_no_status() {
         let mut buf = b"NONCE 1\n".to_vec();
         assert_eq!(
-            drain_lines(&mut buf, "NONCE"),
+            drain_lines(&mut buf, &Nonce::new("NONCE".into())),
             [Piece::Marker {
                 id: 1,
                 status: None
@@ -272,7 +288,7 @@ mod tests {
     fn a_line_that_merely_mentions_the_nonce_stays_a_line() {
         let mut buf = b"NONCE is here\n".to_vec();
         assert_eq!(
-            drain_lines(&mut buf, "NONCE"),
+            drain_lines(&mut buf, &Nonce::new("NONCE".into())),
             [Piece::Line("NONCE is here".into())]
         );
     }
@@ -280,7 +296,7 @@ mod tests {
     #[test]
     fn very_long_lines_are_cut() {
         let mut buf = vec![b'x'; MAX_LINE + 10];
-        let pieces = drain_lines(&mut buf, "NONCE");
+        let pieces = drain_lines(&mut buf, &Nonce::new("NONCE".into()));
         assert_eq!(pieces.len(), 1);
         assert!(buf.is_empty());
     }

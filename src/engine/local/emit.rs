@@ -60,10 +60,16 @@ impl Emitter {
 
     /// Emits a line of command output.
     pub async fn line(&mut self, stream: LogStream, text: &str) -> Result<(), LocalError> {
+        self.owned_line(stream, text.to_owned()).await
+    }
+
+    /// Emits a line of command output the caller owns (the shell driver's lines: no copy
+    /// unless a secret is masked in it).
+    pub async fn owned_line(&mut self, stream: LogStream, text: String) -> Result<(), LocalError> {
         let line = LogLine {
             phase: self.phase,
             stream,
-            text: self.masker.mask(text),
+            text: self.masker.mask_owned(text),
         };
         self.batcher
             .push(&self.sink, line)
@@ -164,7 +170,7 @@ impl Emitter {
 
 impl super::driver::Lines for Emitter {
     async fn line(&mut self, stream: LogStream, text: String) -> Result<(), LocalError> {
-        Emitter::line(self, stream, &text).await
+        self.owned_line(stream, text).await
     }
 
     async fn idle(&mut self) -> Result<(), LocalError> {
@@ -185,7 +191,7 @@ impl super::driver::Lines for Capture<'_> {
             self.stdout.push(text);
             Ok(())
         } else {
-            self.emit.line(stream, &text).await
+            self.emit.owned_line(stream, text).await
         }
     }
 
