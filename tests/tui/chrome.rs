@@ -10,13 +10,11 @@ use cbdash::model::{
 use cbdash::tui::keymap::{Key, KeyCode};
 use cbdash::tui::msg::{Effect, LocalOverrides, Msg};
 use cbdash::tui::state::{Mode, State};
-use cbdash::tui::theme::Theme;
-use cbdash::tui::view::{self, Ctx};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
-use super::fixtures::{self, ID, keys, local, replay, send, t};
+use super::fixtures::{self, ID, keys, local, masked, replay, send, t};
 
 fn draw(state: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
     let km = fixtures::keymap();
@@ -28,34 +26,7 @@ fn draw(state: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
             height: h,
         },
     );
-    let theme = Theme::default();
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    term.draw(|f| {
-        view::render(
-            f,
-            state,
-            &Ctx {
-                keymap: &km,
-                theme: &theme,
-            },
-        );
-    })
-    .expect("draw");
-    term
-}
-
-/// The screen as text, durations masked (`12.3s`, `850ms` become `[dur]`, padded to width).
-fn masked(term: &Terminal<TestBackend>) -> String {
-    let re = regex::Regex::new(r"\b\d+(\.\d)?(ms|s)\b|\b\d+[mh]\d\d[sm]\b").expect("regex");
-    format!("{}", term.backend())
-        .lines()
-        .map(|l| {
-            let m = re.replace_all(l, "[dur]");
-            let pad = l.chars().count().saturating_sub(m.chars().count());
-            format!("{m}{}", " ".repeat(pad))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    fixtures::render(state, w, h)
 }
 
 fn rows(term: &Terminal<TestBackend>) -> Vec<String> {

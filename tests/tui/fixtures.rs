@@ -461,3 +461,38 @@ pub fn failed_diagnosed() -> Vec<(i64, BuildEvent)> {
         .flat_map(|(at, e)| tap.observe(e).into_iter().map(move |e| (at, e)))
         .collect()
 }
+
+/// The whole screen of `state` drawn at `w`x`h` on a `TestBackend`, as the event loop draws it.
+pub fn render(state: &State, w: u16, h: u16) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+    let km = keymap();
+    let theme = cbdash::tui::theme::Theme::default();
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| {
+        cbdash::tui::view::render(
+            f,
+            state,
+            &cbdash::tui::view::Ctx {
+                keymap: &km,
+                theme: &theme,
+            },
+        );
+    })
+    .expect("draw");
+    term
+}
+
+/// The screen as text with durations masked (`12.3s`, `850ms`, `4m05s` become `[dur]`),
+/// padded back to the same width so columns stay aligned.
+pub fn masked(term: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
+    let re = regex::Regex::new(r"\b\d+(\.\d)?(ms|s)\b|\b\d+[mh]\d\d[sm]\b").expect("regex");
+    format!("{}", term.backend())
+        .lines()
+        .map(|l| {
+            let m = re.replace_all(l, "[dur]");
+            let pad = l.chars().count().saturating_sub(m.chars().count());
+            format!("{m}{}", " ".repeat(pad))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

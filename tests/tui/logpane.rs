@@ -8,8 +8,6 @@ use cbdash::tui::keymap::{Key, KeyCode};
 use cbdash::tui::layout;
 use cbdash::tui::msg::{Effect, Msg};
 use cbdash::tui::state::State;
-use cbdash::tui::theme::Theme;
-use cbdash::tui::view::{self, Ctx};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
@@ -19,21 +17,7 @@ use ratatui::widgets::Block;
 use super::fixtures::{self, ID, keys, replay, send, t};
 
 fn draw(state: &State) -> Terminal<TestBackend> {
-    let km = fixtures::keymap();
-    let theme = Theme::default();
-    let mut term = Terminal::new(TestBackend::new(state.width, state.height)).expect("terminal");
-    term.draw(|f| {
-        view::render(
-            f,
-            state,
-            &Ctx {
-                keymap: &km,
-                theme: &theme,
-            },
-        );
-    })
-    .expect("draw");
-    term
+    fixtures::render(state, state.width, state.height)
 }
 
 /// The text rows inside the log pane's border (right-trimmed), and the pane's inner area.

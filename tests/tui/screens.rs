@@ -4,8 +4,6 @@ use cbdash::model::{BuildId, PhaseKind, Status};
 use cbdash::tui::keymap::{Key, KeyCode};
 use cbdash::tui::msg::{Effect, Msg, RunMode};
 use cbdash::tui::state::{Focus, Mode, State};
-use cbdash::tui::theme::Theme;
-use cbdash::tui::view::{self, Ctx};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -13,37 +11,10 @@ use ratatui::style::Color;
 use super::fixtures::{self, ID, keys, replay, send, t};
 
 fn terminal(state: &State) -> Terminal<TestBackend> {
-    let km = fixtures::keymap();
-    let theme = Theme::default();
-    let mut term = Terminal::new(TestBackend::new(120, 32)).expect("terminal");
-    term.draw(|f| {
-        view::render(
-            f,
-            state,
-            &Ctx {
-                keymap: &km,
-                theme: &theme,
-            },
-        );
-    })
-    .expect("draw");
-    term
+    fixtures::render(state, 120, 32)
 }
 
-/// The screen as text with durations masked (`12.3s`, `850ms`, `4m05s` become `[dur]`),
-/// padded back to the same width so columns stay aligned.
-fn masked(term: &Terminal<TestBackend>) -> String {
-    let re = regex::Regex::new(r"\b\d+(\.\d)?(ms|s)\b|\b\d+[mh]\d\d[sm]\b").expect("regex");
-    let text = format!("{}", term.backend());
-    text.lines()
-        .map(|l| {
-            let m = re.replace_all(l, "[dur]");
-            let pad = l.chars().count().saturating_sub(m.chars().count());
-            format!("{m}{}", " ".repeat(pad))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use fixtures::masked;
 
 macro_rules! assert_screen {
     ($name:expr, $state:expr) => {{

@@ -190,6 +190,25 @@ impl Harness {
         .await
     }
 
+    /// `r` on `project`: the id of the build it started.
+    async fn run(&mut self, project: &ProjectKey) -> BuildId {
+        self.effects
+            .send(Effect::StartBuild {
+                project: project.clone(),
+                mode: RunMode::Full,
+            })
+            .await
+            .expect("send");
+        self.next(|m| match m {
+            Msg::ProjectBuild {
+                event: BuildEvent::Started { build_id, .. },
+                ..
+            } => Some(build_id),
+            _ => None,
+        })
+        .await
+    }
+
     pub(super) async fn close(self) {
         drop(self.effects);
         tokio::time::timeout(Duration::from_secs(5), self.done)
@@ -278,22 +297,7 @@ async fn stop_cancels_a_running_build_and_history_loads_meanwhile() {
         "",
     );
     let project = h.project.clone();
-    h.effects
-        .send(Effect::StartBuild {
-            project: project.clone(),
-            mode: RunMode::Full,
-        })
-        .await
-        .expect("send");
-    let id = h
-        .next(|m| match m {
-            Msg::ProjectBuild {
-                event: BuildEvent::Started { build_id, .. },
-                ..
-            } => Some(build_id),
-            _ => None,
-        })
-        .await;
+    let id = h.run(&project).await;
     // The build holds; the executor still answers a history load.
     h.effects
         .send(Effect::LoadHistory(project.clone()))
@@ -316,22 +320,7 @@ async fn stop_cancels_a_running_build_and_history_loads_meanwhile() {
 async fn a_past_local_build_opens_from_the_history_with_its_log() {
     let mut h = start(Fake::default(), "");
     let project = h.project.clone();
-    h.effects
-        .send(Effect::StartBuild {
-            project: project.clone(),
-            mode: RunMode::Full,
-        })
-        .await
-        .expect("send");
-    let id = h
-        .next(|m| match m {
-            Msg::ProjectBuild {
-                event: BuildEvent::Started { build_id, .. },
-                ..
-            } => Some(build_id),
-            _ => None,
-        })
-        .await;
+    let id = h.run(&project).await;
     assert_eq!(h.finished().await, Status::Succeeded);
     let Harness {
         effects, done, dir, ..
