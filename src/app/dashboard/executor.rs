@@ -72,8 +72,15 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
         }
         loop {
             tokio::select! {
-                // Effects first: a stop or a quit is never queued behind task bookkeeping.
+                // A build's id is registered before any effect is read: a task sends it before
+                // the UI can see the build, so a stop pressed at once finds it.
                 biased;
+                Some((id, project)) = started_rx.recv() => {
+                    if project.group == Group::Local {
+                        self.kept.started(&project, &id);
+                    }
+                    by_id.insert(id, project);
+                },
                 fx = effects.recv() => match fx {
                     None => break,
                     Some(fx) => {
@@ -81,12 +88,6 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
                             tasks.spawn(t);
                         }
                     }
-                },
-                Some((id, project)) = started_rx.recv() => {
-                    if project.group == Group::Local {
-                        self.kept.started(&project, &id);
-                    }
-                    by_id.insert(id, project);
                 },
                 Some((project, req)) = local_rx.recv() => {
                     if let Some(t) = self.spawn_local(project, req, started_tx.clone()) {
