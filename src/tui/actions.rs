@@ -395,14 +395,18 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
         return Vec::new();
     }
     if !failed_only {
-        // `R`: the run form, prefilled with what the project's last build used.
-        let last = state
-            .projects
-            .iter()
-            .find(|p| p.key == key)
+        // `R`: the run form, prefilled with what the project's last build used, else with
+        // what its `.cbdash.toml` says.
+        let project = state.projects.iter().find(|p| p.key == key);
+        let last = project
             .and_then(|p| p.builds.last())
             .and_then(|id| state.builds.get(id))
-            .map(|b| (b.image.as_str(), b.docker));
+            .map(|b| (b.image.as_str(), b.docker))
+            .or_else(|| {
+                project
+                    .and_then(|p| p.settings.as_ref())
+                    .map(|(i, d)| (i.as_str(), *d))
+            });
         state.mode = Mode::RunForm(RunForm::new(key, last));
         return Vec::new();
     }

@@ -48,6 +48,14 @@ pub enum Msg {
     Flash(NoticeLevel, String),
     /// Files of a watched project changed (and its buildspec, if it changed, is valid).
     FilesChanged { project: ProjectKey, files: usize },
+    /// A local project's settings as its `.cbdash.toml` gives them (the image it runs on, the
+    /// default one when the file names none, and its Docker access): what the run form starts
+    /// from before the project has a build this session.
+    Settings {
+        project: ProjectKey,
+        image: String,
+        docker: DockerAccess,
+    },
 }
 
 /// How much of a build to run again.

@@ -108,6 +108,8 @@ pub struct Project {
     pub history: Vec<PastBuild>,
     /// Median phase durations from the history, for the running phase's progress bar.
     pub phase_medians: BTreeMap<PhaseKind, u64>,
+    /// A local project's image and Docker access from its `.cbdash.toml` (`Msg::Settings`).
+    pub settings: Option<(String, DockerAccess)>,
 }
 
 impl Project {
@@ -514,6 +516,7 @@ impl State {
             builds: Vec::new(),
             history: Vec::new(),
             phase_medians: BTreeMap::new(),
+            settings: None,
         });
         self.projects.len() - 1
     }

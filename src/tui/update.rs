@@ -109,6 +109,15 @@ fn fold(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             flash(state, level, text);
             Vec::new()
         }
+        Msg::Settings {
+            project,
+            image,
+            docker,
+        } => {
+            let i = state.project_index(&project);
+            state.projects[i].settings = Some((image, docker));
+            Vec::new()
+        }
         Msg::FilesChanged { project, files } => {
             let effects = actions::rerun_changed(state, &project);
             if !effects.is_empty() {

@@ -503,3 +503,34 @@ fn started_again() -> BuildEvent {
         at: t(40),
     }
 }
+
+#[test]
+fn before_any_build_the_run_form_starts_from_the_projects_settings() {
+    let (mut s, km) = fixtures::dashboard();
+    send(
+        &mut s,
+        &km,
+        Msg::Settings {
+            project: local("api"),
+            image: "cbdash-test/base:2".into(),
+            docker: DockerAccess::HostSocket,
+        },
+    );
+    keys(&mut s, &km, "R");
+    let Mode::RunForm(form) = &s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    assert_eq!(
+        (form.image.as_str(), form.docker),
+        ("cbdash-test/base:2", DockerAccess::HostSocket)
+    );
+    // Unchanged and submitted: nothing overridden, the file's settings apply.
+    let fx = send(&mut s, &km, Msg::Key(Key::new(KeyCode::Enter)));
+    assert_eq!(
+        fx,
+        vec![Effect::StartLocal {
+            project: local("api"),
+            overrides: LocalOverrides::default(),
+        }]
+    );
+}

@@ -40,10 +40,14 @@ impl LocalHistory {
         let this = self.clone();
         Box::pin(async move {
             let load = tokio::task::spawn_blocking(move || {
-                this.load(project, |id| in_session.contains(id))
+                let settings = settings_msg(&project);
+                (this.load(project, |id| in_session.contains(id)), settings)
             });
-            if let Ok(msg) = load.await {
+            if let Ok((msg, settings)) = load.await {
                 msgs.send(msg).await.ok();
+                if let Some(settings) = settings {
+                    msgs.send(settings).await.ok();
+                }
             }
         })
     }
@@ -131,6 +135,21 @@ impl LocalHistory {
             .map(f)
             .ok_or_else(|| "run history unavailable".to_owned())
     }
+}
+
+/// A local project's image and Docker access from its `.cbdash.toml` (`None` when the file
+/// does not parse: running it says why, in full).
+fn settings_msg(project: &ProjectKey) -> Option<Msg> {
+    let dir = project.dir.as_deref()?;
+    let config = crate::app::request::load_settings(dir).ok()?;
+    Some(Msg::Settings {
+        project: project.clone(),
+        image: config
+            .image
+            .clone()
+            .unwrap_or_else(|| crate::engine::local::DEFAULT_IMAGE.to_owned()),
+        docker: config.docker(),
+    })
 }
 
 /// The `Msg::History` of a cloud project from its recent builds (newest first, as
