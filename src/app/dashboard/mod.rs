@@ -79,13 +79,16 @@ impl Setup {
     }
 }
 
-/// Local projects (the directory and its children that have a `buildspec.yml`, plus the
-/// config's `[[projects]]`) and the configured cloud projects.
+/// Local projects (the directory and its children that have a `buildspec.yml` or a
+/// `.cbdash.toml`, which may name another buildspec, plus the config's `[[projects]]`) and the
+/// configured cloud projects.
 #[must_use]
 pub fn discover(dir: &Path, config: &UserConfig) -> Vec<ProjectKey> {
     let mut out = Vec::new();
     let mut local = |path: &Path, name: Option<String>| {
-        if path.join("buildspec.yml").is_file() {
+        let is_project = path.join("buildspec.yml").is_file()
+            || path.join(crate::config::project::FILE_NAME).is_file();
+        if is_project {
             let name = name.unwrap_or_else(|| project_name(path));
             out.push(ProjectKey {
                 name,

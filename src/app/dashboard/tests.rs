@@ -364,3 +364,24 @@ async fn a_past_local_build_opens_from_the_history_with_its_log() {
     );
     h.close().await;
 }
+
+#[test]
+fn a_folder_is_a_project_with_a_buildspec_or_a_settings_file() {
+    let root = tempfile::tempdir().expect("tempdir");
+    for (dir, file, text) in [
+        ("a", "buildspec.yml", SPEC),
+        (
+            "b",
+            ".cbdash.toml",
+            "name = \"bee\"\nbuildspec = \"ci/spec.yml\"\n",
+        ),
+        ("c", "README", "not a project"),
+    ] {
+        std::fs::create_dir(root.path().join(dir)).expect("mkdir");
+        std::fs::write(root.path().join(dir).join(file), text).expect("write");
+    }
+    let config = UserConfig::defaults().expect("built-in config");
+    let found = discover(root.path(), &config);
+    let names: Vec<&str> = found.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["a", "bee"]);
+}
