@@ -135,6 +135,12 @@ impl LogStore {
     }
 
     /// Deflates the chunk that just fell out of the hot window.
+    ///
+    /// Kept out of line: the deflate encoder's state makes a stack frame of over 64 KiB, and
+    /// inlined into [`Self::push`] it made every line pay for probing those 16 stack pages,
+    /// though a chunk is sealed once per [`CHUNK_LINES`] lines.
+    #[cold]
+    #[inline(never)]
     fn seal(&mut self) {
         let Some(idx) = self.chunks.len().checked_sub(HOT_CHUNKS + 1) else {
             return;

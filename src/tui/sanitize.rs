@@ -25,7 +25,9 @@ const TAB_WIDTH: usize = 8;
 /// well-formed SGR sequence.
 #[must_use]
 pub fn sanitize(raw: &str) -> Cow<'_, str> {
-    if raw.chars().all(|c| !needs_work(c)) {
+    // Most build output is printable ASCII: a byte scan says so without decoding characters
+    // (a control is below 0x20 or 0x7f; every other character needing work is not ASCII).
+    if raw.bytes().all(|b| (0x20..0x7f).contains(&b)) || raw.chars().all(|c| !needs_work(c)) {
         return Cow::Borrowed(raw);
     }
     Cow::Owned(sanitize_slow(raw))
@@ -278,6 +280,22 @@ mod tests {
     #[test]
     fn plain_text_is_borrowed() {
         assert!(matches!(sanitize("hello world"), Cow::Borrowed(_)));
+    }
+
+    /// The printable-ASCII fast path agrees with the character rule on every ASCII character:
+    /// a line is kept as it is exactly when it has no control.
+    #[test]
+    fn ascii_fast_path_matches_the_character_rule() {
+        for b in 0u8..=0x7f {
+            let raw = format!("a{}b", char::from(b));
+            let kept = matches!(sanitize(&raw), Cow::Borrowed(_));
+            assert_eq!(kept, !char::from(b).is_control(), "byte {b:#04x}");
+            if !kept {
+                assert!(!sanitize(&raw).chars().any(|c| c.is_control() && c != ESC));
+            }
+        }
+        assert!(matches!(sanitize("héllo wörld"), Cow::Borrowed(_)));
+        assert_eq!(sanitize("é\u{202e}x"), "éx");
     }
 
     #[test]
