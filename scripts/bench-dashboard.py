@@ -19,7 +19,10 @@ reading the key and writing it back.
 `cpu`: CPU time (user + system, from wait4's rusage of the cbdash process) of one build that
 prints LINES lines (`seq 1 LINES`), in `cbdash run --plain` (stdout to /dev/null) and in the
 dashboard (in the pty: `r`, wait for the end-of-build notification, `q`), each minus the same build printing 0 lines
-(the fixed cost: start-up, container, history), so the figure is CPU per LINES lines. Baseline:
+(the fixed cost: start-up, container, history), so the figure is CPU per LINES lines. The dashboard
+records into a history of its own: opening on a project shows its latest recorded build, so with
+the history `run --plain` wrote it would first replay that LINES-line build (figures before
+2026-12-02 06:30 UTC included that replay). Baseline:
 the docker CLI's own CPU and wall time for `docker run --rm IMAGE seq 1 LINES > /dev/null`.
 
 Usage: scripts/bench-dashboard.py keys [--bin target/release/cbdash] [--image cbdash-test/base:2]
@@ -376,7 +379,9 @@ def cpu(args):
             rows["docker"].append(docker_run(args.image, args.lines))
             rows["plain"].append(plain_run(args.bin, env, full, args.image))
             rows["plain0"].append(plain_run(args.bin, env, empty, args.image))
-            # The dashboard on one project at a time (the first is selected).
+            # The dashboard on one project at a time (the first is selected), with a history
+            # of its own (not the plain runs' builds, which it would replay on opening).
+            env = dict(env, CBDASH_HISTORY=os.path.join(work, "dash-history.sqlite"))
             os.rename(empty, os.path.join(work, "empty-away"))
             rows["dash"].append(dashboard_run(args.bin, env, os.path.join(work, "projects"), "full"))
             os.rename(full, os.path.join(work, "full-away"))
