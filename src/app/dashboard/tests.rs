@@ -190,8 +190,8 @@ impl Harness {
         .await
     }
 
-    /// `r` on `project`: the id of the build it started.
-    async fn run(&mut self, project: &ProjectKey) -> BuildId {
+    /// `r` on `project`.
+    async fn start_build(&self, project: &ProjectKey) {
         self.effects
             .send(Effect::StartBuild {
                 project: project.clone(),
@@ -199,6 +199,11 @@ impl Harness {
             })
             .await
             .expect("send");
+    }
+
+    /// `r` on `project`: the id of the build it started.
+    async fn run(&mut self, project: &ProjectKey) -> BuildId {
+        self.start_build(project).await;
         self.next(|m| match m {
             Msg::ProjectBuild {
                 event: BuildEvent::Started { build_id, .. },
@@ -222,13 +227,7 @@ impl Harness {
 async fn r_runs_the_project_with_every_setting_of_its_file() {
     let mut h = start(Fake::default(), "image = \"img:7\"\ndocker_socket = true\n");
     let project = h.project.clone();
-    h.effects
-        .send(Effect::StartBuild {
-            project,
-            mode: RunMode::Full,
-        })
-        .await
-        .expect("send");
+    h.start_build(&project).await;
     assert_eq!(h.finished().await, Status::Succeeded);
     let req = h.fake.requests.lock().expect("lock")[0].clone();
     assert_eq!(req.image.as_deref(), Some("img:7"));
@@ -266,13 +265,7 @@ async fn the_run_form_overrides_and_saves_docker_access_but_never_variables() {
 async fn a_bad_settings_file_is_flashed_whole_and_nothing_runs() {
     let mut h = start(Fake::default(), "imgae = \"x\"\n");
     let project = h.project.clone();
-    h.effects
-        .send(Effect::StartBuild {
-            project,
-            mode: RunMode::Full,
-        })
-        .await
-        .expect("send");
+    h.start_build(&project).await;
     let text = h
         .next(|m| match m {
             Msg::Flash(_, t) => Some(t),
