@@ -140,13 +140,24 @@ pub struct RunArgs {
     /// Print only NDJSON events on stdout.
     #[arg(long, conflicts_with = "plain")]
     pub json: bool,
+    /// Run the buildspec's `batch:` section: each task a build of its own (a buildspec with a
+    /// `batch:` section and no phases runs as a batch without this flag).
+    #[arg(long, conflicts_with = "watch")]
+    pub batch: bool,
+    /// In a batch, how many builds run at the same time (default: the number of CPUs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_parallel: Option<u16>,
 }
 
 /// `cbdash resume`.
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// The build id (`project:uuid`), or a unique prefix of its uuid.
+    /// The build id (`project:uuid`), or a unique prefix of its uuid; or a batch id, whose
+    /// failed tasks resume in place before the tasks they stopped run.
     pub build_id: String,
+    /// For a batch: how many builds run at the same time (default: the number of CPUs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_parallel: Option<u16>,
     /// The phase to run again (default: the one that failed), for example `BUILD` or `post_build`.
     #[arg(long, value_parser = parse_phase)]
     pub phase: Option<crate::model::PhaseKind>,

@@ -23,6 +23,7 @@ fn events(id: &BuildId, lines: usize, status: Status) -> Vec<BuildEvent> {
         backend: BackendKind::Local,
         image: "cbdash-test/base:2".into(),
         docker: cbdash::model::DockerAccess::default(),
+        batch: None,
         at: now,
     }];
     for phase in [PhaseKind::Install, PhaseKind::Build] {

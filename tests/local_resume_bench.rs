@@ -131,6 +131,7 @@ fn bench_resume_with_100_changed_files_vs_full_rerun() {
                 let r = ResumeRequest {
                     build_id: id.clone(),
                     phase: None,
+                    batch: None,
                 };
                 LOCAL.resume(r, s, CancellationToken::new())
             })

@@ -40,6 +40,8 @@ mod local_runtimes;
 // Resuming a failed build in place, a shell in its container, watch mode.
 mod local_resume;
 mod local_resume_bench;
+// Batch builds: graph order, failures, fast-fail, matrix, fanout, Ctrl-C, resume.
+mod local_batch;
 mod local_watch;
 // cbdash run through the event pipeline: cache reports, history, pulls from a registry.
 mod local_pipeline;

@@ -7,6 +7,7 @@
 //!   history recorder), for the dashboard and headless runs alike.
 //! - [`output`] and [`headless`]: printing a build (plain or NDJSON), the signal handling and
 //!   exit codes of `run`, `resume` and `cloud watch`.
+//! - [`batch`]: local batches (`run --batch`, `resume BATCH_ID`).
 //! - [`rerun`]: `run --watch`, a build run again on every change.
 //! - [`reproduce`]: a cloud build's settings run locally.
 //! - [`attach`]: a kept build's shell connected to this terminal.
@@ -14,6 +15,7 @@
 //! - [`exit`]: errors → exit codes.
 
 pub mod attach;
+pub mod batch;
 pub mod dashboard;
 pub mod exit;
 pub mod headless;

@@ -138,6 +138,7 @@ pub fn build_request(dir: &Path, over: &RunOverrides) -> Result<BuildRequest, Us
         secrets,
         privileged: over.privileged.or(config.privileged).unwrap_or(false),
         source_version: None,
+        batch: None,
         local: LocalOptions {
             pull: over.pull.or(config.pull).unwrap_or(defaults.pull),
             mount_source: over.mount_source.or(config.mount_source).unwrap_or(false),

@@ -112,6 +112,7 @@ async fn run_once(
         let resume = ResumeRequest {
             build_id: id.to_string(),
             phase: None,
+            batch: None,
         };
         match Box::pin(drive(pipeline, output, |sink| {
             local::resume::resume_build(resume, sink, cancel.clone())

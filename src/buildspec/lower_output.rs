@@ -169,7 +169,7 @@ pub fn batch(w: &mut Walker<'_>, key_pos: Pos, node: &Node) -> Batch {
         if e.key == "fast-fail" {
             b.fast_fail = w.flag(e.value, "fast-fail");
         } else if b.kind.is_none() {
-            b.kind = Some(e.key.to_owned());
+            b.kind = crate::model::BatchKind::from_key(e.key);
         } else {
             w.error(
                 e.key_pos,

@@ -10,6 +10,7 @@
 //!   multi-line blocks without `set -e`) and keys a local run cannot honour.
 //! - [`Diagnostic`]: what all of them report, rendered as `FILE:LINE:COL: error: ...`.
 
+mod batch;
 mod diagnostic;
 pub mod lint;
 mod lower;
@@ -18,6 +19,7 @@ mod node;
 mod types;
 mod walk;
 
+pub use batch::batch_plan;
 pub use diagnostic::{Diagnostic, Severity, source_line};
 pub use lower::parse_on_failure;
 pub use lower_output::REPORT_FORMATS;

@@ -146,12 +146,76 @@ pub struct Cache {
     pub action: CacheAction,
 }
 
-/// A batch build kind (`batch:`): recognised, reported, not run locally.
+/// `batch:`: the builds a batch run makes of this buildspec (see `buildspec::batch` for the
+/// expansion into tasks and the graph checks).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Batch {
+    /// Where `batch:` is (errors about the whole section point here).
+    pub pos: Pos,
     pub fast_fail: bool,
-    /// `build-list`, `build-matrix`, `build-graph` or `build-fanout`.
-    pub kind: Option<String>,
+    /// The one build type given (`build-graph` ...); `None` when the section names none.
+    pub kind: Option<crate::model::BatchKind>,
+    /// `build-list` / `build-graph` tasks, in file order.
+    pub tasks: Vec<BatchTask>,
+    /// `build-matrix`.
+    pub matrix: Option<Matrix>,
+    /// `build-fanout`.
+    pub fanout: Option<Fanout>,
+}
+
+/// One task of a `build-list` or `build-graph` (and, after expansion, of every kind).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BatchTask {
+    pub identifier: String,
+    /// Where the task's `identifier` is.
+    pub pos: Pos,
+    /// The task's own buildspec, relative to the source directory; `None`: this file.
+    pub buildspec: Option<String>,
+    pub env: TaskEnv,
+    pub ignore_failure: bool,
+    /// `depend-on` (graph only), with the position of each name.
+    pub depend_on: Vec<(String, Pos)>,
+    pub debug_session: bool,
+    /// For generated builds (matrix, fanout): what tells this one apart, for people.
+    pub label: Option<String>,
+}
+
+/// A task's `env` overrides.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TaskEnv {
+    pub image: Option<String>,
+    pub privileged_mode: Option<bool>,
+    /// Like StartBuild's `environmentVariablesOverride`: above the project's and the
+    /// buildspec's variables.
+    pub variables: Vec<(String, String)>,
+    /// Recorded, not applied locally (one machine has one compute type).
+    pub compute_type: Option<String>,
+    pub fleet: Option<String>,
+    pub env_type: Option<String>,
+}
+
+/// `build-matrix`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Matrix {
+    pub ignore_failure: bool,
+    /// `static.env.privileged-mode` (the only `static.env` key CodeBuild applies besides `type`).
+    pub privileged_mode: Option<bool>,
+    pub env_type: Option<String>,
+    /// `dynamic.buildspec`.
+    pub buildspecs: Vec<String>,
+    /// `dynamic.env.compute-type`.
+    pub compute_types: Vec<String>,
+    /// `dynamic.env.image`.
+    pub images: Vec<String>,
+    /// `dynamic.env.variables`: one axis per variable, in file order.
+    pub variables: Vec<(String, Vec<String>)>,
+}
+
+/// `build-fanout`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Fanout {
+    pub parallelism: u32,
+    pub ignore_failure: bool,
 }
 
 /// A whole buildspec.

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::app::request::{RunOverrides, build_request};
-use crate::app::{dashboard, headless, pipeline::Pipeline, rerun};
+use crate::app::{batch, dashboard, headless, pipeline::Pipeline, rerun};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::config::user::UserConfig;
 use crate::engine::Keep;
@@ -19,6 +19,15 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
     }
     let runtime = headless::runtime()?;
     runtime.block_on(crate::engine::local::images::precheck(req.image.as_deref()))?;
+    if args.batch || batch::is_batch_only(&req) {
+        let max = args
+            .max_parallel
+            .map_or_else(batch::default_max_parallel, usize::from);
+        let batch_id = crate::model::BatchId::new_for(&req.project);
+        let req = batch::batch_request(req, batch_id, max)?;
+        let pipeline = Pipeline::new(global.history.as_deref());
+        return runtime.block_on(batch::run(req, pipeline, args.json));
+    }
     if args.watch {
         return runtime.block_on(rerun::run(global, req, args.json));
     }

@@ -395,6 +395,7 @@ fn through_tap(backend: crate::model::BackendKind, lines: Vec<LogLine>) -> Vec<D
         backend,
         image: "img".into(),
         docker: crate::model::DockerAccess::None,
+        batch: None,
         at,
     });
     events.extend(tap.observe(crate::model::BuildEvent::Logs {

@@ -5,6 +5,7 @@
 //! only push events into an [`EventSink`], a bounded channel whose receiver is the headless
 //! printer, the history recorder or the dashboard. The engine never imports ratatui.
 
+pub mod batch;
 pub mod cloud;
 pub mod local;
 pub mod mask;
@@ -41,6 +42,20 @@ pub struct BuildRequest {
     pub source_version: Option<String>,
     /// Local execution options.
     pub local: LocalOptions,
+    /// Set when the build is one task of a batch.
+    pub batch: Option<BatchContext>,
+}
+
+/// What a build run as one task of a batch knows about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchContext {
+    /// The batch and this task's identifier (`CODEBUILD_BATCH_BUILD_IDENTIFIER`).
+    pub member: crate::model::BatchMember,
+    /// A fanout shard: `(number from 1, count)`, for `codebuild-tests-run`.
+    pub shard: Option<(u32, u32)>,
+    /// The build's id, chosen by the batch runner so the node knows it before the build
+    /// starts.
+    pub build_id: Option<crate::model::BuildId>,
 }
 
 /// When to pull the image.

@@ -3,7 +3,8 @@
 //!
 //! Types: `build_started`, `phase_started`, `log` (one per line), `phase_finished`,
 //! `artifacts`, `report`, `notice`, `cache_report`, `cache_key`, `regression`, `diagnosis`,
-//! `build_finished`.
+//! `build_finished`; for batches `batch_started`, `batch_build` and `batch_finished`, and a
+//! child's `build_started` carries `batch_id` and `identifier`.
 
 use serde_json::{Value, json};
 
@@ -13,17 +14,10 @@ use crate::model::{BuildEvent, BuildId, CacheLookup};
 #[must_use]
 pub fn objects(ev: &BuildEvent) -> Vec<Value> {
     match ev {
-        BuildEvent::Started {
-            build_id,
-            project,
-            backend,
-            image,
-            docker,
-            at,
-        } => vec![json!({
-            "type": "build_started", "build_id": build_id, "project": project,
-            "backend": backend.as_str(), "image": image, "docker": docker, "at": at,
-        })],
+        BuildEvent::Started { .. } => vec![started_object(ev)],
+        BuildEvent::BatchStarted { .. }
+        | BuildEvent::BatchBuild { .. }
+        | BuildEvent::BatchFinished { .. } => vec![batch_object(ev)],
         BuildEvent::PhaseStarted {
             build_id,
             phase,
@@ -110,6 +104,81 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             "type": "build_finished", "build_id": build_id, "status": status,
             "duration_ms": duration_ms, "at": at, "exported_variables": exported_variables,
         })],
+    }
+}
+
+/// `build_started` (with `batch_id` and `identifier` for a batch's build).
+fn started_object(ev: &BuildEvent) -> Value {
+    let BuildEvent::Started {
+        build_id,
+        project,
+        backend,
+        image,
+        docker,
+        batch,
+        at,
+    } = ev
+    else {
+        return Value::Null;
+    };
+    let mut o = json!({
+        "type": "build_started", "build_id": build_id, "project": project,
+        "backend": backend.as_str(), "image": image, "docker": docker, "at": at,
+    });
+    if let Some(member) = batch {
+        o["batch_id"] = json!(member.batch_id);
+        o["identifier"] = json!(member.identifier);
+    }
+    o
+}
+
+/// `batch_started`, `batch_build` and `batch_finished`.
+fn batch_object(ev: &BuildEvent) -> Value {
+    match ev {
+        BuildEvent::BatchStarted {
+            batch_id,
+            project,
+            backend,
+            kind,
+            builds,
+            at,
+        } => {
+            let builds: Vec<Value> = builds
+                .iter()
+                .map(|n| {
+                    json!({
+                        "identifier": n.identifier, "depends_on": n.depends_on,
+                        "ignore_failure": n.ignore_failure, "label": n.label,
+                    })
+                })
+                .collect();
+            json!({
+                "type": "batch_started", "batch_id": batch_id, "project": project,
+                "backend": backend.as_str(), "kind": kind.as_str(), "builds": builds, "at": at,
+            })
+        }
+        BuildEvent::BatchBuild {
+            batch_id,
+            identifier,
+            build_id,
+            status,
+            attempt,
+            at,
+        } => json!({
+            "type": "batch_build", "batch_id": batch_id, "identifier": identifier,
+            "build_id": build_id, "status": status, "attempt": attempt, "at": at,
+        }),
+        BuildEvent::BatchFinished {
+            batch_id,
+            status,
+            duration_ms,
+            builds,
+            at,
+        } => json!({
+            "type": "batch_finished", "batch_id": batch_id, "status": status,
+            "duration_ms": duration_ms, "builds": builds, "at": at,
+        }),
+        _ => Value::Null,
     }
 }
 
@@ -235,6 +304,7 @@ mod tests {
             backend: crate::model::BackendKind::Local,
             image: "img".into(),
             docker,
+            batch: None,
             at: chrono::Utc::now(),
         };
         for (docker, name) in [

@@ -174,7 +174,11 @@ impl Printer {
                 let _ = writeln!(out, "cbdash: {}", sanitize(&cache_line(report)));
             }
             // The agent line of the lookup already says it in the log.
-            BuildEvent::Cache { .. } | BuildEvent::CacheKey { .. } => {}
+            BuildEvent::Cache { .. }
+            | BuildEvent::CacheKey { .. }
+            | BuildEvent::BatchStarted { .. }
+            | BuildEvent::BatchBuild { .. }
+            | BuildEvent::BatchFinished { .. } => {}
             BuildEvent::Regression { regression, .. } => {
                 let _ = writeln!(
                     out,

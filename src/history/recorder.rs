@@ -61,6 +61,7 @@ impl Recorder {
                 image,
                 docker,
                 at,
+                ..
             } => self.start(&NewRun {
                 build_id: build_id.as_str(),
                 project,
@@ -143,7 +144,10 @@ impl Recorder {
             | BuildEvent::Report { .. }
             | BuildEvent::Notice { .. }
             | BuildEvent::CacheKey { .. }
-            | BuildEvent::Diagnosis { .. } => {}
+            | BuildEvent::Diagnosis { .. }
+            | BuildEvent::BatchStarted { .. }
+            | BuildEvent::BatchBuild { .. }
+            | BuildEvent::BatchFinished { .. } => {}
         }
         Ok(Vec::new())
     }

@@ -38,6 +38,7 @@ pub fn replay(detail: &RunDetail, log: Option<&str>) -> Vec<BuildEvent> {
             .as_deref()
             .and_then(|d| serde_json::from_value(serde_json::Value::String(d.to_owned())).ok())
             .unwrap_or_default(),
+        batch: None,
         at: started,
     }];
     let mut phases = Phases::new(&build_id, &detail.phases);

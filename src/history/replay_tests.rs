@@ -28,6 +28,7 @@ fn recorded(dir: &std::path::Path) -> (Store, BuildId) {
         backend: BackendKind::Local,
         image: "img:1".into(),
         docker: crate::model::DockerAccess::HostSocket,
+        batch: None,
         at: at(0),
     }];
     for (phase, status, out) in [

@@ -31,6 +31,7 @@ pub(crate) fn build_events(
             backend: BackendKind::Local,
             image: "img".into(),
             docker: crate::model::DockerAccess::default(),
+            batch: None,
             at: at(start),
         },
         BuildEvent::PhaseStarted {
@@ -312,6 +313,7 @@ fn run_events(
             backend: BackendKind::Local,
             image: "img".into(),
             docker: crate::model::DockerAccess::None,
+            batch: None,
             at: at(start),
         },
         BuildEvent::PhaseStarted {

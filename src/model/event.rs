@@ -5,6 +5,7 @@
 //! into its state. Log lines travel in batches (`Logs`) so that a chatty `docker build` costs
 //! one message per batch, not one per line.
 
+use super::batch::{BatchId, BatchKind, BatchMember, BatchNode, BatchResult, NodeStatus};
 use super::cache_report::CacheReport;
 use super::diagnosis::Diagnosis;
 use super::phase::{PhaseContext, PhaseKind, Status};
@@ -154,6 +155,37 @@ pub enum BuildEvent {
         image: String,
         /// How the build's `docker` commands reach a daemon (shown in the dashboard's title).
         docker: super::DockerAccess,
+        /// The batch this build belongs to, if any (its node's identifier).
+        batch: Option<BatchMember>,
+        at: DateTime<Utc>,
+    },
+    /// A batch exists: its nodes and their edges. Its builds' events follow, each build's
+    /// `Started` naming the batch.
+    BatchStarted {
+        batch_id: BatchId,
+        project: String,
+        backend: BackendKind,
+        kind: BatchKind,
+        builds: Vec<BatchNode>,
+        at: DateTime<Utc>,
+    },
+    /// A batch node's status changed: it started (with its build), finished, or ended without
+    /// starting (`STOPPED`, a dependent of a failed task); in the cloud, any status a poll
+    /// shows (`PENDING` ...).
+    BatchBuild {
+        batch_id: BatchId,
+        identifier: String,
+        build_id: Option<BuildId>,
+        status: NodeStatus,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    /// The batch ended: its status and every node's last build.
+    BatchFinished {
+        batch_id: BatchId,
+        status: NodeStatus,
+        duration_ms: u64,
+        builds: Vec<BatchResult>,
         at: DateTime<Utc>,
     },
     /// A phase began (attempt counts from 1; RETRY and resume add attempts).
@@ -252,6 +284,9 @@ impl BuildEvent {
             | Self::Regression { build_id, .. }
             | Self::Diagnosis { build_id, .. } => Some(build_id),
             Self::Notice { build_id, .. } => build_id.as_ref(),
+            Self::BatchStarted { .. } | Self::BatchBuild { .. } | Self::BatchFinished { .. } => {
+                None
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 //! here does IO or knows about tokio, bollard, the AWS SDK or ratatui: that is what lets the
 //! engine and the dashboard be built and tested apart.
 
+mod batch;
 mod cache_report;
 mod diagnosis;
 mod docker;
@@ -12,6 +13,7 @@ mod event;
 mod phase;
 mod regression;
 
+pub use batch::{BatchId, BatchKind, BatchMember, BatchNode, BatchResult, NodeStatus};
 pub use cache_report::{Builder, CacheReport, CacheStep, FirstMiss, StepState};
 pub use diagnosis::Diagnosis;
 pub use docker::DockerAccess;

@@ -235,9 +235,12 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             Vec::new()
         }
         // The keyed cache's lookup is also an agent line in the log, where the dashboard shows it.
-        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::CacheKey { .. } => {
-            Vec::new()
-        }
+        BuildEvent::Artifacts { .. }
+        | BuildEvent::Report { .. }
+        | BuildEvent::CacheKey { .. }
+        | BuildEvent::BatchStarted { .. }
+        | BuildEvent::BatchBuild { .. }
+        | BuildEvent::BatchFinished { .. } => Vec::new(),
         BuildEvent::Diagnosis {
             build_id,
             diagnosis,
@@ -348,6 +351,7 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
         image,
         docker,
         at,
+        ..
     } = ev
     else {
         return Vec::new();

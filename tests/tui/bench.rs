@@ -45,6 +45,7 @@ fn state_with(projects: usize, lines: usize) -> (State, Keymap) {
             backend: BackendKind::Local,
             image: "img".into(),
             docker: cbdash::model::DockerAccess::default(),
+            batch: None,
             at: t(0),
         }),
     );

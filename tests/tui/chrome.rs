@@ -500,6 +500,7 @@ fn started_again() -> BuildEvent {
         backend: BackendKind::Local,
         image: "aws/codebuild/standard:7.0".into(),
         docker: DockerAccess::HostSocket,
+        batch: None,
         at: t(40),
     }
 }

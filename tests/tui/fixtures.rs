@@ -157,6 +157,7 @@ fn started(id: &BuildId, project: &str, backend: BackendKind, image: &str) -> (i
             backend,
             image: image.into(),
             docker: cbdash::model::DockerAccess::default(),
+            batch: None,
             at: t(0),
         },
     )

@@ -48,6 +48,7 @@ fn started(project: &ProjectKey, id: &str) -> Msg {
             backend: BackendKind::Cloud,
             image: "aws/codebuild/standard:7.0".into(),
             docker: cbdash::model::DockerAccess::default(),
+            batch: None,
             at: t(0),
         },
     }
@@ -127,6 +128,7 @@ fn one_name_in_two_profiles_never_mixes() {
             backend: BackendKind::Cloud,
             image: "img".into(),
             docker: cbdash::model::DockerAccess::default(),
+            batch: None,
             at: t(1),
         }),
     );

@@ -18,6 +18,7 @@ fn resumed() -> Vec<(i64, BuildEvent)> {
             backend: BackendKind::Local,
             image: "aws/codebuild/standard:7.0".into(),
             docker: cbdash::model::DockerAccess::default(),
+            batch: None,
             at: t(100),
         },
     )];

@@ -434,6 +434,7 @@ mod tests {
             backend: BackendKind::Cloud,
             image: "img".into(),
             docker: crate::model::DockerAccess::None,
+            batch: None,
             at,
         })
         .await

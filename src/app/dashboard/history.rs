@@ -261,6 +261,7 @@ mod tests {
                 backend: BackendKind::Local,
                 image: "img".into(),
                 docker: crate::model::DockerAccess::default(),
+                batch: None,
                 at,
             },
             BuildEvent::PhaseStarted {

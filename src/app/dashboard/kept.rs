@@ -113,6 +113,7 @@ pub(super) fn resume<L: KeptBuilds>(
             let req = ResumeRequest {
                 build_id: build.to_string(),
                 phase: Some(phase),
+                batch: None,
             };
             match backend.resume(req, sink, ctx.cancel.clone()).await {
                 Ok(_) => {}

@@ -46,6 +46,7 @@ impl Backend for Fake {
             backend: BackendKind::Local,
             image: req.image.clone().unwrap_or_default(),
             docker: crate::model::DockerAccess::from_flags(req.local.docker_socket, req.privileged),
+            batch: None,
             at: Utc::now(),
         })
         .await?;

@@ -116,6 +116,7 @@ impl CloudBuilds for FakeCloud {
             backend: BackendKind::Cloud,
             image: format!("image-of-{}", self.tag),
             docker: DockerAccess::None,
+            batch: None,
             at: Utc::now(),
         })
         .await?;

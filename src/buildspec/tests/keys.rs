@@ -269,7 +269,7 @@ fn batch_only_file_needs_no_phases() {
     );
     let b = p.spec.batch.clone().expect("batch");
     assert!(b.fast_fail);
-    assert_eq!(b.kind.as_deref(), Some("build-list"));
+    assert_eq!(b.kind, Some(crate::model::BatchKind::List));
     assert_warning(&p, 2, 1, "batch builds do not run locally");
 }
 
@@ -293,7 +293,13 @@ fn crlf_files_parse() {
 fn every_batch_kind_is_recognised() {
     for kind in ["build-list", "build-matrix", "build-graph", "build-fanout"] {
         let p = ok(&format!("version: 0.2\nbatch:\n  {kind}: {{}}\n"));
-        assert_eq!(p.spec.batch.and_then(|b| b.kind).as_deref(), Some(kind));
+        assert_eq!(
+            p.spec
+                .batch
+                .and_then(|b| b.kind)
+                .map(crate::model::BatchKind::key),
+            Some(kind)
+        );
     }
     let d = super::errs("version: 0.2\nbatch:\n  build-list: []\n  build-graph: []\n");
     super::assert_error(&d, 4, 3, "second build kind `build-graph`");

@@ -123,6 +123,7 @@ impl Reproduction {
             secrets,
             privileged: self.privileged,
             source_version: None,
+            batch: None,
             local: LocalOptions {
                 dind: DindOptions {
                     layer_cache: self.layer_cache,

@@ -189,6 +189,7 @@ pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEven
             backend: BackendKind::Cloud,
             image: next.image.clone(),
             docker: crate::model::DockerAccess::from_flags(false, next.privileged),
+            batch: None,
             at: next.start.unwrap_or_else(Utc::now),
         });
     }

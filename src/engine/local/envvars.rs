@@ -23,7 +23,15 @@ pub struct BuildFacts {
     pub region: String,
     pub initiator: String,
     pub source_version: Option<String>,
+    /// The batch this build is a task of.
+    pub batch: Option<crate::engine::BatchContext>,
 }
+
+/// The variables that name a fanout shard for `codebuild-tests-run`: CodeBuild sets a shard
+/// number and count in fanout builds but does not document their names, so these are cbdash's.
+pub const SHARD_NUMBER: &str = "CBDASH_SHARD_NUMBER";
+/// See [`SHARD_NUMBER`].
+pub const SHARD_COUNT: &str = "CBDASH_SHARD_COUNT";
 
 /// The region for ARNs and `AWS_REGION`: the host's, else `us-east-1`.
 #[must_use]
@@ -69,11 +77,32 @@ pub fn codebuild_vars(f: &BuildFacts) -> Vec<(String, String)> {
         ("AWS_DEFAULT_REGION", r.clone()),
         ("HOME", "/root".into()),
     ];
+    if let Some(batch) = &f.batch {
+        v.push((
+            "CODEBUILD_BATCH_BUILD_IDENTIFIER",
+            batch.member.identifier.clone(),
+        ));
+        if let Some((number, count)) = batch.shard {
+            v.push((SHARD_NUMBER, number.to_string()));
+            v.push((SHARD_COUNT, count.to_string()));
+        }
+    }
     if let Some(sv) = &f.source_version {
         v.push(("CODEBUILD_SOURCE_VERSION", sv.clone()));
         v.push(("CODEBUILD_RESOLVED_SOURCE_VERSION", sv.clone()));
     }
     v.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// `CODEBUILD_INITIATOR`: the user who started the build, or in a batch the batch's id,
+/// shared by all its builds (CodeBuild shares one initiator across a batch and tools use it as
+/// a run id; its exact text for a batch child is not documented).
+#[must_use]
+pub fn initiator(batch: Option<&crate::engine::BatchContext>) -> String {
+    match batch {
+        Some(b) => b.member.batch_id.to_string(),
+        None => std::env::var("USER").unwrap_or_else(|_| "cbdash".into()),
+    }
 }
 
 /// Sets `name=value` in `vars`, replacing an earlier value (later layers win).
@@ -307,7 +336,36 @@ mod tests {
             region: "eu-west-1".into(),
             initiator: "me".into(),
             source_version: None,
+            batch: None,
         }
+    }
+
+    #[test]
+    fn a_batch_task_knows_its_identifier_and_shard() {
+        let member = crate::model::BatchMember {
+            batch_id: crate::model::BatchId("p:b".into()),
+            identifier: "fanout_2".into(),
+        };
+        let ctx = crate::engine::BatchContext {
+            member,
+            shard: Some((2, 4)),
+            build_id: None,
+        };
+        let v = codebuild_vars(&BuildFacts {
+            batch: Some(ctx.clone()),
+            ..facts()
+        });
+        let get = |k: &str| v.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("CODEBUILD_BATCH_BUILD_IDENTIFIER"), Some("fanout_2"));
+        assert_eq!(get(SHARD_NUMBER), Some("2"));
+        assert_eq!(get(SHARD_COUNT), Some("4"));
+        assert_eq!(initiator(Some(&ctx)), "p:b");
+        let alone = codebuild_vars(&facts());
+        assert!(
+            !alone
+                .iter()
+                .any(|(n, _)| n == "CODEBUILD_BATCH_BUILD_IDENTIFIER")
+        );
     }
 
     #[test]

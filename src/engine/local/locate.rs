@@ -165,6 +165,20 @@ pub async fn kept_ids(docker: &Docker) -> Result<Vec<String>, LocalError> {
     Ok(ids)
 }
 
+/// The project directories of the containers kept now (where a batch's record is).
+pub async fn kept_source_dirs() -> Result<Vec<PathBuf>, LocalError> {
+    let docker = docker::connect().await?;
+    let mut dirs: Vec<PathBuf> = docker::list_labelled(&docker)
+        .await?
+        .into_iter()
+        .filter(|(_, labels, _)| labels.contains_key(LABEL_KEEP))
+        .filter_map(|(_, mut labels, _)| labels.remove(LABEL_SOURCE_DIR).map(PathBuf::from))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    Ok(dirs)
+}
+
 /// The kept build's container and record (for a resume or a shell), or why there is none.
 pub async fn kept_build(docker: &Docker, build_id: &str) -> Result<(Found, KeptBuild), LocalError> {
     let Some(found) = find(docker, build_id).await? else {

@@ -30,6 +30,8 @@
 //!   turns the build into a FAULT instead of a hang; cleanup calls are bounded too.
 
 pub mod artifacts;
+pub mod batch;
+pub mod batch_record;
 pub mod cache;
 mod cache_keys;
 pub mod dind;

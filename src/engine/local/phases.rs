@@ -234,8 +234,9 @@ async fn download_source(b: &mut Build) -> Outcome {
         src_dir: b.src_dir.clone(),
         image: b.image.clone(),
         region: envvars::region(),
-        initiator: std::env::var("USER").unwrap_or_else(|_| "cbdash".into()),
+        initiator: envvars::initiator(b.req.batch.as_ref()),
         source_version: envvars::git_head(&b.source_dir).await,
+        batch: b.req.batch.clone(),
     };
     let vars = envvars::layered(
         envvars::codebuild_vars(&facts),

@@ -29,6 +29,8 @@ pub struct ResumeRequest {
     pub build_id: String,
     /// The phase to run again; by default the first one that failed.
     pub phase: Option<PhaseKind>,
+    /// The batch the build is a task of (a batch resume): its `Started` says so.
+    pub batch: Option<crate::engine::BatchContext>,
 }
 
 /// Resumes a kept build; see the module doc.
@@ -75,6 +77,7 @@ pub async fn resume_build(
     rec.last_used_ms = Utc::now().timestamp_millis();
     rec.save()?;
     let mut b = build_from(&rec, spec, docker, sink);
+    b.req.batch = req.batch;
     let synced = match prepare(&mut b, phase).await {
         Ok(n) => n,
         Err(e) => {

@@ -118,7 +118,11 @@ pub async fn run_build(
     }
     let source_dir = req.source_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let project = req.project.clone();
-    let build_id = BuildId::new_for(&project);
+    let build_id = req
+        .batch
+        .as_ref()
+        .and_then(|b| b.build_id.clone())
+        .unwrap_or_else(|| BuildId::new_for(&project));
     // Before any container: a CodeBuild name runs as AWS's public image, or stops here.
     let requested = req.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.into());
     let image = super::images::choose(&docker, &requested).await?;
@@ -229,6 +233,7 @@ pub(super) async fn emit_started(b: &mut Build) -> Result<chrono::DateTime<Utc>,
                 b.req.local.docker_socket,
                 b.req.privileged,
             ),
+            batch: b.req.batch.as_ref().map(|c| c.member.clone()),
             at: started,
         })
         .await?;

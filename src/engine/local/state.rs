@@ -17,6 +17,12 @@ struct State {
 /// that cannot be read or written only costs the counter: the build still runs.
 #[must_use]
 pub fn next_build_number(dir: &Path, project: &str) -> u64 {
+    // The builds of a batch start together in one process: one at a time reads and writes
+    // the counter, and the write replaces the file whole, so no reader sees half of it.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let path = dir.join(".cbdash").join("state.json");
     let mut state: State = std::fs::read_to_string(&path)
         .ok()
@@ -26,9 +32,10 @@ pub fn next_build_number(dir: &Path, project: &str) -> u64 {
     *n += 1;
     let n = *n;
     let saved = std::fs::create_dir_all(dir.join(".cbdash")).is_ok()
-        && serde_json::to_string_pretty(&state)
-            .ok()
-            .is_some_and(|t| std::fs::write(&path, t).is_ok());
+        && serde_json::to_string_pretty(&state).ok().is_some_and(|t| {
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, t).is_ok() && std::fs::rename(&tmp, &path).is_ok()
+        });
     if !saved {
         tracing::warn!("could not save the build counter in {}", path.display());
     }
