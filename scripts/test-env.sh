@@ -155,7 +155,8 @@ cb_image_build() {
             fail "apt-get install in the chroot failed"
         chroot "$rootfs" apt-get clean >>"$logf" 2>&1
         log "docker.io, git, python3 took $((SECONDS - t)) s"; t=$SECONDS
-        umount "$rootfs/proc" || fail "cannot unmount $rootfs/proc"
+        # A maintainer script may leave a process holding /proc for a moment: detach it then.
+        umount "$rootfs/proc" || umount -l "$rootfs/proc" || fail "cannot unmount $rootfs/proc"
         rm -rf "$rootfs/var/lib/apt/lists/"* "$rootfs/usr/sbin/policy-rc.d"
         [ "$(readlink "$rootfs/bin/sh")" = dash ] || fail "/bin/sh is not dash in the image"
         install -D -m 644 "$ROOT/scripts/codebuild-image/runtimes.yml" \

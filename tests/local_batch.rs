@@ -256,7 +256,7 @@ phases:
 "#;
     let dir = project(&[("buildspec.yml", spec)]);
     let t = std::time::Instant::now();
-    let r = run(dir.path(), &img, &["--max-parallel", "2"]);
+    let r = run(dir.path(), &img, &["--batch", "--max-parallel", "2"]);
     assert_eq!(r.code, 1, "{}", r.dump());
     assert!(t.elapsed().as_secs() < 50, "slow was not stopped");
     let statuses = finished_status(&r);
@@ -282,7 +282,7 @@ phases:
       - echo "combo=$CODEBUILD_BATCH_BUILD_IDENTIFIER os=$OS node=$NODE"
 "#;
     let dir = project(&[("buildspec.yml", spec)]);
-    let r = run(dir.path(), &img, &["--max-parallel", "1"]);
+    let r = run(dir.path(), &img, &["--batch", "--max-parallel", "1"]);
     assert_eq!(r.code, 0, "{}", r.dump());
     let started = &r.of("batch_started")[0];
     assert_eq!(started["kind"], "matrix");
@@ -333,7 +333,7 @@ phases:
       - echo "shard=$CODEBUILD_BATCH_BUILD_IDENTIFIER number=$CBDASH_SHARD_NUMBER count=$CBDASH_SHARD_COUNT"
 "#;
     let dir = project(&[("buildspec.yml", spec)]);
-    let r = run(dir.path(), &img, &[]);
+    let r = run(dir.path(), &img, &["--batch"]);
     assert_eq!(r.code, 0, "{}", r.dump());
     for i in 1..=3 {
         let want = format!("shard=fanout_{i} number={i} count=3");
@@ -356,7 +356,7 @@ phases:
       - sleep 120
 ";
     let dir = project(&[("buildspec.yml", spec)]);
-    let mut child = command(dir.path(), &img, &[])
+    let mut child = command(dir.path(), &img, &["--batch"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
