@@ -7,7 +7,8 @@
 //!   history recorder), for the dashboard and headless runs alike.
 //! - [`output`] and [`headless`]: printing a build (plain or NDJSON), the signal handling and
 //!   exit codes of `run`, `resume` and `cloud watch`.
-//! - [`batch`]: local batches (`run --batch`, `resume BATCH_ID`).
+//! - [`batch`]: local batches (`run --batch`, `resume BATCH_ID`); [`batch_files`]: the task
+//!   buildspecs a batch names, checked for `cbdash validate`.
 //! - [`rerun`]: `run --watch`, a build run again on every change.
 //! - [`reproduce`]: a cloud build's settings run locally.
 //! - [`attach`]: a kept build's shell connected to this terminal.
@@ -16,6 +17,7 @@
 
 pub mod attach;
 pub mod batch;
+pub mod batch_files;
 pub mod dashboard;
 pub mod exit;
 pub mod headless;

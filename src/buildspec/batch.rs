@@ -7,21 +7,31 @@
 //! compute type, image, then the variables in file order), each labelled with its values;
 //! fanout builds are `fanout_1` ... `fanout_N`, labelled `shard i/N`.
 
-use super::types::{Batch, BatchTask, Fanout, Matrix, TaskEnv};
+use super::types::{Batch, BatchTask, Fanout, Matrix, Pos, TaskEnv};
 use crate::model::BatchKind;
 
-/// The builds of `spec`'s batch section, expanded; the batch runner's input. Every
-/// `depend-on` names a task and the graph has no cycle (see the checks in `parse`).
+/// The builds of `spec`'s batch section, expanded and checked: the batch runner's input. Every
+/// identifier is valid and unique, every `depend-on` names another task and the graph has no
+/// cycle ([`batch_errors`](super::batch_check::batch_errors), the batch-mode rules).
 ///
 /// # Errors
-/// Diagnostics when the spec has no batch section.
+/// The batch-mode errors, sorted by position (without source snippets: [`super::check_batch`]
+/// adds them from the text), or one error when the spec has no batch section.
 pub fn batch_plan(spec: &super::Buildspec) -> Result<Vec<BatchTask>, Vec<super::Diagnostic>> {
-    match &spec.batch {
-        Some(batch) => Ok(batch.expand()),
-        None => Err(vec![super::Diagnostic::error(
-            super::Pos { line: 1, col: 1 },
-            "the buildspec has no `batch` section",
-        )]),
+    let Some(batch) = &spec.batch else {
+        return Err(vec![
+            super::Diagnostic::error(
+                Pos { line: 1, col: 1 },
+                "the buildspec has no `batch` section",
+            )
+            .hint("add a `batch:` section (build-list, build-graph, build-matrix or build-fanout)"),
+        ]);
+    };
+    let errors = super::batch_check::batch_errors(spec);
+    if errors.is_empty() {
+        Ok(batch.expand())
+    } else {
+        Err(errors)
     }
 }
 
@@ -40,7 +50,7 @@ impl Batch {
 /// One axis value of a matrix combination.
 #[derive(Clone)]
 enum Axis<'a> {
-    Buildspec(&'a str),
+    Buildspec(&'a str, Pos),
     ComputeType(&'a str),
     Image(&'a str),
     Variable(&'a str, &'a str),
@@ -48,7 +58,10 @@ enum Axis<'a> {
 
 fn matrix(m: &Matrix) -> Vec<BatchTask> {
     let mut axes: Vec<Vec<Axis<'_>>> = vec![
-        m.buildspecs.iter().map(|b| Axis::Buildspec(b)).collect(),
+        m.buildspecs
+            .iter()
+            .map(|(b, pos)| Axis::Buildspec(b, *pos))
+            .collect(),
         m.compute_types
             .iter()
             .map(|c| Axis::ComputeType(c))
@@ -85,6 +98,8 @@ fn matrix(m: &Matrix) -> Vec<BatchTask> {
 fn combination(m: &Matrix, n: usize, combo: &[Axis<'_>]) -> BatchTask {
     let mut task = BatchTask {
         identifier: format!("matrix_{n}"),
+        pos: m.pos,
+        buildspec_pos: m.pos,
         ignore_failure: m.ignore_failure,
         env: TaskEnv {
             privileged_mode: m.privileged_mode,
@@ -96,8 +111,9 @@ fn combination(m: &Matrix, n: usize, combo: &[Axis<'_>]) -> BatchTask {
     let mut label = Vec::new();
     for axis in combo {
         match axis {
-            Axis::Buildspec(b) => {
+            Axis::Buildspec(b, pos) => {
                 task.buildspec = Some((*b).to_owned());
+                task.buildspec_pos = *pos;
                 label.push(format!("buildspec={b}"));
             }
             Axis::ComputeType(c) => {
@@ -124,6 +140,8 @@ fn fanout(f: &Fanout) -> Vec<BatchTask> {
     (1..=f.parallelism)
         .map(|i| BatchTask {
             identifier: format!("fanout_{i}"),
+            pos: f.pos,
+            buildspec_pos: f.pos,
             ignore_failure: f.ignore_failure,
             label: Some(format!("shard {i}/{}", f.parallelism)),
             ..BatchTask::default()
@@ -177,6 +195,7 @@ mod tests {
             fanout: Some(Fanout {
                 parallelism: 3,
                 ignore_failure: true,
+                ..Fanout::default()
             }),
             ..Batch::default()
         };

@@ -153,11 +153,6 @@ pub struct LocalLimit {
 /// Keys that a local run accepts but cannot honour fully, keyed by `LocalLimit::key`.
 pub const LOCAL_LIMITS: &[LocalLimit] = &[
     LocalLimit {
-        key: "batch",
-        message: "batch builds do not run locally: cbdash checks `batch` but runs no builds from it",
-        hint: "run each batch entry's buildspec on its own, or run the batch in CodeBuild",
-    },
-    LocalLimit {
         key: "proxy",
         message: "`proxy` settings are ignored by a local run",
         hint: "a local run uses the Docker daemon's network and proxy settings",

@@ -71,15 +71,18 @@ pub fn document(w: &mut Walker<'_>, root: &Node) -> Option<Buildspec> {
         cache: None,
         batch: None,
     };
-    let (mut version, mut has_phases) = (None, false);
+    let (mut version, mut has_phases, mut version_node) = (None, false, None);
     for e in w.entries(root, "buildspec", TOP_KEYS) {
         match e.key {
-            "version" => version = self::version(w, e.value),
+            "version" => {
+                version = self::version(w, e.value);
+                version_node = Some(e.value);
+            }
             "run-as" => spec.run_as = w.string(e.value, "run-as"),
             "env" => env(w, e.value, &mut spec.env),
             "environment_variables" => legacy_env(w, e.value, &mut spec.env),
             "proxy" => super::lower_output::proxy(w, e.key_pos, e.value),
-            "batch" => spec.batch = Some(super::lower_output::batch(w, e.key_pos, e.value)),
+            "batch" => spec.batch = Some(super::lower_batch::batch(w, e.key_pos, e.value)),
             "phases" => {
                 has_phases = true;
                 spec.phases = phases(w, e.value);
@@ -99,6 +102,17 @@ pub fn document(w: &mut Walker<'_>, root: &Node) -> Option<Buildspec> {
             "add `version: 0.2` as the first line",
         ),
         None => {}
+    }
+    if let (Some(batch), Some(node)) = (spec.batch.as_mut(), version_node)
+        && version.is_some()
+        && matches!(node.value, Value::Str(_))
+    {
+        batch.version_string = Some(node.pos);
+        w.warn(
+            node.pos,
+            super::batch_check::VERSION_STRING,
+            Some(super::batch_check::VERSION_STRING_HINT),
+        );
     }
     if !has_phases && spec.batch.is_none() {
         w.error(
@@ -180,7 +194,7 @@ fn env(w: &mut Walker<'_>, node: &Node, env: &mut Env) {
 }
 
 /// `env.variables` that set a `CODEBUILD_` name: CodeBuild reserves them.
-fn reserved_names(w: &mut Walker<'_>, node: &Node) {
+pub fn reserved_names(w: &mut Walker<'_>, node: &Node) {
     let Value::Map(pairs) = &node.value else {
         return;
     };

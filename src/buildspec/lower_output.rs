@@ -1,11 +1,12 @@
-//! Lowering of the sections around the phases: `artifacts`, `reports`, `cache`, `batch`,
-//! `proxy`. Same rules as `lower.rs`: errors at the token, unknown keys as warnings.
+//! Lowering of the sections around the phases: `artifacts`, `reports`, `cache`, `proxy`
+//! (`batch` is `lower_batch.rs`). Same rules as `lower.rs`: errors at the token, unknown keys
+//! as warnings.
 
 use std::collections::BTreeMap;
 
 use super::node::Node;
 use super::walk::Walker;
-use super::{Artifact, Artifacts, Batch, Cache, CacheAction, Pos, Report};
+use super::{Artifact, Artifacts, Cache, CacheAction, Pos, Report};
 
 const ARTIFACT_KEYS: &[&str] = &[
     "files",
@@ -19,13 +20,6 @@ const ARTIFACT_KEYS: &[&str] = &[
 ];
 const REPORT_KEYS: &[&str] = &["files", "base-directory", "discard-paths", "file-format"];
 const CACHE_KEYS: &[&str] = &["paths", "key", "fallback-keys", "action"];
-const BATCH_KEYS: &[&str] = &[
-    "fast-fail",
-    "build-list",
-    "build-matrix",
-    "build-graph",
-    "build-fanout",
-];
 const PROXY_KEYS: &[&str] = &["upload-artifacts", "logs"];
 
 /// The report formats CodeBuild accepts.
@@ -160,26 +154,6 @@ pub fn cache(w: &mut Walker<'_>, node: &Node) -> Cache {
         }
     }
     c
-}
-
-/// `batch`: recognised and summarised; its builds are not run locally.
-pub fn batch(w: &mut Walker<'_>, key_pos: Pos, node: &Node) -> Batch {
-    let mut b = Batch::default();
-    for e in w.entries(node, "batch", BATCH_KEYS) {
-        if e.key == "fast-fail" {
-            b.fast_fail = w.flag(e.value, "fast-fail");
-        } else if b.kind.is_none() {
-            b.kind = crate::model::BatchKind::from_key(e.key);
-        } else {
-            w.error(
-                e.key_pos,
-                format!("`batch` has a second build kind `{}`", e.key),
-                "keep one of build-list, build-matrix, build-graph or build-fanout",
-            );
-        }
-    }
-    w.local_limit("batch", key_pos);
-    b
 }
 
 /// `proxy`: checked, then ignored by a local run.

@@ -4,22 +4,29 @@
 //! How the pieces fit:
 //! - `node`: serde-saphyr reads the YAML (syntax errors, duplicate keys, merge keys) into a
 //!   tree where every value keeps its line and column.
-//! - `walk` + `lower` + `lower_output`: the schema walk over that tree, which fills the
-//!   [`Buildspec`] types of `types.rs` and records schema errors and unknown-key warnings.
+//! - `walk` + `lower` + `lower_output` + `lower_batch`: the schema walk over that tree, which
+//!   fills the [`Buildspec`] types of `types.rs` and records schema errors and unknown-key
+//!   warnings.
+//! - `batch` + `batch_check`: a `batch:` section's builds ([`batch_plan`]) and what CodeBuild's
+//!   batch validation rejects ([`batch_errors`]), which only batch mode ([`check_batch`])
+//!   reports as errors: a plain build runs the phases and ignores the section.
 //! - [`lint`]: pure, data-driven warnings about commands (bash-only syntax under `/bin/sh`,
 //!   multi-line blocks without `set -e`) and keys a local run cannot honour.
 //! - [`Diagnostic`]: what all of them report, rendered as `FILE:LINE:COL: error: ...`.
 
 mod batch;
+mod batch_check;
 mod diagnostic;
 pub mod lint;
 mod lower;
+mod lower_batch;
 mod lower_output;
 mod node;
 mod types;
 mod walk;
 
 pub use batch::batch_plan;
+pub use batch_check::{MAX_BATCH_BUILDS, batch_errors, valid_identifier};
 pub use diagnostic::{Diagnostic, Severity, source_line};
 pub use lower::parse_on_failure;
 pub use lower_output::REPORT_FORMATS;
@@ -54,6 +61,30 @@ fn first_error(diags: &[Diagnostic]) -> String {
 /// `Err` holds every diagnostic (errors and warnings, sorted by position) when at least one
 /// is an error; each carries its source line as `snippet`.
 pub fn parse(text: &str) -> Result<Parsed, Vec<Diagnostic>> {
+    finish(text, lower_text(text))
+}
+
+/// [`parse`] for a batch run (`cbdash validate` on a file with a `batch:` section,
+/// `cbdash run --batch`): the batch-mode errors of [`batch_errors`] as well, in the same sorted
+/// list. The `version: "0.2"` warning of `parse` becomes the batch-mode error at that token.
+///
+/// # Errors
+/// Every diagnostic, with snippets, when at least one is an error.
+pub fn check_batch(text: &str) -> Result<Parsed, Vec<Diagnostic>> {
+    let (spec, mut diags) = lower_text(text);
+    if let Some(spec) = &spec {
+        let errors = batch_errors(spec);
+        if let Some(pos) = spec.batch.as_ref().and_then(|b| b.version_string) {
+            diags.retain(|d| !(d.severity == Severity::Warning && d.pos() == pos));
+        }
+        diags.extend(errors);
+    }
+    finish(text, (spec, diags))
+}
+
+/// The lowered spec (`None` when the text is not a buildspec at all) and every diagnostic of
+/// the schema walk and the lints, unsorted and without snippets.
+fn lower_text(text: &str) -> (Option<Buildspec>, Vec<Diagnostic>) {
     let root = match node::parse_tree(text) {
         Ok(root) => root,
         Err(e) => {
@@ -64,11 +95,10 @@ pub fn parse(text: &str) -> Result<Parsed, Vec<Diagnostic>> {
             {
                 d.col = u32::try_from(i + 1).unwrap_or(d.col);
             }
-            let mut d = d.with_source(text);
             if d.message.contains("expected ':'") {
-                d.hint = Some(missing_colon_hint(&d.snippet));
+                d.hint = Some(missing_colon_hint(source_line(text, d.line)));
             }
-            return Err(vec![d]);
+            return (None, vec![d]);
         }
     };
     let mut w = walk::Walker::new(text);
@@ -77,6 +107,14 @@ pub fn parse(text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     if let Some(spec) = &spec {
         diags.extend(lint::lint_commands(spec));
     }
+    (spec, diags)
+}
+
+/// Sorts the diagnostics, adds their source lines, and decides: `Ok` when none is an error.
+fn finish(
+    text: &str,
+    (spec, mut diags): (Option<Buildspec>, Vec<Diagnostic>),
+) -> Result<Parsed, Vec<Diagnostic>> {
     diags.sort_by_key(|d| (d.line, d.col, d.severity));
     let diags: Vec<Diagnostic> = diags.into_iter().map(|d| d.with_source(text)).collect();
     match spec {

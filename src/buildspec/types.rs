@@ -155,6 +155,11 @@ pub struct Batch {
     pub fast_fail: bool,
     /// The one build type given (`build-graph` ...); `None` when the section names none.
     pub kind: Option<crate::model::BatchKind>,
+    /// Where the build type's key is (`batch:` when there is none).
+    pub kind_pos: Pos,
+    /// Where `version` is when the file writes it as a string (`"0.2"`), which CodeBuild's
+    /// batch runs reject; `None` when it is a number.
+    pub version_string: Option<Pos>,
     /// `build-list` / `build-graph` tasks, in file order.
     pub tasks: Vec<BatchTask>,
     /// `build-matrix`.
@@ -171,6 +176,8 @@ pub struct BatchTask {
     pub pos: Pos,
     /// The task's own buildspec, relative to the source directory; `None`: this file.
     pub buildspec: Option<String>,
+    /// Where the `buildspec` value is (the task's `pos` when it has none).
+    pub buildspec_pos: Pos,
     pub env: TaskEnv,
     pub ignore_failure: bool,
     /// `depend-on` (graph only), with the position of each name.
@@ -197,12 +204,14 @@ pub struct TaskEnv {
 /// `build-matrix`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Matrix {
+    /// Where the `build-matrix` key is.
+    pub pos: Pos,
     pub ignore_failure: bool,
     /// `static.env.privileged-mode` (the only `static.env` key CodeBuild applies besides `type`).
     pub privileged_mode: Option<bool>,
     pub env_type: Option<String>,
-    /// `dynamic.buildspec`.
-    pub buildspecs: Vec<String>,
+    /// `dynamic.buildspec`, with the position of each entry.
+    pub buildspecs: Vec<(String, Pos)>,
     /// `dynamic.env.compute-type`.
     pub compute_types: Vec<String>,
     /// `dynamic.env.image`.
@@ -214,6 +223,9 @@ pub struct Matrix {
 /// `build-fanout`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Fanout {
+    /// Where `parallelism` is (the `build-fanout` key when it is missing).
+    pub pos: Pos,
+    /// 0 when missing or not above 0 (an error in batch mode).
     pub parallelism: u32,
     pub ignore_failure: bool,
 }

@@ -1,6 +1,8 @@
-//! `cbdash validate [FILE...] [--strict] [--json]`: reads each buildspec, runs
-//! [`crate::buildspec::parse`], prints the diagnostics and decides the exit code
-//! (0 valid, 2 invalid, or warnings with `--strict`).
+//! `cbdash validate [FILE...] [--strict] [--json]`: reads each buildspec, checks it with
+//! [`crate::buildspec::check_batch`] (which is `parse` plus, for a file with a `batch:`
+//! section, what a batch run rejects), then the buildspec files its batch names
+//! (`app::batch_files`), prints the diagnostics and decides the exit code (0 valid, 2 invalid,
+//! or warnings with `--strict`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -30,7 +32,7 @@ struct Checked {
 
 /// Runs `validate`; returns the exit code.
 pub fn run(args: &ValidateArgs) -> Result<u8> {
-    let checked: Vec<Checked> = args.files.iter().map(|f| check_file(f)).collect();
+    let checked: Vec<Checked> = args.files.iter().flat_map(|f| check_file(f)).collect();
     let errors = count(&checked, Severity::Error);
     let warnings = count(&checked, Severity::Warning);
     if args.json {
@@ -50,26 +52,50 @@ fn count(checked: &[Checked], severity: Severity) -> usize {
         .count()
 }
 
-fn check_file(path: &Path) -> Checked {
+/// The file's diagnostics, then one entry per buildspec file its batch names.
+fn check_file(path: &Path) -> Vec<Checked> {
     let file = path.display().to_string();
-    let diags = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => match buildspec::parse(&text) {
-                Ok(parsed) => parsed.warnings,
-                Err(diags) => diags,
-            },
-            Err(e) => vec![not_readable(&format!(
+    let text = match read_text(path) {
+        Ok(text) => text,
+        Err(d) => {
+            return vec![Checked {
+                file,
+                diags: vec![d],
+            }];
+        }
+    };
+    let mut diags = match buildspec::check_batch(&text) {
+        Ok(parsed) => parsed.warnings,
+        Err(diags) => diags,
+    };
+    // The batch's tasks, also when the batch itself has errors (a second, plain parse).
+    let Some(batch) = buildspec::parse(&text).ok().and_then(|p| p.spec.batch) else {
+        return vec![Checked { file, diags }];
+    };
+    let (errors, children) = crate::app::batch_files::check_children(path, &batch);
+    diags.extend(errors.into_iter().map(|d| d.with_source(&text)));
+    diags.sort_by_key(|d| (d.line, d.col, d.severity));
+    let mut out = vec![Checked { file, diags }];
+    out.extend(
+        children
+            .into_iter()
+            .map(|(file, diags)| Checked { file, diags }),
+    );
+    out
+}
+
+fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            not_readable(&format!(
                 "the file is not UTF-8 text (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
-            ))],
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![
-            not_readable("no such file")
-                .hint("pass the buildspec's path: cbdash validate path/to/buildspec.yml"),
-        ],
-        Err(e) => vec![not_readable(&format!("cannot read the file: {e}"))],
-    };
-    Checked { file, diags }
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not_readable("no such file")
+            .hint("pass the buildspec's path: cbdash validate path/to/buildspec.yml")),
+        Err(e) => Err(not_readable(&format!("cannot read the file: {e}"))),
+    }
 }
 
 fn not_readable(message: &str) -> Diagnostic {

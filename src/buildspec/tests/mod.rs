@@ -1,6 +1,7 @@
 //! Unit tests of `parse`: every key, every error and every warning, each checked at its
 //! line:col with its message.
 
+mod batch;
 mod errors;
 mod keys;
 mod warnings;
