@@ -10,8 +10,10 @@ mod layering;
 // The fuzz targets' seeds and crash reproducers, replayed without nightly.
 mod fuzz_seeds;
 
-// The buildspec parser on the corpus, `cbdash validate`, and parse property tests.
+// The buildspec parser on the corpus, `cbdash validate` (batch files too), and parse property
+// tests.
 mod buildspec;
+mod buildspec_batch;
 // The layer-cache analyzer on live docker build output.
 mod cache;
 

@@ -375,12 +375,7 @@ fn unknown_task_keys_get_did_you_mean() {
         "    - identifier: a\n      depends-on: [b]\n      env:\n        imgae: x\n    - identifier: b\n",
     ));
     assert_warning(&p, 5, 7, "unknown key `depends-on` in `build-graph task`");
-    assert_warning(
-        &p,
-        7,
-        9,
-        "unknown key `imgae` in `build-graph task.env`",
-    );
+    assert_warning(&p, 7, 9, "unknown key `imgae` in `build-graph task.env`");
     let hints: Vec<String> = p.warnings.iter().filter_map(|d| d.hint.clone()).collect();
     assert!(
         hints.contains(&"did you mean `depend-on`?".to_owned()),
