@@ -34,6 +34,7 @@ enum Child {
 }
 
 /// The errors to add to the batch file, and the child files' own results as `(path, diags)`.
+#[must_use]
 pub fn check_children(
     batch_file: &Path,
     batch: &Batch,

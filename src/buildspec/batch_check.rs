@@ -14,7 +14,7 @@ use super::{Batch, BatchTask, Buildspec, Pos};
 use crate::model::BatchKind;
 
 /// The message for `version: "0.2"` beside a `batch:` section: a warning from `parse`, an error
-/// in batch mode (reference §1.12: batch runs fail in DOWNLOAD_SOURCE, single builds accept it).
+/// in batch mode (reference §1.12: batch runs fail in `DOWNLOAD_SOURCE`, single builds accept it).
 pub const VERSION_STRING: &str = "`version` is a string: CodeBuild's batch runs reject it \
      (cannot unmarshal !!str `0.2` into float64); single builds accept it";
 pub const VERSION_STRING_HINT: &str = "write the version as a number: `version: 0.2`, no quotes";

@@ -116,7 +116,7 @@ fn a_cycle_is_reported_as_a_path_at_one_of_its_edges() {
     assert!(d[0].hint.as_deref().unwrap_or_default().contains("remove"));
     assert_eq!(
         batch_plan(&parse(&text).expect("plain parse").spec)
-            .unwrap_err()
+            .expect_err("a cycle has no plan")
             .len(),
         1
     );
@@ -407,6 +407,6 @@ fn batch_mode_errors_do_not_stop_a_plain_build() {
     assert!(parse(&text).is_ok());
     assert_error(&batch_errs(&text), 5, 19, "depends on itself");
     let no_batch = ok(PHASES.replace("phases", "version: 0.2\nphases").as_str());
-    let d = batch_plan(&no_batch.spec).unwrap_err();
+    let d = batch_plan(&no_batch.spec).expect_err("no batch, no plan");
     assert!(d[0].message.contains("no `batch` section"), "{d:?}");
 }
