@@ -28,13 +28,19 @@ pub fn default_max_parallel() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// The buildspec `req` runs, read and parsed (errors rendered with `file:line:col`).
-fn load(req: &BuildRequest) -> Result<(PathBuf, Buildspec)> {
+/// The buildspec `req` runs, read and parsed (errors rendered with `file:line:col` and the
+/// source line); `batch`: with the checks of a batch run (`buildspec::check_batch`).
+fn load(req: &BuildRequest, batch: bool) -> Result<(PathBuf, Buildspec)> {
     let path = spec_path(req);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the buildspec {}", path.display()))?;
     let file = path.display().to_string();
-    let parsed = buildspec::parse(&text).map_err(|diags| {
+    let parsed = if batch {
+        buildspec::check_batch(&text)
+    } else {
+        buildspec::parse(&text)
+    };
+    let parsed = parsed.map_err(|diags| {
         let rendered: Vec<String> = diags.iter().map(|d| d.render(&file)).collect();
         UsageError(rendered.join("\n"))
     })?;
@@ -55,7 +61,7 @@ fn spec_path(req: &BuildRequest) -> PathBuf {
 /// as a plain StartBuild would.
 #[must_use]
 pub fn is_batch_only(req: &BuildRequest) -> bool {
-    load(req).is_ok_and(|(_, spec)| spec.batch.is_some() && spec.phases.is_empty())
+    load(req, false).is_ok_and(|(_, spec)| spec.batch.is_some() && spec.phases.is_empty())
 }
 
 /// The batch of `req`'s buildspec, checked: its tasks, expanded.
@@ -64,7 +70,7 @@ pub fn batch_request(
     batch_id: BatchId,
     max_parallel: usize,
 ) -> Result<BatchRequest> {
-    let (path, spec) = load(&req)?;
+    let (path, spec) = load(&req, true)?;
     let file = path.display().to_string();
     let Some(batch) = spec.batch.as_ref() else {
         return Err(UsageError(format!(

@@ -307,7 +307,9 @@ impl Runner {
                 .join(batch_uuid(&self.req.batch_id))
         });
         req.local.artifacts_dir = Some(root.join(&task.identifier));
-        if req.local.keep == Keep::Never {
+        // A failed task is kept for `cbdash resume BATCH_ID`; one whose failure is ignored is
+        // never resumed, so nothing of it stays.
+        if req.local.keep == Keep::Never && !task.ignore_failure {
             req.local.keep = Keep::Failed;
         }
         let shard = (self.req.kind == BatchKind::Fanout).then(|| {
