@@ -180,7 +180,7 @@ pub struct InitArgs {
 /// `cbdash shell`.
 #[derive(Debug, Args)]
 pub struct ShellArgs {
-    /// The build id (`project:uuid`), or a unique prefix of its uuid.
+    /// The build or batch id (`project:uuid`), or a unique prefix of its uuid.
     pub build_id: String,
 }
 
@@ -190,12 +190,13 @@ pub struct ShellArgs {
 pub struct HistoryArgs {
     #[command(subcommand)]
     pub command: Option<HistoryCommand>,
-    /// Only this project's runs.
+    /// Only this project's runs and batches.
     pub project: Option<String>,
-    /// Print one JSON object per run.
+    /// Print one JSON object per run, then one per batch (a batch's has `batch_id`, no
+    /// `build_id`).
     #[arg(long)]
     pub json: bool,
-    /// How many runs to list, newest first.
+    /// How many runs (and how many batches) to list, newest first.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
 }
@@ -203,19 +204,20 @@ pub struct HistoryArgs {
 /// `cbdash history` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
-    /// Show one run: phases, cache reports, regressions, and with --log its log.
+    /// Show one run (phases, cache reports, regressions, and with --log its log) or one
+    /// batch (its builds in order, with their statuses, durations and attempts).
     Show(HistoryShowArgs),
 }
 
 /// `cbdash history show`.
 #[derive(Debug, Args)]
 pub struct HistoryShowArgs {
-    /// The build id (`project:uuid`), or a unique prefix of its uuid.
+    /// The build or batch id (`project:uuid`), or a unique prefix of its uuid.
     pub build_id: String,
     /// Also print the stored log.
     #[arg(long)]
     pub log: bool,
-    /// Print the run as JSON.
+    /// Print the run or batch as JSON.
     #[arg(long)]
     pub json: bool,
 }

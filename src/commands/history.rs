@@ -1,5 +1,5 @@
-//! `cbdash history`: lists past runs, or shows one with its phases, cache reports,
-//! regressions and (with `--log`) its stored log.
+//! `cbdash history`: lists past runs and batches, or shows one run with its phases, cache
+//! reports, regressions and (with `--log`) its stored log, or one batch with its nodes.
 
 use std::io::Write;
 
@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::app::UsageError;
 use crate::cli::{GlobalArgs, HistoryArgs, HistoryCommand, HistoryShowArgs};
-use crate::history::{RunDetail, RunSummary, Store};
+use crate::history::{BatchDetail, BatchSummary, RunDetail, RunSummary, Store};
 
 /// Runs `cbdash history ...`; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8> {
@@ -25,17 +25,30 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8> {
 
 fn list(store: &Store, args: &HistoryArgs, out: &mut impl Write) -> Result<u8> {
     let runs = store.list_runs(args.project.as_deref(), args.limit)?;
+    let batches = store.recent_batches(args.project.as_deref(), args.limit)?;
     if args.json {
+        // A batch's line has `batch_id` and `kind` and no `build_id`.
         for run in &runs {
             writeln!(out, "{}", serde_json::to_string(run)?)?;
         }
+        for batch in &batches {
+            writeln!(out, "{}", serde_json::to_string(batch)?)?;
+        }
         return Ok(0);
     }
-    if runs.is_empty() {
+    if runs.is_empty() && batches.is_empty() {
         writeln!(out, "no runs recorded yet in {}", store.path().display())?;
         return Ok(0);
     }
-    write!(out, "{}", table(&runs))?;
+    if !runs.is_empty() {
+        write!(out, "{}", table(&runs))?;
+    }
+    if !batches.is_empty() {
+        if !runs.is_empty() {
+            writeln!(out)?;
+        }
+        write!(out, "{}", batch_table(&batches))?;
+    }
     Ok(0)
 }
 
@@ -48,25 +61,83 @@ pub fn table(runs: &[RunSummary]) -> String {
     let rows: Vec<[String; 7]> = runs
         .iter()
         .map(|r| {
-            let status = if r.interrupted {
-                format!("{} (interrupted)", r.status)
-            } else {
-                r.status.clone()
-            };
             [
                 r.build_id.clone(),
                 r.project.clone(),
                 r.backend.clone(),
-                status,
-                r.started_at
-                    .replace('T', " ")
-                    .trim_end_matches('Z')
-                    .to_owned(),
+                status_cell(&r.status, r.interrupted),
+                started_cell(&r.started_at),
                 r.duration_ms.map_or_else(|| "-".into(), format_duration),
                 r.cache_hit_pct
                     .map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
             ]
         })
+        .collect();
+    aligned(&header, &rows)
+}
+
+/// The batch list as an aligned table: a row per batch, with its nodes by outcome.
+#[must_use]
+pub fn batch_table(batches: &[BatchSummary]) -> String {
+    let header = [
+        "BATCH ID",
+        "PROJECT",
+        "BACKEND",
+        "KIND",
+        "STATUS",
+        "STARTED",
+        "DURATION",
+        "BUILDS",
+        "SUCCEEDED",
+        "FAILED",
+        "STOPPED",
+    ];
+    let rows: Vec<[String; 11]> = batches
+        .iter()
+        .map(|b| {
+            let mut status = status_cell(&b.status, b.interrupted);
+            if b.attempts > 1 {
+                status.push_str(&format!(" (attempt {})", b.attempts));
+            }
+            [
+                b.batch_id.clone(),
+                b.project.clone(),
+                b.backend.clone(),
+                b.kind.clone(),
+                status,
+                started_cell(&b.started_at),
+                b.duration_ms.map_or_else(|| "-".into(), format_duration),
+                b.nodes.total.to_string(),
+                b.nodes.succeeded.to_string(),
+                b.nodes.failed.to_string(),
+                b.nodes.stopped.to_string(),
+            ]
+        })
+        .collect();
+    aligned(&header, &rows)
+}
+
+fn status_cell(status: &str, interrupted: bool) -> String {
+    if interrupted {
+        format!("{status} (interrupted)")
+    } else {
+        status.to_owned()
+    }
+}
+
+fn started_cell(started_at: &str) -> String {
+    started_at
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_owned()
+}
+
+/// Left-aligned columns two spaces apart, each as wide as its widest cell. Cells are
+/// sanitized: a batch's statuses and labels may come raw from the API or a buildspec.
+fn aligned<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| row.each_ref().map(|c| crate::headless::plain::sanitize(c)))
         .collect();
     let mut widths = header.map(str::len);
     for row in &rows {
@@ -84,7 +155,7 @@ pub fn table(runs: &[RunSummary]) -> String {
         text.push_str(parts.join("  ").trim_end());
         text.push('\n');
     };
-    line(&header);
+    line(header);
     for row in &rows {
         line(&row.each_ref().map(String::as_str));
     }
@@ -102,14 +173,39 @@ pub fn format_duration(ms: u64) -> String {
     }
 }
 
+/// What `cbdash history show ID` found.
+enum Shown {
+    Run(Box<RunDetail>),
+    Batch(BatchDetail),
+}
+
+/// A run or a batch by id: an exact id first (a run's, then a batch's), then a prefix.
+fn find(store: &Store, id: &str) -> Result<Option<Shown>> {
+    let run = store.run(id)?;
+    if run.as_ref().is_some_and(|r| r.run.build_id == id) {
+        return Ok(run.map(|r| Shown::Run(Box::new(r))));
+    }
+    let batch = store.batch(id)?;
+    if batch.as_ref().is_some_and(|b| b.batch.batch_id == id) {
+        return Ok(batch.map(Shown::Batch));
+    }
+    Ok(run
+        .map(|r| Shown::Run(Box::new(r)))
+        .or_else(|| batch.map(Shown::Batch)))
+}
+
 fn show(store: &Store, args: &HistoryShowArgs, out: &mut impl Write) -> Result<u8> {
-    let Some(detail) = store.run(&args.build_id)? else {
-        return Err(UsageError(format!(
-            "no run {} in the history {}; `cbdash history` lists the recorded runs",
-            args.build_id,
-            store.path().display()
-        ))
-        .into());
+    let detail = match find(store, &args.build_id)? {
+        Some(Shown::Run(detail)) => detail,
+        Some(Shown::Batch(batch)) => return show_batch(&batch, args, out),
+        None => {
+            return Err(UsageError(format!(
+                "no run {} in the history {} (nor a batch); `cbdash history` lists the recorded runs and batches",
+                args.build_id,
+                store.path().display()
+            ))
+            .into());
+        }
     };
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&detail)?)?;
@@ -144,6 +240,88 @@ fn show(store: &Store, args: &HistoryShowArgs, out: &mut impl Write) -> Result<u
     Ok(0)
 }
 
+fn show_batch(batch: &BatchDetail, args: &HistoryShowArgs, out: &mut impl Write) -> Result<u8> {
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(batch)?)?;
+    } else {
+        for line in describe_batch(batch).lines() {
+            writeln!(out, "{}", crate::headless::plain::sanitize(line))?;
+        }
+    }
+    if args.log {
+        writeln!(
+            out,
+            "\n(a batch has no log of its own: `cbdash history show BUILD_ID --log` prints a build's)"
+        )?;
+    }
+    Ok(0)
+}
+
+/// The human view of one batch: its outcome, then its nodes in the batch's order with their
+/// builds (earlier attempts under the node).
+#[must_use]
+pub fn describe_batch(d: &BatchDetail) -> String {
+    use std::fmt::Write as _;
+    let b = &d.batch;
+    let mut s = String::new();
+    let _ = writeln!(s, "batch    {}", b.batch_id);
+    let _ = writeln!(s, "project  {} ({})", b.project, b.backend);
+    let _ = writeln!(s, "kind     {}", b.kind);
+    let _ = writeln!(s, "status   {}", status_cell(&b.status, b.interrupted));
+    let _ = writeln!(s, "attempts {}", b.attempts);
+    let _ = writeln!(s, "started  {}", b.started_at);
+    if let Some(ms) = b.duration_ms {
+        let _ = writeln!(s, "duration {}", format_duration(ms));
+    }
+    let n = &b.nodes;
+    let _ = writeln!(
+        s,
+        "builds   {} succeeded, {} failed, {} stopped of {}\n",
+        n.succeeded, n.failed, n.stopped, n.total
+    );
+    let header = [
+        "IDENTIFIER",
+        "STATUS",
+        "ATTEMPT",
+        "DURATION",
+        "BUILD ID",
+        "DEPENDS ON",
+    ];
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for node in &d.builds {
+        let mut name = node.identifier.clone();
+        if let Some(label) = &node.label {
+            let _ = write!(name, " ({label})");
+        }
+        if node.ignore_failure {
+            name.push_str(" [ignore-failure]");
+        }
+        rows.push([
+            name,
+            node.status.clone(),
+            node.attempt.to_string(),
+            node.duration_ms.map_or_else(|| "-".into(), format_duration),
+            node.build_id.clone().unwrap_or_else(|| "-".into()),
+            node.depends_on.join(", "),
+        ]);
+        // Earlier attempts (a resume, a retry), under their node.
+        for build in node.builds.iter().filter(|b| b.attempt < node.attempt) {
+            rows.push([
+                "  earlier".into(),
+                build.status.clone(),
+                build.attempt.to_string(),
+                build
+                    .duration_ms
+                    .map_or_else(|| "-".into(), format_duration),
+                build.build_id.clone(),
+                String::new(),
+            ]);
+        }
+    }
+    s.push_str(&aligned(&header, &rows));
+    s
+}
+
 /// The human view of one run.
 #[must_use]
 pub fn describe(d: &RunDetail) -> String {
@@ -152,6 +330,9 @@ pub fn describe(d: &RunDetail) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "build    {}", r.build_id);
     let _ = writeln!(s, "project  {} ({})", r.project, r.backend);
+    if let (Some(batch), Some(identifier)) = (&r.batch_id, &r.identifier) {
+        let _ = writeln!(s, "batch    {batch} (task {identifier})");
+    }
     let interrupted = if r.interrupted { " (interrupted)" } else { "" };
     let _ = writeln!(s, "status   {}{interrupted}", r.status);
     if let Some(img) = &r.image {
@@ -230,6 +411,8 @@ mod tests {
                 ended_at: None,
                 duration_ms: Some(1_000),
                 cache_hit_pct: None,
+                batch_id: None,
+                identifier: None,
             },
             phases: Vec::new(),
             cache_reports: vec![report.clone()],

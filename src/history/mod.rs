@@ -7,14 +7,21 @@
 //! ([`detect`]) and hands back `BuildEvent::Regression`s. `cbdash history` reads the
 //! [`Store`].
 //!
+//! Batches: `BatchStarted` writes a batch row and its nodes in order, `BatchBuild` each node's
+//! status and build per attempt, `BatchFinished` the outcome; a child build's run row names its
+//! batch and node, and its regressions are judged against earlier builds of the same node
+//! (same project and identifier), never against other tasks or builds outside batches.
+//!
 //! - `schema`: versioned migrations (`PRAGMA user_version`).
 //! - `store`: opening (WAL, busy timeout, interrupted runs), paths.
-//! - `writes` / `queries`: the SQL.
+//! - `writes` / `queries`: the SQL of runs; `batch_writes` / `batch_queries`: of batches.
 //! - `logs`: compressed logs, their pruning.
 //! - `regress`: the pure regression check.
 //! - `replay`: a stored run as the events it was made of (the dashboard opens past builds).
 //! - `liveness`: is a writer still alive.
 
+mod batch_queries;
+mod batch_writes;
 mod error;
 mod liveness;
 mod logs;
@@ -26,6 +33,8 @@ mod schema;
 mod store;
 mod writes;
 
+pub use batch_queries::{BatchDetail, BatchSummary, NodeBuild, NodeCounts, NodeRow};
+pub use batch_writes::{NewBatch, NodeUpdate};
 pub use error::{HistoryError, Result};
 pub use logs::{Pruned, StoredLog};
 pub use queries::{PhaseRow, RunDetail, RunSummary};
@@ -36,5 +45,7 @@ pub use schema::{CURRENT_VERSION, MIGRATIONS};
 pub use store::{Store, StoreOptions};
 pub use writes::{NewRun, PhaseEnd};
 
+#[cfg(test)]
+mod batch_tests;
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,12 @@ pub struct RunSummary {
     pub duration_ms: Option<u64>,
     /// Cached over cacheable steps of the run's finished docker builds, in percent.
     pub cache_hit_pct: Option<f64>,
+    /// The batch the build was a child of (from v5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// Its node's identifier in that batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
 }
 
 /// One phase attempt of a run.
@@ -60,7 +66,8 @@ pub struct RunDetail {
 const SUMMARY_COLUMNS: &str = "r.build_id, r.project, r.backend, r.image, r.source_version,
     r.status, r.interrupted, r.exit_code, r.started_at, r.ended_at, r.duration_ms,
     (SELECT 100.0 * SUM(steps_cached) / NULLIF(SUM(steps_total), 0) FROM cache_reports c
-        WHERE c.build_id = r.build_id AND c.finished = 1), r.docker";
+        WHERE c.build_id = r.build_id AND c.finished = 1), r.docker, r.batch_id,
+    r.batch_identifier";
 
 fn summary_row(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -77,6 +84,8 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
         duration_ms: r.get::<_, Option<i64>>(10)?.map(uint),
         cache_hit_pct: r.get(11)?,
         docker: r.get(12)?,
+        batch_id: r.get(13)?,
+        identifier: r.get(14)?,
     })
 }
 
@@ -243,8 +252,8 @@ impl Store {
         })
     }
 
-    /// The metrics of the last `n` successful runs of a project and backend, newest first,
-    /// leaving out `exclude` (the run being judged).
+    /// The metrics of the last `n` successful runs of a project and backend outside batches,
+    /// newest first, leaving out `exclude` (the run being judged).
     pub fn baseline(
         &self,
         project: &str,
@@ -252,17 +261,36 @@ impl Store {
         exclude: &str,
         n: usize,
     ) -> Result<Vec<RunMetrics>> {
+        self.task_baseline(project, backend, None, exclude, n)
+    }
+
+    /// The metrics of the last `n` successful runs of a project and backend that ran as the
+    /// batch task `identifier` (in any batch of the project), or outside batches for `None`;
+    /// newest first, leaving out `exclude`. A batch's tasks run different commands, so a
+    /// task is only ever compared with itself.
+    pub fn task_baseline(
+        &self,
+        project: &str,
+        backend: &str,
+        identifier: Option<&str>,
+        exclude: &str,
+        n: usize,
+    ) -> Result<Vec<RunMetrics>> {
         let mut stmt = self
             .conn
             .prepare(
+                // `IS`: NULL (outside batches) matches NULL.
                 "SELECT build_id FROM runs WHERE project = ?1 AND backend = ?2
-                     AND status = 'SUCCEEDED' AND build_id != ?3
-                 ORDER BY started_at DESC LIMIT ?4",
+                     AND batch_identifier IS ?3
+                     AND status = 'SUCCEEDED' AND build_id != ?4
+                 ORDER BY started_at DESC LIMIT ?5",
             )
             .map_err(|e| self.db(e))?;
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         let ids: Vec<String> = stmt
-            .query_map(params![project, backend, exclude, n], |r| r.get(0))
+            .query_map(params![project, backend, identifier, exclude, n], |r| {
+                r.get(0)
+            })
             .and_then(Iterator::collect)
             .map_err(|e| self.db(e))?;
         ids.iter().map(|id| self.metrics(id)).collect()

@@ -1,21 +1,25 @@
 //! `Recorder`: turns the `BuildEvent` stream of `cbdash run` (or of a followed cloud build)
 //! into history rows and a compressed log, as the events arrive, so that a killed cbdash
-//! loses at most the last batch.
+//! loses at most the last batch of log lines. Batch events become a batch row, its nodes and
+//! their builds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use super::batch_writes::{NewBatch, NodeUpdate};
 use super::error::Result;
 use super::logs::LogWriter;
 use super::regress::{self, RegressionRules};
 use super::store::Store;
 use super::writes::{NewRun, PhaseEnd};
-use crate::model::{BackendKind, BuildEvent, Status};
+use crate::model::{BackendKind, BuildEvent, BuildId, Status};
 
 /// A build the recorder is writing.
 #[derive(Debug)]
 struct Open {
     project: String,
     backend: BackendKind,
+    /// Its batch task, whose earlier builds are its baseline.
+    identifier: Option<String>,
     log: Option<LogWriter>,
 }
 
@@ -24,6 +28,8 @@ struct Open {
 pub struct Recorder {
     store: Store,
     open: HashMap<String, Open>,
+    /// Batches started and not finished.
+    open_batches: HashSet<String>,
     rules: RegressionRules,
 }
 
@@ -40,6 +46,7 @@ impl Recorder {
         Self {
             store,
             open: HashMap::new(),
+            open_batches: HashSet::new(),
             rules,
         }
     }
@@ -60,14 +67,15 @@ impl Recorder {
                 backend,
                 image,
                 docker,
+                batch,
                 at,
-                ..
             } => self.start(&NewRun {
                 build_id: build_id.as_str(),
                 project,
                 backend: *backend,
                 image,
                 docker: *docker,
+                batch: batch.as_ref(),
                 started_at: *at,
             })?,
             BuildEvent::PhaseStarted {
@@ -144,12 +152,67 @@ impl Recorder {
             | BuildEvent::Report { .. }
             | BuildEvent::Notice { .. }
             | BuildEvent::CacheKey { .. }
-            | BuildEvent::Diagnosis { .. }
-            | BuildEvent::BatchStarted { .. }
+            | BuildEvent::Diagnosis { .. } => {}
+            BuildEvent::BatchStarted { .. }
             | BuildEvent::BatchBuild { .. }
-            | BuildEvent::BatchFinished { .. } => {}
+            | BuildEvent::BatchFinished { .. } => self.record_batch(event)?,
         }
         Ok(Vec::new())
+    }
+
+    /// A batch event: the batch row, a node's update, or the outcome. (No batch event carries
+    /// a variable or a secret: ids, identifiers, labels, statuses and times only.)
+    fn record_batch(&mut self, event: &BuildEvent) -> Result<()> {
+        match event {
+            BuildEvent::BatchStarted {
+                batch_id,
+                project,
+                backend,
+                kind,
+                builds,
+                at,
+            } => {
+                self.store.begin_batch(&NewBatch {
+                    batch_id: batch_id.as_str(),
+                    project,
+                    backend: *backend,
+                    kind: *kind,
+                    nodes: builds,
+                    started_at: *at,
+                })?;
+                self.open_batches.insert(batch_id.as_str().to_owned());
+            }
+            BuildEvent::BatchBuild {
+                batch_id,
+                identifier,
+                build_id,
+                status,
+                attempt,
+                at,
+            } => self.store.batch_node(
+                batch_id.as_str(),
+                &NodeUpdate {
+                    identifier,
+                    build_id: build_id.as_ref().map(BuildId::as_str),
+                    status,
+                    attempt: *attempt,
+                    at: *at,
+                },
+            )?,
+            BuildEvent::BatchFinished {
+                batch_id,
+                status,
+                duration_ms,
+                builds,
+                at,
+            } => {
+                self.store
+                    .finish_batch(batch_id.as_str(), status, *duration_ms, builds, *at)?;
+                self.open_batches.remove(batch_id.as_str());
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// A build started: its row, and for a local build its log file (cloud builds keep
@@ -177,6 +240,7 @@ impl Recorder {
             Open {
                 project: run.project.to_owned(),
                 backend: run.backend,
+                identifier: run.batch.map(|b| b.identifier.clone()),
                 log,
             },
         );
@@ -197,9 +261,10 @@ impl Recorder {
             return Ok(Vec::new());
         }
         let current = self.store.metrics(build_id)?;
-        let baseline = self.store.baseline(
+        let baseline = self.store.task_baseline(
             &open.project,
             open.backend.as_str(),
+            open.identifier.as_deref(),
             build_id,
             self.rules.window,
         )?;
@@ -208,8 +273,8 @@ impl Recorder {
         Ok(found)
     }
 
-    /// Ends recording: builds that never finished (cbdash is quitting mid-build) are marked
-    /// stopped and interrupted; their logs are completed and kept.
+    /// Ends recording: builds and batches that never finished (cbdash is quitting mid-build)
+    /// are marked stopped and interrupted; the builds' logs are completed and kept.
     pub fn finish(mut self) -> Result<Store> {
         let open: Vec<String> = self.open.keys().cloned().collect();
         for build_id in open {
@@ -218,6 +283,9 @@ impl Recorder {
                 self.store.set_log_bytes(&build_id, bytes)?;
             }
             self.store.mark_abandoned(&build_id)?;
+        }
+        for batch_id in std::mem::take(&mut self.open_batches) {
+            self.store.mark_batch_abandoned(&batch_id)?;
         }
         Ok(self.store)
     }

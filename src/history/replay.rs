@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::queries::{PhaseRow, RunDetail};
 use crate::model::{
-    BackendKind, BuildEvent, BuildId, LogLine, NoticeLevel, PhaseContext, PhaseKind, Status,
+    BackendKind, BatchId, BatchMember, BuildEvent, BuildId, LogLine, NoticeLevel, PhaseContext,
+    PhaseKind, Status,
 };
 
 /// Lines per `Logs` event: the size of a live batch.
@@ -23,24 +24,30 @@ pub fn replay(detail: &RunDetail, log: Option<&str>) -> Vec<BuildEvent> {
     let run = &detail.run;
     let build_id = BuildId(run.build_id.clone());
     let started = time(Some(&run.started_at)).unwrap_or_default();
-    let mut out = vec![BuildEvent::Started {
-        build_id: build_id.clone(),
-        project: run.project.clone(),
-        backend: if run.backend == "cloud" {
-            BackendKind::Cloud
-        } else {
-            BackendKind::Local
-        },
-        image: run.image.clone().unwrap_or_default(),
-        // Not known for runs recorded before the history kept it (v4): shown as none.
-        docker: run
-            .docker
-            .as_deref()
-            .and_then(|d| serde_json::from_value(serde_json::Value::String(d.to_owned())).ok())
-            .unwrap_or_default(),
-        batch: None,
-        at: started,
-    }];
+    let mut out =
+        vec![BuildEvent::Started {
+            build_id: build_id.clone(),
+            project: run.project.clone(),
+            backend: if run.backend == "cloud" {
+                BackendKind::Cloud
+            } else {
+                BackendKind::Local
+            },
+            image: run.image.clone().unwrap_or_default(),
+            // Not known for runs recorded before the history kept it (v4): shown as none.
+            docker: run
+                .docker
+                .as_deref()
+                .and_then(|d| serde_json::from_value(serde_json::Value::String(d.to_owned())).ok())
+                .unwrap_or_default(),
+            batch: run.batch_id.clone().zip(run.identifier.clone()).map(
+                |(batch_id, identifier)| BatchMember {
+                    batch_id: BatchId(batch_id),
+                    identifier,
+                },
+            ),
+            at: started,
+        }];
     let mut phases = Phases::new(&build_id, &detail.phases);
     match log {
         Some(text) => phases.walk_log(text, &mut out),

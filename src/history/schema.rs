@@ -74,10 +74,57 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN exported_variables TEXT NOT NULL DEFAULT '{}';",
     // v4: how the build reached Docker (`DockerAccess` as in `.cbdash.toml`; NULL: not known).
     "ALTER TABLE runs ADD COLUMN docker TEXT;",
+    // v5: batches. A batch row per batch id (a resume or retry counts up `attempts` on the
+    // same row), its nodes in the order the batch lists them, and each node's builds per
+    // attempt. A child build's run row names its batch and node; regressions of a child
+    // compare it with earlier builds of the same node (`runs_by_task`).
+    "CREATE TABLE batches (
+        batch_id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL,
+        duration_ms INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        writer_pid INTEGER,
+        interrupted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX batches_by_project ON batches (project, started_at);
+    CREATE TABLE batch_nodes (
+        batch_id TEXT NOT NULL REFERENCES batches (batch_id) ON DELETE CASCADE,
+        identifier TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        depends_on TEXT NOT NULL DEFAULT '[]',
+        ignore_failure INTEGER NOT NULL DEFAULT 0,
+        label TEXT,
+        status TEXT NOT NULL DEFAULT 'PENDING',
+        build_id TEXT,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        duration_ms INTEGER,
+        PRIMARY KEY (batch_id, identifier)
+    );
+    CREATE TABLE batch_builds (
+        batch_id TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        build_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT,
+        duration_ms INTEGER,
+        PRIMARY KEY (batch_id, identifier, attempt),
+        FOREIGN KEY (batch_id, identifier) REFERENCES batch_nodes (batch_id, identifier)
+            ON DELETE CASCADE
+    );
+    ALTER TABLE runs ADD COLUMN batch_id TEXT;
+    ALTER TABLE runs ADD COLUMN batch_identifier TEXT;
+    CREATE INDEX runs_by_task ON runs (project, backend, batch_identifier, started_at);",
 ];
 
 /// The version this code writes.
-pub const CURRENT_VERSION: u32 = 4;
+pub const CURRENT_VERSION: u32 = 5;
 
 /// The version recorded in the database.
 pub(crate) fn version(conn: &Connection) -> rusqlite::Result<u32> {

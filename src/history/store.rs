@@ -1,5 +1,6 @@
 //! `Store`: the open database. Opening applies migrations, turns on WAL and a busy timeout
-//! (two cbdash processes may write at once) and marks runs whose writer died as interrupted.
+//! (two cbdash processes may write at once) and marks runs and batches whose writer died as
+//! interrupted.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -150,6 +151,26 @@ impl Store {
                     params![build_id],
                 )
                 .map_err(|e| self.db(e))?;
+        }
+        self.mark_interrupted_batches()
+    }
+
+    /// Batches left `IN_PROGRESS` by a process that is gone: as runs, `STOPPED` and
+    /// interrupted, with their waiting and running nodes `STOPPED`.
+    fn mark_interrupted_batches(&self) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT batch_id, writer_pid FROM batches WHERE status = 'IN_PROGRESS'")
+            .map_err(|e| self.db(e))?;
+        let open: Vec<(String, Option<u32>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.db(e))?;
+        for (batch_id, pid) in open {
+            if pid.is_some_and(super::liveness::pid_alive) {
+                continue;
+            }
+            super::batch_writes::interrupt_batch(&self.conn, &batch_id).map_err(|e| self.db(e))?;
         }
         Ok(())
     }

@@ -226,6 +226,7 @@ fn time_saved_uses_the_newest_build_duration_of_each_instruction() {
                 backend: BackendKind::Local,
                 image: "img",
                 docker: crate::model::DockerAccess::None,
+                batch: None,
                 started_at: at(i64::try_from(i).expect("small")),
             })
             .expect("begin");

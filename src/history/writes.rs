@@ -6,7 +6,9 @@ use rusqlite::params;
 
 use super::error::{HistoryError, Result};
 use super::store::{Store, int, ts};
-use crate::model::{BackendKind, CacheReport, PhaseContext, PhaseKind, Regression, Status};
+use crate::model::{
+    BackendKind, BatchMember, CacheReport, PhaseContext, PhaseKind, Regression, Status,
+};
 
 /// A run as it starts.
 #[derive(Clone, Debug)]
@@ -16,6 +18,8 @@ pub struct NewRun<'a> {
     pub backend: BackendKind,
     pub image: &'a str,
     pub docker: crate::model::DockerAccess,
+    /// The batch and node the build is a child of; `None` outside batches.
+    pub batch: Option<&'a BatchMember>,
     pub started_at: DateTime<Utc>,
 }
 
@@ -37,11 +41,13 @@ impl Store {
         self.conn
             .execute(
                 "INSERT INTO runs (build_id, project, backend, image, started_at, status, writer_pid,
-                     docker)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'IN_PROGRESS', ?6, ?7)
+                     docker, batch_id, batch_identifier)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'IN_PROGRESS', ?6, ?7, ?8, ?9)
                  ON CONFLICT (build_id) DO UPDATE SET status = 'IN_PROGRESS',
                      writer_pid = excluded.writer_pid, interrupted = 0,
-                     docker = excluded.docker",
+                     docker = excluded.docker,
+                     batch_id = COALESCE(excluded.batch_id, batch_id),
+                     batch_identifier = COALESCE(excluded.batch_identifier, batch_identifier)",
                 params![
                     run.build_id,
                     run.project,
@@ -51,7 +57,9 @@ impl Store {
                     std::process::id(),
                     serde_json::to_value(run.docker)
                         .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .and_then(|v| v.as_str().map(str::to_owned)),
+                    run.batch.map(|b| b.batch_id.as_str()),
+                    run.batch.map(|b| b.identifier.as_str())
                 ],
             )
             .map_err(|e| self.db(e))?;
