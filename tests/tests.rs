@@ -19,6 +19,7 @@ mod cache;
 
 // The SQLite run history and `cbdash history`.
 mod history;
+mod history_batch;
 // `cbdash init`: the commented settings template and a starter buildspec.
 mod init;
 // The cloud backend: a scripted fake AWS endpoint, tests against it, against moto, and the CLI.
