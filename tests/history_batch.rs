@@ -235,13 +235,25 @@ fn cbdash(path: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String
     )
 }
 
-#[test]
-fn the_history_command_lists_a_batch_and_shows_its_builds() {
+/// A history holding one failed graph batch of `shop` (see `record_failed_batch`).
+fn recorded() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    BatchId,
+    BuildId,
+    BuildId,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("history.sqlite");
     let mut rec = Recorder::new(Store::open(&path).expect("open"));
     let (batch, compile, lint) = record_failed_batch(&mut rec, "shop");
     drop(rec.finish().expect("finish"));
+    (dir, path, batch, compile, lint)
+}
+
+#[test]
+fn the_history_command_lists_a_batch_with_its_nodes_by_outcome() {
+    let (_dir, path, batch, compile, _) = recorded();
 
     // The list: the builds, then a row per batch with its nodes by outcome.
     let (code, out, err) = cbdash(&path, &["history"]);
@@ -307,7 +319,11 @@ fn the_history_command_lists_a_batch_and_shows_its_builds() {
         b["nodes"],
         serde_json::json!({"total": 3, "succeeded": 1, "failed": 1, "stopped": 1})
     );
+}
 
+#[test]
+fn the_history_command_shows_a_batch_with_its_builds_in_order() {
+    let (_dir, path, batch, compile, lint) = recorded();
     // One batch, by a prefix of its uuid: its nodes in the batch's order.
     let uuid = batch.as_str().split_once(':').expect("project:uuid").1;
     let (code, out, err) = cbdash(&path, &["history", "show", &uuid[..8]]);

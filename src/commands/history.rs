@@ -79,6 +79,7 @@ pub fn table(runs: &[RunSummary]) -> String {
 /// The batch list as an aligned table: a row per batch, with its nodes by outcome.
 #[must_use]
 pub fn batch_table(batches: &[BatchSummary]) -> String {
+    use std::fmt::Write as _;
     let header = [
         "BATCH ID",
         "PROJECT",
@@ -97,7 +98,7 @@ pub fn batch_table(batches: &[BatchSummary]) -> String {
         .map(|b| {
             let mut status = status_cell(&b.status, b.interrupted);
             if b.attempts > 1 {
-                status.push_str(&format!(" (attempt {})", b.attempts));
+                let _ = write!(status, " (attempt {})", b.attempts);
             }
             [
                 b.batch_id.clone(),
@@ -176,7 +177,7 @@ pub fn format_duration(ms: u64) -> String {
 /// What `cbdash history show ID` found.
 enum Shown {
     Run(Box<RunDetail>),
-    Batch(BatchDetail),
+    Batch(Box<BatchDetail>),
 }
 
 /// A run or a batch by id: an exact id first (a run's, then a batch's), then a prefix.
@@ -187,11 +188,11 @@ fn find(store: &Store, id: &str) -> Result<Option<Shown>> {
     }
     let batch = store.batch(id)?;
     if batch.as_ref().is_some_and(|b| b.batch.batch_id == id) {
-        return Ok(batch.map(Shown::Batch));
+        return Ok(batch.map(|b| Shown::Batch(Box::new(b))));
     }
     Ok(run
         .map(|r| Shown::Run(Box::new(r)))
-        .or_else(|| batch.map(Shown::Batch)))
+        .or_else(|| batch.map(|b| Shown::Batch(Box::new(b)))))
 }
 
 fn show(store: &Store, args: &HistoryShowArgs, out: &mut impl Write) -> Result<u8> {

@@ -8,7 +8,7 @@ use rusqlite::{Transaction, params};
 
 use super::error::{HistoryError, Result};
 use super::store::{Store, int, ts};
-use crate::model::{BackendKind, BatchKind, BatchNode, BatchResult, NodeStatus};
+use crate::model::{BackendKind, BatchKind, BatchNode, BatchResult, BuildId, NodeStatus};
 
 /// A batch as it starts (the `BatchStarted` event).
 #[derive(Clone, Debug)]
@@ -72,7 +72,7 @@ impl Store {
             for node in nodes {
                 let state = NodeState {
                     identifier: &node.identifier,
-                    build_id: node.build_id.as_ref().map(|b| b.as_str()),
+                    build_id: node.build_id.as_ref().map(BuildId::as_str),
                     status: &node.status,
                     attempt: node.attempt,
                     duration_ms: node.duration_ms,

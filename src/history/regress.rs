@@ -1,5 +1,7 @@
 //! The regression check, a pure function: a finished run against the median of the last
-//! successful runs of the same project and backend.
+//! successful runs of the same project and backend, and for a batch's child build, of the same
+//! task identifier (a build outside batches: of builds outside batches). Which runs make the
+//! baseline is the query's (`Store::task_baseline`); this is only the rule.
 
 use crate::model::{PhaseKind, Regression, RegressionKind};
 
