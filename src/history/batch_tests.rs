@@ -44,10 +44,19 @@ fn graph() -> Vec<BatchNode> {
 }
 
 fn started(batch: &BatchId, nodes: Vec<BatchNode>, secs: i64) -> BuildEvent {
+    started_on(BackendKind::Local, batch, nodes, secs)
+}
+
+fn started_on(
+    backend: BackendKind,
+    batch: &BatchId,
+    nodes: Vec<BatchNode>,
+    secs: i64,
+) -> BuildEvent {
     BuildEvent::BatchStarted {
         batch_id: batch.clone(),
         project: batch.project().to_owned(),
-        backend: BackendKind::Local,
+        backend,
         kind: BatchKind::Graph,
         builds: nodes,
         at: at(secs),
@@ -318,6 +327,51 @@ fn a_resume_counts_up_the_same_batch_row_and_keeps_each_attempt() {
     assert_eq!(d.builds[2].builds.len(), 1);
     // One run row for build1 across both attempts, as for a resumed single build.
     assert_eq!(store.list_runs(Some("demo"), 10).expect("runs").len(), 4);
+}
+
+#[test]
+fn a_cloud_batch_followed_twice_is_one_attempt_until_a_retry_builds_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rec = open(&dir);
+    let batch = BatchId::new_for("demo");
+    let (first, retried) = (BuildId::new_for("demo"), BuildId::new_for("demo"));
+    let attempts = |rec: &Recorder| {
+        let d = rec
+            .store()
+            .batch(batch.as_str())
+            .expect("query")
+            .expect("found");
+        (d.batch.attempts, d.builds[0].builds.len())
+    };
+    let polled = |build: &BuildId, status: NodeStatus, attempt| {
+        node_event(&batch, "build1", Some(build), status, attempt)
+    };
+    for _ in 0..2 {
+        record(
+            &mut rec,
+            &[
+                started_on(BackendKind::Cloud, &batch, graph(), 0),
+                polled(&first, NodeStatus::from_api("CLIENT_ERROR"), 1),
+            ],
+        );
+    }
+    assert_eq!(
+        attempts(&rec),
+        (1, 1),
+        "following a batch again is not a retry"
+    );
+    record(&mut rec, &[polled(&retried, NodeStatus::Pending, 2)]);
+    assert_eq!(attempts(&rec), (2, 2));
+    let d = rec
+        .store()
+        .batch(batch.as_str())
+        .expect("query")
+        .expect("found");
+    assert_eq!(
+        d.builds[0].builds[0].status, "CLIENT_ERROR",
+        "kept as the API said"
+    );
+    assert_eq!(d.builds[0].build_id.as_deref(), Some(retried.as_str()));
 }
 
 #[test]

@@ -33,8 +33,10 @@ pub struct NodeUpdate<'a> {
 
 impl Store {
     /// Records a batch that has just started, or, for a batch id already recorded, its resume:
-    /// the same row goes back to `IN_PROGRESS` with one more attempt, its nodes keep their
-    /// builds (the resume's `BatchBuild`s update them).
+    /// the same row goes back to `IN_PROGRESS`, its nodes keep their builds (the resume's
+    /// `BatchBuild`s update them). A local batch starting again is a resume, one more attempt;
+    /// a cloud batch starting again is the same batch followed again, and its attempts are
+    /// its nodes' (a retry's builds come as attempt 2, ...).
     pub fn begin_batch(&mut self, batch: &NewBatch<'_>) -> Result<()> {
         self.in_tx(|tx| insert_batch(tx, batch))
     }
@@ -125,8 +127,8 @@ fn insert_batch(tx: &Transaction<'_>, batch: &NewBatch<'_>) -> rusqlite::Result<
         "INSERT INTO batches (batch_id, project, backend, kind, started_at, status, writer_pid)
          VALUES (?1, ?2, ?3, ?4, ?5, 'IN_PROGRESS', ?6)
          ON CONFLICT (batch_id) DO UPDATE SET status = 'IN_PROGRESS',
-             attempts = attempts + 1, writer_pid = excluded.writer_pid, interrupted = 0,
-             ended_at = NULL",
+             attempts = attempts + (excluded.backend = 'local'),
+             writer_pid = excluded.writer_pid, interrupted = 0, ended_at = NULL",
         params![
             batch.batch_id,
             batch.project,
@@ -194,6 +196,11 @@ fn set_node(
             n.attempt,
             n.duration_ms.map(int)
         ],
+    )?;
+    // A cloud batch counts its retries by its nodes' attempts (following it again is not one).
+    conn.execute(
+        "UPDATE batches SET attempts = MAX(attempts, ?2) WHERE batch_id = ?1",
+        params![batch_id, n.attempt],
     )?;
     let Some(build_id) = n.build_id else {
         return Ok(());
