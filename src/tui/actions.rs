@@ -18,6 +18,14 @@ pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
     state.selected = idx;
     let newest = p.builds.last().cloned();
     let key = p.key.clone();
+    // Its newest is a batch: its graph (as it was left, when it is already shown).
+    if let Some(id) = super::batch::newest(state, idx).map(|b| b.id.clone()) {
+        if state.batch.as_ref().is_none_or(|v| v.id != id) {
+            super::batch::open(state, id);
+        }
+        return vec![Effect::LoadHistory(key)];
+    }
+    state.batch = None;
     if state.open_build != newest {
         state.open_build = newest;
         state.log = state.log.reset();
@@ -35,7 +43,7 @@ pub fn select(state: &mut State, idx: usize) -> Vec<Effect> {
 #[must_use]
 pub fn latest_past_build(state: &State, idx: usize) -> Option<Effect> {
     let p = state.projects.get(idx)?;
-    if !p.builds.is_empty() {
+    if !p.builds.is_empty() || !super::batch::of_project(state, idx).is_empty() {
         return None;
     }
     let newest = p.history.first()?;
@@ -59,6 +67,7 @@ fn open_log(state: &mut State) {
 
 /// Opens a specific build.
 pub fn open(state: &mut State, id: BuildId) {
+    state.batch = None;
     state.open_build = Some(id);
     state.log = state.log.reset();
     open_log(state);
@@ -164,6 +173,9 @@ pub(super) fn confirm(state: &mut State, pending: Pending) -> Vec<Effect> {
             flash(state, NoticeLevel::Info, format!("retrying {build}"));
             vec![Effect::RetryBuild { project, build }]
         }
+        Pending::RetryBatch { project, batch_id } => {
+            super::batch_actions::confirmed_retry(state, project, batch_id)
+        }
     }
 }
 
@@ -180,6 +192,9 @@ pub fn palette_matches(state: &State, query: &str) -> Vec<usize> {
 
 /// Applies a keymap action in normal mode.
 pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
+    if let Some(fx) = super::batch_actions::apply(state, action) {
+        return fx;
+    }
     let rows = layout::log_rows(state);
     let in_log = state.focus == Focus::Log;
     match action {
@@ -365,7 +380,10 @@ fn start(state: &mut State, failed_only: bool) -> Vec<Effect> {
         .builds
         .iter()
         .filter_map(|id| state.builds.get(id))
-        .any(|b| b.status == Status::InProgress);
+        .any(|b| b.status == Status::InProgress)
+        || super::batch::of_project(state, state.selected)
+            .iter()
+            .any(|b| b.running());
     if running {
         flash(
             state,

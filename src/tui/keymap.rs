@@ -169,12 +169,13 @@ pub enum Action {
     CopyLine,
     SaveLog,
     Diagnosis,
+    NextFailed,
     Messages,
 }
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 36] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -209,6 +210,7 @@ impl Action {
         Self::CopyLine,
         Self::SaveLog,
         Self::Diagnosis,
+        Self::NextFailed,
         Self::Messages,
     ];
 
@@ -257,6 +259,7 @@ impl Action {
             Self::CopyLine => "copy line",
             Self::SaveLog => "save log to file",
             Self::Diagnosis => "why it failed",
+            Self::NextFailed => "next failed batch node",
             Self::Messages => "errors in full",
         }
     }

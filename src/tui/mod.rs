@@ -8,6 +8,9 @@
 //!   reducer and the views (the reducer never imports the views); [`fmt`]: short formats;
 //!   [`fit`]: text fitted to narrow rows (ellipsis, word wrap, title parts by priority).
 //! - [`view`] and [`widgets`]: draw from the state alone; [`theme`]: every style.
+//! - [`batch`]: batches, as the batch events describe them (one row under their project, a
+//!   graph of their nodes, each node's build opened with the usual panes), and
+//!   [`batch_actions`]: what keys do to them.
 //! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
 //!   output safe to draw.
 //! - [`keymap`]: keys are data (config/default.toml), help and hints come from it.
@@ -18,6 +21,8 @@
 //! `BuildEvent`s from the executor (`app::dashboard`), which also runs the build effects.
 
 pub mod actions;
+pub mod batch;
+pub mod batch_actions;
 pub mod event_loop;
 pub mod files;
 pub mod fit;

@@ -3,7 +3,8 @@
 //! forms ([`super::form`]). Part of the pure reducer: no IO. The actions they lead to are in
 //! [`super::actions`].
 
-use super::actions::{build_list, confirm, open, palette_matches, run_search, select};
+use super::actions::{confirm, open, palette_matches, run_search, select};
+use super::batch_actions::Entry;
 use super::keymap::{Key, KeyCode};
 use super::msg::Effect;
 use super::state::{Focus, Mode, Pending, State};
@@ -130,15 +131,16 @@ fn diagnosis_key(state: &mut State, key: Key, typed: Option<char>, selected: usi
 }
 
 fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) -> Vec<Effect> {
-    let list = build_list(state);
+    let list = super::batch_actions::entries(state);
     let selected = match (key.code, typed) {
         (KeyCode::Down, _) | (_, Some('j')) => (selected + 1).min(list.len().saturating_sub(1)),
         (KeyCode::Up, _) | (_, Some('k')) => selected.saturating_sub(1),
         (KeyCode::Enter, _) => {
             match list.get(selected) {
-                Some((id, _, true)) => open(state, id.clone()),
+                Some(Entry::Batch(id)) => super::batch_actions::open_from_list(state, id.clone()),
+                Some(Entry::Build(id, _, true)) => open(state, id.clone()),
                 // A past build: followed from CodeBuild, or replayed from the run history.
-                Some((id, _, false)) => {
+                Some(Entry::Build(id, _, false)) => {
                     let project = state.project().map(|p| p.key.clone());
                     return project.map_or_else(Vec::new, |project| {
                         flash(state, NoticeLevel::Info, format!("opening {id}"));

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::keymap::Key;
 use super::state::{PastBuild, ProjectKey};
-use crate::model::{BuildEvent, BuildId, DockerAccess, NoticeLevel, PhaseKind};
+use crate::model::{BatchId, BuildEvent, BuildId, DockerAccess, NoticeLevel, PhaseKind};
 
 /// An input to [`super::update::update`].
 #[derive(Clone, Debug)]
@@ -111,6 +111,19 @@ pub enum Effect {
     },
     /// RetryBuild on a finished cloud build, and follow the new build.
     RetryBuild { project: ProjectKey, build: BuildId },
+    /// Resume a failed local batch in place, as `cbdash resume BATCH_ID` does: each failed
+    /// build from its failed phase, then the dependents that were STOPPED.
+    ResumeBatch {
+        project: ProjectKey,
+        batch_id: BatchId,
+    },
+    /// `RetryBuildBatch` on a finished cloud batch (`failed_only`: `RETRY_FAILED_BUILDS`, else
+    /// `RETRY_ALL_BUILDS`), and follow it.
+    RetryBatch {
+        project: ProjectKey,
+        batch_id: BatchId,
+        failed_only: bool,
+    },
     /// Follow a build that is not on screen yet (a cloud project's earlier or running
     /// build, opened from its builds list).
     FollowBuild { project: ProjectKey, build: BuildId },
@@ -152,6 +165,8 @@ impl Effect {
                 | Self::StartCloud { .. }
                 | Self::StopBuild(_)
                 | Self::RetryBuild { .. }
+                | Self::ResumeBatch { .. }
+                | Self::RetryBatch { .. }
                 | Self::FollowBuild { .. }
                 | Self::Reproduce { .. }
                 | Self::OpenShell(_)

@@ -8,10 +8,12 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use super::batch::{Batch, BatchView};
 use super::logbuf::LogStore;
 use super::logview::LogView;
 use crate::model::{
-    BackendKind, BuildId, Diagnosis, DockerAccess, NoticeLevel, PhaseContext, PhaseKind, Status,
+    BackendKind, BatchId, BuildId, Diagnosis, DockerAccess, NoticeLevel, PhaseContext, PhaseKind,
+    Status,
 };
 
 /// Where a project lives: the local group or one cloud profile + region.
@@ -291,6 +293,11 @@ pub enum Pending {
         project: ProjectKey,
         build: BuildId,
     },
+    /// `RetryBuildBatch` (the failed builds) on a failed cloud batch.
+    RetryBatch {
+        project: ProjectKey,
+        batch_id: BatchId,
+    },
 }
 
 /// What the keys are doing right now.
@@ -424,10 +431,15 @@ pub struct Options {
 pub struct State {
     pub projects: Vec<Project>,
     pub builds: BTreeMap<BuildId, Build>,
+    /// Batches seen this session (their child builds are in `builds`).
+    pub batches: BTreeMap<BatchId, Batch>,
     /// Index into `projects`.
     pub selected: usize,
     /// The build shown in the main pane.
     pub open_build: Option<BuildId>,
+    /// The batch shown in the main pane (its graph, or one of its nodes' builds, which is then
+    /// `open_build`).
+    pub batch: Option<BatchView>,
     pub focus: Focus,
     pub mode: Mode,
     pub log: LogView,
@@ -452,8 +464,10 @@ impl State {
         Self {
             projects: Vec::new(),
             builds: BTreeMap::new(),
+            batches: BTreeMap::new(),
             selected: 0,
             open_build: None,
+            batch: None,
             focus: Focus::default(),
             mode: Mode::default(),
             log: LogView::default(),

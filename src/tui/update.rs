@@ -235,12 +235,14 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             Vec::new()
         }
         // The keyed cache's lookup is also an agent line in the log, where the dashboard shows it.
-        BuildEvent::Artifacts { .. }
-        | BuildEvent::Report { .. }
-        | BuildEvent::CacheKey { .. }
-        | BuildEvent::BatchStarted { .. }
+        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::CacheKey { .. } => {
+            Vec::new()
+        }
+        ev @ (BuildEvent::BatchStarted { .. }
         | BuildEvent::BatchBuild { .. }
-        | BuildEvent::BatchFinished { .. } => Vec::new(),
+        | BuildEvent::BatchFinished { .. }) => {
+            super::batch::on_event(state, owner.as_ref(), ev).unwrap_or_default()
+        }
         BuildEvent::Diagnosis {
             build_id,
             diagnosis,
@@ -350,12 +352,17 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
         backend,
         image,
         docker,
+        batch,
         at,
-        ..
     } = ev
     else {
         return Vec::new();
     };
+    // A batch's child build belongs to its node: no row of its own, and it stays in the
+    // batch's graph until opened from there.
+    let child = batch
+        .as_ref()
+        .is_some_and(|m| super::batch::adopt(state, m, &build_id, at));
     if let Some(b) = state.builds.get_mut(&build_id) {
         // A local build that starts again is resumed in place: its earlier attempts and log
         // stay, the new attempts follow. A cloud build followed again keeps what is on screen.
@@ -373,7 +380,7 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
         Some(key) => Some(state.project_index(&key)),
         None => only_project(state, &project, backend),
     };
-    if let Some(pi) = pi {
+    if let Some(pi) = pi.filter(|_| !child) {
         state.projects[pi].builds.push(build_id.clone());
     }
     state.builds.insert(
@@ -397,8 +404,10 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
         },
     );
     // Follow a new build of the selected project (or when nothing is open).
-    if state.open_build.is_none() || pi.is_some_and(|pi| pi == state.selected) {
+    let nothing_open = state.open_build.is_none() && state.batch.is_none();
+    if !child && (nothing_open || pi.is_some_and(|pi| pi == state.selected)) {
         state.open_build = Some(build_id);
+        state.batch = None;
         state.log = state.log.reset();
     }
     Vec::new()
@@ -406,7 +415,11 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
 
 /// The one project named `name` on `backend`; none when the name is ambiguous (one name in
 /// two cloud groups), so a build is never filed under the wrong one.
-fn only_project(state: &State, name: &str, backend: crate::model::BackendKind) -> Option<usize> {
+pub(super) fn only_project(
+    state: &State,
+    name: &str,
+    backend: crate::model::BackendKind,
+) -> Option<usize> {
     let mut found = state
         .projects
         .iter()
@@ -447,6 +460,8 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     else {
         return Vec::new();
     };
+    // A batch's child: named by its node; the batch's end notifies, not each child's.
+    let node = super::batch::child_finished(state, &build_id, duration_ms);
     let Some(b) = state.builds.get_mut(&build_id) else {
         return Vec::new();
     };
@@ -461,11 +476,9 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
             p.duration_ms = Some(u64::try_from((at - p.started).num_milliseconds()).unwrap_or(0));
         }
     }
-    let text = format!(
-        "{}: {status} in {}",
-        b.project,
-        super::fmt::fmt_ms(duration_ms)
-    );
+    let child = node.is_some();
+    let name = node.map_or_else(|| b.project.clone(), |n| format!("{}/{n}", b.project));
+    let text = format!("{name}: {status} in {}", super::fmt::fmt_ms(duration_ms));
     let level = if status == Status::Succeeded {
         NoticeLevel::Info
     } else {
@@ -473,7 +486,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     };
     flash(state, level, text.clone());
     settle_prompt(state, &build_id);
-    let mut effects = if state.options.notify {
+    let mut effects = if state.options.notify && !child {
         vec![Effect::Notify(text)]
     } else {
         Vec::new()

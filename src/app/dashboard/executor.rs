@@ -133,6 +133,7 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
             Effect::RetryBuild { project, build } => {
                 self.cloud.retry(project, build, self.ctx(started))
             }
+            fx @ (Effect::ResumeBatch { .. } | Effect::RetryBatch { .. }) => self.batch_effect(&fx),
             Effect::FollowBuild { project, build } if !by_id.contains_key(&build) => {
                 match project.group {
                     Group::Local => Some(self.history.replay_in_background(
@@ -209,6 +210,22 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
                 None
             }
         }
+    }
+
+    /// `r` on a failed batch: resume a local one (`cbdash resume BATCH_ID`), retry a cloud
+    /// one's failed builds (`RetryBuildBatch`). Not wired yet: it says so. This is the one place
+    /// to replace with the local batch runner and the cloud calls.
+    fn batch_effect(&self, fx: &Effect) -> Option<Task> {
+        let what = match fx {
+            Effect::ResumeBatch { batch_id, .. } => format!("resuming batch {batch_id}"),
+            Effect::RetryBatch { batch_id, .. } => format!("retrying batch {batch_id}"),
+            _ => return None,
+        };
+        self.flash(
+            NoticeLevel::Warning,
+            format!("{what} is not available in the dashboard yet"),
+        );
+        None
     }
 
     fn flash(&self, level: NoticeLevel, text: String) {

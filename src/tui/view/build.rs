@@ -67,9 +67,16 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
         optional,
     };
     // Borders, the status, and a space either side of each.
-    let room = usize::from(area.width).saturating_sub(status.chars().count() + 6);
+    // A batch's node is named first: which of the batch's builds this is.
+    let node = crate::tui::batch::node_of(state, &b.id)
+        .map(|(_, n)| format!("{} · ", n.identifier))
+        .unwrap_or_default();
+    let room = usize::from(area.width)
+        .saturating_sub(status.chars().count() + 6)
+        .saturating_sub(node.chars().count());
     let title = Line::from(vec![
         Span::raw(" "),
+        Span::styled(node, t.accent),
         Span::styled(status, t.status(b.status)),
         Span::raw(format!(" {} ", parts.fit(room))),
     ]);

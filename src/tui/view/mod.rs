@@ -2,6 +2,7 @@
 //! Where each pane goes is [`super::layout`]'s arithmetic, which the reducer uses too (to
 //! page by exactly the rows on screen); this module only draws into those areas.
 
+mod batch;
 mod build;
 mod diagnosis;
 mod overlay;
@@ -26,7 +27,11 @@ pub struct Ctx<'a> {
 pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
     let a = layout(state, frame.area());
     projects::render(frame, a.projects, state, ctx);
-    build::render(frame, &a, state, ctx);
+    if super::batch::graph_shown(state) {
+        batch::render(frame, a.timeline.union(a.cache).union(a.log), state, ctx);
+    } else {
+        build::render(frame, &a, state, ctx);
+    }
     status::render(frame, a.status, state, ctx);
     overlay::render(frame, state, ctx);
 }

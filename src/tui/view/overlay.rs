@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::{Ctx, fmt_ms};
-use crate::tui::actions::{build_list, palette_matches};
+use crate::tui::actions::palette_matches;
+use crate::tui::batch_actions::{Entry, entries};
 use crate::tui::keymap::Action;
 use crate::tui::state::{Mode, RunForm, StartForm, State};
 use crate::tui::widgets::timeline::icon;
@@ -145,14 +146,21 @@ fn palette(frame: &mut Frame, state: &State, ctx: &Ctx, query: &str, selected: u
 }
 
 fn builds(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
-    let list = build_list(state);
+    let list = entries(state);
     let title = state.project().map_or_else(
         || " Builds ".to_owned(),
         |p| format!(" Builds of {} ", p.key.name),
     );
     let inner = boxed(frame, 80, 14, &title, ctx);
     let mut lines = Vec::new();
-    for (n, (id, status, live)) in list.iter().enumerate().take(usize::from(inner.height)) {
+    for (n, entry) in list.iter().enumerate().take(usize::from(inner.height)) {
+        let (id, status, is_live) = match entry {
+            Entry::Build(id, status, is_live) => (id, status, is_live),
+            Entry::Batch(id) => {
+                lines.push(batch_row(state, ctx, id, n == selected));
+                continue;
+            }
+        };
         let dur = state
             .builds
             .get(id)
@@ -172,7 +180,7 @@ fn builds(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
                 "{:<42} {:>8} {}",
                 id.as_str(),
                 dur.map(fmt_ms).unwrap_or_default(),
-                if *live { "" } else { "(history)" }
+                if *is_live { "" } else { "(history)" }
             )),
         ]);
         if n == selected {
@@ -184,6 +192,42 @@ fn builds(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
         lines.push(Line::styled(" no builds yet", ctx.theme.dim));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A batch in the builds list: one row for all its builds.
+fn batch_row(
+    state: &State,
+    ctx: &Ctx,
+    id: &crate::model::BatchId,
+    selected: bool,
+) -> Line<'static> {
+    use crate::tui::widgets::graph::{node_icon, node_style};
+    let Some(b) = state.batches.get(id) else {
+        return Line::raw("");
+    };
+    let mut line = Line::from(vec![
+        Span::styled(
+            format!(
+                " {} {:<12}",
+                node_icon(&b.status, state.now),
+                b.status.as_str()
+            ),
+            node_style(ctx.theme, &b.status),
+        ),
+        Span::raw(format!(
+            "{:<42} {:>8} ",
+            id.as_str(),
+            fmt_ms(b.elapsed_ms(state.now))
+        )),
+        Span::styled(
+            format!("{} batch of {}", b.kind.as_str(), b.nodes.len()),
+            ctx.theme.accent,
+        ),
+    ]);
+    if selected {
+        line = line.patch_style(ratatui::style::Style::new().add_modifier(Modifier::REVERSED));
+    }
+    line
 }
 
 /// The local run form: one line per field, the focused one marked; the Docker mode shows

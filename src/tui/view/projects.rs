@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::Ctx;
 use crate::tui::state::{Focus, Group, State};
+use crate::tui::widgets::graph::{node_icon, node_style};
 use crate::tui::widgets::timeline::icon;
 
 /// Sparkline width.
@@ -18,6 +19,8 @@ const SPARK: u16 = 8;
 enum Row {
     Header(String),
     Project(usize),
+    /// The project's newest batch of this session, under it.
+    Batch(crate::model::BatchId),
     /// A dim line under a header (how to fill an empty group).
     Hint(&'static str),
 }
@@ -32,6 +35,9 @@ fn rows(state: &State) -> Vec<Row> {
             group = Some(g);
         }
         out.push(Row::Project(i));
+        if let Some(b) = crate::tui::batch::of_project(state, i).last() {
+            out.push(Row::Batch(b.id.clone()));
+        }
     }
     let has_cloud = state.projects.iter().any(|p| p.key.group != Group::Local);
     if !out.is_empty() && !has_cloud {
@@ -97,9 +103,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
             Row::Hint(text) => {
                 frame.render_widget(Paragraph::new(Span::styled(*text, t.dim)), line_area);
             }
+            Row::Batch(id) => batch_row(frame, line_area, state, ctx, id),
             Row::Project(i) => {
                 let p = &state.projects[*i];
-                let status = p.last_status(&state.builds);
+                // Its newest batch, when newer than its newest build, says how it went.
+                let status = crate::tui::batch::newest(state, *i)
+                    .map(crate::tui::batch::Batch::build_status)
+                    .or_else(|| p.last_status(&state.builds));
                 let (mark, st) =
                     status.map_or(("·", t.dim), |s| (icon(s, state.now), t.status(s)));
                 let mut name = Style::new();
@@ -128,6 +138,32 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
             .style(t.dim);
         frame.render_widget(hint, inner);
     }
+}
+
+/// `  └ ⣾ graph batch 2/5`: the batch's status and progress, bold when it is shown.
+fn batch_row(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx, id: &crate::model::BatchId) {
+    let Some(b) = state.batches.get(id) else {
+        return;
+    };
+    let t = ctx.theme;
+    let shown = state.batch.as_ref().is_some_and(|v| v.id == *id);
+    let text = if shown {
+        Style::new().add_modifier(Modifier::BOLD)
+    } else {
+        t.dim
+    };
+    let line = Line::from(vec![
+        Span::styled("   └ ", t.dim),
+        Span::styled(
+            format!("{} ", node_icon(&b.status, state.now)),
+            node_style(t, &b.status),
+        ),
+        Span::styled(
+            format!("{} batch {}/{}", b.kind.as_str(), b.done(), b.nodes.len()),
+            text,
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
 }
 
 #[cfg(test)]

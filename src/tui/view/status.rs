@@ -21,6 +21,15 @@ const PROJECT_HINTS: [Action; 8] = [
     Action::FocusNext,
     Action::Stop,
 ];
+/// Hints while a batch's graph has the keys.
+const BATCH_HINTS: [Action; 6] = [
+    Action::Help,
+    Action::Open,
+    Action::NextFailed,
+    Action::Rerun,
+    Action::Builds,
+    Action::Back,
+];
 const LOG_HINTS: [Action; 8] = [
     Action::Help,
     Action::Search,
@@ -61,6 +70,10 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
         Mode::Confirm(Pending::Retry { build, .. }) => {
             format!("retry {build} in CodeBuild (RetryBuild)? (y/n)")
         }
+        Mode::Confirm(Pending::RetryBatch { batch_id, .. }) => {
+            let short = crate::tui::batch::short_id(batch_id);
+            format!("retry the failed builds of batch {short} (RetryBuildBatch)? (y/n)")
+        }
         Mode::Help { .. } => "j/k scroll · any other key closes help".to_owned(),
         Mode::Messages { .. } => "j/k scroll · any other key closes".to_owned(),
         Mode::StartForm(_) => "tab next field · enter start (StartBuild) · esc cancel".to_owned(),
@@ -68,11 +81,14 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
         Mode::Builds { .. } => "j/k move · enter open · esc close".to_owned(),
         Mode::Diagnosis { .. } => "j/k next finding · any other key closes".to_owned(),
         Mode::Normal => {
-            let set: &[Action] = if state.focus == Focus::Log {
-                &LOG_HINTS
-            } else {
-                &PROJECT_HINTS
-            };
+            let set: &[Action] =
+                if state.focus == Focus::Log && crate::tui::batch::graph_shown(state) {
+                    &BATCH_HINTS
+                } else if state.focus == Focus::Log {
+                    &LOG_HINTS
+                } else {
+                    &PROJECT_HINTS
+                };
             let mut spans = Vec::new();
             for a in set {
                 let key = ctx

@@ -2,5 +2,6 @@
 //! included) against a `Buffer`.
 
 pub mod cache;
+pub mod graph;
 pub mod logpane;
 pub mod timeline;

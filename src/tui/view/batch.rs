@@ -1,0 +1,147 @@
+//! The main pane while a batch's graph is shown: a title with the batch's status, kind, id,
+//! progress and time; its nodes ([`BatchGraph`]); and a footer with the critical path while it
+//! runs, or what became of its nodes once it ended (and the key that resumes or retries it).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::Ctx;
+use crate::model::NodeStatus;
+use crate::tui::batch::{self, Batch, BatchView};
+use crate::tui::fit::ellipsize;
+use crate::tui::fmt::fmt_ms;
+use crate::tui::keymap::Action;
+use crate::tui::state::{Focus, State};
+use crate::tui::widgets::graph::{BatchGraph, node_icon, node_style};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
+    let Some((b, view)) = batch::shown(state) else {
+        return;
+    };
+    let t = ctx.theme;
+    let focused = state.focus == Focus::Log;
+    let title = title(state, b, usize::from(area.width.saturating_sub(4)), ctx);
+    let block = Block::bordered()
+        .title(title)
+        .border_style(if focused { t.accent } else { t.dim });
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [graph, footer] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    let durations: Vec<Option<u64>> = b.nodes.iter().map(|n| batch::node_ms(state, n)).collect();
+    let critical = batch::live_critical_path(state, b);
+    frame.render_widget(
+        BatchGraph {
+            batch: b,
+            durations: &durations,
+            critical: &critical,
+            selected: Some(view.selected),
+            focused,
+            theme: t,
+            now: state.now,
+        },
+        graph,
+    );
+    let width = usize::from(footer.width);
+    let line = if critical.is_empty() {
+        outcome(b, view, state.now, width, ctx)
+    } else {
+        critical_line(b, &critical, &durations, width, ctx)
+    };
+    frame.render_widget(Paragraph::new(line), footer);
+}
+
+/// ` ⣾ IN_PROGRESS · graph batch · api:3f1c2a9e · 2/5 done · 1m02s `, cut to `width`.
+fn title(state: &State, b: &Batch, width: usize, ctx: &Ctx) -> Line<'static> {
+    let status = format!("{} {}", node_icon(&b.status, state.now), b.status);
+    let rest = format!(
+        " · {} batch · {} · {}/{} done · {} ",
+        b.kind.as_str(),
+        batch::short_id(&b.id),
+        b.done(),
+        b.nodes.len(),
+        fmt_ms(b.elapsed_ms(state.now))
+    );
+    let room = width.saturating_sub(status.chars().count() + 1);
+    Line::from(vec![
+        Span::raw(" "),
+        Span::styled(status, node_style(ctx.theme, &b.status)),
+        Span::raw(ellipsize(&rest, room)),
+    ])
+}
+
+/// ` critical path  build1 → build3 → build5 · 34.0s`.
+fn critical_line(
+    b: &Batch,
+    path: &[usize],
+    durations: &[Option<u64>],
+    width: usize,
+    ctx: &Ctx,
+) -> Line<'static> {
+    let names: Vec<&str> = path
+        .iter()
+        .map(|&i| b.nodes[i].identifier.as_str())
+        .collect();
+    let total: u64 = path
+        .iter()
+        .map(|&i| durations.get(i).copied().flatten().unwrap_or(0))
+        .sum();
+    let head = " critical path ";
+    let rest = format!(" {} · {}", names.join(" → "), fmt_ms(total));
+    let room = width.saturating_sub(head.chars().count() + 1);
+    Line::from(vec![
+        Span::raw(" "),
+        Span::styled(head, ctx.theme.highlight),
+        Span::raw(ellipsize(&rest, room)),
+    ])
+}
+
+/// What became of the nodes (`✔ 2 · ✘ 1 · ■ 2`), and the key for a failed batch.
+fn outcome(
+    b: &Batch,
+    view: &BatchView,
+    now: chrono::DateTime<chrono::Utc>,
+    width: usize,
+    ctx: &Ctx,
+) -> Line<'static> {
+    let t = ctx.theme;
+    let mut counts: Vec<(NodeStatus, usize)> = Vec::new();
+    for n in &b.nodes {
+        match counts.iter_mut().find(|(s, _)| *s == n.status) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((n.status.clone(), 1)),
+        }
+    }
+    let mut spans = Vec::new();
+    for (s, c) in &counts {
+        let word = s.as_str().to_lowercase().replace('_', " ");
+        spans.push(Span::styled(
+            format!(" {} {c} {word} ", node_icon(s, now)),
+            node_style(t, s),
+        ));
+    }
+    if b.failed() {
+        let key = ctx.keymap.label(Action::Rerun);
+        let what = if b.backend == crate::model::BackendKind::Local {
+            "resume from the failed nodes"
+        } else {
+            "retry the failed builds"
+        };
+        spans.push(Span::styled(format!("· {key} {what}"), t.accent));
+    } else if b.running() {
+        let open = ctx.keymap.label(Action::Open);
+        let node = b
+            .nodes
+            .get(view.selected)
+            .map_or("", |n| n.identifier.as_str());
+        spans.push(Span::styled(format!(" {open} opens {node}"), t.dim));
+    }
+    let mut line = Line::from(spans);
+    if line.width() > width {
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        line = Line::styled(ellipsize(&text, width), t.dim);
+    }
+    line
+}
