@@ -79,6 +79,58 @@ impl TitleParts {
     }
 }
 
+/// A `key=value key2=value2` label (a matrix build's values) cut to `width` columns so that
+/// the builds stay apart: the longest value loses its start first (`image=…standard:7.0`),
+/// as names differ at their end (a version, a tag); each part keeps its key and a character of
+/// its value. Past that, the last parts that fit (`… NODE=18`), else cut with an ellipsis.
+#[must_use]
+pub fn fit_label(label: &str, width: usize) -> String {
+    if cols(label) <= width || !label.contains('=') {
+        return ellipsize(label, width);
+    }
+    let mut parts: Vec<(&str, Vec<char>, bool)> = label
+        .split(' ')
+        .map(|p| {
+            let (key, value) = p.split_once('=').map_or(("", p), |(k, v)| (k, v));
+            (key, value.chars().collect(), false)
+        })
+        .collect();
+    let shown = |parts: &[(&str, Vec<char>, bool)]| {
+        parts
+            .iter()
+            .map(|(k, v, cut)| {
+                let eq = if k.is_empty() { "" } else { "=" };
+                let mark = if *cut { "…" } else { "" };
+                format!("{k}{eq}{mark}{}", v.iter().collect::<String>())
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    loop {
+        let text = shown(&parts);
+        if cols(&text) <= width {
+            return text;
+        }
+        let longest = parts
+            .iter_mut()
+            .filter(|(_, v, _)| v.len() > 1)
+            .max_by_key(|(_, v, cut)| v.len() + usize::from(*cut));
+        let Some((_, v, cut)) = longest else {
+            return last_parts(label, width).unwrap_or_else(|| ellipsize(&text, width));
+        };
+        v.remove(0);
+        *cut = true;
+    }
+}
+
+/// `… ` and the last of `label`'s space-separated parts that fit in `width`.
+fn last_parts(label: &str, width: usize) -> Option<String> {
+    let parts: Vec<&str> = label.split(' ').collect();
+    (1..parts.len())
+        .map(|k| format!("… {}", parts[k..].join(" ")))
+        .find(|s| cols(s) <= width)
+}
+
 /// Greedy word wrap to `width` characters; a word longer than a line is cut.
 #[must_use]
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -155,6 +207,19 @@ mod tests {
             "25.0s · docker: host socket · aws/codebuild/standard:7.0 · local"
         );
         assert_eq!(t.fit(10), "25.0s · s…");
+    }
+
+    #[test]
+    fn labels_lose_the_start_of_their_longest_value_first() {
+        let l = "image=aws/codebuild/standard:7.0 NODE=18";
+        assert_eq!(fit_label(l, 60), l);
+        assert_eq!(fit_label(l, 27), "image=…standard:7.0 NODE=18");
+        assert_eq!(fit_label(l, 20), "image=…d:7.0 NODE=18");
+        // Not key=value: cut at the end.
+        assert_eq!(fit_label("shard 2/4", 6), "shard…");
+        // No room for every part: the last ones, else cut at the end.
+        assert_eq!(fit_label(l, 10), "… NODE=18");
+        assert_eq!(fit_label(l, 5), "imag…");
     }
 
     #[test]

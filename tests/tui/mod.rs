@@ -3,6 +3,8 @@
 //! snapshotted with insta (durations masked). Key handling is driven through the same
 //! `update` the shell uses.
 
+mod batch;
+mod batch_events;
 mod bench;
 mod chrome;
 mod cloud;

@@ -53,16 +53,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
     frame.render_widget(Paragraph::new(line), footer);
 }
 
-/// ` ⣾ IN_PROGRESS · graph batch · api:3f1c2a9e · 2/5 done · 1m02s `, cut to `width`.
+/// ` ⣾ IN_PROGRESS · 1m02s · 2/5 done · graph batch · api:3f1c2a9e `: what matters most
+/// first, cut to `width`.
 fn title(state: &State, b: &Batch, width: usize, ctx: &Ctx) -> Line<'static> {
     let status = format!("{} {}", node_icon(&b.status, state.now), b.status);
     let rest = format!(
-        " · {} batch · {} · {}/{} done · {} ",
-        b.kind.as_str(),
-        batch::short_id(&b.id),
+        " · {} · {}/{} done · {} batch · {} ",
+        fmt_ms(b.elapsed_ms(state.now)),
         b.done(),
         b.nodes.len(),
-        fmt_ms(b.elapsed_ms(state.now))
+        b.kind.as_str(),
+        batch::short_id(&b.id),
     );
     let room = width.saturating_sub(status.chars().count() + 1);
     Line::from(vec![
@@ -98,7 +99,8 @@ fn critical_line(
     ])
 }
 
-/// What became of the nodes (`✔ 2 · ✘ 1 · ■ 2`), and the key for a failed batch.
+/// What became of the nodes (`✔ 2 succeeded  ✘ 1 failed  ■ 2 stopped`, the words left out
+/// when the row is short), and the key that resumes or retries a failed batch.
 fn outcome(
     b: &Batch,
     view: &BatchView,
@@ -114,34 +116,48 @@ fn outcome(
             None => counts.push((n.status.clone(), 1)),
         }
     }
-    let mut spans = Vec::new();
-    for (s, c) in &counts {
-        let word = s.as_str().to_lowercase().replace('_', " ");
-        spans.push(Span::styled(
-            format!(" {} {c} {word} ", node_icon(s, now)),
-            node_style(t, s),
-        ));
-    }
-    if b.failed() {
+    let hint = if b.failed() {
         let key = ctx.keymap.label(Action::Rerun);
         let what = if b.backend == crate::model::BackendKind::Local {
-            "resume from the failed nodes"
+            "resume failed nodes"
         } else {
-            "retry the failed builds"
+            "retry failed builds"
         };
-        spans.push(Span::styled(format!("· {key} {what}"), t.accent));
+        Some(Span::styled(format!("· {key} {what}"), t.accent))
     } else if b.running() {
         let open = ctx.keymap.label(Action::Open);
         let node = b
             .nodes
             .get(view.selected)
             .map_or("", |n| n.identifier.as_str());
-        spans.push(Span::styled(format!(" {open} opens {node}"), t.dim));
+        Some(Span::styled(format!(" {open} opens {node}"), t.dim))
+    } else {
+        None
+    };
+    for words in [true, false] {
+        let mut spans: Vec<Span> = counts
+            .iter()
+            .map(|(s, c)| {
+                let word = if words {
+                    format!(" {}", s.as_str().to_lowercase().replace('_', " "))
+                } else {
+                    String::new()
+                };
+                Span::styled(
+                    format!(" {} {c}{word} ", node_icon(s, now)),
+                    node_style(t, s),
+                )
+            })
+            .collect();
+        spans.extend(hint.clone());
+        let line = Line::from(spans);
+        if line.width() <= width {
+            return line;
+        }
     }
-    let mut line = Line::from(spans);
-    if line.width() > width {
-        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-        line = Line::styled(ellipsize(&text, width), t.dim);
-    }
-    line
+    let text: String = counts
+        .iter()
+        .map(|(s, c)| format!(" {} {c}", node_icon(s, now)))
+        .collect();
+    Line::styled(ellipsize(&text, width), t.dim)
 }

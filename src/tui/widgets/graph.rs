@@ -160,7 +160,7 @@ impl BatchGraph<'_> {
         }
         let room = room - 2;
         let mut out = vec![Span::raw("  ")];
-        let label = ellipsize(&label, room);
+        let label = crate::tui::fit::fit_label(&label, room);
         let left = room.saturating_sub(label.chars().count());
         if !label.is_empty() {
             out.push(Span::raw(label));
