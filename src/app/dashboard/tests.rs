@@ -379,3 +379,40 @@ fn a_folder_is_a_project_with_a_buildspec_or_a_settings_file() {
     let names: Vec<&str> = found.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(names, ["a", "bee"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_effect_reaches_batch_effect_which_says_it_is_not_wired_yet() {
+    let mut h = start(Fake::default(), "");
+    let project = h.project.clone();
+    for (fx, what) in [
+        (
+            Effect::ResumeBatch {
+                project: project.clone(),
+                batch_id: crate::model::BatchId("p:1".into()),
+            },
+            "resuming batch p:1",
+        ),
+        (
+            Effect::RetryBatch {
+                project: project.clone(),
+                batch_id: crate::model::BatchId("p:2".into()),
+                failed_only: true,
+            },
+            "retrying batch p:2",
+        ),
+    ] {
+        h.effects.send(fx).await.expect("send");
+        let text = h
+            .next(|m| match m {
+                Msg::Flash(_, t) => Some(t),
+                _ => None,
+            })
+            .await;
+        assert!(text.starts_with(what), "{text}");
+    }
+    assert!(
+        h.fake.requests.lock().expect("lock").is_empty(),
+        "no build ran"
+    );
+    h.close().await;
+}
