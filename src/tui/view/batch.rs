@@ -155,9 +155,10 @@ fn outcome(
             return line;
         }
     }
-    let text: String = counts
+    let text = counts
         .iter()
-        .map(|(s, c)| format!(" {} {c}", node_icon(s, now)))
-        .collect();
+        .map(|(s, c)| format!("{} {c}", node_icon(s, now)))
+        .collect::<Vec<_>>()
+        .join(" ");
     Line::styled(ellipsize(&text, width), t.dim)
 }
