@@ -135,7 +135,10 @@ pub async fn run(
                 if last_clock.elapsed() >= Duration::from_millis(250) {
                     last_clock = Instant::now();
                     update(&mut state, keymap, Msg::Tick(Utc::now()));
-                    dirty |= state.any_running() || state.flash.is_some();
+                    // A running batch's graph counts its nodes' time (cloud ones too).
+                    let batch = crate::tui::batch::graph_shown(&state)
+                        && crate::tui::batch::shown(&state).is_some_and(|(b, _)| b.running());
+                    dirty |= state.any_running() || state.flash.is_some() || batch;
                 }
             },
         }

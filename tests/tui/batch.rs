@@ -102,6 +102,13 @@ fn a_graph_batch_is_one_row_whose_nodes_follow_the_batch_events() {
         .map(|i| b.nodes[i].identifier.as_str())
         .collect();
     assert_eq!(path, ["build1", "build3", "build5"]);
+    // The builds list shows it as one row, and opens its graph.
+    keys(&mut s, &km, "b");
+    let term = draw(&mut s, 80, 24);
+    let (_, y) = find(&term, ev::BATCH);
+    assert_eq!(find(&term, "(graph, 5)").1, y);
+    key(&mut s, KeyCode::Enter);
+    assert!(batch::graph_shown(&s) && s.focus == Focus::Log);
 }
 
 #[test]

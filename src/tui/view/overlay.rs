@@ -220,7 +220,7 @@ fn batch_row(
             fmt_ms(b.elapsed_ms(state.now))
         )),
         Span::styled(
-            format!("{} batch of {}", b.kind.as_str(), b.nodes.len()),
+            format!("({}, {})", b.kind.as_str(), b.nodes.len()),
             ctx.theme.accent,
         ),
     ]);
