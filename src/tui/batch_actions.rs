@@ -139,8 +139,9 @@ fn next_failed(state: &mut State) {
     }
 }
 
-/// Whether the batch in the main pane is what `rerun` acts on: a failed one is resumed or
-/// retried; a running one says so; a succeeded one runs the project again as usual.
+/// `rerun` while a batch is shown: a failed batch is resumed (local) or, after a
+/// confirmation, its failed builds retried (cloud); a running one says so; after a succeeded
+/// one the project runs again as `rerun` always does.
 fn rerun(state: &mut State) -> Vec<Effect> {
     let Some((b, _)) = batch::shown(state) else {
         return Vec::new();
