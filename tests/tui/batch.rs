@@ -282,7 +282,11 @@ fn screens_of_a_failed_graph_batch() {
     for (w, h) in [(80, 24), (200, 50)] {
         let (mut s, km) = fixtures::dashboard();
         replay(&mut s, &km, ev::graph_failed());
+        // The failed node, its phases under the graph.
+        keys(&mut s, &km, "f");
         let term = screen!(format!("graph_failed_{w}x{h}"), &mut s, w, h);
+        find(&term, "build2 · phases");
+        find(&term, "exit status 2: make build2");
         let (x, y) = find(&term, "build2");
         assert_eq!(term.backend().buffer()[(x - 2, y)].fg, Color::Red);
         find(&term, "r resume failed nodes");

@@ -318,11 +318,16 @@ pub fn node_of<'a>(state: &'a State, build: &BuildId) -> Option<(&'a Batch, &'a 
     })
 }
 
-/// Shows batch `id`'s graph in the main pane.
+/// Shows batch `id`'s graph in the main pane, its first failed node selected (else its first).
 pub fn open(state: &mut State, id: BatchId) {
+    let selected = state
+        .batches
+        .get(&id)
+        .and_then(|b| b.nodes.iter().position(Node::failed))
+        .unwrap_or(0);
     state.batch = Some(BatchView {
         id,
-        selected: 0,
+        selected,
         node_open: false,
     });
     state.open_build = None;

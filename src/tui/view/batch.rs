@@ -28,22 +28,42 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
         .border_style(if focused { t.accent } else { t.dim });
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [graph, footer] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
     let durations: Vec<Option<u64>> = b.nodes.iter().map(|n| batch::node_ms(state, n)).collect();
     let critical = batch::live_critical_path(state, b);
-    frame.render_widget(
-        BatchGraph {
-            batch: b,
-            durations: &durations,
-            critical: &critical,
-            selected: Some(view.selected),
-            focused,
-            theme: t,
-            now: state.now,
-        },
-        graph,
-    );
+    let graph = BatchGraph {
+        batch: b,
+        durations: &durations,
+        critical: &critical,
+        selected: Some(view.selected),
+        focused,
+        theme: t,
+        now: state.now,
+    };
+    // On a tall pane, the selected node's phases under the graph (what `open` shows whole).
+    let selected = b.nodes.get(view.selected).and_then(|n| {
+        n.build_id
+            .as_ref()
+            .and_then(|id| state.builds.get(id))
+            .map(|b| (n, b))
+    });
+    let rows = graph.height();
+    let preview = selected.filter(|_| inner.height >= rows + 1 + PREVIEW_MIN);
+    let preview_h = preview.map_or(0, |(_, b)| crate::tui::layout::timeline_rows(b).max(1) + 2);
+    let [graph_area, preview_area, _, footer] = Layout::vertical([
+        Constraint::Length(if preview.is_some() {
+            rows
+        } else {
+            inner.height.saturating_sub(1)
+        }),
+        Constraint::Length(preview_h),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(graph, graph_area);
+    if let Some((node, build)) = preview {
+        phases(frame, preview_area, state, ctx, &node.identifier, build);
+    }
     let width = usize::from(footer.width);
     let line = if critical.is_empty() {
         outcome(b, view, state.now, width, ctx)
@@ -51,6 +71,38 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, ctx: &Ctx) {
         critical_line(b, &critical, &durations, width, ctx)
     };
     frame.render_widget(Paragraph::new(line), footer);
+}
+
+/// Rows the node preview needs at least (its border, a few phases).
+const PREVIEW_MIN: u16 = 8;
+
+/// The selected node's phase timeline, as its build's own view shows it.
+fn phases(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    ctx: &Ctx,
+    identifier: &str,
+    build: &crate::tui::state::Build,
+) {
+    let open = ctx.keymap.label(Action::Open);
+    let block = Block::bordered()
+        .title(format!(" {identifier} · phases · {open} opens its build "))
+        .border_style(ctx.theme.dim);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let empty = std::collections::BTreeMap::new();
+    let medians = state.project().map_or(&empty, |p| &p.phase_medians);
+    frame.render_widget(
+        crate::tui::widgets::timeline::PhaseTimeline {
+            build,
+            medians,
+            theme: ctx.theme,
+            now: state.now,
+            diagnosis_key: "",
+        },
+        inner,
+    );
 }
 
 /// ` ⣾ IN_PROGRESS · 1m02s · 2/5 done · graph batch · api:3f1c2a9e `: what matters most

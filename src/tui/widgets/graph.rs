@@ -65,6 +65,12 @@ enum Row {
 }
 
 impl BatchGraph<'_> {
+    /// Rows this widget wants: its headings and nodes.
+    #[must_use]
+    pub fn height(&self) -> u16 {
+        u16::try_from(self.rows().len()).unwrap_or(u16::MAX)
+    }
+
     fn rows(&self) -> Vec<Row> {
         let nodes = &self.batch.nodes;
         if self.batch.kind != BatchKind::Graph {
