@@ -11,9 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::cloud::CloudPool;
 use super::tests::{Fake, Harness, start_full};
-use crate::engine::cloud::{BuildSnapshot, CloudBuilds, CloudError};
+use crate::engine::cloud::{BatchOutcome, BatchSnapshot, BuildSnapshot, CloudBuilds, CloudError};
 use crate::engine::{Backend, BuildRequest, EngineError, EventSink, ProjectSummary};
-use crate::model::{BackendKind, BuildEvent, BuildId, BuildOutcome, DockerAccess, Status};
+use crate::model::{
+    BackendKind, BatchId, BuildEvent, BuildId, BuildOutcome, DockerAccess, NodeStatus, Status,
+};
 use crate::tui::msg::{Effect, Msg, RunMode};
 use crate::tui::state::{Group, ProjectKey};
 
@@ -124,6 +126,49 @@ impl CloudBuilds for FakeCloud {
         Ok(BuildOutcome {
             build_id: id,
             status: Status::Stopped,
+        })
+    }
+
+    async fn start_batch(
+        &self,
+        req: &BuildRequest,
+        _buildspec: Option<String>,
+    ) -> Result<BatchId, CloudError> {
+        self.call(format!("start_batch {}", req.project));
+        Ok(BatchId(format!("{}:{}-batch", req.project, self.tag)))
+    }
+
+    async fn retry_batch(&self, id: &BatchId, failed_only: bool) -> Result<(), CloudError> {
+        self.call(format!("retry_batch {id} {failed_only}"));
+        Ok(())
+    }
+
+    async fn stop_batch(&self, id: &BatchId) -> Result<(), CloudError> {
+        self.call(format!("stop_batch {id}"));
+        Ok(())
+    }
+
+    async fn recent_batches(
+        &self,
+        project: &str,
+        _max: usize,
+    ) -> Result<Vec<BatchSnapshot>, CloudError> {
+        self.call(format!("recent_batches {project}"));
+        Ok(Vec::new())
+    }
+
+    /// A batch that runs until it is stopped or the dashboard closes.
+    async fn follow_batch(
+        &self,
+        id: BatchId,
+        _sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BatchOutcome, EngineError> {
+        self.call(format!("follow_batch {id}"));
+        cancel.cancelled().await;
+        Ok(BatchOutcome {
+            batch_id: id,
+            status: NodeStatus::Is(Status::Stopped),
         })
     }
 

@@ -40,18 +40,7 @@ pub async fn start_build(
     req: &BuildRequest,
     buildspec: Option<String>,
 ) -> Result<BuildSnapshot, CloudError> {
-    let env: Vec<EnvironmentVariable> = req
-        .env
-        .iter()
-        .map(|(k, v)| {
-            EnvironmentVariable::builder()
-                .name(k)
-                .value(v)
-                .r#type(EnvironmentVariableType::Plaintext)
-                .build()
-                .map_err(|e| CloudError::InvalidInput(format!("environment variable {k}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let env = env_overrides(req)?;
     let mut call = cb
         .start_build()
         .project_name(&req.project)
@@ -69,6 +58,22 @@ pub async fn start_build(
         .await
         .map_err(|e| classify("StartBuild", "", &e))?;
     build_of(out.build_value(), "StartBuild")
+}
+
+/// `req`'s variables as plaintext `environmentVariablesOverride` entries (StartBuild and
+/// StartBuildBatch alike).
+pub fn env_overrides(req: &BuildRequest) -> Result<Vec<EnvironmentVariable>, CloudError> {
+    req.env
+        .iter()
+        .map(|(k, v)| {
+            EnvironmentVariable::builder()
+                .name(k)
+                .value(v)
+                .r#type(EnvironmentVariableType::Plaintext)
+                .build()
+                .map_err(|e| CloudError::InvalidInput(format!("environment variable {k}: {e}")))
+        })
+        .collect()
 }
 
 /// RetryBuild: a new build with the same settings as the finished `id`.

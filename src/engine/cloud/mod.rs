@@ -14,12 +14,21 @@
 //! - [`logs`]: the CloudWatch tailer (GetLogEvents from the head; optional StartLiveTail).
 //! - [`ecr`]: images a build pushed, from its log lines or its project's environment.
 //! - [`actions`]: StartBuild with overrides, RetryBuild, StopBuild.
+//! - Batches: [`batch`] (pure: a `BuildBatch` as a [`BatchSnapshot`], and the tracker that
+//!   turns successive ones into the batch events), [`batch_poller`] (every followed batch in
+//!   ONE BatchGetBuildBatches per poll, their running children in ONE BatchGetBuilds),
+//!   [`batch_follow`] (poller + one log tailer per child), [`batch_actions`]
+//!   (StartBuildBatch, RetryBuildBatch, StopBuildBatch, ListBuildBatchesForProject).
 //! - [`follow`]: poller + tailer for one build, which is what [`CloudBackend::run`] and
 //!   `cbdash cloud watch` use.
 //! - [`CloudBuilds`]: what the dashboard does with an account besides `Backend::run`, the
 //!   seam its executor is tested through with a fake.
 
 pub mod actions;
+pub mod batch;
+pub mod batch_actions;
+pub mod batch_follow;
+pub mod batch_poller;
 pub mod client;
 pub mod ecr;
 pub mod follow;
@@ -30,6 +39,8 @@ pub mod reproduce;
 pub mod schedule;
 pub mod snapshot;
 
+pub use batch::BatchSnapshot;
+pub use batch_follow::BatchOutcome;
 pub use client::{CloudClients, ConnectOptions};
 pub use projects::{ProjectGroup, ProjectInfo};
 pub use snapshot::{BuildSnapshot, LogLocation};
@@ -38,7 +49,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Backend, BuildRequest, EngineError, EventSink, ProjectSummary};
-use crate::model::{BackendKind, BuildId, BuildOutcome};
+use crate::model::{BackendKind, BatchId, BuildId, BuildOutcome};
 
 /// One AWS profile/region pair, shown as its own group of projects. Both `None` means the
 /// default chain (environment, default profile, instance role).
@@ -149,6 +160,34 @@ pub trait CloudBuilds: Backend + Clone {
         sink: EventSink,
         cancel: CancellationToken,
     ) -> impl Future<Output = Result<BuildOutcome, EngineError>> + Send;
+    /// StartBuildBatch with `req`'s overrides (and a buildspec override's text); the batch id.
+    fn start_batch(
+        &self,
+        req: &BuildRequest,
+        buildspec: Option<String>,
+    ) -> impl Future<Output = Result<BatchId, CloudError>> + Send;
+    /// RetryBuildBatch: the same batch runs again, its failed builds only or all of them.
+    fn retry_batch(
+        &self,
+        id: &BatchId,
+        failed_only: bool,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// StopBuildBatch; its follower sees it end as STOPPED.
+    fn stop_batch(&self, id: &BatchId) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// The project's most recent batches, newest first (by batch number).
+    fn recent_batches(
+        &self,
+        project: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<BatchSnapshot>, CloudError>> + Send;
+    /// Follows a batch and every child to its end: the batch events, each child's phases and
+    /// log.
+    fn follow_batch(
+        &self,
+        id: BatchId,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = Result<BatchOutcome, EngineError>> + Send;
     /// A project's (or build's) image, variables and buildspec as a local request on `dir`.
     fn reproduce(
         &self,
@@ -203,6 +242,58 @@ impl CloudBuilds for CloudBackend {
             ..follow::FollowOptions::default()
         };
         Box::pin(follow::follow_build(&self.clients, id, &opts, sink, cancel)).await
+    }
+
+    async fn start_batch(
+        &self,
+        req: &BuildRequest,
+        buildspec: Option<String>,
+    ) -> Result<BatchId, CloudError> {
+        Ok(
+            batch_actions::start_batch(&self.clients.codebuild, req, buildspec)
+                .await?
+                .id,
+        )
+    }
+
+    async fn retry_batch(&self, id: &BatchId, failed_only: bool) -> Result<(), CloudError> {
+        batch_actions::retry_batch(&self.clients.codebuild, id, failed_only)
+            .await
+            .map(|_| ())
+    }
+
+    async fn stop_batch(&self, id: &BatchId) -> Result<(), CloudError> {
+        batch_actions::stop_batch(&self.clients.codebuild, id)
+            .await
+            .map(|_| ())
+    }
+
+    async fn recent_batches(
+        &self,
+        project: &str,
+        max: usize,
+    ) -> Result<Vec<BatchSnapshot>, CloudError> {
+        batch_actions::recent_batches(&self.clients.codebuild, project, max).await
+    }
+
+    async fn follow_batch(
+        &self,
+        id: BatchId,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BatchOutcome, EngineError> {
+        let opts = follow::FollowOptions {
+            live_tail: self.live_tail,
+            ..follow::FollowOptions::default()
+        };
+        Box::pin(batch_follow::follow_batch(
+            &self.clients,
+            id,
+            &opts,
+            sink,
+            cancel,
+        ))
+        .await
     }
 
     async fn reproduce(

@@ -37,6 +37,8 @@ pub struct PollOutcome {
     pub snapshots: Vec<BuildSnapshot>,
     /// Whether a call was made.
     pub called: bool,
+    /// The ids the call asked for (answered or not).
+    pub asked: Vec<BuildId>,
 }
 
 /// The multi-build poller.
@@ -93,6 +95,26 @@ impl Poller {
         }
     }
 
+    /// Whether `id` has ended or is gone (or was never followed): it is not polled again.
+    #[must_use]
+    pub fn is_done(&self, id: &BuildId) -> bool {
+        self.builds
+            .get(id)
+            .is_none_or(|f| f.schedule == BuildSchedule::Done)
+    }
+
+    /// Makes a followed, unfinished `id` due at `now` (a last look before its batch ends).
+    pub fn due_now(&mut self, id: &BuildId, now: Instant) {
+        if let Some(f) = self.builds.get_mut(id)
+            && let BuildSchedule::Due { at, priority } = f.schedule
+        {
+            f.schedule = BuildSchedule::Due {
+                at: at.min(now),
+                priority,
+            };
+        }
+    }
+
     /// The lifecycle state.
     #[must_use]
     pub const fn state(&self) -> PollerState {
@@ -133,7 +155,11 @@ impl Poller {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(self.absorb(&ids, &out, now)),
+            Ok(out) => {
+                let mut outcome = self.absorb(&ids, &out, now);
+                outcome.asked = ids;
+                Ok(outcome)
+            }
             Err(e) => {
                 let err = classify("BatchGetBuilds", &self.group, &e);
                 if !err.is_retryable() {
