@@ -254,22 +254,32 @@ pub enum CloudCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Follow a build's phases and log until it ends; exit code from its status.
-    Watch(CloudWatchArgs),
-    /// Start a build, with overrides.
-    Start(CloudStartArgs),
-    /// Retry a finished build (a new build with the same settings).
-    Retry {
-        build_id: String,
-        /// Follow the new build.
-        #[arg(long)]
-        watch: bool,
-        /// Print NDJSON.
+    /// List a project's recent batch builds, newest first.
+    Batches {
+        project: String,
+        /// How many batches.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON (one line per batch).
         #[arg(long)]
         json: bool,
     },
-    /// Stop a running build.
-    Stop { build_id: String },
+    /// Follow a build (or a batch and every build in it) until it ends; exit code from its
+    /// status.
+    Watch(CloudWatchArgs),
+    /// Start a build (or with --batch a batch build), with overrides.
+    Start(CloudStartArgs),
+    /// Retry a finished build (a new build with the same settings), or a failed batch (the
+    /// same batch runs again).
+    Retry(CloudRetryArgs),
+    /// Stop a running build, or a running batch.
+    Stop {
+        /// A build id, or a batch id (or ARN).
+        build_id: String,
+        /// The id is a batch's (skips the lookup that tells batches from builds).
+        #[arg(long)]
+        batch: bool,
+    },
     /// Run a cloud project's (or build's) image, variables and buildspec locally on the
     /// working tree: Parameter Store and Secrets Manager variables are resolved with your
     /// credentials and masked in every output.
@@ -304,8 +314,13 @@ pub struct ReproduceArgs {
 
 /// `cbdash cloud watch`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each bool is an independent command-line flag
 pub struct CloudWatchArgs {
+    /// A build id, or a batch id (or ARN): a batch is followed with every build in it.
     pub build_id: String,
+    /// The id is a batch's (skips the lookup that tells batches from builds).
+    #[arg(long)]
+    pub batch: bool,
     /// Print the log and a phase summary, as `cbdash run --plain` does (the default).
     #[arg(long)]
     pub plain: bool,
@@ -315,6 +330,26 @@ pub struct CloudWatchArgs {
     /// Use CloudWatch Live Tail for the log (falls back to polling).
     #[arg(long)]
     pub live_tail: bool,
+}
+
+/// `cbdash cloud retry`.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each bool is an independent command-line flag
+pub struct CloudRetryArgs {
+    /// A build id, or a batch id (or ARN).
+    pub build_id: String,
+    /// A batch: retry only its failed builds (`RETRY_FAILED_BUILDS`; default: all).
+    #[arg(long)]
+    pub failed_only: bool,
+    /// The id is a batch's (skips the lookup that tells batches from builds).
+    #[arg(long)]
+    pub batch: bool,
+    /// Follow the new build (the batch).
+    #[arg(long)]
+    pub watch: bool,
+    /// Print NDJSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `cbdash cloud start`.
@@ -337,6 +372,10 @@ pub struct CloudStartArgs {
     /// Privileged mode override.
     #[arg(long)]
     pub privileged: bool,
+    /// Start a batch build (StartBuildBatch: the project's `batch:` section) instead of a
+    /// build; --watch follows the batch and every build in it.
+    #[arg(long)]
+    pub batch: bool,
     /// Follow the build until it ends.
     #[arg(long)]
     pub watch: bool,

@@ -11,6 +11,7 @@
 //!   buildspecs a batch names, checked for `cbdash validate`.
 //! - [`rerun`]: `run --watch`, a build run again on every change.
 //! - [`reproduce`]: a cloud build's settings run locally.
+//! - [`cloud_batch`]: `cbdash cloud` on batches (start, watch, retry, stop, list).
 //! - [`attach`]: a kept build's shell connected to this terminal.
 //! - [`dashboard`]: the dashboard's setup, its effect executor and the backends behind it.
 //! - [`exit`]: errors → exit codes.
@@ -18,6 +19,7 @@
 pub mod attach;
 pub mod batch;
 pub mod batch_files;
+pub mod cloud_batch;
 pub mod dashboard;
 pub mod exit;
 pub mod headless;

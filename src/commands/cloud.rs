@@ -4,7 +4,8 @@
 //! (one group each), otherwise the SDK's default chain. Output of `watch` is the same NDJSON
 //! event types as local runs (`build_started`, `phase_started`, `log`, `phase_finished`,
 //! `build_finished`, plus `notice`), written by the shared printer in `headless/` through
-//! [`Output`], as local runs are. Exit code: the build's status (0/1/3), 2 bad input, 3 AWS
+//! [`Output`], as local runs are. Batches (`start --batch`, `watch`/`retry`/`stop` of a batch
+//! id, `batches`) are [`crate::app::cloud_batch`]'s. Exit code: the build's status (0/1/3), 2 bad input, 3 AWS
 //! errors; Ctrl-C and SIGTERM stop following with STOPPED's 1 (see [`follow`]).
 
 use std::io::Write;
@@ -12,13 +13,15 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::app::UsageError;
+use crate::app::cloud_batch::{self, BatchFollow};
 use crate::app::headless::spawn_signal_handler;
 use crate::app::output::Output;
 use crate::app::pipeline::Pipeline;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{CloudArgs, CloudCommand, CloudStartArgs, GlobalArgs};
+use crate::cli::{CloudArgs, CloudCommand, CloudRetryArgs, CloudStartArgs, GlobalArgs};
 use crate::engine::cloud::ecr::{self, EcrImage};
 use crate::engine::cloud::follow::{FollowOptions, follow_build};
 use crate::engine::cloud::projects::{self, ProjectGroup};
@@ -75,7 +78,21 @@ async fn run_async(
             }
             Ok(0)
         }
+        CloudCommand::Batches {
+            project,
+            limit,
+            json,
+        } => cloud_batch::list(&clients, &project, limit, json).await,
         CloudCommand::Watch(w) => {
+            if let Some(batch) = cloud_batch::target(&clients, &w.build_id, w.batch).await? {
+                let how = BatchFollow {
+                    json: w.json,
+                    live_tail: w.live_tail,
+                    history,
+                    stop_on_signal: false,
+                };
+                return cloud_batch::follow(&clients, batch, &how).await;
+            }
             let how = Follow {
                 json: w.json,
                 live_tail: w.live_tail,
@@ -86,27 +103,11 @@ async fn run_async(
             follow(&clients, BuildId(w.build_id), &how).await
         }
         CloudCommand::Start(s) => start(&clients, s, history).await,
-        CloudCommand::Retry {
-            build_id,
-            watch,
-            json,
-        } => {
-            let b = actions::retry_build(&clients.codebuild, &build_id).await?;
-            announce(&b.id, "retried as", json)?;
-            if watch {
-                let how = Follow {
-                    json,
-                    live_tail: false,
-                    history,
-                    buildspec: None,
-                    stop_on_signal: true,
-                };
-                follow(&clients, b.id, &how).await
-            } else {
-                Ok(0)
+        CloudCommand::Retry(r) => retry(&clients, r, history).await,
+        CloudCommand::Stop { build_id, batch } => {
+            if let Some(batch) = cloud_batch::target(&clients, &build_id, batch).await? {
+                return cloud_batch::stop(&clients, &batch).await;
             }
-        }
-        CloudCommand::Stop { build_id } => {
             let b = actions::stop_build(&clients.codebuild, &build_id).await?;
             out(&format!("stopping {} (status {})", b.id, b.status))?;
             Ok(0)
@@ -140,6 +141,15 @@ async fn start(clients: &CloudClients, s: CloudStartArgs, history: Option<&Path>
         source_version: s.source_version,
         ..BuildRequest::default()
     };
+    if s.batch {
+        let how = s.watch.then_some(BatchFollow {
+            json: s.json,
+            live_tail: s.live_tail,
+            history,
+            stop_on_signal: true,
+        });
+        return cloud_batch::start(clients, &req, buildspec, how, s.json).await;
+    }
     let b = actions::start_build(&clients.codebuild, &req, buildspec.clone()).await?;
     announce(&b.id, "started", s.json)?;
     if s.watch {
@@ -154,6 +164,39 @@ async fn start(clients: &CloudClients, s: CloudStartArgs, history: Option<&Path>
     } else {
         Ok(0)
     }
+}
+
+/// `cloud retry`: RetryBuildBatch for a batch id, else RetryBuild.
+async fn retry(clients: &CloudClients, r: CloudRetryArgs, history: Option<&Path>) -> Result<u8> {
+    if let Some(batch) = cloud_batch::target(clients, &r.build_id, r.batch).await? {
+        let how = r.watch.then_some(BatchFollow {
+            json: r.json,
+            live_tail: false,
+            history,
+            stop_on_signal: true,
+        });
+        return cloud_batch::retry(clients, &batch, r.failed_only, how, r.json).await;
+    }
+    if r.failed_only {
+        return Err(UsageError(format!(
+            "--failed-only retries part of a batch; {} is a build",
+            r.build_id
+        ))
+        .into());
+    }
+    let b = actions::retry_build(&clients.codebuild, &r.build_id).await?;
+    announce(&b.id, "retried as", r.json)?;
+    if !r.watch {
+        return Ok(0);
+    }
+    let how = Follow {
+        json: r.json,
+        live_tail: false,
+        history,
+        buildspec: None,
+        stop_on_signal: true,
+    };
+    follow(clients, b.id, &how).await
 }
 
 fn announce(id: &BuildId, what: &str, json: bool) -> Result<()> {
