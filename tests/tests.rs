@@ -23,6 +23,7 @@ mod history_batch;
 // `cbdash init`: the commented settings template and a starter buildspec.
 mod init;
 // The cloud backend: a scripted fake AWS endpoint, tests against it, against moto, and the CLI.
+mod cloud_batch;
 mod cloud_bench;
 mod cloud_cli;
 mod cloud_fake;
