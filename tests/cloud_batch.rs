@@ -882,3 +882,122 @@ fn bench_batch(id: &str, n: usize) -> Value {
     json!({"id": id, "buildBatchStatus": "IN_PROGRESS", "complete": false, "projectName": "demo",
         "startTime": 1_700_000_000.0, "buildGroups": groups})
 }
+
+fn ndjson(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn cloud_watch_of_a_batch_id_prints_the_batch_events_as_ndjson() {
+    let world = World::new(graph_steps());
+    let fake = serve(&world).await;
+    let (code, stdout, stderr) =
+        crate::cloud_cli::cbdash(&fake, &["cloud", "watch", BATCH, "--json"]).await;
+    assert_eq!(code, 0, "a SUCCEEDED batch exits 0; stderr: {stderr}");
+    let events = ndjson(&stdout);
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"batch_started"), "{types:?}");
+    assert_eq!(types.last(), Some(&"batch_finished"), "{types:?}");
+    assert_eq!(events[0]["backend"], "cloud");
+    assert_eq!(events[0]["kind"], "graph");
+    assert_eq!(events[0]["builds"].as_array().map(Vec::len), Some(4));
+    let started: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "build_started")
+        .collect();
+    assert_eq!(started.len(), 4, "every child: {types:?}");
+    assert!(
+        started
+            .iter()
+            .all(|e| e["batch_id"] == BATCH && e["backend"] == "cloud")
+    );
+    let unit = started
+        .iter()
+        .find(|e| e["build_id"] == "demo:u")
+        .expect("unit");
+    assert_eq!(unit["identifier"], "unit");
+    let nodes = events
+        .iter()
+        .filter(|e| e["type"] == "batch_build" && e["identifier"] == "e2e");
+    let words: Vec<&str> = nodes.filter_map(|e| e["status"].as_str()).collect();
+    assert_eq!(words, ["PENDING", "IN_PROGRESS", "SUCCEEDED"]);
+    assert_eq!(
+        events.last().map(|e| e["status"].clone()),
+        Some(json!("SUCCEEDED"))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_batch_exits_1_and_failed_only_needs_a_batch() {
+    let s = |status, complete, nodes| Step {
+        status,
+        complete,
+        nodes,
+    };
+    let world = World::new(vec![s(
+        "FAILED",
+        true,
+        vec![node("compile", &[], "demo:c", "FAILED")],
+    )]);
+    let fake = serve(&world).await;
+    let (code, stdout, stderr) =
+        crate::cloud_cli::cbdash(&fake, &["cloud", "watch", BATCH, "--batch"]).await;
+    assert_eq!(
+        code, 1,
+        "a FAILED batch exits 1; stdout: {stdout} stderr: {stderr}"
+    );
+    assert_eq!(
+        fake.count("BatchGetBuildBatches"),
+        1,
+        "--batch: no lookup first"
+    );
+    // A build id (the lookup finds no batch) cannot be retried "failed builds only".
+    let plain = FakeAws::start(|r| match r.op.as_str() {
+        "BatchGetBuildBatches" => {
+            Reply::ok(json!({"buildBatches": [], "buildBatchesNotFound": ["demo:x"]}))
+        }
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let (code, _, stderr) =
+        crate::cloud_cli::cbdash(&plain, &["cloud", "retry", "demo:x", "--failed-only"]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--failed-only"), "{stderr}");
+}
+
+#[tokio::test]
+async fn cloud_batches_lists_a_projects_batches() {
+    let fake = FakeAws::start(|r| match r.op.as_str() {
+        "ListBuildBatchesForProject" => Reply::ok(json!({"ids": ["demo:n1", "demo:n2"]})),
+        "BatchGetBuildBatches" => {
+            let step = Step {
+                status: "FAILED",
+                complete: true,
+                nodes: vec![node("a", &[], "demo:a", "SUCCEEDED"), node("b", &["a"], "demo:b", "CLIENT_ERROR")],
+            };
+            Reply::ok(json!({"buildBatches": [batch_json("demo:n1", &step, 1), batch_json("demo:n2", &step, 2)]}))
+        }
+        _ => Reply::error(400, "InvalidInputException", "unexpected"),
+    })
+    .await;
+    let (code, stdout, stderr) =
+        crate::cloud_cli::cbdash(&fake, &["cloud", "batches", "demo", "--json"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let lines = ndjson(&stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "demo:n2", "newest first");
+    assert_eq!(lines[0]["builds"][1]["status"], "CLIENT_ERROR");
+    assert_eq!(lines[0]["backend"], "cloud");
+    let (code, stdout, _) = crate::cloud_cli::cbdash(&fake, &["cloud", "batches", "demo"]).await;
+    assert_eq!(code, 0);
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("FAILED")
+            && first.contains("#2")
+            && first.contains("1/2 builds succeeded"),
+        "{stdout}"
+    );
+}

@@ -10,7 +10,7 @@ use crate::cloud_fake::{FakeAws, Reply};
 use crate::cloud_scripted::{failing_build, log_page};
 use crate::common::cbdash_bin;
 
-async fn cbdash(fake: &FakeAws, args: &[&str]) -> (i32, String, String) {
+pub async fn cbdash(fake: &FakeAws, args: &[&str]) -> (i32, String, String) {
     let out = tokio::process::Command::new(cbdash_bin())
         .args(args)
         .env("AWS_ENDPOINT_URL", fake.url())

@@ -289,12 +289,12 @@ impl BatchTracker {
                 self.members.insert(b, g.identifier.clone());
             }
         }
-        if let Some(n) = self.download_notice(snap) {
-            events.push(n);
-        }
         if !self.started && (snap.nodes().next().is_some() || snap.complete) {
             self.started = true;
             events.push(self.started_event(snap, now));
+        }
+        if let Some(n) = self.download_notice(snap) {
+            events.push(n);
         }
         if !self.started {
             return events;

@@ -84,8 +84,8 @@ fn a_graph_is_told_node_by_node_each_change_once() {
     assert_eq!(
         names(&tr.absorb(&s1, t(2))),
         [
-            "notice Info",
             "started graph [compile,unit]",
+            "notice Info",
             "compile=IN_PROGRESS#1",
             "unit=PENDING#1"
         ]
@@ -162,7 +162,7 @@ fn a_batch_that_ends_before_its_groups_is_still_started_and_finished() {
     let evs = tr.finish(&s, |_| None, t(1));
     assert_eq!(
         names(&evs),
-        ["notice Error", "started list []", "finished FAILED"]
+        ["started list []", "notice Error", "finished FAILED"]
     );
 }
 
