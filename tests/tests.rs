@@ -25,6 +25,7 @@ mod init;
 // The cloud backend: a scripted fake AWS endpoint, tests against it, against moto, and the CLI.
 mod cloud_batch;
 mod cloud_batch_cli;
+mod cloud_batch_follow;
 mod cloud_batch_world;
 mod cloud_bench;
 mod cloud_cli;

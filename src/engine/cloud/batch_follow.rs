@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{EngineError, EventSink};
 use crate::model::{BatchId, BuildEvent, BuildId, NodeStatus, Status};
 
-use super::CloudClients;
 use super::batch_poller::BatchPoller;
 use super::follow::FollowOptions;
 use super::logs::{TailInfo, TailOptions, tail};
 use super::snapshot::BuildSnapshot;
+use super::{CloudClients, CloudError};
 
 /// How a followed batch ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,12 +77,11 @@ pub async fn follow_batches(
     let result = f.run(&mut poller).await;
     f.end_tails();
     while let Some(done) = f.tailers.join_next().await {
-        if let Ok((id, r)) = done {
-            if result.is_ok() {
-                r?;
-            }
-            f.release(&id).await?;
+        let (id, r) = done.map_err(tail_panicked)?;
+        if result.is_ok() {
+            r?;
         }
+        f.release(&id).await?;
     }
     result?;
     f.release_batches().await?;
@@ -155,11 +154,10 @@ impl Follower<'_> {
             tokio::select! {
                 () = self.cancel.cancelled() => return Ok(()),
                 Some(done) = self.tailers.join_next(), if !self.tailers.is_empty() => {
-                    if let Ok((id, r)) = done {
-                        r?;
-                        self.release(&id).await?;
-                        self.release_batches().await?;
-                    }
+                    let (id, r) = done.map_err(tail_panicked)?;
+                    r?;
+                    self.release(&id).await?;
+                    self.release_batches().await?;
                 }
                 () = sleep_until(wake) => {}
             }
@@ -239,6 +237,15 @@ impl Follower<'_> {
         }
         Ok(())
     }
+}
+
+/// A log tailer that panicked: an error rather than a batch that never ends.
+#[allow(clippy::needless_pass_by_value)] // the shape `map_err` hands over
+fn tail_panicked(e: tokio::task::JoinError) -> EngineError {
+    EngineError::Cloud(CloudError::Api {
+        operation: "log tail".into(),
+        message: e.to_string(),
+    })
 }
 
 async fn sleep_until(wake: Option<Instant>) {
