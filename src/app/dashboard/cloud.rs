@@ -21,7 +21,7 @@ use crate::engine::cloud::{
     CloudBackend, CloudBuilds, CloudClients, CloudError, CloudTarget, ConnectOptions, actions,
 };
 use crate::engine::{BuildRequest, EventSink};
-use crate::model::{BuildId, NoticeLevel};
+use crate::model::{BatchId, BuildId, NoticeLevel};
 use crate::tui::msg::{Msg, StartOverrides};
 use crate::tui::state::{Group, ProjectKey};
 
@@ -218,6 +218,31 @@ impl<C: CloudBuilds> CloudPool<C> {
         Some(Box::pin(async move {
             let started = clients.retry(&build).await;
             follow_new(clients, project, started, ctx).await;
+        }))
+    }
+
+    /// RetryBuildBatch (its failed builds only, or all), then the same batch followed again:
+    /// the batch keeps its id, its retried nodes count their next attempt.
+    pub fn retry_batch(
+        &self,
+        project: ProjectKey,
+        batch: BatchId,
+        failed_only: bool,
+        ctx: Forward,
+    ) -> Option<Task> {
+        let clients = self.clients(&project.group, &ctx.msgs)?;
+        Some(Box::pin(async move {
+            if let Err(e) = clients.retry_batch(&batch, failed_only).await {
+                ctx.fail(&project.name, &e).await;
+                return;
+            }
+            let (sink, rx) = EventSink::channel(EVENT_CAPACITY);
+            let run = async {
+                if let Err(e) = clients.follow_batch(batch, sink, ctx.cancel.clone()).await {
+                    ctx.fail(&project.name, &e).await;
+                }
+            };
+            futures_util::future::join(run, ctx.forward(rx, project.clone())).await;
         }))
     }
 

@@ -133,7 +133,9 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
             Effect::RetryBuild { project, build } => {
                 self.cloud.retry(project, build, self.ctx(started))
             }
-            fx @ (Effect::ResumeBatch { .. } | Effect::RetryBatch { .. }) => self.batch_effect(&fx),
+            fx @ (Effect::ResumeBatch { .. } | Effect::RetryBatch { .. }) => {
+                self.batch_effect(fx, started.clone())
+            }
             Effect::FollowBuild { project, build } if !by_id.contains_key(&build) => {
                 match project.group {
                     Group::Local => Some(self.history.replay_in_background(
@@ -215,17 +217,25 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
     /// `r` on a failed batch: resume a local one (`cbdash resume BATCH_ID`), retry a cloud
     /// one's failed builds (`RetryBuildBatch`). Not wired yet: it says so. This is the one place
     /// to replace with the local batch runner and the cloud calls.
-    fn batch_effect(&self, fx: &Effect) -> Option<Task> {
-        let what = match fx {
-            Effect::ResumeBatch { batch_id, .. } => format!("resuming batch {batch_id}"),
-            Effect::RetryBatch { batch_id, .. } => format!("retrying batch {batch_id}"),
-            _ => return None,
-        };
-        self.flash(
-            NoticeLevel::Warning,
-            format!("{what} is not available in the dashboard yet"),
-        );
-        None
+    /// `r` on a failed batch: a local one resumes in place (its record is in the project's
+    /// directory), a cloud one is retried.
+    fn batch_effect(&mut self, fx: Effect, started: StartedTx) -> Option<Task> {
+        match fx {
+            Effect::ResumeBatch { project, batch_id } => {
+                let req = self.request(&project, &RunOverrides::default())?;
+                let ctx = self.local_ctx(&project, &req, started);
+                let run = super::batch::BatchRun::Resume(batch_id);
+                Some(super::batch::spawn(project, req, run, ctx))
+            }
+            Effect::RetryBatch {
+                project,
+                batch_id,
+                failed_only,
+            } => self
+                .cloud
+                .retry_batch(project, batch_id, failed_only, self.ctx(&started)),
+            _ => None,
+        }
     }
 
     fn flash(&self, level: NoticeLevel, text: String) {
@@ -345,6 +355,15 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
             return None;
         };
         let req = self.kept.request(&project, req);
+        if crate::app::batch::is_batch_only(&req) {
+            let ctx = self.local_ctx(&project, &req, started);
+            return Some(super::batch::spawn(
+                project,
+                req,
+                super::batch::BatchRun::Fresh,
+                ctx,
+            ));
+        }
         // A fresh build leaves the project's earlier kept build behind.
         let previous = self.kept.latest.remove(&project);
         let ctx = self.local_ctx(&project, &req, started);

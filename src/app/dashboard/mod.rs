@@ -12,6 +12,7 @@
 //! - [`kept`]: kept local builds: resume in place, a shell (the TUI suspended), watching.
 //! - [`settings`]: the run form's "save to .cbdash.toml".
 
+mod batch;
 mod cloud;
 mod executor;
 mod history;

@@ -381,26 +381,16 @@ fn a_folder_is_a_project_with_a_buildspec_or_a_settings_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_effect_reaches_batch_effect_which_says_it_is_not_wired_yet() {
+async fn resuming_a_batch_without_its_record_says_so_and_runs_nothing() {
     let mut h = start(Fake::default(), "");
     let project = h.project.clone();
-    for (fx, what) in [
-        (
-            Effect::ResumeBatch {
-                project: project.clone(),
-                batch_id: crate::model::BatchId("p:1".into()),
-            },
-            "resuming batch p:1",
-        ),
-        (
-            Effect::RetryBatch {
-                project: project.clone(),
-                batch_id: crate::model::BatchId("p:2".into()),
-                failed_only: true,
-            },
-            "retrying batch p:2",
-        ),
-    ] {
+    for (fx, what) in [(
+        Effect::ResumeBatch {
+            project: project.clone(),
+            batch_id: crate::model::BatchId("p:1".into()),
+        },
+        "build of 'svc' failed to run: batch p:1 has no record",
+    )] {
         h.effects.send(fx).await.expect("send");
         let text = h
             .next(|m| match m {

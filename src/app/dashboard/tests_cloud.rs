@@ -314,3 +314,38 @@ async fn retry_follows_the_new_build_in_its_own_account() {
     );
     h.close().await;
 }
+
+/// `r` on a failed cloud batch (after its confirmation): RetryBuildBatch of its failed builds
+/// in the batch's own account, then the same batch followed again; the other account sees
+/// nothing.
+#[tokio::test]
+async fn retrying_a_batch_retries_its_failed_builds_then_follows_it_in_its_own_account() {
+    let (mut h, prod, dev) = two_accounts();
+    h.next(|m| match m {
+        Msg::History { project, .. } if project == api("dev") => Some(()),
+        _ => None,
+    })
+    .await;
+    let (before, dev_before) = (prod.calls().len(), dev.calls().len());
+    h.effects
+        .send(Effect::RetryBatch {
+            project: api("prod"),
+            batch_id: BatchId("api:b1".into()),
+            failed_only: true,
+        })
+        .await
+        .expect("send");
+    let want = [
+        "retry_batch api:b1 true".to_owned(),
+        "follow_batch api:b1".to_owned(),
+    ];
+    for _ in 0..200 {
+        if prod.calls().len() >= before + 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(prod.calls()[before..], want);
+    assert_eq!(dev.calls().len(), dev_before, "{:?}", dev.calls());
+    h.close().await;
+}
