@@ -40,7 +40,7 @@ pub mod driver;
 pub mod emit;
 pub mod envvars;
 pub mod exported;
-mod helpers;
+pub mod helpers;
 pub mod images;
 mod install;
 pub mod junit;
