@@ -44,6 +44,7 @@ mod local_shell_state;
 // runtime-versions, the codebuild-* helper commands, keyed caches.
 mod local_cache_keys;
 mod local_runtimes;
+mod local_tests_run;
 // Resuming a failed build in place, a shell in its container, watch mode.
 mod local_resume;
 mod local_resume_bench;
