@@ -79,7 +79,12 @@ fn shards_in(image: &str) {
             if want.is_empty() {
                 assert!(got.is_empty(), "shard {k} {word}: {}", r.dump());
             } else {
-                assert_eq!(got, [want.clone()], "shard {k} {word}: {}", r.dump());
+                assert_eq!(
+                    got,
+                    std::slice::from_ref(&want),
+                    "shard {k} {word}: {}",
+                    r.dump()
+                );
             }
             union[i].extend(want);
         }

@@ -211,9 +211,12 @@ fn a_shard_without_files_skips_the_test_command() {
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
 }
 
+/// Arguments, shard variables, and what stderr must say.
+type Case = (&'static [&'static str], Option<(u32, u32)>, &'static str);
+
 #[test]
 fn usage_errors_exit_2_with_a_message() {
-    let cases: [(&[&str], Option<(u32, u32)>, &str); 8] = [
+    let cases: [Case; 8] = [
         (&[], None, "--test-command is required"),
         (&["--test-command", "x"], None, "--files-search is required"),
         (
