@@ -128,3 +128,45 @@ fn tests_run_shards_the_files_in_the_debian_image() {
     };
     shards_in(&img);
 }
+
+/// A real `build-fanout` batch: each of its three builds runs its own share of the files
+/// (the batch runner's `CBDASH_SHARD_*` reach `codebuild-tests-run`), and together they run
+/// every file once.
+#[test]
+fn a_fanout_batch_runs_each_file_in_exactly_one_shard() {
+    let Some(img) = image() else { return };
+    let spec = format!(
+        "version: 0.2\nbatch:\n  build-fanout:\n    parallelism: 3\nphases:\n  build:\n    commands:\n      - codebuild-tests-run --sharding-strategy stability --test-command 'echo RAN' --files-search \"{SEARCH}\"\n"
+    );
+    let mut files: Vec<(&str, &str)> = FILES.iter().map(|f| (*f, "pass\n")).collect();
+    files.push(("buildspec.yml", &spec));
+    let dir = project(&files);
+    let r = run(dir.path(), &img, &["--batch"]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    let mut union = Vec::new();
+    for k in 1..=3u32 {
+        let identifier = format!("fanout_{k}");
+        let build = r
+            .of("build_started")
+            .into_iter()
+            .find(|e| e["identifier"] == identifier.as_str())
+            .and_then(|e| e["build_id"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no build of {identifier}: {}", r.dump()));
+        let ran: Vec<String> = r
+            .of("log")
+            .into_iter()
+            .filter(|e| e["build_id"] == build.as_str())
+            .filter_map(|e| e["line"].as_str()?.strip_prefix("RAN ").map(str::to_owned))
+            .flat_map(|rest| rest.split(' ').map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(
+            ran,
+            shard_files(&FILES, Sharding::Stability, k, 3),
+            "{identifier}: {}",
+            r.dump()
+        );
+        union.extend(ran);
+    }
+    union.sort();
+    assert_eq!(union, FILES, "{}", r.dump());
+}
