@@ -56,12 +56,20 @@ fn spec_path(req: &BuildRequest) -> PathBuf {
     })
 }
 
-/// Whether `req`'s buildspec runs as a batch without `--batch`: it has a `batch:` section and
-/// no phases (a batch-only file). A file with both runs its phases unless `--batch` is given,
-/// as a plain StartBuild would.
+/// Whether `req` runs as a batch: `--batch` (`flag`), the project's `batch = true`, or a
+/// buildspec with a `batch:` section and no phases (a batch-only file). A file with both runs
+/// its phases otherwise, as a plain StartBuild would.
 #[must_use]
-pub fn is_batch_only(req: &BuildRequest) -> bool {
-    load(req, false).is_ok_and(|(_, spec)| spec.batch.is_some() && spec.phases.is_empty())
+pub fn runs_as_batch(req: &BuildRequest, flag: bool) -> bool {
+    let configured = || {
+        req.source_dir
+            .as_deref()
+            .and_then(|dir| super::request::load_settings(dir).ok())
+            .and_then(|settings| settings.batch)
+            .unwrap_or(false)
+    };
+    flag || configured()
+        || load(req, false).is_ok_and(|(_, spec)| spec.batch.is_some() && spec.phases.is_empty())
 }
 
 /// The batch of `req`'s buildspec, checked: its tasks, expanded.

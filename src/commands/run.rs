@@ -19,7 +19,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
     }
     let runtime = headless::runtime()?;
     runtime.block_on(crate::engine::local::images::precheck(req.image.as_deref()))?;
-    if args.batch || batch::is_batch_only(&req) {
+    if batch::runs_as_batch(&req, args.batch) {
         let max = args
             .max_parallel
             .map_or_else(batch::default_max_parallel, usize::from);

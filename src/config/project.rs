@@ -36,6 +36,7 @@ pub const KEYS: &[&str] = &[
     "docker_socket",
     "privileged",
     "mount_source",
+    "batch",
     "timeout",
     "artifacts",
     "env_files",
@@ -62,6 +63,9 @@ pub struct ProjectConfig {
     pub privileged: Option<bool>,
     /// Bind-mount the source instead of copying it.
     pub mount_source: Option<bool>,
+    /// Run the buildspec's `batch:` section (as `run --batch` and StartBuildBatch do), also
+    /// from the dashboard's `r`.
+    pub batch: Option<bool>,
     /// Build timeout: `90s`, `30m`, `2h`.
     #[serde(default, deserialize_with = "duration")]
     pub timeout: Option<Duration>,

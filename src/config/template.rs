@@ -29,6 +29,9 @@ image = "public.ecr.aws/codebuild/amazonlinux-x86_64-standard:5.0"
 # Bind-mount this directory into the build instead of copying it.
 # mount_source = true
 
+# Run the buildspec's `batch:` section, each task a build (as `cbdash run --batch`).
+# batch = true
+
 # Build timeout: "90s", "30m", "2h" (CodeBuild's default is 60 minutes).
 # timeout = "60m"
 
@@ -118,7 +121,7 @@ mod tests {
         assert!(config.name.is_some() && config.buildspec.is_some() && config.pull.is_some());
         assert!(config.docker_socket.is_some() && config.privileged.is_some());
         assert!(config.mount_source.is_some() && config.timeout.is_some());
-        assert!(config.artifacts.is_some());
+        assert!(config.artifacts.is_some() && config.batch.is_some());
         assert!(!config.env_files.is_empty() && !config.secrets.is_empty());
         assert!(!config.env.is_empty());
     }

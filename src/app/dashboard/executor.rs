@@ -355,7 +355,7 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
             return None;
         };
         let req = self.kept.request(&project, req);
-        if crate::app::batch::is_batch_only(&req) {
+        if crate::app::batch::runs_as_batch(&req, false) {
             let ctx = self.local_ctx(&project, &req, started);
             return Some(super::batch::spawn(
                 project,
