@@ -64,13 +64,14 @@ impl Output {
     /// The plain text of an event: a batch's printer routes it while a batch runs.
     fn plain(&mut self, ev: &BuildEvent) -> String {
         if let BuildEvent::BatchStarted {
-            batch_id, builds, ..
+            batch_id,
+            builds,
+            backend,
+            ..
         } = ev
         {
-            self.batch = Some(plain_batch::BatchPrinter::new(
-                batch_id.clone(),
-                builds.clone(),
-            ));
+            self.batch =
+                Some(plain_batch::BatchPrinter::new(batch_id.clone(), builds.clone()).on(*backend));
         }
         let Some(batch) = self.batch.as_mut() else {
             return self.printer.feed(ev);

@@ -35,6 +35,8 @@ pub struct BatchPrinter {
     /// Events of a build that is not one of the batch's (none expected): as plain prints them.
     stray: Printer,
     finished: Option<Finished>,
+    /// Where the batch runs: what the summary says to do after a failure.
+    backend: crate::model::BackendKind,
 }
 
 #[derive(Debug)]
@@ -74,7 +76,15 @@ impl BatchPrinter {
             states: HashMap::new(),
             stray: Printer::default(),
             finished: None,
+            backend: crate::model::BackendKind::Local,
         }
+    }
+
+    /// The batch runs on `backend` (local by default).
+    #[must_use]
+    pub const fn on(mut self, backend: crate::model::BackendKind) -> Self {
+        self.backend = backend;
+        self
     }
 
     /// Whether `BatchFinished` came (the table is printed; nothing of the batch follows).
@@ -282,8 +292,26 @@ impl BatchPrinter {
                 ms_to_s(f.duration_ms),
                 self.batch_id
             );
+            if !f.status.succeeded() {
+                let _ = writeln!(out, "{}", self.next_step());
+            }
         }
         out
+    }
+
+    /// What to do after a batch that did not succeed.
+    fn next_step(&self) -> String {
+        match self.backend {
+            crate::model::BackendKind::Local => format!(
+                "`cbdash resume {}` resumes its failed tasks in place, then the tasks they \
+                 stopped",
+                self.batch_id
+            ),
+            crate::model::BackendKind::Cloud => format!(
+                "`cbdash cloud retry {} --failed-only` retries its failed builds",
+                self.batch_id
+            ),
+        }
     }
 
     fn rows(&self) -> Vec<TableRow> {

@@ -278,13 +278,20 @@ pub(super) async fn cleanup(b: &mut Build, status: Option<Status>) {
 
 /// Tells the user how to use a kept container.
 async fn kept_notice(b: &mut Build, id: &str, status: Status) {
-    let msg = kept_notice_text(
+    let mut msg = kept_notice_text(
         &b.container_name,
         &id[..id.len().min(12)],
         b.emit.build_id().as_str(),
         status,
         b.req.local.keep_idle.as_secs() / 60,
     );
+    if let Some(batch) = &b.req.batch {
+        // In a batch the batch resumes: this task in place, then the tasks it stopped.
+        msg = format!(
+            "{msg}; `cbdash resume {}` resumes the whole batch",
+            batch.member.batch_id
+        );
+    }
     let _ = b.emit.notice(NoticeLevel::Info, &msg).await;
     let _ = b.emit.flush().await;
 }
