@@ -19,6 +19,10 @@ use crate::tui::state::{PastBuild, ProjectKey};
 pub(super) struct LocalHistory {
     path: Option<PathBuf>,
     store: Arc<Mutex<Option<Store>>>,
+    /// Builds replayed in this session: the reducer may ask again before the first replay's
+    /// events arrive (a history load and the settings both reopen the newest build), and a
+    /// second replay would show every phase twice.
+    replayed: Arc<Mutex<HashSet<BuildId>>>,
 }
 
 impl LocalHistory {
@@ -27,6 +31,7 @@ impl LocalHistory {
         Self {
             path,
             store: Arc::new(Mutex::new(None)),
+            replayed: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -68,7 +73,15 @@ impl LocalHistory {
         msgs: tokio::sync::mpsc::Sender<Msg>,
     ) -> super::executor::Task {
         let this = self.clone();
+        let first = self
+            .replayed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(build.clone());
         Box::pin(async move {
+            if !first {
+                return;
+            }
             let load = tokio::task::spawn_blocking(move || this.replay(&build));
             let msgs_out = match load.await {
                 Ok(Ok(events)) => events
@@ -89,14 +102,30 @@ impl LocalHistory {
         })
     }
 
+    /// A past build's events; for a batch's build, its whole batch's (see `history_batch`).
     fn replay(&self, build: &BuildId) -> Result<Vec<crate::model::BuildEvent>, String> {
-        let (detail, log) = self.with_store(|store| {
-            let detail = store
+        self.with_store(|store| {
+            let batch = store
                 .run(build.as_str())
                 .map_err(|e| format!("run history: {e}"))?
-                .ok_or_else(|| format!("'{build}' is not in the run history"))?;
-            Ok::<_, String>((detail, store.read_log(build.as_str()).ok().flatten()))
-        })??;
+                .and_then(|d| d.run.batch_id);
+            match batch {
+                Some(batch) => super::history_batch::replay_batch(store, &batch, |id| {
+                    Self::replay_run(store, id)
+                }),
+                None => Self::replay_run(store, build),
+            }
+        })?
+    }
+
+    /// A stored build's events, through the cache and diagnosis taps (no recorder: nothing is
+    /// written twice).
+    fn replay_run(store: &Store, build: &BuildId) -> Result<Vec<crate::model::BuildEvent>, String> {
+        let detail = store
+            .run(build.as_str())
+            .map_err(|e| format!("run history: {e}"))?
+            .ok_or_else(|| format!("'{build}' is not in the run history"))?;
+        let log = store.read_log(build.as_str()).ok().flatten();
         let mut pipeline = crate::app::pipeline::Pipeline::without_history();
         Ok(
             crate::history::replay(&detail, log.as_ref().map(|l| l.text.as_str()))

@@ -16,6 +16,7 @@ mod batch;
 mod cloud;
 mod executor;
 mod history;
+mod history_batch;
 mod kept;
 mod settings;
 #[cfg(test)]
