@@ -62,7 +62,9 @@ CHAIN = [("root", []), ("a1", ["root"]), ("b1", ["a1"]), ("join", ["b1"])]
 
 
 def run(binary, image, project, extra):
-    env = dict(os.environ, CBDASH_HISTORY=os.path.join(project, "history.sqlite"))
+    # The history lives beside the project, not in it: its files change while the builds copy
+    # the project's source.
+    env = dict(os.environ, CBDASH_HISTORY=project + ".history.sqlite")
     start = time.monotonic()
     out = subprocess.run(
         [binary, "run", project, "--batch", "--json", "--image", image, "--pull", "never"]
