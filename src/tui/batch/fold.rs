@@ -159,12 +159,16 @@ fn finished(
             }
         }
     }
-    let failed = b.nodes.iter().filter(|n| n.failed()).count();
-    let failed = if failed > 0 {
-        format!(" ({failed} failed)")
-    } else {
-        String::new()
-    };
+    let failed = failed_text(
+        b.nodes
+            .iter()
+            .filter(|n| n.failed() && !n.ignore_failure)
+            .count(),
+        b.nodes
+            .iter()
+            .filter(|n| n.failed() && n.ignore_failure)
+            .count(),
+    );
     let text = format!(
         "{} batch: {status} in {}{failed}",
         b.project,
@@ -215,4 +219,29 @@ pub fn child_finished(state: &mut State, build: &BuildId, duration_ms: u64) -> O
     })?;
     n.duration_ms = Some(duration_ms);
     Some(n.identifier.clone())
+}
+
+/// The end flash's count of failures: those that failed the batch, and apart those whose
+/// failure the batch ignores (`ignore-failure`), so a SUCCEEDED batch does not read as failed.
+fn failed_text(failed: usize, ignored: usize) -> String {
+    match (failed, ignored) {
+        (0, 0) => String::new(),
+        (n, 0) => format!(" ({n} failed)"),
+        (0, m) => format!(" ({m} failure{} ignored)", if m == 1 { "" } else { "s" }),
+        (n, m) => format!(" ({n} failed, {m} ignored)"),
+    }
+}
+
+#[cfg(test)]
+mod failed_text_tests {
+    use super::failed_text;
+
+    #[test]
+    fn ignored_failures_are_counted_apart() {
+        assert_eq!(failed_text(0, 0), "");
+        assert_eq!(failed_text(2, 0), " (2 failed)");
+        assert_eq!(failed_text(0, 1), " (1 failure ignored)");
+        assert_eq!(failed_text(0, 2), " (2 failures ignored)");
+        assert_eq!(failed_text(1, 1), " (1 failed, 1 ignored)");
+    }
 }
