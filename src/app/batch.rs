@@ -143,6 +143,21 @@ pub fn find_record(id: &str, dirs: &[PathBuf]) -> Result<Option<BatchRecord>> {
     }
 }
 
+/// The request resuming `record`: the project's current settings (`base`) with the recorded
+/// run's buildspec, image and Docker options, its tasks checked again.
+pub fn resume_request(
+    base: BuildRequest,
+    record: &BatchRecord,
+    max_parallel: usize,
+) -> Result<BatchRequest> {
+    let mut base = BuildRequest {
+        buildspec: Some(record.buildspec.clone()),
+        ..base
+    };
+    record.settings.apply(&mut base);
+    batch_request(base, record.batch_id.clone(), max_parallel)
+}
+
 /// Resumes a recorded batch with the project's current settings (`base`), printing it.
 pub async fn resume(
     base: BuildRequest,
@@ -151,12 +166,7 @@ pub async fn resume(
     mut pipeline: Pipeline,
     json: bool,
 ) -> Result<u8> {
-    let mut base = BuildRequest {
-        buildspec: Some(record.buildspec.clone()),
-        ..base
-    };
-    record.settings.apply(&mut base);
-    let req = batch_request(base, record.batch_id.clone(), max_parallel)?;
+    let req = resume_request(base, &record, max_parallel)?;
     let (sink, mut rx) = EventSink::channel(256);
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());

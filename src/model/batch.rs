@@ -32,6 +32,13 @@ impl BatchId {
         self.0.split_once(':').map_or(self.0.as_str(), |(p, _)| p)
     }
 
+    /// The uuid part (after the first `:`; the whole id when it has none): the name of the
+    /// batch's record and artifacts folder.
+    #[must_use]
+    pub fn uuid(&self) -> &str {
+        self.0.split_once(':').map_or(self.0.as_str(), |(_, u)| u)
+    }
+
     /// The id as a string slice.
     #[must_use]
     pub fn as_str(&self) -> &str {

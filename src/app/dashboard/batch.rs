@@ -3,7 +3,7 @@
 //! place (`cbdash resume BATCH_ID`'s rules). The batch runner emits its own events and every
 //! child build's into one channel, forwarded through the pipeline like one build's.
 
-use crate::app::batch::{batch_request, default_max_parallel};
+use crate::app::batch::{batch_request, default_max_parallel, resume_request};
 use crate::engine::local::batch::{resume_batch, run_batch};
 use crate::engine::local::batch_record::BatchRecord;
 use crate::engine::{BuildRequest, EventSink};
@@ -61,11 +61,6 @@ async fn resume(
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     let record = BatchRecord::load(&dir, batch_id)?
         .ok_or_else(|| anyhow::anyhow!("batch {batch_id} has no record in {}", dir.display()))?;
-    let mut base = BuildRequest {
-        buildspec: Some(record.buildspec.clone()),
-        ..req
-    };
-    record.settings.apply(&mut base);
-    let b = batch_request(base, batch_id.clone(), default_max_parallel())?;
+    let b = resume_request(req, &record, default_max_parallel())?;
     Ok(resume_batch(b, record, sink, ctx.cancel.clone()).await?)
 }

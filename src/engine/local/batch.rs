@@ -304,7 +304,7 @@ impl Runner {
         let root = base.local.artifacts_dir.clone().unwrap_or_else(|| {
             source_dir
                 .join(".cbdash/artifacts")
-                .join(batch_uuid(&self.req.batch_id))
+                .join(self.req.batch_id.uuid())
         });
         req.local.artifacts_dir = Some(root.join(&task.identifier));
         // A failed task is kept for `cbdash resume BATCH_ID`; one whose failure is ignored is
@@ -445,11 +445,6 @@ impl Runner {
             tracing::warn!("the batch record was not saved: {e}");
         }
     }
-}
-
-/// The uuid part of a batch id.
-fn batch_uuid(id: &BatchId) -> &str {
-    id.as_str().split_once(':').map_or(id.as_str(), |(_, u)| u)
 }
 
 fn millis(d: std::time::Duration) -> u64 {

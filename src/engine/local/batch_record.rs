@@ -76,7 +76,7 @@ impl BatchRecord {
     pub fn path(source_dir: &Path, batch_id: &BatchId) -> PathBuf {
         source_dir
             .join(".cbdash/batches")
-            .join(format!("{}.json", uuid_of(batch_id)))
+            .join(format!("{}.json", batch_id.uuid()))
     }
 
     /// Writes the record (through a temporary file, so a reader never sees half of it).
@@ -112,14 +112,6 @@ impl BatchRecord {
             .map(Some)
             .map_err(|e| LocalError::NotResumable(format!("{} is damaged: {e}", path.display())))
     }
-}
-
-/// The uuid part of a batch id (the whole text when it has no `:`).
-fn uuid_of(batch_id: &BatchId) -> &str {
-    batch_id
-        .as_str()
-        .split_once(':')
-        .map_or(batch_id.as_str(), |(_, u)| u)
 }
 
 /// The batches recorded in `source_dir` whose id is `id` or whose uuid starts with it
