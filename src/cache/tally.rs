@@ -99,6 +99,7 @@ impl Tally {
         r.first_miss = r.steps.iter().find(|&s| is_miss(s)).map(|s| FirstMiss {
             step: s.index,
             instruction: s.instruction.clone(),
+            reason: None,
         });
         // Per stage, the first miss invalidates every later step of that stage.
         let mut first_in_stage: Vec<(u32, u32)> = Vec::new();

@@ -60,15 +60,9 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
         })],
         BuildEvent::Report {
             build_id,
-            group,
-            files,
-            tests,
-            failures,
-            skipped,
-        } => vec![json!({
-            "type": "report", "build_id": build_id, "group": group, "files": files,
-            "tests": tests, "failures": failures, "skipped": skipped,
-        })],
+            backend,
+            report,
+        } => vec![report.to_ndjson(build_id, *backend)],
         BuildEvent::Notice {
             build_id,
             level,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{BuildEvent, Diagnosis, PhaseKind, Status};
+use crate::model::{BuildEvent, Diagnosis, PhaseKind, ReportBody, Status, TestReport};
 
 /// One row of the summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,18 +154,8 @@ impl Printer {
                     dir.display()
                 );
             }
-            BuildEvent::Report {
-                group,
-                tests,
-                failures,
-                skipped,
-                ..
-            } => {
-                let _ = writeln!(
-                    out,
-                    "cbdash: report {}: {tests} tests, {failures} failed, {skipped} skipped",
-                    sanitize(group)
-                );
+            BuildEvent::Report { report, .. } => {
+                let _ = writeln!(out, "cbdash: {}", sanitize(&report_line(report)));
             }
             BuildEvent::Notice { level, message, .. } => {
                 let _ = writeln!(out, "cbdash: {level:?}: {}", sanitize(message));
@@ -286,6 +276,24 @@ pub(crate) fn cache_line(report: &crate::model::CacheReport) -> String {
         report.steps_cached,
         report.steps_total
     )
+}
+
+/// `report unit (JUNITXML): 5 tests, 1 failed, 1 skipped` or
+/// `report cov (COBERTURAXML): lines 81.2%, branches 60.0%`.
+fn report_line(r: &TestReport) -> String {
+    let head = format!("report {} ({})", r.group, r.format);
+    match &r.body {
+        ReportBody::Test(t) => format!(
+            "{head}: {} tests, {} failed, {} skipped",
+            t.tests,
+            t.failed + t.errors,
+            t.skipped
+        ),
+        ReportBody::Coverage(c) => match c.branch_pct {
+            Some(b) => format!("{head}: lines {:.1}%, branches {b:.1}%", c.line_pct),
+            None => format!("{head}: lines {:.1}%", c.line_pct),
+        },
+    }
 }
 
 #[cfg(test)]

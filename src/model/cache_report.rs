@@ -74,6 +74,93 @@ pub struct CacheStep {
 pub struct FirstMiss {
     pub step: u32,
     pub instruction: String,
+    /// Why it missed, once the explainer has compared it with the last build of the same
+    /// Dockerfile (`None` while the build runs or when nothing could be compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<MissReason>,
+}
+
+/// Why a step missed the layer cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissKind {
+    /// A `COPY`/`ADD` whose sources changed ([`MissReason::files`] names them).
+    FilesChanged,
+    /// The instruction's text differs from last time (`previous` / `current`).
+    InstructionChanged,
+    /// A `--build-arg` (or `ARG` default) the step depends on changed (`detail` names it).
+    BuildArgChanged,
+    /// An `ENV` value the step depends on changed (`detail` names it).
+    EnvChanged,
+    /// The `FROM` image resolved to another digest (`previous` / `current`).
+    BaseImageChanged,
+    /// A `--cache-from` import failed.
+    CacheImportFailed,
+    /// No earlier build of this Dockerfile and image to compare with.
+    NoPreviousBuild,
+    /// Same inputs as a build whose step was cached: the cache was dropped.
+    CachePruned,
+    /// Nothing found that explains it.
+    Unknown,
+}
+
+impl MissKind {
+    /// The NDJSON word (`files_changed`, ...).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::FilesChanged => "files_changed",
+            Self::InstructionChanged => "instruction_changed",
+            Self::BuildArgChanged => "build_arg_changed",
+            Self::EnvChanged => "env_changed",
+            Self::BaseImageChanged => "base_image_changed",
+            Self::CacheImportFailed => "cache_import_failed",
+            Self::NoPreviousBuild => "no_previous_build",
+            Self::CachePruned => "cache_pruned",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// The reason for a first miss, with its evidence (fields present when they apply).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissReason {
+    pub kind: MissKind,
+    /// Changed files, relative to the build context (at most 50).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Changed files beyond those listed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub files_more: u32,
+    /// The old value: instruction text, digest, argument value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    /// The new value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// A human sentence or the name of what changed (`--build-arg VERSION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl MissReason {
+    /// A reason with no evidence beyond its kind.
+    #[must_use]
+    pub const fn bare(kind: MissKind) -> Self {
+        Self {
+            kind,
+            files: Vec::new(),
+            files_more: 0,
+            previous: None,
+            current: None,
+            detail: None,
+        }
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+const fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The cache verdict on one `docker build` of a build log.
@@ -99,6 +186,10 @@ pub struct CacheReport {
     /// last time this project built it (from the history; `None` when not known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_saved_ms: Option<u64>,
+    /// Build time the missed steps cost: how long the steps that ran took, against what they
+    /// took when last cached (from the history; `None` when not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_lost_ms: Option<u64>,
 }
 
 impl CacheReport {
@@ -123,6 +214,7 @@ impl CacheReport {
             finished: false,
             error: None,
             time_saved_ms: None,
+            time_lost_ms: None,
         }
     }
 
@@ -154,14 +246,20 @@ impl CacheReport {
             "image": self.image,
             "steps_total": self.steps_total,
             "steps_cached": self.steps_cached,
-            "first_miss": self.first_miss.as_ref().map(|m| json!({
-                "step": m.step,
-                "instruction": m.instruction,
-            })),
+            "first_miss": self.first_miss.as_ref().map(|m| {
+                let mut v = json!({ "step": m.step, "instruction": m.instruction });
+                if let Some(r) = &m.reason {
+                    v["reason"] = json!(r);
+                }
+                v
+            }),
             "steps": steps,
         });
         if let Some(ms) = self.time_saved_ms {
             line["time_saved_ms"] = json!(ms);
+        }
+        if let Some(ms) = self.time_lost_ms {
+            line["time_lost_ms"] = json!(ms);
         }
         line
     }
@@ -180,6 +278,7 @@ mod tests {
         r.first_miss = Some(FirstMiss {
             step: 3,
             instruction: "RUN make".into(),
+            reason: None,
         });
         r.steps = vec![CacheStep {
             index: 3,

@@ -10,6 +10,7 @@ use super::cache_report::CacheReport;
 use super::diagnosis::Diagnosis;
 use super::phase::{PhaseContext, PhaseKind, Status};
 use super::regression::Regression;
+use super::report::TestReport;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -216,14 +217,12 @@ pub enum BuildEvent {
         dir: PathBuf,
         files: Vec<String>,
     },
-    /// A test report was collected (`reports:` in the buildspec).
+    /// A report group's test or coverage report was read (`reports:` in the buildspec, or
+    /// CodeBuild's report APIs for a cloud build).
     Report {
         build_id: BuildId,
-        group: String,
-        files: Vec<String>,
-        tests: u64,
-        failures: u64,
-        skipped: u64,
+        backend: BackendKind,
+        report: TestReport,
     },
     /// Something the user should know that is not a log line (a throttled poll, a warning
     /// about the Docker socket being mounted).

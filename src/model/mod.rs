@@ -12,9 +12,12 @@ mod docker;
 mod event;
 mod phase;
 mod regression;
+mod report;
 
 pub use batch::{BatchId, BatchKind, BatchMember, BatchNode, BatchResult, NodeStatus};
-pub use cache_report::{Builder, CacheReport, CacheStep, FirstMiss, StepState};
+pub use cache_report::{
+    Builder, CacheReport, CacheStep, FirstMiss, MissKind, MissReason, StepState,
+};
 pub use diagnosis::Diagnosis;
 pub use docker::DockerAccess;
 pub use event::{
@@ -22,3 +25,7 @@ pub use event::{
 };
 pub use phase::{PhaseContext, PhaseKind, Status, StatusCode};
 pub use regression::{Regression, RegressionKind};
+pub use report::{
+    CaseStatus, CoverageSummary, MAX_FAILED_CASES, ReportBody, ReportStatus, TestCase, TestReport,
+    TestSummary,
+};

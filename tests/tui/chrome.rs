@@ -115,6 +115,7 @@ fn cache_event() -> Msg {
     report.first_miss = Some(FirstMiss {
         step: 3,
         instruction: "RUN npm ci --omit=dev".into(),
+        reason: None,
     });
     report.time_saved_ms = Some(41_000);
     Msg::Build(BuildEvent::Cache {

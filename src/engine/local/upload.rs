@@ -14,7 +14,10 @@ use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::buildspec::Artifact;
-use crate::model::{BuildEvent, PhaseContext, StatusCode};
+use crate::model::{
+    BackendKind, BuildEvent, PhaseContext, ReportBody, ReportStatus, StatusCode, TestReport,
+    TestSummary,
+};
 
 use super::phases::capture;
 use super::plan::PhaseResult;
@@ -221,13 +224,38 @@ async fn reports(
         b.emit
             .event(BuildEvent::Report {
                 build_id: b.emit.build_id().clone(),
-                group: group.clone(),
-                files: names,
-                tests: sum.tests,
-                failures: sum.failures,
-                skipped: sum.skipped,
+                backend: BackendKind::Local,
+                report: junit_report(group, format, names, sum),
             })
             .await?;
     }
     Ok(())
+}
+
+/// The report of a group from its JUnit counts (other formats are counted as empty for now).
+fn junit_report(
+    group: &str,
+    format: &str,
+    files: Vec<String>,
+    sum: junit::JunitSummary,
+) -> TestReport {
+    let passed = sum.tests.saturating_sub(sum.failures + sum.skipped);
+    TestReport {
+        group: group.to_owned(),
+        format: format.to_ascii_uppercase(),
+        status: if sum.failures > 0 {
+            ReportStatus::Failed
+        } else {
+            ReportStatus::Succeeded
+        },
+        files,
+        body: ReportBody::Test(TestSummary {
+            tests: sum.tests,
+            passed,
+            failed: sum.failures,
+            skipped: sum.skipped,
+            ..TestSummary::default()
+        }),
+        warnings: Vec::new(),
+    }
 }
