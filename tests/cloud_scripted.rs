@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use cbdash::engine::cloud::follow::{FollowOptions, follow_build};
 use cbdash::engine::cloud::logs::TailOptions;
 use cbdash::engine::cloud::poller::Poller;
+use cbdash::engine::cloud::reports::ReportOptions;
 use cbdash::engine::cloud::schedule::{Intervals, PollerState, Priority};
 use cbdash::engine::cloud::{
     CloudClients, CloudError, CloudTarget, ConnectOptions, actions, projects,
@@ -35,18 +36,24 @@ pub async fn clients_for(fake: &FakeAws, region: &str) -> CloudClients {
 
 pub fn fast() -> FollowOptions {
     let ms = Duration::from_millis;
+    let intervals = Intervals {
+        focused: ms(30),
+        background: ms(200),
+        backoff_base: ms(20),
+        backoff_max: ms(200),
+    };
     FollowOptions {
-        intervals: Intervals {
-            focused: ms(30),
-            background: ms(200),
-            backoff_base: ms(20),
-            backoff_max: ms(200),
-        },
+        intervals,
         tail: TailOptions {
             poll: ms(30),
             ..TailOptions::default()
         },
         live_tail: false,
+        reports: ReportOptions {
+            intervals,
+            generating_wait: ms(20),
+            waits: 5,
+        },
     }
 }
 

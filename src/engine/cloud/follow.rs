@@ -1,6 +1,9 @@
 //! Following one build to its end: the poller (focused) publishes each snapshot to the log
 //! tailer through a `watch` channel; events go to the sink in order, and `Finished` is held
-//! back until the tailer has drained the log, so the log comes before the end.
+//! back until the tailer has drained the log, so the log comes before the end. A build with
+//! `reportArns` has its reports read once it has ended ([`super::reports::read_reports`]),
+//! emitted between its log and its `Finished`; reports that cannot be read are a warning, not
+//! a failure of the follow.
 
 use std::time::Instant;
 
@@ -8,11 +11,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{EngineError, EventSink};
-use crate::model::{BuildEvent, BuildId, BuildOutcome, Status};
+use crate::model::{BackendKind, BuildEvent, BuildId, BuildOutcome, NoticeLevel, Status};
 
 use super::CloudClients;
 use super::logs::{TailInfo, TailOptions, tail};
 use super::poller::Poller;
+use super::reports::{ReportOptions, read_reports};
 use super::schedule::{Intervals, PollerState, Priority};
 use super::snapshot::BuildSnapshot;
 
@@ -22,6 +26,8 @@ pub struct FollowOptions {
     pub intervals: Intervals,
     pub tail: TailOptions,
     pub live_tail: bool,
+    /// How the build's reports are read when it has ended.
+    pub reports: ReportOptions,
 }
 
 /// Follows `id` until it ends, emitting its phases and log into `sink`.
@@ -55,6 +61,9 @@ pub async fn follow_build(
         }
     };
     tail_result?;
+    if let Some(snap) = last.as_ref().filter(|s| s.is_finished()) {
+        emit_reports(clients, snap, &opts.reports, &sink).await?;
+    }
     for ev in held {
         sink.send(ev).await?;
     }
@@ -69,6 +78,40 @@ pub async fn follow_build(
         build_id: id,
         status,
     })
+}
+
+/// The reports of a finished build as `Report` events, or one warning saying why they could
+/// not be read.
+async fn emit_reports(
+    clients: &CloudClients,
+    snap: &BuildSnapshot,
+    opts: &ReportOptions,
+    sink: &EventSink,
+) -> Result<(), EngineError> {
+    if snap.report_arns.is_empty() {
+        return Ok(());
+    }
+    match read_reports(&clients.codebuild, &clients.group, &snap.report_arns, opts).await {
+        Ok(reports) => {
+            for report in reports {
+                sink.send(BuildEvent::Report {
+                    build_id: snap.id.clone(),
+                    backend: BackendKind::Cloud,
+                    report,
+                })
+                .await?;
+            }
+        }
+        Err(e) => {
+            sink.send(BuildEvent::Notice {
+                build_id: Some(snap.id.clone()),
+                level: NoticeLevel::Warning,
+                message: format!("the build's test reports could not be read: {e}"),
+            })
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The poll loop; returns the held-back `Finished` event(s) and the last snapshot.

@@ -19,8 +19,12 @@
 //!   ONE BatchGetBuildBatches per poll, their running children in ONE BatchGetBuilds),
 //!   [`batch_follow`] (poller + one log tailer per child), [`batch_actions`]
 //!   (StartBuildBatch, RetryBuildBatch, StopBuildBatch, ListBuildBatchesForProject).
+//! - [`reports`]: a build's test and coverage reports (`BatchGetReports`, `DescribeTestCases`
+//!   FAILED then ERROR, `DescribeCodeCoverages`) as the shared `TestReport`, and a report
+//!   group's trends (`GetReportGroupTrend`).
 //! - [`follow`]: poller + tailer for one build, which is what [`CloudBackend::run`] and
-//!   `cbdash cloud watch` use.
+//!   `cbdash cloud watch` use; when the build has ended, its reports (`reportArns`) are read
+//!   and emitted as `BuildEvent::Report`s before its `Finished`.
 //! - [`CloudBuilds`]: what the dashboard does with an account besides `Backend::run`, the
 //!   seam its executor is tested through with a fake.
 
@@ -35,6 +39,7 @@ pub mod follow;
 pub mod logs;
 pub mod poller;
 pub mod projects;
+pub mod reports;
 pub mod reproduce;
 pub mod schedule;
 pub mod snapshot;

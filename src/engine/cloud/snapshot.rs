@@ -60,6 +60,8 @@ pub struct BuildSnapshot {
     pub env_values: Vec<String>,
     /// `exportedEnvironmentVariables`: what the build exported (set when it has ended).
     pub exported: std::collections::BTreeMap<String, String>,
+    /// `reportArns`: the build's test and coverage reports (read when it has ended).
+    pub report_arns: Vec<String>,
 }
 
 impl BuildSnapshot {
@@ -116,6 +118,7 @@ impl BuildSnapshot {
                 .iter()
                 .filter_map(|v| Some((v.name()?.to_owned(), v.value().unwrap_or("").to_owned())))
                 .collect(),
+            report_arns: b.report_arns().to_vec(),
         }
     }
 }

@@ -31,6 +31,7 @@ fn build(status: Status, phases: Vec<PhaseSnapshot>) -> BuildSnapshot {
         log: None,
         env_values: Vec::new(),
         exported: std::collections::BTreeMap::new(),
+        report_arns: Vec::new(),
     }
 }
 
