@@ -280,10 +280,30 @@ pub enum CloudCommand {
         #[arg(long)]
         batch: bool,
     },
+    /// A build's test and coverage reports (summaries and failed cases), or with --group a
+    /// report group's trends (`GetReportGroupTrend`).
+    Reports(CloudReportsArgs),
     /// Run a cloud project's (or build's) image, variables and buildspec locally on the
     /// working tree: Parameter Store and Secrets Manager variables are resolved with your
     /// credentials and masked in every output.
     Reproduce(ReproduceArgs),
+}
+
+/// `cbdash cloud reports`.
+#[derive(Debug, Args)]
+pub struct CloudReportsArgs {
+    /// The build whose reports to show (`project:uuid`).
+    #[arg(required_unless_present = "group", conflicts_with = "group")]
+    pub build_id: Option<String>,
+    /// A report group's ARN: its trends (pass rate, duration, total; or the coverage fields).
+    #[arg(long, value_name = "ARN")]
+    pub group: Option<String>,
+    /// How many of the group's latest reports the trends cover (1-100).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100), requires = "group")]
+    pub last: u8,
+    /// Print NDJSON: the `report` lines of a build, or one `report_trend` line per field.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `cbdash cloud reproduce`.

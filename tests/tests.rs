@@ -31,6 +31,7 @@ mod cloud_bench;
 mod cloud_cli;
 mod cloud_fake;
 mod cloud_moto;
+mod cloud_reports;
 mod cloud_reproduce;
 mod cloud_scripted;
 // The local engine against the real Docker daemon (and moto for secrets).

@@ -20,6 +20,7 @@ pub mod attach;
 pub mod batch;
 pub mod batch_files;
 pub mod cloud_batch;
+pub mod cloud_reports;
 pub mod dashboard;
 pub mod exit;
 pub mod headless;

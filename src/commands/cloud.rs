@@ -112,6 +112,16 @@ async fn run_async(
             out(&format!("stopping {} (status {})", b.id, b.status))?;
             Ok(0)
         }
+        CloudCommand::Reports(r) => {
+            crate::app::cloud_reports::run(
+                &clients,
+                r.build_id.as_deref(),
+                r.group.as_deref(),
+                r.last,
+                r.json,
+            )
+            .await
+        }
         CloudCommand::Reproduce(r) => {
             Box::pin(crate::app::reproduce::run(global, &clients, &r)).await
         }
