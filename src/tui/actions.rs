@@ -195,6 +195,9 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
     if let Some(fx) = super::batch_actions::apply(state, action) {
         return fx;
     }
+    if let Some(fx) = super::reports::apply(state, action) {
+        return fx;
+    }
     let rows = layout::log_rows(state);
     let in_log = state.focus == Focus::Log;
     match action {

@@ -171,11 +171,12 @@ pub enum Action {
     Diagnosis,
     NextFailed,
     Messages,
+    Reports,
 }
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 37] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -212,6 +213,7 @@ impl Action {
         Self::Diagnosis,
         Self::NextFailed,
         Self::Messages,
+        Self::Reports,
     ];
 
     /// The action with this config name.
@@ -261,6 +263,7 @@ impl Action {
             Self::Diagnosis => "why it failed",
             Self::NextFailed => "next failed batch node",
             Self::Messages => "errors in full",
+            Self::Reports => "test reports, failures",
         }
     }
 }

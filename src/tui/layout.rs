@@ -21,6 +21,8 @@ use crate::model::{PhaseKind, Status};
 pub struct Areas {
     pub projects: Rect,
     pub timeline: Rect,
+    /// The Reports panel (empty without reports).
+    pub reports: Rect,
     pub cache: Rect,
     pub log: Rect,
     pub status: Rect,
@@ -48,8 +50,14 @@ pub fn layout(state: &State, area: Rect) -> Areas {
         )
     });
     let timeline_h = timeline_h.min(right.height / 2);
-    let [timeline, cache, log] = Layout::vertical([
+    // The reports take at most half of what the phases leave, so the log keeps rows.
+    let reports_h = state
+        .build()
+        .map_or(0, reports_rows)
+        .min(right.height.saturating_sub(timeline_h) / 2);
+    let [timeline, reports, cache, log] = Layout::vertical([
         Constraint::Length(timeline_h),
+        Constraint::Length(reports_h),
         Constraint::Length(cache_h),
         Constraint::Fill(1),
     ])
@@ -57,10 +65,25 @@ pub fn layout(state: &State, area: Rect) -> Areas {
     Areas {
         projects,
         timeline,
+        reports,
         cache,
         log,
         status,
     }
+}
+
+/// Failed cases the Reports panel shows at once (it scrolls through the rest).
+pub const REPORT_CASE_ROWS: usize = 4;
+
+/// Rows of the Reports panel: a row per report group and up to [`REPORT_CASE_ROWS`] failed
+/// cases, inside its border; none without reports.
+#[must_use]
+pub fn reports_rows(b: &Build) -> u16 {
+    if b.reports.is_empty() {
+        return 0;
+    }
+    let cases = super::reports::cases(b).len().min(REPORT_CASE_ROWS);
+    u16::try_from(b.reports.len() + cases + 2).unwrap_or(u16::MAX)
 }
 
 /// Below this width a cache report takes two rows: the gauge, then what it saved and missed.

@@ -11,6 +11,9 @@
 //! - [`batch`]: batches, as the batch events describe them (one row under their project, a
 //!   graph of their nodes, each node's build opened with the usual panes), and
 //!   [`batch_actions`]: what keys do to them.
+//! - [`reports`]: the Reports panel's data (each build's test and coverage reports, local or
+//!   cloud) and keys: the failed cases one list, `open` on one shows its message and jumps
+//!   the log to its first mention.
 //! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
 //!   output safe to draw.
 //! - [`keymap`]: keys are data (config/default.toml), help and hints come from it.
@@ -34,6 +37,7 @@ pub mod logbuf;
 pub mod logview;
 pub mod modal;
 pub mod msg;
+pub mod reports;
 pub mod sanitize;
 pub mod state;
 pub mod term;

@@ -101,6 +101,7 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
         Mode::Builds { selected } => return Some(builds_key(state, key, typed, selected)),
         Mode::StartForm(form) => return Some(super::form::key(state, key, typed, form)),
         Mode::Diagnosis { selected } => diagnosis_key(state, key, typed, selected),
+        Mode::Case { index } => return Some(case_key(state, key, typed, index)),
     }
     Some(Vec::new())
 }
@@ -128,6 +129,22 @@ fn diagnosis_key(state: &mut State, key: Key, typed: Option<char>, selected: usi
         _ => return,
     };
     state.mode = Mode::Diagnosis { selected };
+}
+
+/// j/k (or the arrows) show the next or previous failed case (the log jumps with them); any
+/// other key closes the overlay.
+fn case_key(state: &mut State, key: Key, typed: Option<char>, index: usize) -> Vec<Effect> {
+    let count = state.build().map_or(0, |b| super::reports::cases(b).len());
+    let next = match (key.code, typed) {
+        (KeyCode::Down, _) | (_, Some('j')) => (index + 1).min(count.saturating_sub(1)),
+        (KeyCode::Up, _) | (_, Some('k')) => index.saturating_sub(1),
+        _ => return Vec::new(),
+    };
+    if next == index {
+        state.mode = Mode::Case { index };
+        return Vec::new();
+    }
+    super::reports::open_case(state, next)
 }
 
 fn builds_key(state: &mut State, key: Key, typed: Option<char>, selected: usize) -> Vec<Effect> {

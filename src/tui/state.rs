@@ -13,7 +13,7 @@ use super::logbuf::LogStore;
 use super::logview::LogView;
 use crate::model::{
     BackendKind, BatchId, BuildId, Diagnosis, DockerAccess, NoticeLevel, PhaseContext, PhaseKind,
-    Status,
+    Status, TestReport,
 };
 
 /// Where a project lives: the local group or one cloud profile + region.
@@ -218,6 +218,8 @@ pub struct Build {
     pub notice: Option<(NoticeLevel, String)>,
     /// Known failures recognised in the log, in the order found.
     pub diagnoses: Vec<Diagnosis>,
+    /// Its test and coverage reports, one per report group (the Reports panel).
+    pub reports: Vec<TestReport>,
 }
 
 impl Build {
@@ -279,6 +281,8 @@ pub enum Focus {
     #[default]
     Projects,
     Log,
+    /// The Reports panel: the movement keys go through the failed cases.
+    Reports,
 }
 
 /// A destructive action waiting for `y`.
@@ -331,6 +335,11 @@ pub enum Mode {
     /// The open build's failure diagnosis: finding `selected` of its list.
     Diagnosis {
         selected: usize,
+    },
+    /// A failed test case's message: case `index` of the open build's failed cases
+    /// ([`super::reports::cases`]).
+    Case {
+        index: usize,
     },
     Confirm(Pending),
     /// `R` on a cloud project: StartBuild's overrides, typed in before anything is sent.
@@ -455,6 +464,9 @@ pub struct State {
     pub watching: std::collections::BTreeSet<ProjectKey>,
     /// Watched projects that changed while they were building: re-run when the build ends.
     pub rerun_pending: std::collections::BTreeSet<ProjectKey>,
+    /// The selected failed case of the Reports panel (kept inside the list when read:
+    /// [`super::reports::cursor`]).
+    pub report_cursor: usize,
 }
 
 impl State {
@@ -483,6 +495,7 @@ impl State {
             quitting: false,
             watching: std::collections::BTreeSet::new(),
             rerun_pending: std::collections::BTreeSet::new(),
+            report_cursor: 0,
         }
     }
 

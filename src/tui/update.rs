@@ -235,7 +235,11 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             Vec::new()
         }
         // The keyed cache's lookup is also an agent line in the log, where the dashboard shows it.
-        BuildEvent::Artifacts { .. } | BuildEvent::Report { .. } | BuildEvent::CacheKey { .. } => {
+        BuildEvent::Artifacts { .. } | BuildEvent::CacheKey { .. } => Vec::new(),
+        BuildEvent::Report {
+            build_id, report, ..
+        } => {
+            super::reports::on_report(state, &build_id, report);
             Vec::new()
         }
         ev @ (BuildEvent::BatchStarted { .. }
@@ -401,6 +405,7 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
             caches: Vec::new(),
             notice: None,
             diagnoses: Vec::new(),
+            reports: Vec::new(),
         },
     );
     // Follow a new build of the selected project (or when nothing is open).

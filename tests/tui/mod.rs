@@ -12,6 +12,7 @@ mod events;
 mod fixtures;
 mod identity;
 mod logpane;
+mod reports;
 mod resume;
 mod screens;
 mod tmux;

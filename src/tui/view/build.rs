@@ -35,6 +35,9 @@ pub fn render(frame: &mut Frame, a: &Areas, state: &State, ctx: &Ctx) {
         return;
     };
     timeline(frame, a.timeline, state, b, ctx);
+    if a.reports.height > 0 {
+        super::reports::render(frame, a.reports, state, b, ctx);
+    }
     if a.cache.height > 0 {
         cache(frame, a.cache, b, ctx);
     }

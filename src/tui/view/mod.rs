@@ -4,9 +4,11 @@
 
 mod batch;
 mod build;
+mod case;
 mod diagnosis;
 mod overlay;
 mod projects;
+mod reports;
 mod status;
 
 use ratatui::Frame;

@@ -23,6 +23,7 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
         Mode::StartForm(form) => start_form(frame, ctx, form),
         Mode::RunForm(form) => run_form(frame, ctx, form),
         Mode::Diagnosis { selected } => super::diagnosis::render(frame, state, ctx, *selected),
+        Mode::Case { index } => super::case::render(frame, state, ctx, *index),
         _ => {}
     }
 }

@@ -30,6 +30,14 @@ const BATCH_HINTS: [Action; 6] = [
     Action::Builds,
     Action::Back,
 ];
+/// Hints while the Reports panel has the keys.
+const REPORT_HINTS: [Action; 5] = [
+    Action::Help,
+    Action::Down,
+    Action::Open,
+    Action::Reports,
+    Action::Back,
+];
 const LOG_HINTS: [Action; 8] = [
     Action::Help,
     Action::Search,
@@ -80,12 +88,15 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
         Mode::RunForm(_) => "tab next field · space change · enter run · esc cancel".to_owned(),
         Mode::Builds { .. } => "j/k move · enter open · esc close".to_owned(),
         Mode::Diagnosis { .. } => "j/k next finding · any other key closes".to_owned(),
+        Mode::Case { .. } => "j/k next failed case · any other key closes".to_owned(),
         Mode::Normal => {
             let set: &[Action] =
                 if state.focus == Focus::Log && crate::tui::batch::graph_shown(state) {
                     &BATCH_HINTS
                 } else if state.focus == Focus::Log {
                     &LOG_HINTS
+                } else if state.focus == Focus::Reports {
+                    &REPORT_HINTS
                 } else {
                     &PROJECT_HINTS
                 };

@@ -4,4 +4,5 @@
 pub mod cache;
 pub mod graph;
 pub mod logpane;
+pub mod reports;
 pub mod timeline;

@@ -216,6 +216,7 @@ mod tests {
             caches: Vec::new(),
             notice: None,
             diagnoses: Vec::new(),
+            reports: Vec::new(),
         }
     }
 
