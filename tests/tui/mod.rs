@@ -20,4 +20,5 @@ mod tmux_cloud;
 mod tmux_docker;
 mod tmux_errors;
 mod tmux_follow;
+mod tmux_reports;
 mod tmux_resume;
