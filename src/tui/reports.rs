@@ -68,6 +68,12 @@ pub fn apply(state: &mut State, action: Action) -> Option<Vec<Effect>> {
     if state.focus != Focus::Reports {
         return None;
     }
+    // Another build opened meanwhile (a new run, the palette), without reports: the panel is
+    // gone, so the keys are the log's again.
+    if state.build().is_none_or(|b| b.reports.is_empty()) {
+        state.focus = Focus::Log;
+        return None;
+    }
     let n = state.build().map_or(0, |b| cases(b).len());
     let here = cursor(state);
     let last = n.saturating_sub(1);

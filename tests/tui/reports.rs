@@ -184,6 +184,30 @@ fn the_keys_move_through_the_failed_cases_and_enter_shows_one() {
 }
 
 #[test]
+fn a_new_build_without_reports_gives_the_keys_back_to_the_log() {
+    let (mut s, km) = dashboard_with_reports();
+    keys(&mut s, &km, "T");
+    assert_eq!(s.focus, Focus::Reports);
+    // The project runs again: the new build opens, with no reports yet.
+    let mut again = fixtures::failed();
+    for (_, ev) in &mut again {
+        if let BuildEvent::Started { build_id, .. }
+        | BuildEvent::PhaseStarted { build_id, .. }
+        | BuildEvent::PhaseFinished { build_id, .. }
+        | BuildEvent::Logs { build_id, .. }
+        | BuildEvent::Finished { build_id, .. } = ev
+        {
+            *build_id = BuildId("api:99999999-6b7d-4c1e-9a55-0d2b8e4f7a10".into());
+        }
+    }
+    replay(&mut s, &km, again);
+    assert!(s.build().is_some_and(|b| b.reports.is_empty()));
+    keys(&mut s, &km, "k");
+    assert_eq!(s.focus, Focus::Log);
+    assert!(!s.log.follow, "k moved the log");
+}
+
+#[test]
 fn the_selected_case_is_reversed_only_while_the_panel_has_the_keys() {
     let (mut s, km) = dashboard_with_reports();
     let find = |s: &State| {
