@@ -4,6 +4,7 @@
 //! - [`model`]: the shared vocabulary (phases, statuses, `BuildEvent`), no IO.
 //! - [`buildspec`] and [`cache`]: pure parsers (buildspec YAML, `docker build` output).
 //! - [`diagnose`]: pure failure diagnosis: known ways builds fail, recognised in the log.
+//! - [`reports`]: pure parsers of test and coverage report files (every `file-format`).
 //! - [`engine`]: the `Backend` trait and its two implementations, local Docker and cloud
 //!   CodeBuild, which emit `BuildEvent`s into a bounded channel.
 //! - [`history`]: the SQLite run history.
@@ -26,5 +27,6 @@ pub mod headless;
 pub mod history;
 pub mod logging;
 pub mod model;
+pub mod reports;
 pub mod tui;
 pub mod watch;

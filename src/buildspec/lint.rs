@@ -158,11 +158,6 @@ pub const LOCAL_LIMITS: &[LocalLimit] = &[
         hint: "a local run uses the Docker daemon's network and proxy settings",
     },
     LocalLimit {
-        key: "report-format",
-        message: "a local run summarises JUNITXML reports only; this format is collected, not summarised",
-        hint: "use `file-format: JUNITXML` to see the results locally",
-    },
-    LocalLimit {
         key: "report-discard-paths",
         message: "a local run summarises report files but does not export them: `discard-paths` of a report group changes nothing locally",
         hint: "the report files stay where the build wrote them; remove the key if only CodeBuild's export needs it",
