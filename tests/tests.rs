@@ -40,6 +40,8 @@ mod local_fidelity;
 mod local_harness;
 mod local_images;
 mod local_outputs;
+// Test and coverage report groups: every format, CodeBuild's refusal, the plain summary.
+mod local_reports;
 mod local_semantics;
 mod local_shell_state;
 // runtime-versions, the codebuild-* helper commands, keyed caches.
@@ -59,6 +61,8 @@ mod local_guide;
 // Failure diagnosis on real local builds that fail in known ways, and on healthy ones.
 mod diagnose;
 mod diagnose_bench;
+// The report parsers on 50 MB files against xmllint (ignored: BENCHMARKS.md).
+mod reports_bench;
 
 // The dashboard rendered on a TestBackend: screens, keys, snapshots.
 mod tui;

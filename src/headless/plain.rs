@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{BuildEvent, Diagnosis, PhaseKind, ReportBody, Status, TestReport};
+use super::plain_reports;
+use crate::model::{BuildEvent, Diagnosis, PhaseKind, Status, TestReport};
 
 /// One row of the summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub struct Printer {
     diagnoses: Vec<Diagnosis>,
     status: Option<Status>,
     exported: std::collections::BTreeMap<String, String>,
+    /// One per report group, for the summary's `Reports` section.
+    reports: Vec<TestReport>,
 }
 
 /// `text` with control characters replaced: ESC sequences (CSI/OSC) dropped, other C0/C1
@@ -155,7 +158,12 @@ impl Printer {
                 );
             }
             BuildEvent::Report { report, .. } => {
-                let _ = writeln!(out, "cbdash: {}", sanitize(&report_line(report)));
+                let _ = writeln!(
+                    out,
+                    "cbdash: {}",
+                    sanitize(&plain_reports::report_line(report))
+                );
+                self.reports.push(report.clone());
             }
             BuildEvent::Notice { level, message, .. } => {
                 let _ = writeln!(out, "cbdash: {level:?}: {}", sanitize(message));
@@ -222,6 +230,9 @@ impl Printer {
                 r.context.lines().next().unwrap_or("")
             );
         }
+        for line in plain_reports::section(&self.reports) {
+            let _ = writeln!(out, "{}", sanitize(&line));
+        }
         if !self.exported.is_empty() {
             let _ = writeln!(out, "\nExported variables");
             for (name, value) in &self.exported {
@@ -276,179 +287,4 @@ pub(crate) fn cache_line(report: &crate::model::CacheReport) -> String {
         report.steps_cached,
         report.steps_total
     )
-}
-
-/// `report unit (JUNITXML): 5 tests, 1 failed, 1 skipped` or
-/// `report cov (COBERTURAXML): lines 81.2%, branches 60.0%`.
-fn report_line(r: &TestReport) -> String {
-    let head = format!("report {} ({})", r.group, r.format);
-    match &r.body {
-        ReportBody::Test(t) => format!(
-            "{head}: {} tests, {} failed, {} skipped",
-            t.tests,
-            t.failed + t.errors,
-            t.skipped
-        ),
-        ReportBody::Coverage(c) => match c.branch_pct {
-            Some(b) => format!("{head}: lines {:.1}%, branches {b:.1}%", c.line_pct),
-            None => format!("{head}: lines {:.1}%", c.line_pct),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{BuildId, LogLine, LogStream, PhaseContext};
-
-    #[test]
-    fn escape_sequences_are_neutralised() {
-        assert_eq!(sanitize("\u{1b}[31mred\u{1b}[0m"), "red");
-        assert_eq!(sanitize("a\u{1b}]0;title\u{7}b"), "ab");
-        assert_eq!(sanitize("bell\u{7}cr\tok"), "bell?cr\tok");
-    }
-
-    #[test]
-    fn carriage_returns_keep_the_last_part_with_content() {
-        assert_eq!(
-            sanitize("Sending build context to Docker daemon  5.12kB\r\r"),
-            "Sending build context to Docker daemon  5.12kB"
-        );
-        assert_eq!(sanitize("10%\r50%\r\u{1b}[K\r"), "50%");
-        assert_eq!(sanitize("\r\r"), "");
-    }
-
-    #[test]
-    fn a_legacy_docker_build_log_prints_its_context_line() {
-        let log = include_str!("../../tests/fixtures/docker-build/legacy-first.log");
-        let mut p = Printer::default();
-        let text = p.feed(&BuildEvent::Logs {
-            build_id: BuildId("p:1".into()),
-            lines: log
-                .split('\n')
-                .map(|l| LogLine {
-                    phase: Some(PhaseKind::Build),
-                    stream: LogStream::Stdout,
-                    text: l.into(),
-                })
-                .collect(),
-        });
-        assert!(
-            text.starts_with("Sending build context to Docker daemon  4.096kB\n"),
-            "{text}"
-        );
-        assert!(!text.contains('?'), "{text}");
-    }
-
-    #[test]
-    fn dcs_c1_and_unterminated_sequences_leave_no_control() {
-        let raw = "a\u{1b}Pq#0\u{1b}\\b\u{9b}2Jc\u{1b}]0;unterminated";
-        let out = sanitize(raw);
-        assert!(!out.chars().any(|c| c.is_control() && c != '\t'), "{out:?}");
-        assert!(out.starts_with('a'));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn plain_output_has_no_control_but_tab(
-            raw in "(\\PC|[\\x00-\\x1f\\x7f-\\x9f]|\x1b[\\[\\]P^_X(][0-9;:?a-z]{0,6}[@-~]?){0,40}",
-        ) {
-            let out = sanitize(&raw);
-            proptest::prop_assert!(
-                out.chars().all(|c| c == '\t' || !c.is_control()),
-                "{:?}", out
-            );
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn a_line_without_control_is_printed_as_sanitize_would(
-            raw in "(.|[\\x00-\\x1f\\x7f-\\x9f]|\\u{202e}|\\u{200f}|\x1b\\[[0-9;]{0,4}m){0,40}",
-        ) {
-            if has_control(&raw) {
-                proptest::prop_assert!(raw.chars().any(char::is_control), "{:?}", raw);
-            } else {
-                proptest::prop_assert_eq!(sanitize(&raw), raw);
-            }
-        }
-    }
-
-    #[test]
-    fn log_then_summary() {
-        let id = BuildId("p:1".into());
-        let mut p = Printer::default();
-        let text = p.feed(&BuildEvent::Logs {
-            build_id: id.clone(),
-            lines: vec![LogLine {
-                phase: None,
-                stream: LogStream::Stdout,
-                text: "hello".into(),
-            }],
-        });
-        assert_eq!(text, "hello\n");
-        p.feed(&BuildEvent::PhaseFinished {
-            build_id: id.clone(),
-            phase: PhaseKind::Build,
-            attempt: 2,
-            status: Status::Failed,
-            duration_ms: 1500,
-            context: PhaseContext {
-                status_code: "COMMAND_EXECUTION_ERROR".into(),
-                message: "Error while executing command: false. Reason: exit status 1".into(),
-            },
-            at: chrono::Utc::now(),
-        });
-        p.feed(&BuildEvent::Finished {
-            build_id: id,
-            status: Status::Failed,
-            duration_ms: 2000,
-            at: chrono::Utc::now(),
-            exported_variables: [("TAG".to_owned(), "v1\u{1b}[2J".to_owned())].into(),
-        });
-        let s = p.summary();
-        assert!(s.contains("BUILD"), "{s}");
-        assert!(s.contains("FAILED"), "{s}");
-        assert!(s.contains("1.5s"), "{s}");
-        assert!(s.contains("COMMAND_EXECUTION_ERROR: Error while executing command: false"));
-        assert!(s.contains("Build FAILED"));
-        assert!(!s.contains("Diagnosis"), "no section without findings");
-        let exported = s.split("\nExported variables\n").nth(1).expect("exported");
-        assert!(exported.starts_with("TAG=v1\n"), "{s}");
-    }
-
-    #[test]
-    fn diagnoses_get_a_line_in_the_log_and_a_section_in_the_summary() {
-        let mut p = Printer::default();
-        let d = Diagnosis {
-            phase: Some(PhaseKind::Build),
-            rule: "shell-not-bash".into(),
-            line: "/codebuild/output/tmp/script.sh: 4: [[: not found\u{1b}]0;x\u{7}".into(),
-            cause: "bash syntax under /bin/sh".into(),
-            fix: "add `env: shell: bash`".into(),
-            docs: "https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html"
-                .into(),
-        };
-        let text = p.feed(&BuildEvent::Diagnosis {
-            build_id: BuildId("p:1".into()),
-            diagnosis: d,
-        });
-        assert_eq!(
-            text,
-            "cbdash: diagnosis: BUILD shell-not-bash: bash syntax under /bin/sh\n"
-        );
-        let s = p.summary();
-        let section = s
-            .split("\nDiagnosis\n")
-            .nth(1)
-            .expect("a Diagnosis section");
-        let lines: Vec<&str> = section.lines().collect();
-        assert_eq!(lines[0], "BUILD shell-not-bash");
-        assert_eq!(
-            lines[1],
-            "  line:  /codebuild/output/tmp/script.sh: 4: [[: not found"
-        );
-        assert!(lines[3].starts_with("  fix:   add `env: shell: bash`"));
-        assert!(lines[4].starts_with("  docs:  https://"));
-    }
 }

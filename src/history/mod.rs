@@ -16,7 +16,9 @@
 //! - `store`: opening (WAL, busy timeout, interrupted runs), paths.
 //! - `writes` / `queries`: the SQL of runs; `batch_writes` / `batch_queries`: of batches.
 //! - `logs`: compressed logs, their pruning.
-//! - `regress`: the pure regression check.
+//! - `regress`: the pure regression checks (phases and cache against the median of recent
+//!   runs; a report group against its previous run: tests newly failing, line coverage down).
+//! - `reports`: report groups, one row per group and run (schema v6).
 //! - `replay`: a stored run as the events it was made of (the dashboard opens past builds).
 //! - `liveness`: is a writer still alive.
 
@@ -29,6 +31,7 @@ mod queries;
 mod recorder;
 mod regress;
 mod replay;
+mod reports;
 mod schema;
 mod store;
 mod writes;
@@ -41,11 +44,14 @@ pub use queries::{PhaseRow, RunDetail, RunSummary};
 pub use recorder::Recorder;
 pub use regress::{RegressionRules, RunMetrics, detect, median};
 pub use replay::replay;
+pub use reports::{ReportRow, TrendPoint};
 pub use schema::{CURRENT_VERSION, MIGRATIONS};
 pub use store::{Store, StoreOptions};
 pub use writes::{NewRun, PhaseEnd};
 
 #[cfg(test)]
 mod batch_tests;
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;

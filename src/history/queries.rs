@@ -201,11 +201,7 @@ impl Store {
             let kind: String = r.get(1)?;
             Ok(Regression {
                 phase: phase.as_deref().and_then(PhaseKind::from_api),
-                kind: if kind == RegressionKind::CacheHitRatio.as_str() {
-                    RegressionKind::CacheHitRatio
-                } else {
-                    RegressionKind::PhaseDuration
-                },
+                kind: RegressionKind::parse(&kind),
                 message: r.get(2)?,
                 baseline: r.get(3)?,
                 current: r.get(4)?,

@@ -1,7 +1,7 @@
 //! `Recorder`: turns the `BuildEvent` stream of `cbdash run` (or of a followed cloud build)
 //! into history rows and a compressed log, as the events arrive, so that a killed cbdash
 //! loses at most the last batch of log lines. Batch events become a batch row, its nodes and
-//! their builds.
+//! their builds; report events one row per report group.
 
 use std::collections::{HashMap, HashSet};
 
@@ -147,9 +147,11 @@ impl Recorder {
                     })
                     .collect());
             }
+            BuildEvent::Report {
+                build_id, report, ..
+            } => self.store.save_report(build_id.as_str(), report)?,
             // Diagnoses are derived from the log, which the history keeps: not stored twice.
             BuildEvent::Artifacts { .. }
-            | BuildEvent::Report { .. }
             | BuildEvent::Notice { .. }
             | BuildEvent::CacheKey { .. }
             | BuildEvent::Diagnosis { .. } => {}
@@ -249,27 +251,56 @@ impl Recorder {
 
     /// Closes a finished build's log, prunes old logs, and checks it for regressions.
     fn close(&mut self, build_id: &str, status: Status) -> Result<Vec<crate::model::Regression>> {
-        let Some(open) = self.open.remove(build_id) else {
+        let Some(mut open) = self.open.remove(build_id) else {
             return Ok(Vec::new());
         };
-        if let Some(log) = open.log {
+        if let Some(log) = open.log.take() {
             let bytes = log.close()?;
             self.store.set_log_bytes(build_id, bytes)?;
             self.store.prune_logs()?;
         }
-        if status != Status::Succeeded {
-            return Ok(Vec::new());
+        // A failing test usually fails the build: report groups are compared either way.
+        let mut found = if matches!(status, Status::Succeeded | Status::Failed) {
+            self.report_regressions(build_id, &open)?
+        } else {
+            Vec::new()
+        };
+        if status == Status::Succeeded {
+            let current = self.store.metrics(build_id)?;
+            let baseline = self.store.task_baseline(
+                &open.project,
+                open.backend.as_str(),
+                open.identifier.as_deref(),
+                build_id,
+                self.rules.window,
+            )?;
+            let mut slower = regress::detect(&current, &baseline, &self.rules);
+            slower.append(&mut found);
+            found = slower;
         }
-        let current = self.store.metrics(build_id)?;
-        let baseline = self.store.task_baseline(
-            &open.project,
-            open.backend.as_str(),
-            open.identifier.as_deref(),
-            build_id,
-            self.rules.window,
-        )?;
-        let found = regress::detect(&current, &baseline, &self.rules);
         self.store.save_regressions(build_id, &found)?;
+        Ok(found)
+    }
+
+    /// Each report group of the build against the same group's previous run.
+    fn report_regressions(
+        &self,
+        build_id: &str,
+        open: &Open,
+    ) -> Result<Vec<crate::model::Regression>> {
+        let mut found = Vec::new();
+        for now in self.store.report_rows(build_id)? {
+            let last = self.store.previous_report(
+                &open.project,
+                open.backend.as_str(),
+                open.identifier.as_deref(),
+                build_id,
+                &now.group,
+            )?;
+            if let Some(last) = last {
+                found.extend(regress::detect_report(&now, &last, &self.rules));
+            }
+        }
         Ok(found)
     }
 

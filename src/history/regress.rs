@@ -1,8 +1,11 @@
-//! The regression check, a pure function: a finished run against the median of the last
+//! The regression checks, pure functions: a finished run against the median of the last
 //! successful runs of the same project and backend, and for a batch's child build, of the same
 //! task identifier (a build outside batches: of builds outside batches). Which runs make the
-//! baseline is the query's (`Store::task_baseline`); this is only the rule.
+//! baseline is the query's (`Store::task_baseline`); this is only the rule. And a report group
+//! against the same group's previous run ([`detect_report`]; the row from
+//! `Store::previous_report`).
 
+use super::reports::ReportRow;
 use crate::model::{PhaseKind, Regression, RegressionKind};
 
 /// What the check needs to know of a run.
@@ -27,6 +30,9 @@ pub struct RegressionRules {
     pub slower_ms: u64,
     /// The cache hit ratio fell by more than this many percentage points.
     pub cache_drop_points: f64,
+    /// A report group's line coverage fell by more than this many points since its previous
+    /// run.
+    pub coverage_drop_points: f64,
 }
 
 impl Default for RegressionRules {
@@ -37,6 +43,7 @@ impl Default for RegressionRules {
             slower_pct: 25.0,
             slower_ms: 5_000,
             cache_drop_points: 20.0,
+            coverage_drop_points: 1.0,
         }
     }
 }
@@ -130,6 +137,71 @@ pub fn detect(
 #[allow(clippy::cast_precision_loss)] // see above: no real duration loses precision
 fn ms_f64(ms: u64) -> f64 {
     ms as f64
+}
+
+/// A report group's regressions against its previous complete report (same project,
+/// backend and batch task): tests failing now that did not fail then (only when the earlier
+/// list of failures was complete: cbdash keeps failed cases' names, not every passing one),
+/// and line coverage down by more than `rules.coverage_drop_points`.
+#[must_use]
+pub fn detect_report(
+    now: &ReportRow,
+    last: &ReportRow,
+    rules: &RegressionRules,
+) -> Vec<Regression> {
+    let mut found = Vec::new();
+    let before: std::collections::HashSet<&str> =
+        last.failed_cases.iter().map(String::as_str).collect();
+    let newly: Vec<&str> = now
+        .failed_cases
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !before.contains(c))
+        .collect();
+    if last.failed_complete && !newly.is_empty() {
+        let shown: Vec<&str> = newly.iter().take(3).copied().collect();
+        let more = newly.len() - shown.len();
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        found.push(Regression {
+            phase: None,
+            kind: RegressionKind::TestFailing,
+            message: format!(
+                "report {}: {} test(s) fail that did not fail in the last run: {}{tail}",
+                now.group,
+                newly.len(),
+                shown.join(", ")
+            ),
+            baseline: count_f64(last.failed_cases.len()),
+            current: count_f64(now.failed_cases.len()),
+            baseline_runs: 1,
+        });
+    }
+    if let (Some(n), Some(l)) = (now.line_pct, last.line_pct)
+        && l - n > rules.coverage_drop_points
+    {
+        found.push(Regression {
+            phase: None,
+            kind: RegressionKind::LineCoverage,
+            message: format!(
+                "report {}: line coverage {n:.1}%, down {:.1} points from {l:.1}% in the last run",
+                now.group,
+                l - n
+            ),
+            baseline: l,
+            current: n,
+            baseline_runs: 1,
+        });
+    }
+    found
+}
+
+#[allow(clippy::cast_precision_loss)] // at most MAX_FAILED_CASES
+fn count_f64(n: usize) -> f64 {
+    n as f64
 }
 
 #[cfg(test)]

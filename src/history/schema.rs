@@ -121,10 +121,31 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN batch_id TEXT;
     ALTER TABLE runs ADD COLUMN batch_identifier TEXT;
     CREATE INDEX runs_by_task ON runs (project, backend, batch_identifier, started_at);",
+    // v6: report groups, one row per group and run: what a trend needs (pass rate, duration,
+    // line and branch coverage), the failed cases' names (`prefix.name`, JSON; complete when
+    // `failed_complete`), and the whole report as JSON.
+    "CREATE TABLE report_groups (
+        build_id TEXT NOT NULL REFERENCES runs (build_id) ON DELETE CASCADE,
+        report_group TEXT NOT NULL,
+        format TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        tests INTEGER,
+        passed INTEGER,
+        pass_rate REAL,
+        duration_ms INTEGER,
+        line_pct REAL,
+        branch_pct REAL,
+        failed_cases TEXT NOT NULL DEFAULT '[]',
+        failed_complete INTEGER NOT NULL DEFAULT 1,
+        report TEXT NOT NULL,
+        PRIMARY KEY (build_id, report_group)
+    );
+    CREATE INDEX report_groups_by_group ON report_groups (report_group);",
 ];
 
 /// The version this code writes.
-pub const CURRENT_VERSION: u32 = 5;
+pub const CURRENT_VERSION: u32 = 6;
 
 /// The version recorded in the database.
 pub(crate) fn version(conn: &Connection) -> rusqlite::Result<u32> {

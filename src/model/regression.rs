@@ -1,6 +1,8 @@
 //! `Regression`: a finished run that is slower, or hits the layer cache less, than the median
-//! of its project's recent successful runs. The history finds them (`crate::history`); the
-//! headless printers show them with [`Regression::to_ndjson`] and [`Regression::summary_line`].
+//! of its project's recent successful runs; or a report group of it with tests failing that
+//! did not fail in the group's previous run, or with lower line coverage. The history finds
+//! them (`crate::history`); the headless printers show them with [`Regression::to_ndjson`]
+//! and [`Regression::summary_line`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -16,6 +18,11 @@ pub enum RegressionKind {
     PhaseDuration,
     /// The layer-cache hit ratio fell; `baseline` and `current` are percentages.
     CacheHitRatio,
+    /// Tests of a report group fail that did not fail in its previous run; `baseline` and
+    /// `current` are the numbers of failed cases then and now.
+    TestFailing,
+    /// A coverage report's line coverage fell; `baseline` and `current` are percentages.
+    LineCoverage,
 }
 
 impl RegressionKind {
@@ -25,7 +32,18 @@ impl RegressionKind {
         match self {
             Self::PhaseDuration => "phase_duration",
             Self::CacheHitRatio => "cache_hit_ratio",
+            Self::TestFailing => "test_failing",
+            Self::LineCoverage => "line_coverage",
         }
+    }
+
+    /// The stored word back (an unknown one reads as a phase duration, the first kind).
+    #[must_use]
+    pub fn parse(s: &str) -> Self {
+        [Self::CacheHitRatio, Self::TestFailing, Self::LineCoverage]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or(Self::PhaseDuration)
     }
 }
 

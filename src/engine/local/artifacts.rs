@@ -11,9 +11,9 @@
 //! - [`extract`] writes the selected entries into the output folder with their modes;
 //!   links are created last and never through or over an existing path.
 //!
-//! The JUnit summary of report files is in [`super::junit`].
+//! Report files are streamed to their parsers by [`each_file`] ([`super::reports`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -268,23 +268,23 @@ fn make_link(at: &Path, to: &Path) -> Result<(), LocalError> {
     std::os::unix::fs::symlink(to, at).map_err(|e| io_err(at, e))
 }
 
-/// Reads the contents of these files from the tar.
-pub fn read_files<R: Read>(
+/// Streams each file of `names` found in the tar to `f`, in the tar's order, one at a time
+/// (report files can be large: they are never held whole).
+pub fn each_file<R: Read>(
     tar: R,
     names: &[String],
-) -> Result<BTreeMap<String, Vec<u8>>, LocalError> {
-    let mut out = BTreeMap::new();
+    mut f: impl FnMut(&str, &mut dyn Read),
+) -> Result<(), LocalError> {
+    let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
     let mut a = tar::Archive::new(tar);
     for e in a.entries().map_err(err)? {
         let mut e = e.map_err(err)?;
         let Some(rel) = rel_path(&e) else { continue };
-        if names.contains(&rel) {
-            let mut data = Vec::new();
-            e.read_to_end(&mut data).map_err(err)?;
-            out.insert(rel, data);
+        if wanted.contains(rel.as_str()) {
+            f(&rel, &mut e);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //!   daemon in a privileged build and keeps its layers in a cache volume.
 //! - [`envvars`] builds the environment (`CODEBUILD_*`, precedence, SSM/Secrets Manager),
 //!   [`source`] the tars copied in, [`artifacts`] and [`upload`] what is copied out (and
-//!   [`junit`] the report summaries),
+//!   [`reports`] the `reports:` groups, parsed by [`crate::reports`]),
 //!   [`cache`] the cache volumes, [`state`] the build counter, [`exported`] the values of
 //!   `env.exported-variables` read from the saved shell state when the build ends.
 //! - [`install`] runs `runtime-versions` at the start of INSTALL from the image's runtime table
@@ -43,11 +43,11 @@ pub mod exported;
 pub mod helpers;
 pub mod images;
 mod install;
-pub mod junit;
 pub mod kept;
 pub mod locate;
 mod phases;
 pub mod plan;
+mod reports;
 pub mod resume;
 pub mod run;
 pub mod runtimes;

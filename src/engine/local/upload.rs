@@ -1,7 +1,7 @@
 //! `UPLOAD_ARTIFACTS`: copy the source directory out of the container once (a tar streamed
 //! into an anonymous temporary file), select the primary and secondary artifacts and the
-//! report files from it, write the artifacts into the output folder and summarise JUnit
-//! reports.
+//! report files from it (`reports`: parsed into one report per group), and write the
+//! artifacts into the output folder.
 //!
 //! Where artifacts go: the primary into the output folder, or `<name>/` under it when it has
 //! a `name`; each secondary artifact into `<identifier>/`, or `<identifier>/<name>/` when it
@@ -14,15 +14,12 @@ use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::buildspec::Artifact;
-use crate::model::{
-    BackendKind, BuildEvent, PhaseContext, ReportBody, ReportStatus, StatusCode, TestReport,
-    TestSummary,
-};
+use crate::model::{BuildEvent, PhaseContext, StatusCode};
 
 use super::phases::capture;
 use super::plan::PhaseResult;
 use super::run::Build;
-use super::{LocalError, artifacts, docker, junit, script};
+use super::{LocalError, artifacts, docker, reports, script};
 
 type Outcome = Result<(PhaseResult, PhaseContext), LocalError>;
 
@@ -40,9 +37,19 @@ pub async fn upload_artifacts(b: &mut Build) -> Outcome {
         Some(f) => reading(f, |f| artifacts::index(f)).await?,
         None => artifacts::Index::default(),
     };
-    reports(b, &spec, tar.as_mut(), &idx).await?;
+    let refused = reports::process(b, &spec, tar.as_mut(), &idx).await?;
+    // CodeBuild refused a report: the phase fails once the artifacts are written.
+    let end = || match &refused {
+        Some(text) => (
+            PhaseResult::Failed {
+                message: text.clone(),
+            },
+            PhaseContext::new(StatusCode::ClientError, text),
+        ),
+        None => (PhaseResult::Succeeded, PhaseContext::default()),
+    };
     let Some(arts) = &spec.artifacts else {
-        return Ok((PhaseResult::Succeeded, PhaseContext::default()));
+        return Ok(end());
     };
     let mut wanted: HashMap<String, Vec<PathBuf>> = HashMap::new();
     let mut written = Vec::new();
@@ -73,7 +80,7 @@ pub async fn upload_artifacts(b: &mut Build) -> Outcome {
             files: written,
         })
         .await?;
-    Ok((PhaseResult::Succeeded, PhaseContext::default()))
+    Ok(end())
 }
 
 /// The source directory's tar, streamed into an anonymous temporary file (gone when
@@ -93,7 +100,7 @@ async fn download(
 /// Runs `work` over the downloaded tar from its start, on a blocking thread: reading and
 /// writing files must not hold up the build's task, which also watches for a stop, the
 /// timeout and the daemon.
-async fn reading<T: Send + 'static>(
+pub(super) async fn reading<T: Send + 'static>(
     tar: &mut File,
     work: impl FnOnce(&mut File) -> Result<T, LocalError> + Send + 'static,
 ) -> Result<T, LocalError> {
@@ -184,78 +191,4 @@ async fn expand_name(b: &mut Build, name: &str) -> Result<String, LocalError> {
     } else {
         name.replace('/', "_")
     })
-}
-
-async fn reports(
-    b: &mut Build,
-    spec: &crate::buildspec::Buildspec,
-    mut tar: Option<&mut File>,
-    idx: &artifacts::Index,
-) -> Result<(), LocalError> {
-    for (group, r) in &spec.reports {
-        let bases = artifacts::base_dirs(r.base_directory.as_deref(), &idx.dirs)?;
-        let sel = artifacts::select(&idx.files, &r.files, &bases, &[], r.discard_paths)?;
-        let names: Vec<String> = sel.iter().map(|(s, _)| s.clone()).collect();
-        let wanted = names.clone();
-        let contents = match tar.as_deref_mut() {
-            Some(f) => reading(f, move |f| artifacts::read_files(f, &wanted)).await?,
-            None => std::collections::BTreeMap::new(),
-        };
-        let mut sum = junit::JunitSummary::default();
-        let format = if r.file_format.is_empty() {
-            "JUNITXML"
-        } else {
-            &r.file_format
-        };
-        if format.eq_ignore_ascii_case("JUNITXML") {
-            for data in contents.values() {
-                let s = junit::junit_summary(&String::from_utf8_lossy(data));
-                sum.tests += s.tests;
-                sum.failures += s.failures;
-                sum.skipped += s.skipped;
-            }
-        }
-        b.emit
-            .agent(&format!(
-                "Found {} report file(s) for group {group}",
-                names.len()
-            ))
-            .await?;
-        b.emit
-            .event(BuildEvent::Report {
-                build_id: b.emit.build_id().clone(),
-                backend: BackendKind::Local,
-                report: junit_report(group, format, names, sum),
-            })
-            .await?;
-    }
-    Ok(())
-}
-
-/// The report of a group from its JUnit counts (other formats are counted as empty for now).
-fn junit_report(
-    group: &str,
-    format: &str,
-    files: Vec<String>,
-    sum: junit::JunitSummary,
-) -> TestReport {
-    let passed = sum.tests.saturating_sub(sum.failures + sum.skipped);
-    TestReport {
-        group: group.to_owned(),
-        format: format.to_ascii_uppercase(),
-        status: if sum.failures > 0 {
-            ReportStatus::Failed
-        } else {
-            ReportStatus::Succeeded
-        },
-        files,
-        body: ReportBody::Test(TestSummary {
-            tests: sum.tests,
-            passed,
-            failed: sum.failures,
-            skipped: sum.skipped,
-            ..TestSummary::default()
-        }),
-        warnings: Vec::new(),
-    }
 }
