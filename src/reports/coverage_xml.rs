@@ -11,7 +11,7 @@ use quick_xml::events::BytesStart;
 
 use super::FileError;
 use super::tally::{CoverageTally, FileCoverage};
-use super::xml::{Ev, Pull, attr, bad_root, name, num};
+use super::xml::{Ev, Pull, attr, attr_is, bad_root, name, num, with_attr};
 
 /// Reads a Clover XML file.
 pub fn parse_clover<R: BufRead>(reader: R) -> Result<CoverageTally, FileError> {
@@ -107,16 +107,16 @@ pub fn parse_cobertura<R: BufRead>(reader: R) -> Result<CoverageTally, FileError
 
 fn cobertura_line(e: &BytesStart<'_>, c: &mut FileCoverage) {
     // Hit counts can be large or written as floats by some tools.
-    let hits: f64 = attr(e, "hits")
-        .and_then(|h| h.trim().parse().ok())
+    let hits: f64 = with_attr(e, "hits", |h| h.trim().parse().ok())
+        .flatten()
         .unwrap_or(0.0);
     if hits > 0.0 {
         c.lines_covered += 1;
     } else {
         c.lines_missed += 1;
     }
-    if attr(e, "branch").as_deref() == Some("true")
-        && let Some((covered, total)) = attr(e, "condition-coverage").as_deref().and_then(fraction)
+    if attr_is(e, "branch", "true")
+        && let Some((covered, total)) = with_attr(e, "condition-coverage", fraction).flatten()
     {
         c.branches_covered += covered.min(total);
         c.branches_missed += total.saturating_sub(covered);

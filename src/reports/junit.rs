@@ -11,7 +11,7 @@ use quick_xml::events::BytesStart;
 
 use super::FileError;
 use super::tally::{TestTally, secs_to_ns};
-use super::xml::{Ev, Grab, Pull, append, attr, bad_root, name, num};
+use super::xml::{Ev, Grab, Pull, append, attr, bad_root, name, num, with_attr};
 use crate::model::CaseStatus;
 
 /// A suite while it is open.
@@ -125,7 +125,7 @@ fn start(
             *case = Some(Case {
                 prefix: attr(e, "classname").unwrap_or_else(|| suite.to_owned()),
                 name: attr(e, "name").unwrap_or_default(),
-                ns: secs_to_ns(&attr(e, "time").unwrap_or_default()),
+                ns: with_attr(e, "time", secs_to_ns).unwrap_or(0),
                 status: CaseStatus::Succeeded,
                 message: String::new(),
                 grab: Grab::default(),

@@ -108,20 +108,33 @@ pub fn name<'a>(e: &'a BytesStart<'_>) -> &'a str {
     full.rsplit_once(':').map_or(full, |(_, local)| local)
 }
 
-/// An attribute's value by local name (entities resolved); malformed attributes are skipped.
-pub fn attr(e: &BytesStart<'_>, key: &str) -> Option<String> {
-    e.attributes().flatten().find_map(|a| {
-        let k: &str = a.key.local_name().into_inner();
-        (k == key).then(|| {
-            a.normalized_value(XmlVersion::Implicit1_0)
-                .map_or_else(|_| a.value.to_string(), Cow::into_owned)
-        })
+/// `f` of an attribute's value, by local name (entities resolved; a value that cannot be
+/// resolved is taken as written); malformed attributes are skipped. Nothing is copied.
+pub fn with_attr<T>(e: &BytesStart<'_>, key: &str, f: impl FnOnce(&str) -> T) -> Option<T> {
+    let a = e
+        .attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.local_name().into_inner() == key)?;
+    Some(match a.normalized_value(XmlVersion::Implicit1_0) {
+        Ok(v) => f(&v),
+        Err(_) => f(&a.value),
     })
+}
+
+/// An attribute's value by local name.
+pub fn attr(e: &BytesStart<'_>, key: &str) -> Option<String> {
+    with_attr(e, key, str::to_owned)
 }
 
 /// A numeric attribute (`None` when absent or not a whole number ≥ 0).
 pub fn num(e: &BytesStart<'_>, key: &str) -> Option<u64> {
-    attr(e, key).and_then(|v| v.trim().parse().ok())
+    with_attr(e, key, |v| v.trim().parse().ok()).flatten()
+}
+
+/// Whether an attribute has this value.
+pub fn attr_is(e: &BytesStart<'_>, key: &str, value: &str) -> bool {
+    with_attr(e, key, |v| v == value).unwrap_or(false)
 }
 
 /// Why the root element is not one of `roots` (`None` when it is, or `e` is not the root).

@@ -12,7 +12,7 @@ use quick_xml::events::BytesStart;
 
 use super::FileError;
 use super::tally::TestTally;
-use super::xml::{Ev, Grab, Pull, attr, bad_root, name};
+use super::xml::{Ev, Grab, Pull, attr, attr_is, bad_root, name};
 use crate::model::CaseStatus;
 
 /// A case while it is open.
@@ -52,7 +52,7 @@ pub fn parse_testng<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
                 depth = d;
                 match (name(&e), case.as_mut()) {
                     ("class", None) => class = attr(&e, "name").unwrap_or_default(),
-                    ("test-method", None) if attr(&e, "is-config").as_deref() != Some("true") => {
+                    ("test-method", None) if !attr_is(&e, "is-config", "true") => {
                         case = Some(testng_case(&e, &class, d));
                     }
                     ("message" | "full-stacktrace", Some(c)) => c.grab.start(),
