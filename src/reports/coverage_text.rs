@@ -14,12 +14,12 @@ use super::tally::{CoverageTally, FileCoverage};
 
 #[derive(Deserialize)]
 struct SimpleCov {
-    coverage: BTreeMap<String, SimpleFile>,
+    coverage: BTreeMap<String, SimpleEntry>,
 }
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum SimpleFile {
+enum SimpleEntry {
     /// `{"lines": [...], "branches": [...]}` (simplecov ≥ 0.18).
     Lines {
         lines: Vec<Option<IgnoredNumber>>,
@@ -60,8 +60,8 @@ pub fn parse_simplecov<R: BufRead>(reader: R) -> Result<CoverageTally, FileError
     let mut t = CoverageTally::default();
     for (path, f) in doc.coverage {
         let (lines, branches) = match &f {
-            SimpleFile::Lines { lines, branches } => (lines, branches.as_deref().unwrap_or(&[])),
-            SimpleFile::Legacy(lines) => (lines, &[][..]),
+            SimpleEntry::Lines { lines, branches } => (lines, branches.as_deref().unwrap_or(&[])),
+            SimpleEntry::Legacy(lines) => (lines, &[][..]),
         };
         let mut c = FileCoverage::default();
         for slot in lines {
