@@ -13,18 +13,21 @@
 //! Files: `tally` (counts, cases, coverage by file, the line counter), `xml` (the pull-reader
 //! helpers), `junit`, `nunit` (v2 and v3), `xunit` (`TestNG` and Visual Studio TRX),
 //! `cucumber`, `coverage_xml` (Clover, Cobertura, `JaCoCo`), `coverage_text` (`SimpleCov` JSON,
-//! LCOV).
+//! LCOV), `merge` (a batch's shard reports of one group as one, §3.7).
 
 mod coverage_text;
 mod coverage_xml;
 mod cucumber;
 mod junit;
+mod merge;
 mod nunit;
 pub mod tally;
 mod xml;
 mod xunit;
 
 use std::io::BufRead;
+
+pub use merge::merge;
 
 use crate::model::{ReportBody, ReportStatus, TestReport};
 use tally::{CoverageTally, TestTally};
