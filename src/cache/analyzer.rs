@@ -196,7 +196,7 @@ impl Analyzer {
                 let v = if lines::is_from(h.instruction) {
                     Vertex::Ignored
                 } else {
-                    let key = c.tally.stage_key(h.stage);
+                    let key = c.tally.stage_key(h.stage, h.platform);
                     Vertex::Step(c.tally.add_step(h.index, key, h.instruction))
                 };
                 c.vertices.insert(n, v);

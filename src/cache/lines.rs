@@ -6,6 +6,8 @@
 pub(crate) struct StepHeader<'a> {
     pub index: u32,
     pub stage: Option<&'a str>,
+    /// The platform of a multi-platform build (`linux/arm64`).
+    pub platform: Option<&'a str>,
     pub instruction: &'a str,
 }
 
@@ -64,8 +66,9 @@ pub(crate) fn classify_buildkit(rest: &str) -> BkLine<'_> {
     }
 }
 
-/// `[builder  2/4] RUN x` → step 2 of stage `builder`. Platform prefixes (`linux/amd64`) are
-/// skipped; `[internal]` and other bracketed names give `None`.
+/// `[builder  2/4] RUN x` → step 2 of stage `builder`; `[linux/arm64 builder 2/4] RUN x` (a
+/// multi-platform build) also names the platform. `[internal]` and other bracketed names
+/// give `None`.
 fn step_header_bracket(rest: &str) -> Option<StepHeader<'_>> {
     let close = rest.find("] ")?;
     let inside = &rest[1..close];
@@ -74,11 +77,15 @@ fn step_header_bracket(rest: &str) -> Option<StepHeader<'_>> {
     let (i, n) = last.split_once('/')?;
     let index: u32 = i.parse().ok()?;
     n.parse::<u32>().ok()?;
-    // Of the tokens before `i/n`, the one without a `/` is the stage name.
-    let stage = tokens.rev().find(|t| !t.contains('/'));
+    // Of the tokens before `i/n`, the one without a `/` is the stage name, the one with a
+    // `/` the platform (`linux/arm64`, `linux/arm/v7`).
+    let before: Vec<&str> = tokens.collect();
+    let stage = before.iter().rev().find(|t| !t.contains('/')).copied();
+    let platform = before.iter().find(|t| t.contains('/')).copied();
     Some(StepHeader {
         index,
         stage,
+        platform,
         instruction: &rest[close + 2..],
     })
 }
@@ -99,6 +106,7 @@ pub(crate) fn legacy_step(line: &str) -> Option<StepHeader<'_>> {
     Some(StepHeader {
         index: i.parse().ok()?,
         stage: None,
+        platform: None,
         instruction,
     })
 }
@@ -242,6 +250,7 @@ mod tests {
             BkLine::Step(StepHeader {
                 index: 3,
                 stage: None,
+                platform: None,
                 instruction: "RUN make"
             })
         );
@@ -250,8 +259,24 @@ mod tests {
             BkLine::Step(StepHeader {
                 index: 2,
                 stage: Some("builder"),
+                platform: Some("linux/amd64"),
                 instruction: "COPY . ."
             })
+        );
+        assert_eq!(
+            classify_buildkit("[linux/arm/v7 3/3] RUN make"),
+            BkLine::Step(StepHeader {
+                index: 3,
+                stage: None,
+                platform: Some("linux/arm/v7"),
+                instruction: "RUN make"
+            })
+        );
+        assert_eq!(
+            classify_buildkit(
+                "[linux/arm64 internal] load metadata for docker.io/library/alpine:3.19"
+            ),
+            BkLine::Internal
         );
         assert_eq!(
             classify_buildkit("[internal] load .dockerignore"),

@@ -9,8 +9,9 @@ pub(crate) struct Tally {
     pub report: CacheReport,
     /// Per step (parallel to `report.steps`): which stage it belongs to, for invalidation.
     stage_keys: Vec<u32>,
-    /// Interned stage names (BuildKit) or the legacy FROM counter.
-    stages: Vec<Option<String>>,
+    /// Interned stage names and platforms (BuildKit), or the legacy FROM counter: a
+    /// multi-platform build's platforms are invalidated apart, like stages.
+    stages: Vec<(Option<String>, Option<String>)>,
     /// Whether the report changed since it was last emitted.
     pub dirty: bool,
 }
@@ -27,11 +28,15 @@ impl Tally {
         }
     }
 
-    /// The key of a named stage, created on first sight.
-    pub fn stage_key(&mut self, name: Option<&str>) -> u32 {
-        let pos = self.stages.iter().position(|s| s.as_deref() == name);
+    /// The key of a named stage on a platform, created on first sight.
+    pub fn stage_key(&mut self, name: Option<&str>, platform: Option<&str>) -> u32 {
+        let pos = self
+            .stages
+            .iter()
+            .position(|(s, p)| s.as_deref() == name && p.as_deref() == platform);
         let pos = pos.unwrap_or_else(|| {
-            self.stages.push(name.map(str::to_owned));
+            self.stages
+                .push((name.map(str::to_owned), platform.map(str::to_owned)));
             self.stages.len() - 1
         });
         u32::try_from(pos).unwrap_or(u32::MAX)
@@ -39,16 +44,21 @@ impl Tally {
 
     /// A new anonymous stage (legacy `FROM` without `AS`, or with one).
     pub fn new_stage(&mut self, name: Option<&str>) -> u32 {
-        self.stages.push(name.map(str::to_owned));
+        self.stages.push((name.map(str::to_owned), None));
         u32::try_from(self.stages.len() - 1).unwrap_or(u32::MAX)
     }
 
     /// Adds a running step; returns its position.
     pub fn add_step(&mut self, index: u32, stage_key: u32, instruction: &str) -> usize {
-        let stage = self.stages.get(stage_key as usize).cloned().flatten();
+        let (stage, platform) = self
+            .stages
+            .get(stage_key as usize)
+            .cloned()
+            .unwrap_or_default();
         self.report.steps.push(CacheStep {
             index,
             stage,
+            platform,
             instruction: instruction.to_owned(),
             cached: false,
             state: StepState::Running,

@@ -29,6 +29,10 @@ fn fixture(name: &str) -> String {
             include_str!("../../tests/fixtures/docker-build/bk-multi.log"),
         ),
         (
+            "bk-multi-platform",
+            include_str!("../../tests/fixtures/docker-build/bk-multi-platform.log"),
+        ),
+        (
             "legacy-first",
             include_str!("../../tests/fixtures/docker-build/legacy-first.log"),
         ),
@@ -157,6 +161,40 @@ fn buildkit_multi_stage_with_interleaved_vertices() {
     assert_eq!(r.steps[1].invalidated_by, None);
     assert_eq!(r.steps[2].invalidated_by, Some(2));
     insta::assert_snapshot!(summary(&r));
+}
+
+/// `docker buildx build --platform linux/amd64,linux/arm64 --progress=plain`: each platform
+/// builds its own steps (`[linux/arm64 2/3] ...`), and a miss on one platform invalidates
+/// only that platform's later steps.
+#[test]
+fn buildkit_multi_platform_steps_carry_their_platform() {
+    let r = only("bk-multi-platform");
+    assert_eq!((r.steps_total, r.steps_cached), (4, 2));
+    let steps: Vec<_> = r
+        .steps
+        .iter()
+        .map(|s| (s.platform.as_deref(), s.index, s.cached, s.duration_ms))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (Some("linux/amd64"), 2, true, None),
+            (Some("linux/arm64"), 2, true, None),
+            (Some("linux/arm64"), 3, false, Some(400)),
+            (Some("linux/amd64"), 3, false, Some(200)),
+        ]
+    );
+    assert!(
+        r.steps
+            .iter()
+            .all(|s| s.stage.is_none() && s.invalidated_by.is_none())
+    );
+    assert_eq!(r.image.as_deref(), Some("app:multi"));
+    let first = r.first_miss.as_ref().expect("a miss");
+    assert_eq!(first.instruction, "RUN chmod +x /app.sh && /app.sh");
+    // NDJSON names each step's platform.
+    let line = r.to_ndjson(&crate::model::BuildId("p:u".into()));
+    assert_eq!(line["steps"][2]["platform"], "linux/arm64");
 }
 
 #[test]

@@ -200,6 +200,7 @@ fn one_step(instruction: &str, cached: bool, ms: Option<u64>) -> CacheReport {
     r.steps.push(crate::model::CacheStep {
         index: 2,
         stage: None,
+        platform: None,
         instruction: instruction.into(),
         cached,
         state: if cached {

@@ -55,6 +55,10 @@ pub struct CacheStep {
     /// The BuildKit stage name (`builder` in `[builder 2/4]`), when shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
+    /// The platform of a multi-platform build (`linux/arm64` in `[linux/arm64 2/3]`): each
+    /// platform builds its own steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// The instruction as docker prints it, for example `RUN make`.
     pub instruction: String,
     /// Whether the layer came from the cache.
@@ -231,12 +235,16 @@ impl CacheReport {
             .steps
             .iter()
             .map(|s| {
-                json!({
+                let mut step = json!({
                     "index": s.index,
                     "instruction": s.instruction,
                     "cached": s.cached,
                     "duration_ms": s.duration_ms,
-                })
+                });
+                if let Some(p) = &s.platform {
+                    step["platform"] = json!(p);
+                }
+                step
             })
             .collect();
         let mut line = json!({
@@ -283,6 +291,7 @@ mod tests {
         r.steps = vec![CacheStep {
             index: 3,
             stage: None,
+            platform: None,
             instruction: "RUN make".into(),
             cached: false,
             state: StepState::Built,
