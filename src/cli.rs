@@ -51,6 +51,10 @@ pub enum Command {
     Init(InitArgs),
     /// List past local runs and cloud builds, or show one (`cbdash history show BUILD_ID`).
     History(HistoryArgs),
+    /// The layer-cache report of a project's Dockerfiles from the run history: hit ratio
+    /// over time, each step's last runs and miss rate, the costliest misses, the reasons
+    /// seen, and advice (how to reorder a Dockerfile).
+    Cache(CacheArgs),
     /// AWS CodeBuild: list projects and builds, follow, start, retry and stop builds.
     Cloud(CloudArgs),
     /// Print shell completions.
@@ -199,6 +203,24 @@ pub struct HistoryArgs {
     /// How many runs (and how many batches) to list, newest first.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+}
+
+/// `cbdash cache [DIR]`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// The project directory (its name finds its builds; its Dockerfile and files sharpen
+    /// the advice).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// A project by name instead (local and cloud builds of that name).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// How many of each Dockerfile's last docker builds to read.
+    #[arg(long, default_value_t = crate::app::cache::DEFAULT_BUILDS)]
+    pub limit: usize,
+    /// Print the report as one JSON document.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `cbdash history` subcommands.

@@ -19,6 +19,7 @@
 pub mod attach;
 pub mod batch;
 pub mod batch_files;
+pub mod cache;
 pub mod cloud_batch;
 pub mod cloud_reports;
 pub mod dashboard;

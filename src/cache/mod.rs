@@ -12,17 +12,31 @@
 //! - `analyzer`: which build is open, which vertex is which step, when a build ends.
 //! - `tally`: one build's report, recounted (hits, first miss, invalidation) on each change.
 //! - `saved`: time saved by cached steps, given the durations history remembers.
+//! - `overview`: the per-Dockerfile report over its history (`cbdash cache`, the dashboard's
+//!   `x`): hit ratio over time, each step's runs and miss rate, the costliest misses, the
+//!   reasons seen; `advice` (rules in `advice.toml`): what to change, on evidence from at
+//!   least three builds.
 //!
 //! Only cacheable steps count: `FROM` and BuildKit's internal vertices (`[internal] load
 //! ...`, `exporting to image`) are left out of both the numerator and the denominator.
 
+mod advice;
 mod analyzer;
 mod lines;
+mod overview;
 mod saved;
 mod tally;
 mod tap;
 
+pub use advice::{
+    ADVICE_TOML, Advice, AdviceError, AdviceInput, AdviceRules, Evidence, FIRST_MISS_OFTEN,
+    ReorderRule, instructions, printed_steps,
+};
 pub use analyzer::Analyzer;
+pub use overview::{
+    CacheOverview, DockerfileHistory, ExpensiveMiss, HitPoint, PastDockerBuild, PastStep,
+    ReasonSeen, StepPoint, StepSeries,
+};
 pub use saved::{TimeSaved, time_saved};
 pub use tap::CacheTap;
 

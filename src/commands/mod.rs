@@ -1,6 +1,7 @@
 //! One thin leaf per subcommand: each turns its parsed arguments into calls to [`crate::app`].
 //! No leaf imports another (the layering test checks it); exit codes are [`crate::app::exit`]'s.
 
+mod cache;
 mod cloud;
 mod dashboard;
 mod history;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         }
         Some(Command::Validate(args)) => validate::run(&args),
         Some(Command::History(args)) => history::run(&global, &args),
+        Some(Command::Cache(args)) => cache::run(&global, &args),
         Some(Command::Cloud(args)) => cloud::run(&global, args),
         Some(Command::Run(args)) => run::run(&global, &args),
         Some(Command::Resume(args)) => resume::run(&global, &args),

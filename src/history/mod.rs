@@ -14,7 +14,8 @@
 //!
 //! - `schema`: versioned migrations (`PRAGMA user_version`).
 //! - `store`: opening (WAL, busy timeout, interrupted runs), paths.
-//! - `writes` / `queries`: the SQL of runs; `batch_writes` / `batch_queries`: of batches.
+//! - `writes` / `queries`: the SQL of runs; `batch_writes` / `batch_queries`: of batches;
+//!   `cache_queries`: one Dockerfile's docker builds, step by step (`cbdash cache`).
 //! - `logs`: compressed logs, their pruning.
 //! - `regress`: the pure regression checks (phases and cache against the median of recent
 //!   runs; a report group against its previous run: tests newly failing, line coverage down).
@@ -24,6 +25,7 @@
 
 mod batch_queries;
 mod batch_writes;
+mod cache_queries;
 mod error;
 mod liveness;
 mod logs;
@@ -38,6 +40,7 @@ mod writes;
 
 pub use batch_queries::{BatchDetail, BatchSummary, NodeBuild, NodeCounts, NodeRow};
 pub use batch_writes::{NewBatch, NodeUpdate};
+pub use cache_queries::DockerfileKey;
 pub use error::{HistoryError, Result};
 pub use logs::{Pruned, StoredLog};
 pub use queries::{PhaseRow, RunDetail, RunSummary};
@@ -53,5 +56,7 @@ pub use writes::{NewRun, PhaseEnd};
 mod batch_tests;
 #[cfg(test)]
 mod report_tests;
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod tests;

@@ -276,22 +276,56 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Reproduce => reproduce(state),
         Action::Shell => shell(state),
         Action::Watch => toggle_watch(state),
+        Action::CacheReport => cache_report(state),
         Action::Diagnosis => {
-            match state.build() {
-                Some(b) if !b.diagnoses.is_empty() => {
-                    state.mode = Mode::Diagnosis { selected: 0 };
-                }
-                Some(_) => flash(
-                    state,
-                    NoticeLevel::Info,
-                    "no known failure recognised in this build's log",
-                ),
-                None => flash(state, NoticeLevel::Info, "no build open"),
-            }
+            open_diagnosis(state);
             Vec::new()
         }
         _ => log_action(state, action, rows),
     }
+}
+
+/// `d`: the open build's failure diagnosis, or a word that there is none.
+fn open_diagnosis(state: &mut State) {
+    match state.build() {
+        Some(b) if !b.diagnoses.is_empty() => {
+            state.mode = Mode::Diagnosis { selected: 0 };
+        }
+        Some(_) => flash(
+            state,
+            NoticeLevel::Info,
+            "no known failure recognised in this build's log",
+        ),
+        None => flash(state, NoticeLevel::Info, "no build open"),
+    }
+}
+
+/// `x`: the layer-cache report of the open build's Dockerfiles, loaded by the executor.
+fn cache_report(state: &mut State) -> Vec<Effect> {
+    let Some(b) = state.build() else {
+        flash(state, NoticeLevel::Info, "no build open");
+        return Vec::new();
+    };
+    if b.caches.is_empty() {
+        flash(
+            state,
+            NoticeLevel::Info,
+            "no docker build in this build: the cache report needs one",
+        );
+        return Vec::new();
+    }
+    let build = b.id.clone();
+    let dir = state
+        .projects
+        .iter()
+        .find(|p| b.belongs_to(&p.key))
+        .and_then(|p| p.key.dir.clone());
+    state.cache_report = Some(crate::tui::state::CacheReportView {
+        build: build.clone(),
+        report: None,
+    });
+    state.mode = Mode::CacheReport { scroll: 0 };
+    vec![Effect::LoadCacheReport { build, dir }]
 }
 
 /// `e`: a shell in the open build's container, or why there is none.

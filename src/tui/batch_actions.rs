@@ -74,6 +74,7 @@ pub fn apply(state: &mut State, action: Action) -> Option<Vec<Effect>> {
         | Action::CopyLine
         | Action::SaveLog
         | Action::Diagnosis
+        | Action::CacheReport
             if !node_open =>
         {
             flash(

@@ -172,11 +172,12 @@ pub enum Action {
     NextFailed,
     Messages,
     Reports,
+    CacheReport,
 }
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 38] = [
         Self::Help,
         Self::Quit,
         Self::Back,
@@ -214,6 +215,7 @@ impl Action {
         Self::NextFailed,
         Self::Messages,
         Self::Reports,
+        Self::CacheReport,
     ];
 
     /// The action with this config name.
@@ -264,6 +266,7 @@ impl Action {
             Self::NextFailed => "next failed batch node",
             Self::Messages => "errors in full",
             Self::Reports => "test reports, failures",
+            Self::CacheReport => "layer cache report",
         }
     }
 }

@@ -26,6 +26,7 @@
 pub mod actions;
 pub mod batch;
 pub mod batch_actions;
+pub mod cache_report;
 pub mod event_loop;
 pub mod files;
 pub mod fit;

@@ -102,6 +102,11 @@ pub fn text_input(state: &mut State, key: Key) -> Option<Vec<Effect>> {
         Mode::StartForm(form) => return Some(super::form::key(state, key, typed, form)),
         Mode::Diagnosis { selected } => diagnosis_key(state, key, typed, selected),
         Mode::Case { index } => return Some(case_key(state, key, typed, index)),
+        Mode::CacheReport { scroll } => {
+            if let Some(scroll) = scrolled(key, typed, scroll) {
+                state.mode = Mode::CacheReport { scroll };
+            }
+        }
     }
     Some(Vec::new())
 }

@@ -41,6 +41,12 @@ pub enum Msg {
         builds: Vec<PastBuild>,
         phase_medians: Vec<(PhaseKind, u64)>,
     },
+    /// The layer-cache report of `build` (its Dockerfiles over their history), or why there
+    /// is none; answers `Effect::LoadCacheReport`.
+    CacheReport {
+        build: BuildId,
+        report: Result<Vec<crate::cache::CacheOverview>, String>,
+    },
     /// Read the next slice of a search in progress (the event loop sends this to itself after
     /// `Effect::ContinueSearch`, so input is read between slices).
     ContinueSearch,
@@ -140,6 +146,9 @@ pub enum Effect {
     Watch { project: ProjectKey, on: bool },
     /// Load a project's history (past builds, phase medians).
     LoadHistory(ProjectKey),
+    /// Load the layer-cache report of a build's Dockerfiles from the history (`dir`: its
+    /// local project's directory, where the Dockerfile is read for the advice).
+    LoadCacheReport { build: BuildId, dir: Option<PathBuf> },
     /// Put text on the clipboard (OSC 52).
     Clipboard(String),
     /// Write a file (a saved log) at `path` under cbdash's data directory (never into a
@@ -172,6 +181,7 @@ impl Effect {
                 | Self::OpenShell(_)
                 | Self::Watch { .. }
                 | Self::LoadHistory(_)
+                | Self::LoadCacheReport { .. }
         )
     }
 }

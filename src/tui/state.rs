@@ -341,6 +341,11 @@ pub enum Mode {
     Case {
         index: usize,
     },
+    /// `x`: the layer-cache report of the open build's Dockerfiles (`State::cache_report`),
+    /// scrolled.
+    CacheReport {
+        scroll: u16,
+    },
     Confirm(Pending),
     /// `R` on a cloud project: StartBuild's overrides, typed in before anything is sent.
     StartForm(StartForm),
@@ -467,6 +472,16 @@ pub struct State {
     /// The selected failed case of the Reports panel (kept inside the list when read:
     /// [`super::reports::cursor`]).
     pub report_cursor: usize,
+    /// The layer-cache report asked for with `x` (the executor loads it from the history).
+    pub cache_report: Option<CacheReportView>,
+}
+
+/// The layer-cache report of one build, as the `x` overlay shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheReportView {
+    pub build: BuildId,
+    /// `None` while the executor loads it; the error says why there is none.
+    pub report: Option<Result<Vec<crate::cache::CacheOverview>, String>>,
 }
 
 impl State {
@@ -496,6 +511,7 @@ impl State {
             watching: std::collections::BTreeSet::new(),
             rerun_pending: std::collections::BTreeSet::new(),
             report_cursor: 0,
+            cache_report: None,
         }
     }
 

@@ -86,6 +86,13 @@ fn fold(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
                 Vec::new()
             }
         }
+        Msg::CacheReport { build, report } => {
+            // An answer about a build no longer asked about is dropped.
+            if let Some(view) = state.cache_report.as_mut().filter(|v| v.build == build) {
+                view.report = Some(report);
+            }
+            Vec::new()
+        }
         Msg::ContinueSearch => {
             let rows = layout::log_rows(state);
             let open = state

@@ -57,6 +57,38 @@ impl LocalHistory {
         })
     }
 
+    /// The layer-cache report of a build's Dockerfiles (`x`), read off the async threads
+    /// (the same report as `cbdash cache`); the answer goes to `msgs`.
+    pub fn cache_report_in_background(
+        &self,
+        build: BuildId,
+        dir: Option<PathBuf>,
+        msgs: tokio::sync::mpsc::Sender<Msg>,
+    ) -> super::executor::Task {
+        let this = self.clone();
+        Box::pin(async move {
+            let id = build.clone();
+            let load = tokio::task::spawn_blocking(move || {
+                this.with_store(|store| {
+                    crate::app::cache::build_report(
+                        store,
+                        id.as_str(),
+                        dir.as_deref(),
+                        crate::app::cache::DEFAULT_BUILDS,
+                    )
+                })
+            });
+            let report = match load.await {
+                Ok(Ok(Ok(Some(report)))) => Ok(report),
+                Ok(Ok(Ok(None))) => Err(format!("{build} is not in the run history")),
+                Ok(Ok(Err(e))) => Err(format!("run history: {e}")),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(format!("run history: {e}")),
+            };
+            msgs.send(Msg::CacheReport { build, report }).await.ok();
+        })
+    }
+
     /// Where builds are recorded (`None`: the default location).
     pub fn path(&self) -> Option<PathBuf> {
         self.path.clone()

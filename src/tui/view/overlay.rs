@@ -24,6 +24,7 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx) {
         Mode::RunForm(form) => run_form(frame, ctx, form),
         Mode::Diagnosis { selected } => super::diagnosis::render(frame, state, ctx, *selected),
         Mode::Case { index } => super::case::render(frame, state, ctx, *index),
+        Mode::CacheReport { scroll } => cache_report(frame, state, ctx, *scroll),
         _ => {}
     }
 }
@@ -321,6 +322,39 @@ fn messages(frame: &mut Frame, state: &State, ctx: &Ctx, scroll: u16) {
         .unwrap_or(u16::MAX)
         .min(screen.height.saturating_sub(1));
     let inner = boxed(frame, width, height, " Messages, newest first ", ctx);
+    let max = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_sub(inner.height);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll.min(max), 0)), inner);
+}
+
+/// `x`: the layer-cache report of the open build's Dockerfiles, the lines `cbdash cache`
+/// prints, scrolled; headings in the accent colour.
+fn cache_report(frame: &mut Frame, state: &State, ctx: &Ctx, scroll: u16) {
+    let screen = frame.area();
+    let width = 100.min(screen.width);
+    let text_w = usize::from(width.saturating_sub(2));
+    let lines: Vec<Line> = match state.cache_report.as_ref().and_then(|v| v.report.as_ref()) {
+        None => vec![Line::raw(" loading the run history …")],
+        Some(Err(e)) => vec![Line::styled(format!(" {e}"), ctx.theme.failed)],
+        Some(Ok(o)) if o.is_empty() => vec![Line::raw(
+            " no finished docker build of this build in the run history",
+        )],
+        Some(Ok(o)) => crate::tui::cache_report::report_lines(o, text_w)
+            .into_iter()
+            .map(|l| {
+                if l.starts_with(' ') || l.is_empty() {
+                    Line::raw(l)
+                } else {
+                    Line::styled(l, ctx.theme.accent.add_modifier(Modifier::BOLD))
+                }
+            })
+            .collect(),
+    };
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(screen.height.saturating_sub(1));
+    let inner = boxed(frame, width, height, " Layer cache report ", ctx);
     let max = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_sub(inner.height);

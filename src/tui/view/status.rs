@@ -89,6 +89,7 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
         Mode::Builds { .. } => "j/k move · enter open · esc close".to_owned(),
         Mode::Diagnosis { .. } => "j/k next finding · any other key closes".to_owned(),
         Mode::Case { .. } => "j/k next failed case · any other key closes".to_owned(),
+        Mode::CacheReport { .. } => "j/k scroll · any other key closes".to_owned(),
         Mode::Normal => {
             let set: &[Action] =
                 if state.focus == Focus::Log && crate::tui::batch::graph_shown(state) {
