@@ -198,3 +198,153 @@ fn only_the_guides_docker_build_gets_a_cache_report() {
         assert!(reports.iter().all(|r| r.docker_build == 0), "{reports:#?}");
     }
 }
+
+/// One recorded local build of project `web` whose docker build of `web:1` ran `steps`,
+/// missing from `first_miss` on (each miss taking `ms`).
+fn record_build(path: &Path, n: i64, steps: &[&str], first_miss: usize, ms: u64) {
+    use cbdash::model::{BackendKind, BuildEvent, BuildId, CacheStep, FirstMiss, Status};
+    let id = BuildId(format!("web:{n:08}-1111-2222-3333-444444444444"));
+    let at = chrono::Utc::now() - chrono::Duration::minutes(60 - n);
+    let mut report = CacheReport::new(0, Builder::Buildkit);
+    report.image = Some("web:1".into());
+    report.finished = true;
+    for (i, text) in steps.iter().enumerate() {
+        let cached = i < first_miss;
+        report.steps.push(CacheStep {
+            index: u32::try_from(i + 2).expect("small"),
+            stage: None,
+            platform: None,
+            instruction: (*text).to_owned(),
+            cached,
+            state: if cached {
+                cbdash::model::StepState::Cached
+            } else {
+                cbdash::model::StepState::Built
+            },
+            duration_ms: Some(if cached { 0 } else { ms }),
+            invalidated_by: None,
+        });
+    }
+    report.steps_total = u32::try_from(steps.len()).expect("small");
+    report.steps_cached = u32::try_from(first_miss.min(steps.len())).expect("small");
+    report.first_miss = steps.get(first_miss).map(|s| FirstMiss {
+        step: u32::try_from(first_miss + 2).expect("small"),
+        instruction: (*s).to_owned(),
+        reason: None,
+    });
+    let mut rec = cbdash::history::Recorder::new(cbdash::history::Store::open(path).expect("open"));
+    for ev in [
+        BuildEvent::Started {
+            build_id: id.clone(),
+            project: "web".into(),
+            backend: BackendKind::Local,
+            image: "img".into(),
+            docker: cbdash::model::DockerAccess::default(),
+            batch: None,
+            at,
+        },
+        BuildEvent::Cache {
+            build_id: id.clone(),
+            report,
+        },
+        BuildEvent::Finished {
+            build_id: id.clone(),
+            status: Status::Succeeded,
+            duration_ms: 1000,
+            at,
+            exported_variables: std::collections::BTreeMap::new(),
+        },
+    ] {
+        rec.record(&ev).expect("record");
+    }
+    drop(rec.finish().expect("finish"));
+}
+
+/// `cbdash cache DIR` on a recorded history: nothing recorded says so; four builds whose
+/// `COPY . .` re-ran `npm ci` give the report and the reordering, in 80 columns and as JSON.
+#[test]
+fn the_cache_command_reports_a_projects_dockerfile_with_advice() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("web");
+    std::fs::create_dir(&project).expect("mkdir");
+    std::fs::write(
+        project.join("Dockerfile"),
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm run build\n",
+    )
+    .expect("Dockerfile");
+    std::fs::write(project.join("package.json"), "{}").expect("package.json");
+    std::fs::write(project.join("package-lock.json"), "{}").expect("lock");
+    let history = tmp.path().join("h.sqlite");
+    let run = |args: &[&str]| {
+        let out = Command::new(crate::common::cbdash_bin())
+            .arg("--history")
+            .arg(&history)
+            .arg("cache")
+            .arg(&project)
+            .args(args)
+            .output()
+            .expect("run cbdash");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = run(&[]);
+    assert!(out.starts_with("no docker build of project 'web'"), "{out}");
+
+    let steps = [
+        "WORKDIR /app",
+        "COPY . .",
+        "RUN npm ci",
+        "RUN npm run build",
+    ];
+    record_build(&history, 0, &steps, 0, 30_000);
+    for n in 1..=3 {
+        record_build(&history, n, &steps, 1, 20_000);
+    }
+    let out = run(&[]);
+    assert!(
+        out.lines().all(|l| l.chars().count() <= 80),
+        "wider than 80 columns:\n{out}"
+    );
+    assert!(
+        out.starts_with("web:1 · project web · last 4 docker builds"),
+        "{out}"
+    );
+    assert!(out.contains("RUN npm ci"), "{out}");
+    assert!(out.contains("[npm-after-copy-all]"), "{out}");
+    assert!(
+        out.contains(
+            "      COPY package.json package-lock.json ./\n      RUN npm ci\n      COPY . .\n"
+        ),
+        "{out}"
+    );
+
+    let doc: serde_json::Value =
+        serde_json::from_str(run(&["--json"]).trim()).expect("one JSON document");
+    assert_eq!(doc["project"], "web");
+    let d = &doc["dockerfiles"][0];
+    assert_eq!(d["image"], "web:1");
+    assert_eq!(d["builds"], 4);
+    let npm = &d["steps"][2];
+    assert_eq!(npm["instruction"], "RUN npm ci");
+    assert_eq!(npm["misses"], 4);
+    assert_eq!(npm["miss_cost_ms"], 30_000 + 3 * 20_000);
+    assert_eq!(d["hit_ratio"][1]["ratio"], 0.25);
+    let advice = d["advice"].as_array().expect("advice");
+    let npm_advice = advice
+        .iter()
+        .find(|a| a["rule"] == "npm-after-copy-all")
+        .expect("the npm advice");
+    assert_eq!(npm_advice["builds"], 4);
+    // The Dockerfile reordered: the history's pattern is no longer advised on.
+    std::fs::write(
+        project.join("Dockerfile"),
+        "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n",
+    )
+    .expect("Dockerfile");
+    assert!(!run(&[]).contains("[npm-after-copy-all]"));
+}

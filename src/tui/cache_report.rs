@@ -91,7 +91,9 @@ fn steps(o: &CacheOverview, width: usize, out: &mut Vec<String>) {
     let spark_w = o.builds as usize;
     let spark_col = spark_w.max("last runs".len());
     // `  ` instruction ` ` spark ` ` miss(5) ` ` cost(7)
-    let instr_w = width.saturating_sub(2 + 1 + spark_col + 1 + 5 + 1 + 7).max(12);
+    let instr_w = width
+        .saturating_sub(2 + 1 + spark_col + 1 + 5 + 1 + 7)
+        .max(12);
     out.push(format!(
         "{:<w$} {:<spark_col$} {:>5} {:>7}",
         "Steps",
@@ -126,12 +128,7 @@ fn advice(o: &CacheOverview, width: usize, out: &mut Vec<String>) {
     }
     out.push("Advice".to_owned());
     for a in &o.advice {
-        let head = format!(
-            "[{}] {} ({} lost)",
-            a.rule,
-            a.title,
-            fmt_ms(a.cost_ms)
-        );
+        let head = format!("[{}] {} ({} lost)", a.rule, a.title, fmt_ms(a.cost_ms));
         for (i, l) in wrap(&head, width.saturating_sub(4)).into_iter().enumerate() {
             out.push(format!("{}{l}", if i == 0 { "  " } else { "    " }));
         }
@@ -193,7 +190,12 @@ mod tests {
 
     #[test]
     fn sparklines_show_misses_by_duration_and_hits_as_dots() {
-        let p = |cached, ms| Some(StepPoint { cached, duration_ms: Some(ms) });
+        let p = |cached, ms| {
+            Some(StepPoint {
+                cached,
+                duration_ms: Some(ms),
+            })
+        };
         assert_eq!(
             sparkline(&[None, p(true, 5), p(false, 1000), p(false, 500), p(false, 0)]),
             " ·█▅▁"

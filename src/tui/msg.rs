@@ -148,7 +148,10 @@ pub enum Effect {
     LoadHistory(ProjectKey),
     /// Load the layer-cache report of a build's Dockerfiles from the history (`dir`: its
     /// local project's directory, where the Dockerfile is read for the advice).
-    LoadCacheReport { build: BuildId, dir: Option<PathBuf> },
+    LoadCacheReport {
+        build: BuildId,
+        dir: Option<PathBuf>,
+    },
     /// Put text on the clipboard (OSC 52).
     Clipboard(String),
     /// Write a file (a saved log) at `path` under cbdash's data directory (never into a

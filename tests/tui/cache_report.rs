@@ -12,8 +12,13 @@ use super::fixtures::{self, ID, keys, masked, replay, send};
 
 /// Five builds of a Node app whose `COPY . .` misses four times, re-running `npm ci`.
 fn overview() -> CacheOverview {
-    let steps = ["WORKDIR /app", "COPY . .", "RUN npm ci", "RUN npm run build"];
-    let builds = (0..5)
+    let steps = [
+        "WORKDIR /app",
+        "COPY . .",
+        "RUN npm ci",
+        "RUN npm run build",
+    ];
+    let builds = (0u8..5)
         .map(|n| {
             let first_miss = if n == 3 { 4 } else { usize::from(n > 0) };
             PastDockerBuild {
@@ -90,7 +95,10 @@ fn x_asks_for_the_report_and_shows_it_at_80x24_and_120x32() {
         },
     );
     insta::assert_snapshot!("cache_report_80x24", masked(&fixtures::render(&s, 80, 24)));
-    insta::assert_snapshot!("cache_report_120x32", masked(&fixtures::render(&s, 120, 32)));
+    insta::assert_snapshot!(
+        "cache_report_120x32",
+        masked(&fixtures::render(&s, 120, 32))
+    );
     // j scrolls to the advice; any other key closes.
     keys(&mut s, &km, "jjjjjjjjjjjj");
     assert_eq!(s.mode, Mode::CacheReport { scroll: 12 });
@@ -134,5 +142,8 @@ fn a_report_for_another_build_or_an_error_is_handled() {
         },
     );
     let screen = format!("{}", fixtures::render(&s, 80, 24).backend());
-    assert!(screen.contains("run history unavailable: locked"), "{screen}");
+    assert!(
+        screen.contains("run history unavailable: locked"),
+        "{screen}"
+    );
 }

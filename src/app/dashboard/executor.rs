@@ -173,11 +173,10 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
                 (_, None) => None,
             },
             Effect::Watch { project, on } => self.watch(project, on),
-            Effect::LoadCacheReport { build, dir } => Some(self.history.cache_report_in_background(
-                build,
-                dir,
-                self.msgs.clone(),
-            )),
+            Effect::LoadCacheReport { build, dir } => Some(
+                self.history
+                    .cache_report_in_background(build, dir, self.msgs.clone()),
+            ),
             Effect::LoadHistory(project) => match project.group {
                 Group::Local => {
                     let in_session = by_id.keys().cloned().collect();
