@@ -231,15 +231,15 @@ fn series(history: &DockerfileHistory) -> Vec<StepSeries> {
                 })
                 .collect();
             let present: Vec<&StepPoint> = runs.iter().flatten().collect();
-            let missed: Vec<&&StepPoint> = present.iter().filter(|p| !p.cached).collect();
+            let ran: Vec<&&StepPoint> = present.iter().filter(|p| !p.cached).collect();
             let seen_in = count(present.len());
-            let misses = count(missed.len());
+            let misses = count(ran.len());
             StepSeries {
                 position: step.position,
                 stage: step.stage.clone(),
                 platform: step.platform.clone(),
                 instruction: step.instruction.clone(),
-                miss_cost_ms: missed.iter().filter_map(|p| p.duration_ms).sum(),
+                miss_cost_ms: ran.iter().filter_map(|p| p.duration_ms).sum(),
                 miss_rate: if seen_in == 0 {
                     0.0
                 } else {

@@ -20,19 +20,18 @@ pub fn run(global: &GlobalArgs, args: &CacheArgs) -> Result<u8> {
         Some(p) => p.clone(),
         None => Store::default_path()?,
     };
-    let (project, backend) = match &args.project {
-        Some(name) => (name.clone(), None),
-        None => {
-            if !args.dir.is_dir() {
-                return Err(crate::app::UsageError(format!(
-                    "'{}' is not a directory; give the project directory (default: .)",
-                    args.dir.display()
-                ))
-                .into());
-            }
-            let config = load_settings(&args.dir)?;
-            (project_name(&args.dir, &config), Some("local"))
+    let (project, backend) = if let Some(name) = &args.project {
+        (name.clone(), None)
+    } else {
+        if !args.dir.is_dir() {
+            return Err(crate::app::UsageError(format!(
+                "'{}' is not a directory; give the project directory (default: .)",
+                args.dir.display()
+            ))
+            .into());
         }
+        let config = load_settings(&args.dir)?;
+        (project_name(&args.dir, &config), Some("local"))
     };
     let store = Store::open(&path)?;
     let dir = args.dir.is_dir().then_some(args.dir.as_path());

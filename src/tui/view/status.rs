@@ -83,13 +83,14 @@ fn hints(state: &State, ctx: &Ctx) -> Line<'static> {
             format!("retry the failed builds of batch {short} (RetryBuildBatch)? (y/n)")
         }
         Mode::Help { .. } => "j/k scroll · any other key closes help".to_owned(),
-        Mode::Messages { .. } => "j/k scroll · any other key closes".to_owned(),
+        Mode::Messages { .. } | Mode::CacheReport { .. } => {
+            "j/k scroll · any other key closes".to_owned()
+        }
         Mode::StartForm(_) => "tab next field · enter start (StartBuild) · esc cancel".to_owned(),
         Mode::RunForm(_) => "tab next field · space change · enter run · esc cancel".to_owned(),
         Mode::Builds { .. } => "j/k move · enter open · esc close".to_owned(),
         Mode::Diagnosis { .. } => "j/k next finding · any other key closes".to_owned(),
         Mode::Case { .. } => "j/k next failed case · any other key closes".to_owned(),
-        Mode::CacheReport { .. } => "j/k scroll · any other key closes".to_owned(),
         Mode::Normal => {
             let set: &[Action] =
                 if state.focus == Focus::Log && crate::tui::batch::graph_shown(state) {
