@@ -50,8 +50,8 @@ pub fn run(global: &GlobalArgs, args: &CacheArgs) -> Result<u8> {
     if overviews.is_empty() {
         writeln!(
             out,
-            "no docker build of project '{project}' in the history ({}): the report reads the \
-             builds `cbdash run` recorded; run one whose buildspec runs `docker build`",
+            "no docker build of project '{project}' in the history ({})\nthe report reads the \
+             builds cbdash recorded: run one whose buildspec runs `docker build`",
             path.display()
         )?;
         return Ok(0);
