@@ -201,7 +201,7 @@ fn only_the_guides_docker_build_gets_a_cache_report() {
 
 /// One recorded local build of project `web` whose docker build of `web:1` ran `steps`,
 /// missing from `first_miss` on (each miss taking `ms`).
-fn record_build(path: &Path, n: i64, steps: &[&str], first_miss: usize, ms: u64) {
+pub fn record_build(path: &Path, n: i64, steps: &[&str], first_miss: usize, ms: u64) {
     use cbdash::model::{BackendKind, BuildEvent, BuildId, CacheStep, FirstMiss, Status};
     let id = BuildId(format!("web:{n:08}-1111-2222-3333-444444444444"));
     let at = chrono::Utc::now() - chrono::Duration::minutes(60 - n);

@@ -2,7 +2,7 @@
 //!
 //! The built-in defaults are `config/default.toml`, embedded with `include_str!`. The user's
 //! file (`--config`, else `cbdash/config.toml` in the config directory) is merged over them
-//! table by table and key by key, so a file with only `[keys] quit = ["x"]` changes only that.
+//! table by table and key by key, so a file with only `[keys] quit = ["z"]` changes only that.
 //! Parsing is pure (`parse`); `load` is the one function here that reads a file.
 
 use std::collections::BTreeMap;
@@ -166,12 +166,12 @@ mod tests {
     #[test]
     fn user_file_overrides_per_key() {
         let cfg = UserConfig::parse(
-            "[keys]\nquit = [\"x\"]\n[options]\nmouse = true\n",
+            "[keys]\nquit = [\"z\"]\n[options]\nmouse = true\n",
             "u.toml",
         )
         .expect("parse");
         let km = Keymap::from_bindings(&cfg.keys).expect("keymap");
-        assert_eq!(km.action(Key::char('x')), Some(Action::Quit));
+        assert_eq!(km.action(Key::char('z')), Some(Action::Quit));
         assert_eq!(km.action(Key::char('q')), None);
         assert_eq!(km.action(Key::char('j')), Some(Action::Down));
         assert!(cfg.options.mouse && cfg.options.notify);

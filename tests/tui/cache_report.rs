@@ -147,3 +147,53 @@ fn a_report_for_another_build_or_an_error_is_handled() {
         "{screen}"
     );
 }
+
+/// On the real binary (tmux, 80x24): a project whose history holds four docker builds opens
+/// its newest (replayed), and `x` shows the report with its advice. Needs no Docker.
+#[test]
+fn x_in_the_dashboard_shows_the_report_from_the_history() {
+    use crate::common::cbdash_bin;
+    use crate::common::tmux::Tmux;
+    if !Tmux::available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let project = home.path().join("web");
+    std::fs::create_dir(&project).expect("mkdir");
+    std::fs::write(
+        project.join("buildspec.yml"),
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - docker build -t web:1 .\n",
+    )
+    .expect("buildspec");
+    let steps = [
+        "WORKDIR /app",
+        "COPY . .",
+        "RUN npm ci",
+        "RUN npm run build",
+    ];
+    let history = home.path().join("history.sqlite");
+    crate::cache::record_build(&history, 0, &steps, 0, 30_000);
+    for n in 1..=3 {
+        crate::cache::record_build(&history, n, &steps, 1, 20_000);
+    }
+    let tmux = Tmux::shell(
+        "cachereport",
+        &project,
+        &Tmux::isolated_vars(home.path(), "unix:///nonexistent.sock".to_owned()),
+    );
+    tmux.cmd(&["resize-window", "-t", "t", "-x", "80", "-y", "24"]);
+    tmux.keys(&[&cbdash_bin().to_string_lossy(), "Enter"]);
+    tmux.wait("the newest build replayed", |s| s.contains("✔ SUCCEEDED"));
+    tmux.keys(&["x"]);
+    let s = tmux.wait("the cache report", |s| s.contains("[npm-after-copy-all]"));
+    assert!(s.contains("Layer cache report"), "{s}");
+    assert!(
+        s.contains("web:1 · project web · last 4 docker builds"),
+        "{s}"
+    );
+    assert!(s.contains("RUN npm ci"), "{s}");
+    tmux.keys(&["q"]);
+    let s = tmux.wait("the overlay closed", |s| !s.contains("Layer cache report"));
+    assert!(s.contains("Projects"), "{s}");
+    tmux.keys(&["q"]);
+}

@@ -176,6 +176,7 @@ fn help_at_80x24_fits_and_no_key_list_runs_into_its_label() {
     find(&term, "errors in full");
     // Every action of the keymap is there (the last one too: nothing cut at the bottom).
     find(&term, "E ");
+    find(&term, "layer cache report");
     assert!(screen.contains("run form (options)"));
     keys(&mut s, &km, "x");
     assert_eq!(s.mode, Mode::Normal, "any other key closes help");
