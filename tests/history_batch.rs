@@ -188,7 +188,7 @@ fn a_version_4_database_is_migrated_with_its_runs_and_then_keeps_batches() {
     drop(conn);
 
     let store = Store::open(&path).expect("open and migrate");
-    assert_eq!(store.schema_version().expect("version"), 5);
+    assert!(store.schema_version().expect("version") >= 5);
     assert_eq!(
         store.schema_version().expect("version"),
         cbdash::history::CURRENT_VERSION

@@ -56,6 +56,8 @@ mod local_batch;
 mod local_watch;
 // cbdash run through the event pipeline: cache reports, history, pulls from a registry.
 mod local_pipeline;
+// Why each docker build's first miss missed, on the real daemon, both builders.
+mod local_explain;
 // The guide's own Docker buildspec end to end, in the CodeBuild-like image, with the registry.
 mod local_guide;
 // Failure diagnosis on real local builds that fail in known ways, and on healthy ones.

@@ -5,6 +5,8 @@
 //! - [`request`]: a project's `.cbdash.toml` with one run's overrides → a `BuildRequest`.
 //! - [`pipeline`]: the taps every event stream goes through (cache reports, diagnoses, the
 //!   history recorder), for the dashboard and headless runs alike.
+//! - [`explain`]: the inputs of the cache-miss explainer (the docker build's command line,
+//!   Dockerfile, the hashes of the files a missed `COPY` copies) and the history's last build.
 //! - [`output`] and [`headless`]: printing a build (plain or NDJSON), the signal handling and
 //!   exit codes of `run`, `resume` and `cloud watch`.
 //! - [`batch`]: local batches (`run --batch`, `resume BATCH_ID`); [`batch_files`]: the task
@@ -24,6 +26,7 @@ pub mod cloud_batch;
 pub mod cloud_reports;
 pub mod dashboard;
 pub mod exit;
+pub mod explain;
 pub mod headless;
 pub mod output;
 pub mod pipeline;

@@ -1,7 +1,8 @@
 //! The event pipeline every consumer of a build shares (`cbdash run`, `cbdash cloud watch`, the
 //! dashboard's executor): the layer-cache tap derives cache reports from the log, the diagnosis tap
 //! recognises known failures in it, and the history recorder stores every event and derives
-//! regressions when a build finishes.
+//! regressions when a build finishes. A finished cache report with a miss learns why it
+//! missed (`app::explain`) before it is recorded.
 //!
 //! History is best kept, never in the way: if the database cannot be opened or written, the
 //! build goes on and the consumer gets one warning notice.
@@ -9,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::explain::{LocalSource, explain_report};
 use crate::cache::{CacheTap, time_saved};
 use crate::diagnose::DiagnosisTap;
 use crate::history::{Recorder, Store};
@@ -23,6 +25,8 @@ pub struct Pipeline {
     recorder: Option<Recorder>,
     clock: Instant,
     pending_notice: Option<String>,
+    /// A local build's project on this machine: where the miss explainer reads the files.
+    source: Option<LocalSource>,
 }
 
 impl Pipeline {
@@ -59,6 +63,7 @@ impl Pipeline {
             diagnose,
             recorder: None,
             clock: Instant::now(),
+            source: None,
         }
     }
 
@@ -67,6 +72,14 @@ impl Pipeline {
     #[must_use]
     pub fn with_buildspec(mut self, text: Option<String>) -> Self {
         self.diagnose = self.diagnose.map(|d| d.with_buildspec(text));
+        self
+    }
+
+    /// The project directory and environment of the local builds this pipeline sees, so the
+    /// miss explainer can hash the files their docker builds copy.
+    #[must_use]
+    pub fn with_source(mut self, source: Option<LocalSource>) -> Self {
+        self.source = source;
         self
     }
 
@@ -84,6 +97,7 @@ impl Pipeline {
         };
         for mut ev in diagnosed {
             self.add_time_saved(&mut ev);
+            self.explain(&mut ev);
             let derived = self.record(&ev);
             if matches!(ev, BuildEvent::Finished { .. }) {
                 // Regressions belong to the build: say them before it ends.
@@ -112,6 +126,24 @@ impl Pipeline {
                 report.time_saved_ms = Some(saved.total_ms);
             }
             Err(e) => tracing::warn!("time saved unknown: {e}"),
+        }
+    }
+
+    /// A finished cache report learns why its first miss missed and what the misses cost,
+    /// and the history keeps its inputs for the next build of the same Dockerfile.
+    fn explain(&self, ev: &mut BuildEvent) {
+        let (Some(recorder), BuildEvent::Cache { build_id, report }) = (&self.recorder, ev) else {
+            return;
+        };
+        if report.finished {
+            let source = self.source.as_ref();
+            explain_report(
+                recorder.store(),
+                build_id.as_str(),
+                build_id.project(),
+                source,
+                report,
+            );
         }
     }
 

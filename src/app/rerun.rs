@@ -36,7 +36,10 @@ pub async fn run(global: &GlobalArgs, req: BuildRequest, json: bool) -> Result<u
     let mut watcher = ProjectWatcher::start(&root, &spec_path, &skip, DEBOUNCE)?;
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
-    let mut pipeline = Pipeline::new(global.history.as_deref());
+    let buildspec = std::fs::read_to_string(&spec_path).ok();
+    let mut pipeline = Pipeline::new(global.history.as_deref()).with_source(
+        crate::app::explain::LocalSource::of(&req, buildspec.as_deref()),
+    );
     let mut output = Output::new(json);
     let mut next = Next::Full;
     let last = loop {

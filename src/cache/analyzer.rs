@@ -11,7 +11,11 @@ use crate::model::{Builder, CacheReport, StepState};
 enum Vertex {
     /// A cacheable step, at this position in the report.
     Step(usize),
-    /// A `FROM` step or an internal vertex.
+    /// A `FROM` step: its resolution is `inputs.base_images[i]`.
+    From(usize),
+    /// `importing cache manifest from ...` (`--cache-from`): an error there is no build error.
+    CacheImport,
+    /// An internal vertex.
     Ignored,
     /// `exporting to image`.
     Export,
@@ -29,6 +33,8 @@ struct Current {
     legacy_stage: u32,
     /// Legacy: `Successfully built` seen, a `Successfully tagged` may follow.
     awaiting_tag: bool,
+    /// Legacy: the image a `FROM` step names, until its ` ---> <id>` line.
+    legacy_from: Option<String>,
 }
 
 /// Reads a build log line by line and reports the cache verdict of every `docker build` in it.
@@ -44,6 +50,8 @@ pub struct Analyzer {
     current: Option<Current>,
     /// An image named by the `Running command docker build -t ...` line, for the next build.
     pending_image: Option<String>,
+    /// The text of that command, for the miss explainer.
+    pending_command: Option<String>,
     now_ms: Option<u64>,
     /// Whether the running command is known not to build an image (`docker pull x || true`):
     /// then no report starts, whatever its output looks like.
@@ -92,6 +100,7 @@ impl Analyzer {
                     // A new command: the docker build of the last one (if any) is over.
                     self.end_build(None, out);
                     self.pending_image = None;
+                    self.pending_command = None;
                     self.no_build = lines::classify_command(cmd) == lines::Invocation::NoBuild;
                     self.command_line(cmd);
                 }
@@ -114,6 +123,7 @@ impl Analyzer {
         match lines::classify_command(text) {
             lines::Invocation::DockerBuild(cmd) => {
                 self.pending_image = cmd.tag.map(str::to_owned);
+                self.pending_command = Some(text.trim().to_owned());
                 self.no_build = false;
             }
             lines::Invocation::NoBuild => {}
@@ -139,7 +149,8 @@ impl Analyzer {
         if self.no_build {
             return;
         }
-        let tally = Tally::new(self.next_build, builder, self.pending_image.take());
+        let mut tally = Tally::new(self.next_build, builder, self.pending_image.take());
+        tally.report.inputs.command = self.pending_command.take();
         self.next_build += 1;
         self.current = Some(Current {
             tally,
@@ -147,6 +158,7 @@ impl Analyzer {
             legacy_step: None,
             legacy_stage: 0,
             awaiting_tag: false,
+            legacy_from: None,
         });
     }
 
@@ -168,6 +180,18 @@ impl Analyzer {
     }
 
     fn buildkit(&mut self, n: u32, rest: &str, out: &mut Vec<CacheReport>) {
+        if let Some(digest) = rest.strip_prefix("sha256:") {
+            // 20.10 prints each vertex's digest: a FROM's changes with the image it resolved.
+            if let Some(c) = self.current.as_mut()
+                && let Some(Vertex::From(i)) = c.vertices.get(&n)
+                && let Some(base) = c.tally.report.inputs.base_images.get_mut(*i)
+                && !base.contains('@')
+            {
+                base.push_str("@vertex-sha256:");
+                base.push_str(digest.trim());
+            }
+            return;
+        }
         let kind = lines::classify_buildkit(rest);
         if matches!(kind, BkLine::Other) {
             return;
@@ -194,7 +218,9 @@ impl Analyzer {
         match kind {
             BkLine::Step(h) if !c.vertices.contains_key(&n) => {
                 let v = if lines::is_from(h.instruction) {
-                    Vertex::Ignored
+                    let bases = &mut c.tally.report.inputs.base_images;
+                    bases.push(lines::from_image(h.instruction).to_owned());
+                    Vertex::From(bases.len() - 1)
                 } else {
                     let key = c.tally.stage_key(h.stage, h.platform);
                     Vertex::Step(c.tally.add_step(h.index, key, h.instruction))
@@ -206,6 +232,14 @@ impl Analyzer {
             }
             BkLine::Internal => {
                 c.vertices.entry(n).or_insert(Vertex::Ignored);
+            }
+            BkLine::CacheImport => {
+                c.vertices.insert(n, Vertex::CacheImport);
+            }
+            BkLine::Error(_) if matches!(c.vertices.get(&n), Some(Vertex::CacheImport)) => {
+                // BuildKit goes on without the cache: the build is not over.
+                c.tally.report.inputs.cache_import_failed = true;
+                c.tally.dirty = true;
             }
             BkLine::Cached => c.set_vertex(n, StepState::Cached, None),
             BkLine::Done(ms) => {
@@ -240,8 +274,10 @@ impl Analyzer {
             let now = self.now_ms;
             if let Some(c) = self.current.as_mut() {
                 c.close_legacy_step(now);
+                c.legacy_from = None;
                 let pos = if lines::is_from(h.instruction) {
                     c.legacy_stage = c.tally.new_stage(lines::from_stage_name(h.instruction));
+                    c.legacy_from = Some(lines::from_image(h.instruction).to_owned());
                     None
                 } else {
                     Some(c.tally.add_step(h.index, c.legacy_stage, h.instruction))
@@ -282,6 +318,20 @@ impl Current {
 
     /// ` ---> Using cache`, ` ---> Running in x`, ` ---> <id>` (the step's layer is done).
     fn legacy_arrow(&mut self, arrow: &str, now: Option<u64>) {
+        if let Some(from) = self.legacy_from.take() {
+            // ` ---> 508ba30a5eb6`: the image id the FROM resolved to.
+            let id = arrow.trim();
+            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                self.tally
+                    .report
+                    .inputs
+                    .base_images
+                    .push(format!("{from}@{id}"));
+            } else {
+                self.legacy_from = Some(from);
+            }
+            return;
+        }
         let Some((Some(pos), _)) = self.legacy_step else {
             return;
         };

@@ -26,6 +26,8 @@ pub(crate) enum BkLine<'a> {
     Canceled,
     /// `naming to <image> done`.
     NamingTo(&'a str),
+    /// `importing cache manifest from <ref>`: a `--cache-from` import.
+    CacheImport,
     /// Log output, `#N ...` interleave markers, `sha256:` lines, progress: nothing to do.
     Other,
 }
@@ -53,6 +55,7 @@ pub(crate) fn classify_buildkit(rest: &str) -> BkLine<'_> {
         }
         Some(b'[') => step_header_bracket(rest).map_or(BkLine::Internal, BkLine::Step),
         Some(b'e') if rest.starts_with("exporting to ") => BkLine::Export,
+        Some(b'i') if rest.starts_with("importing cache manifest from ") => BkLine::CacheImport,
         Some(b'n') if rest.starts_with("naming to ") => {
             // `naming to <name>[ <secs>s][ done]`: the name is the first word.
             let name = rest["naming to ".len()..]
@@ -129,6 +132,15 @@ pub(crate) fn is_from(instruction: &str) -> bool {
     instruction
         .get(..5)
         .is_some_and(|p| p.eq_ignore_ascii_case("FROM "))
+}
+
+/// The image a `FROM` step names: `FROM --platform=x img:1 AS b` → `img:1`.
+pub(crate) fn from_image(instruction: &str) -> &str {
+    instruction
+        .split_ascii_whitespace()
+        .skip(1)
+        .find(|w| !w.starts_with("--"))
+        .unwrap_or_default()
 }
 
 /// The stage name of a legacy `FROM image AS name`.

@@ -11,7 +11,12 @@
 //!   `Running command docker build -t x` agent line).
 //! - `analyzer`: which build is open, which vertex is which step, when a build ends.
 //! - `tally`: one build's report, recounted (hits, first miss, invalidation) on each change.
-//! - `saved`: time saved by cached steps, given the durations history remembers.
+//! - `saved`: time saved by cached steps and time lost by missed ones, given the durations
+//!   history remembers.
+//! - `explain`: why the first miss missed (`MissReason`), from this build's inputs against
+//!   the last build of the same Dockerfile and image; `invocation` reads the `docker build`
+//!   command line, `dockerfile` the Dockerfile's instructions and a `COPY`'s sources,
+//!   `dockerignore` Docker's `.dockerignore` patterns. The app layer reads the files.
 //! - `overview`: the per-Dockerfile report over its history (`cbdash cache`, the dashboard's
 //!   `x`): hit ratio over time, each step's runs and miss rate, the costliest misses, the
 //!   reasons seen; `advice` (rules in `advice.toml`): what to change, on evidence from at
@@ -22,6 +27,10 @@
 
 mod advice;
 mod analyzer;
+pub mod dockerfile;
+mod dockerignore;
+mod explain;
+pub mod invocation;
 mod lines;
 mod overview;
 mod saved;
@@ -37,7 +46,19 @@ pub use overview::{
     CacheOverview, DockerfileHistory, ExpensiveMiss, HitPoint, PastDockerBuild, PastStep,
     ReasonSeen, StepPoint, StepSeries,
 };
-pub use saved::{TimeSaved, time_saved};
+pub use dockerfile::copy_sources;
+pub use dockerignore::DockerIgnore;
+pub use explain::{BuildInputs, FileHashes, Files, MAX_FILES, Previous, explain};
+pub use saved::{TimeSaved, time_lost, time_saved};
+
+/// A Dockerfile's instructions as `KEYWORD args` lines (what `BuildInputs` keeps).
+#[must_use]
+pub fn dockerfile_text(text: &str) -> Vec<String> {
+    dockerfile::instructions(text)
+        .iter()
+        .map(dockerfile::Instruction::text)
+        .collect()
+}
 pub use tap::CacheTap;
 
 #[cfg(test)]

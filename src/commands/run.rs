@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 
+use crate::app::explain::LocalSource;
 use crate::app::request::{RunOverrides, build_request};
 use crate::app::{batch, dashboard, headless, pipeline::Pipeline, rerun};
 use crate::cli::{GlobalArgs, RunArgs};
@@ -39,7 +40,10 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
         .buildspec
         .as_deref()
         .and_then(|p| std::fs::read_to_string(p).ok());
-    let pipeline = Pipeline::new(global.history.as_deref()).with_buildspec(buildspec);
+    let source = LocalSource::of(&req, buildspec.as_deref());
+    let pipeline = Pipeline::new(global.history.as_deref())
+        .with_buildspec(buildspec)
+        .with_source(source);
     runtime.block_on(headless::run(req, pipeline, args.json))
 }
 

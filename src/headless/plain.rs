@@ -270,21 +270,29 @@ pub(crate) fn cache_line(report: &crate::model::CacheReport) -> String {
     let image = report.image.as_deref().unwrap_or("(untagged)");
     let miss = report.first_miss.as_ref().map_or_else(
         || "no miss".to_owned(),
-        |m| format!("first miss at step {}: {}", m.step, m.instruction),
+        |m| {
+            let why = m
+                .reason
+                .as_ref()
+                .map_or_else(String::new, |r| format!(" ({})", r.summary()));
+            format!("first miss at step {}: {}{why}", m.step, m.instruction)
+        },
     );
-    let saved = report
-        .time_saved_ms
-        .filter(|ms| *ms > 0)
-        .map_or_else(String::new, |ms| {
-            format!(
-                ", saved ~{:.1}s",
-                std::time::Duration::from_millis(ms).as_secs_f64()
-            )
-        });
+    let saved = approx_secs(", saved", report.time_saved_ms);
+    let lost = approx_secs(", lost", report.time_lost_ms);
     format!(
-        "docker build #{} {image}: {}/{} steps cached, {miss}{saved}",
+        "docker build #{} {image}: {}/{} steps cached, {miss}{saved}{lost}",
         report.number(),
         report.steps_cached,
         report.steps_total
     )
+}
+/// `, saved ~1.2s` for a positive duration, nothing otherwise.
+fn approx_secs(label: &str, ms: Option<u64>) -> String {
+    ms.filter(|ms| *ms > 0).map_or_else(String::new, |ms| {
+        format!(
+            "{label} ~{:.1}s",
+            std::time::Duration::from_millis(ms).as_secs_f64()
+        )
+    })
 }

@@ -15,7 +15,9 @@
 //! - `schema`: versioned migrations (`PRAGMA user_version`).
 //! - `store`: opening (WAL, busy timeout, interrupted runs), paths.
 //! - `writes` / `queries`: the SQL of runs; `batch_writes` / `batch_queries`: of batches;
-//!   `cache_queries`: one Dockerfile's docker builds, step by step (`cbdash cache`).
+//!   `cache_queries`: one Dockerfile's docker builds, step by step (`cbdash cache`);
+//!   `docker_inputs`: of the miss explainer (each docker build's inputs and reason, the
+//!   file hashes of its `COPY`/`ADD` steps).
 //! - `logs`: compressed logs, their pruning.
 //! - `regress`: the pure regression checks (phases and cache against the median of recent
 //!   runs; a report group against its previous run: tests newly failing, line coverage down).
@@ -26,6 +28,7 @@
 mod batch_queries;
 mod batch_writes;
 mod cache_queries;
+mod docker_inputs;
 mod error;
 mod liveness;
 mod logs;

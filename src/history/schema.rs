@@ -142,10 +142,33 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (build_id, report_group)
     );
     CREATE INDEX report_groups_by_group ON report_groups (report_group);",
+    // v7: the cache-miss explainer. Per docker build: the Dockerfile and image that identify
+    // it, its inputs (`cache::BuildInputs` as JSON: instructions, build args, FROM digests)
+    // and the reason for its first miss (`MissReason` as JSON); per `COPY`/`ADD` step that
+    // ran, the content hash of each file it copied (a JSON object path -> sha256, no contents).
+    "CREATE TABLE docker_inputs (
+        build_id TEXT NOT NULL REFERENCES runs (build_id) ON DELETE CASCADE,
+        docker_build INTEGER NOT NULL,
+        dockerfile TEXT NOT NULL,
+        image TEXT NOT NULL DEFAULT '',
+        inputs TEXT NOT NULL,
+        reason TEXT,
+        PRIMARY KEY (build_id, docker_build)
+    );
+    CREATE INDEX docker_inputs_by_identity ON docker_inputs (dockerfile, image);
+    CREATE TABLE copy_hashes (
+        build_id TEXT NOT NULL REFERENCES runs (build_id) ON DELETE CASCADE,
+        docker_build INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        instruction TEXT NOT NULL,
+        files TEXT NOT NULL,
+        PRIMARY KEY (build_id, docker_build, position)
+    );
+    CREATE INDEX copy_hashes_by_instruction ON copy_hashes (instruction);",
 ];
 
 /// The version this code writes.
-pub const CURRENT_VERSION: u32 = 6;
+pub const CURRENT_VERSION: u32 = 7;
 
 /// The version recorded in the database.
 pub(crate) fn version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -162,6 +162,42 @@ impl MissReason {
     }
 }
 
+impl MissReason {
+    /// One short line for people: `files changed: src/a.c, src/b.c (+3 more)`.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        const SHOWN: usize = 3;
+        match self.kind {
+            MissKind::FilesChanged => {
+                let shown: Vec<&str> = self.files.iter().take(SHOWN).map(String::as_str).collect();
+                let more = self.files.len().saturating_sub(SHOWN) + self.files_more as usize;
+                let more = if more > 0 {
+                    format!(" (+{more} more)")
+                } else {
+                    String::new()
+                };
+                format!("files changed: {}{more}", shown.join(", "))
+            }
+            MissKind::InstructionChanged => match &self.previous {
+                Some(p) => format!("instruction changed (was: {p})"),
+                None => "a new instruction".into(),
+            },
+            MissKind::BuildArgChanged | MissKind::EnvChanged => {
+                let what = self.detail.as_deref().unwrap_or("a variable");
+                match (&self.previous, &self.current) {
+                    (Some(p), Some(c)) => format!("{what} changed ({p} -> {c})"),
+                    _ => format!("{what} changed"),
+                }
+            }
+            MissKind::BaseImageChanged => "the base image changed".into(),
+            MissKind::CacheImportFailed => "the --cache-from import failed".into(),
+            MissKind::NoPreviousBuild => "no earlier build to compare with".into(),
+            MissKind::CachePruned => "cache pruned (same inputs as the last build)".into(),
+            MissKind::Unknown => "reason unknown".into(),
+        }
+    }
+}
+
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
 const fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -194,6 +230,34 @@ pub struct CacheReport {
     /// took when last cached (from the history; `None` when not known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_lost_ms: Option<u64>,
+    /// What the log showed of the build's inputs, for the miss explainer (not in NDJSON).
+    #[serde(default, skip_serializing_if = "LogInputs::is_empty")]
+    pub inputs: LogInputs,
+}
+
+/// What a build log shows of one docker build's inputs: the command that ran it, how each
+/// `FROM` resolved, whether a `--cache-from` import failed. The miss explainer compares them
+/// with the last build's (`cache::explain`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogInputs {
+    /// The command line of the `docker build` (as logged: secrets already masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Each `FROM` as resolved: `name@digest` (BuildKit: the vertex digest, which changes with
+    /// the image; legacy: the image id); a bare name when the log shows no digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_images: Vec<String>,
+    /// BuildKit printed an error importing a `--cache-from` cache.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cache_import_failed: bool,
+}
+
+impl LogInputs {
+    /// Whether nothing was seen.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.command.is_none() && self.base_images.is_empty() && !self.cache_import_failed
+    }
 }
 
 impl CacheReport {
@@ -219,6 +283,11 @@ impl CacheReport {
             error: None,
             time_saved_ms: None,
             time_lost_ms: None,
+            inputs: LogInputs {
+                command: None,
+                base_images: Vec::new(),
+                cache_import_failed: false,
+            },
         }
     }
 

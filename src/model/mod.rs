@@ -16,7 +16,7 @@ mod report;
 
 pub use batch::{BatchId, BatchKind, BatchMember, BatchNode, BatchResult, NodeStatus};
 pub use cache_report::{
-    Builder, CacheReport, CacheStep, FirstMiss, MissKind, MissReason, StepState,
+    Builder, CacheReport, CacheStep, FirstMiss, LogInputs, MissKind, MissReason, StepState,
 };
 pub use diagnosis::Diagnosis;
 pub use docker::DockerAccess;

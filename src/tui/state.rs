@@ -184,10 +184,13 @@ impl CacheSummary {
                 .unwrap_or_else(|| format!("docker build #{}", report.number())),
             steps: report.steps_total,
             cached: report.steps_cached,
-            first_miss: report
-                .first_miss
-                .as_ref()
-                .map(|m| format!("step {}: {}", m.step, m.instruction)),
+            first_miss: report.first_miss.as_ref().map(|m| {
+                let why = m
+                    .reason
+                    .as_ref()
+                    .map_or_else(String::new, |r| format!(" - {}", r.summary()));
+                format!("step {}: {}{why}", m.step, m.instruction)
+            }),
             saved_ms: report.time_saved_ms.unwrap_or(0),
         }
     }

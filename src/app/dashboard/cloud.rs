@@ -452,6 +452,7 @@ mod tests {
             started: started.clone(),
             cancel: CancellationToken::new(),
             buildspec: None,
+            source: None,
         };
         let id = BuildId("api:1".into());
         assert!(pool.follow(api("prod"), id.clone(), ctx()).is_some());

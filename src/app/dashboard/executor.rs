@@ -199,6 +199,7 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
             started: started.clone(),
             cancel: self.shutdown.child_token(),
             buildspec: None,
+            source: None,
         }
     }
 
@@ -317,16 +318,18 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
     ) -> Forward {
         let token = CancellationToken::new();
         self.cancels.insert(project.clone(), token.clone());
+        // The diagnosis of a YAML_FILE_ERROR shows the validator's line and hint.
+        let buildspec = req
+            .buildspec
+            .as_deref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
         Forward {
             msgs: self.msgs.clone(),
             history: self.history.path(),
             started,
             cancel: token,
-            // The diagnosis of a YAML_FILE_ERROR shows the validator's line and hint.
-            buildspec: req
-                .buildspec
-                .as_deref()
-                .and_then(|p| std::fs::read_to_string(p).ok()),
+            source: crate::app::explain::LocalSource::of(req, buildspec.as_deref()),
+            buildspec,
         }
     }
 
@@ -396,14 +399,17 @@ pub(super) struct Forward {
     pub cancel: CancellationToken,
     /// The buildspec's text, when known, for the diagnosis rules that quote it.
     pub buildspec: Option<String>,
+    /// A local build's project, where the cache-miss explainer reads the files.
+    pub source: Option<crate::app::explain::LocalSource>,
 }
 
 impl Forward {
     /// Drains a build's events through the pipeline (cache reports, history) into the TUI,
     /// reporting its id and project when it starts.
     pub async fn forward(&self, mut rx: mpsc::Receiver<BuildEvent>, project: ProjectKey) {
-        let mut pipeline =
-            Pipeline::new(self.history.as_deref()).with_buildspec(self.buildspec.clone());
+        let mut pipeline = Pipeline::new(self.history.as_deref())
+            .with_buildspec(self.buildspec.clone())
+            .with_source(self.source.clone());
         while let Some(backend_event) = rx.recv().await {
             if let BuildEvent::Started { build_id, .. } = &backend_event {
                 self.started
@@ -456,6 +462,7 @@ mod tests {
             started,
             cancel: CancellationToken::new(),
             buildspec: None,
+            source: None,
         };
         let dev = ProjectKey {
             name: "api".into(),
