@@ -173,11 +173,11 @@ fn copy_hashes(
             first.get_or_insert(FirstFiles::NotACopy);
             continue;
         };
-        let hashed = match (ctx, &ignore) {
+        let read = match (ctx, &ignore) {
             (Some(c), Some(ig)) => hash_sources(&c.dir, &sources, ig).ok(),
             _ => None,
         };
-        let Some(hashes) = hashed else {
+        let Some(hashes) = read else {
             first.get_or_insert(FirstFiles::Unknown);
             continue;
         };
@@ -331,10 +331,12 @@ fn hash_file(path: &Path, symlink: bool) -> std::io::Result<String> {
             h.update(&buf[..n]);
         }
     }
-    Ok(h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>())
+    let mut hex = String::with_capacity(64);
+    for b in &h.finalize() {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+    }
+    Ok(hex)
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ pub fn copy_sources(step: &str) -> Option<Vec<String>> {
     )
 }
 
-/// `./src/` → `src`, `/a` → `a`, `.` → `` (the whole context).
+/// `./src/` → `src`, `/a` → `a`, `.` → the empty path (the whole context).
 fn clean_source(w: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for p in w.split('/') {
