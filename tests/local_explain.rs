@@ -150,8 +150,14 @@ fn every_reason(buildkit: bool) {
         (&why["previous"], &why["current"]),
         (&"1".into(), &"2".into())
     );
-    // `RUN echo "v=$V"` came from the cache in the runs before: running it now was lost time.
-    assert!(report["time_lost_ms"].is_u64(), "{report}");
+    // The legacy builder prints `RUN echo "v=$V"` as written, which came from the cache in
+    // the runs before: running it now was lost time. BuildKit prints it with the value
+    // substituted (`v=2`), a text never cached before, so its loss is not known.
+    if buildkit {
+        assert!(report.get("time_lost_ms").is_none(), "{report}");
+    } else {
+        assert!(report["time_lost_ms"].is_u64(), "{report}");
+    }
 
     // The same inputs again, after the cache is dropped.
     if buildkit {

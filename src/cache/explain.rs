@@ -87,28 +87,40 @@ pub fn explain(
         .steps
         .iter()
         .find(|s| s.stage == step.stage && s.index == step.index);
-    match prev_step {
-        Some(p) if same_text(&p.instruction, &step.instruction) => {}
-        other => {
-            return Some(MissReason {
-                previous: other.map(|p| p.instruction.clone()),
-                current: Some(step.instruction.clone()),
-                detail: other
-                    .is_none()
-                    .then(|| "a step the last build did not have".into()),
-                ..MissReason::bare(MissKind::InstructionChanged)
-            });
-        }
+    let text_changed = prev_step.is_none_or(|p| !same_text(&p.instruction, &step.instruction));
+    let instruction_changed = || {
+        Some(MissReason {
+            previous: prev_step.map(|p| p.instruction.clone()),
+            current: Some(step.instruction.clone()),
+            detail: prev_step
+                .is_none()
+                .then(|| "a step the last build did not have".into()),
+            ..MissReason::bare(MissKind::InstructionChanged)
+        })
+    };
+    // BuildKit prints a step with its build arguments substituted: a text that changed in an
+    // unchanged Dockerfile changed through a variable, which the checks below name.
+    let same_dockerfile =
+        !inputs.instructions.is_empty() && inputs.instructions == prev.inputs.instructions;
+    if text_changed && !(same_dockerfile && prev_step.is_some()) {
+        return instruction_changed();
     }
     match files_changed(files) {
         Ok(Some(reason)) => return Some(reason),
         Ok(None) => {}
         Err(what) => unsure.push(what),
     }
-    match vars_changed(step, inputs, prev.inputs) {
+    let texts = (
+        step.instruction.as_str(),
+        prev_step.map_or(step.instruction.as_str(), |p| p.instruction.as_str()),
+    );
+    match vars_changed(texts, inputs, prev.inputs) {
         Ok(Some(reason)) => return Some(reason),
         Ok(None) => {}
         Err(what) => unsure.push(what),
+    }
+    if text_changed {
+        return instruction_changed();
     }
     // A cached step before it in its stage proves the stage's base was the same.
     let base_proven = report.steps[..pos]
@@ -216,14 +228,11 @@ fn files_changed(files: Files<'_>) -> Result<Option<MissReason>, &'static str> {
 /// The `ARG`s and `ENV`s in the step's stage before it, then the `--build-arg`s those `ARG`s
 /// declare.
 fn vars_changed(
-    step: &CacheStep,
+    (step, prev_step): (&str, &str),
     now: &BuildInputs,
     before: &BuildInputs,
 ) -> Result<Option<MissReason>, &'static str> {
-    let (Some(cur), Some(prev)) = (
-        vars_before(&now.instructions, &step.instruction),
-        vars_before(&before.instructions, &step.instruction),
-    ) else {
+    let (Some(cur), Some(prev)) = (vars_before(now, step), vars_before(before, prev_step)) else {
         return Err("the Dockerfile's ARG and ENV lines");
     };
     for (key, value) in &cur {
@@ -289,12 +298,16 @@ fn vars_changed(
 
 /// `(keyword, name) → value` of the `ARG`/`ENV` lines between the step's `FROM` and the step;
 /// `None` when the Dockerfile is unknown or the step is not found in it.
-fn vars_before(instructions: &[String], step: &str) -> Option<BTreeMap<(String, String), String>> {
-    let parsed: Vec<Instruction> = instructions
+fn vars_before(inputs: &BuildInputs, step: &str) -> Option<BTreeMap<(String, String), String>> {
+    let parsed: Vec<Instruction> = inputs
+        .instructions
         .iter()
         .filter_map(|t| dockerfile::instructions(t).into_iter().next())
         .collect();
-    let at = parsed.iter().position(|i| same_text(&i.text(), step))?;
+    let at = parsed.iter().position(|i| {
+        let text = i.text();
+        same_text(&text, step) || same_text(&substitute(&text, &inputs.build_args), step)
+    })?;
     let from = parsed[..at]
         .iter()
         .rposition(|i| i.keyword == "FROM")
@@ -306,6 +319,18 @@ fn vars_before(instructions: &[String], step: &str) -> Option<BTreeMap<(String, 
         }
     }
     Some(vars)
+}
+
+/// `RUN echo $V ${V}` with the build arguments' values, as BuildKit prints a step.
+fn substitute(text: &str, args: &BTreeMap<String, ArgValue>) -> String {
+    let mut out = text.to_owned();
+    for (name, v) in args {
+        let value = v.value.as_deref().unwrap_or(&v.raw);
+        out = out
+            .replace(&format!("${{{name}}}"), value)
+            .replace(&format!("${name}"), value);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -307,3 +307,24 @@ fn unknown_says_what_was_not_known() {
         Some("not known: the files copied last time")
     );
 }
+
+#[test]
+fn buildkit_prints_build_args_substituted_in_the_step() {
+    let lines = ["FROM busybox", "ARG V", "RUN echo $V"];
+    let old = inputs(&lines, &[("V", "1")]);
+    let now = inputs(&lines, &[("V", "2")]);
+    let prev = report(vec![step(2, "RUN echo 1", StepState::Built)]);
+    let cur = report(vec![step(2, "RUN echo 2", StepState::Built)]);
+    let got = explain(
+        &cur,
+        &now,
+        Some(Previous {
+            report: &prev,
+            inputs: &old,
+        }),
+        Files::NotACopy,
+    )
+    .expect("a reason");
+    assert_eq!(got.kind, MissKind::BuildArgChanged, "{got:?}");
+    assert_eq!(got.detail.as_deref(), Some("--build-arg V"));
+}
