@@ -58,6 +58,8 @@ mod local_watch;
 mod local_pipeline;
 // Why each docker build's first miss missed, on the real daemon, both builders.
 mod local_explain;
+// What hashing a missed COPY's files costs against the docker build (ignored: a benchmark).
+mod explain_bench;
 // The guide's own Docker buildspec end to end, in the CodeBuild-like image, with the registry.
 mod local_guide;
 // Failure diagnosis on real local builds that fail in known ways, and on healthy ones.
