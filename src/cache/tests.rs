@@ -401,3 +401,35 @@ proptest::proptest! {
         }
     }
 }
+
+/// A failed `--cache-from` import is no build error: BuildKit goes on, so the report does too
+/// (one report, not two), and it says the import failed; the FROM's vertex digest is kept.
+#[test]
+fn a_failed_cache_import_is_noted_and_the_build_goes_on() {
+    let mut a = Analyzer::new();
+    let mut finished = Vec::new();
+    for line in [
+        "#1 [internal] load build definition from Dockerfile",
+        "#1 DONE 0.0s",
+        "#6 importing cache manifest from 127.0.0.1:59515/missing:cache",
+        "#6 ERROR: 127.0.0.1:59515/missing:cache: not found",
+        "#4 [1/2] FROM docker.io/cbdash-test/base:2",
+        "#4 sha256:e8b9ba70",
+        "#5 [2/2] RUN echo hi",
+        "#5 DONE 0.1s",
+        "#7 exporting to image",
+        "#7 DONE 0.1s",
+    ] {
+        finished.extend(a.feed(line).into_iter().filter(|r| r.finished));
+    }
+    finished.extend(a.finish());
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    let r = &finished[0];
+    assert_eq!(r.error, None);
+    assert_eq!(r.steps_total, 1);
+    assert!(r.inputs.cache_import_failed);
+    assert_eq!(
+        r.inputs.base_images,
+        ["docker.io/cbdash-test/base:2@vertex-sha256:e8b9ba70"]
+    );
+}
