@@ -11,6 +11,7 @@ fn step(index: u32, instruction: &str, state: StepState) -> CacheStep {
         cached: state == StepState::Cached,
         state,
         duration_ms: Some(100),
+        platform: None,
         invalidated_by: None,
     }
 }

@@ -42,13 +42,13 @@ pub use advice::{
     ReorderRule, instructions, printed_steps,
 };
 pub use analyzer::Analyzer;
+pub use dockerfile::copy_sources;
+pub use dockerignore::DockerIgnore;
+pub use explain::{BuildInputs, FileHashes, Files, MAX_FILES, Previous, explain};
 pub use overview::{
     CacheOverview, DockerfileHistory, ExpensiveMiss, HitPoint, PastDockerBuild, PastStep,
     ReasonSeen, StepPoint, StepSeries,
 };
-pub use dockerfile::copy_sources;
-pub use dockerignore::DockerIgnore;
-pub use explain::{BuildInputs, FileHashes, Files, MAX_FILES, Previous, explain};
 pub use saved::{TimeSaved, time_lost, time_saved};
 
 /// A Dockerfile's instructions as `KEYWORD args` lines (what `BuildInputs` keeps).

@@ -58,8 +58,8 @@ pub use writes::{NewRun, PhaseEnd};
 #[cfg(test)]
 mod batch_tests;
 #[cfg(test)]
-mod report_tests;
-#[cfg(test)]
 mod cache_tests;
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;
