@@ -123,6 +123,11 @@ pub struct RunArgs {
     /// after `keep_idle` unused, 30 min by default).
     #[arg(long)]
     pub keep: bool,
+    /// Pause after the first failing command, before its phase ends (a breakpoint on
+    /// failure): `cbdash shell BUILD_ID` looks around in the build's state, `codebuild-resume`
+    /// in the container goes on (the phase fails, `POST_BUILD` runs as usual).
+    #[arg(long, conflicts_with = "batch")]
+    pub debug: bool,
     /// Run again whenever a project file changes: from the failed phase if the last run
     /// failed, else the whole build. Ctrl-C stops.
     #[arg(long)]
@@ -414,6 +419,11 @@ pub struct CloudStartArgs {
     /// Privileged mode override.
     #[arg(long)]
     pub privileged: bool,
+    /// Enable a Session Manager debug session (StartBuild's `debugSessionEnabled`): the
+    /// build pauses at `codebuild-breakpoint`, and `--watch` (or the dashboard) shows the
+    /// `aws ssm start-session` command that joins it.
+    #[arg(long, conflicts_with = "batch")]
+    pub debug_session: bool,
     /// Start a batch build (StartBuildBatch: the project's `batch:` section) instead of a
     /// build; --watch follows the batch and every build in it.
     #[arg(long)]

@@ -29,12 +29,14 @@ mod cloud_batch_follow;
 mod cloud_batch_world;
 mod cloud_bench;
 mod cloud_cli;
+mod cloud_debug;
 mod cloud_fake;
 mod cloud_moto;
 mod cloud_reports;
 mod cloud_reproduce;
 mod cloud_scripted;
 // The local engine against the real Docker daemon (and moto for secrets).
+mod local_breakpoint;
 mod local_dind;
 mod local_fidelity;
 mod local_harness;

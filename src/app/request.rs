@@ -137,6 +137,7 @@ pub fn build_request(dir: &Path, over: &RunOverrides) -> Result<BuildRequest, Us
         env,
         secrets,
         privileged: over.privileged.or(config.privileged).unwrap_or(false),
+        debug_session: false,
         source_version: None,
         batch: None,
         local: LocalOptions {
@@ -160,6 +161,7 @@ pub fn build_request(dir: &Path, over: &RunOverrides) -> Result<BuildRequest, Us
                 layer_cache: !over.no_layer_cache,
                 ..DindOptions::default()
             },
+            debug: false,
         },
     })
 }

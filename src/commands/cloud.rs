@@ -148,6 +148,7 @@ async fn start(clients: &CloudClients, s: CloudStartArgs, history: Option<&Path>
         image: s.image,
         env,
         privileged: s.privileged,
+        debug_session: s.debug_session,
         source_version: s.source_version,
         ..BuildRequest::default()
     };

@@ -13,6 +13,7 @@ use crate::engine::Keep;
 /// Runs the command; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8> {
     let mut req = build_request(&args.dir, &overrides(args))?;
+    req.local.debug = args.debug;
     if args.keep || args.watch {
         req.local.keep_idle = UserConfig::load(global.config.as_deref())?
             .options

@@ -38,6 +38,9 @@ pub struct BuildRequest {
     pub secrets: Vec<(String, String)>,
     /// Privileged mode (Docker-in-Docker).
     pub privileged: bool,
+    /// A cloud build's `debugSessionEnabled` (`cloud start --debug-session`): a
+    /// `codebuild-breakpoint` pauses it and its Session Manager target can be joined.
+    pub debug_session: bool,
     /// Cloud: source version override.
     pub source_version: Option<String>,
     /// Local execution options.
@@ -107,6 +110,9 @@ pub struct LocalOptions {
     pub project_env: Vec<(String, String)>,
     /// Docker inside a privileged build (see `local::dind`).
     pub dind: DindOptions,
+    /// `--debug`: pause after the first failing command, before its phase ends (see
+    /// `local::breakpoint`).
+    pub debug: bool,
 }
 
 /// Docker inside a privileged local build.
@@ -146,6 +152,7 @@ impl Default for LocalOptions {
             tmpfs: Vec::new(),
             project_env: Vec::new(),
             dind: DindOptions::default(),
+            debug: false,
         }
     }
 }

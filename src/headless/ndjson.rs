@@ -3,7 +3,8 @@
 //!
 //! Types: `build_started`, `phase_started`, `log` (one per line), `phase_finished`,
 //! `artifacts`, `report`, `notice`, `cache_report`, `cache_key`, `regression`, `diagnosis`,
-//! `build_finished`; for batches `batch_started`, `batch_build` and `batch_finished`, and a
+//! `breakpoint` and `resumed` (a local build paused and going on), `debug_session` (a cloud
+//! build's Session Manager target), `build_finished`; for batches `batch_started`, `batch_build` and `batch_finished`, and a
 //! child's `build_started` carries `batch_id` and `identifier`.
 
 use serde_json::{Value, json};
@@ -88,6 +89,9 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             key,
             lookup,
         } => vec![cache_key(build_id, key, lookup)],
+        BuildEvent::Breakpoint { .. }
+        | BuildEvent::Resumed { .. }
+        | BuildEvent::DebugSession { .. } => vec![debug_object(ev)],
         BuildEvent::Finished {
             build_id,
             status,
@@ -98,6 +102,32 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
             "type": "build_finished", "build_id": build_id, "status": status,
             "duration_ms": duration_ms, "at": at, "exported_variables": exported_variables,
         })],
+    }
+}
+
+/// `breakpoint`, `resumed` and `debug_session`.
+fn debug_object(ev: &BuildEvent) -> Value {
+    match ev {
+        BuildEvent::Breakpoint {
+            build_id,
+            phase,
+            command,
+            container,
+            attach,
+            on_failure,
+        } => json!({
+            "type": "breakpoint", "build_id": build_id, "phase": phase, "command": command,
+            "container": container, "attach": attach, "on_failure": on_failure,
+        }),
+        BuildEvent::Resumed { build_id } => json!({ "type": "resumed", "build_id": build_id }),
+        BuildEvent::DebugSession {
+            build_id,
+            target,
+            command,
+        } => json!({
+            "type": "debug_session", "build_id": build_id, "target": target, "command": command,
+        }),
+        _ => Value::Null,
     }
 }
 
@@ -369,5 +399,38 @@ mod tests {
         assert_eq!(v["phase"], "UPLOAD_ARTIFACTS");
         assert_eq!(v["rule"], "artifacts-no-match");
         assert_eq!(v["build_id"], "p:1");
+    }
+
+    #[test]
+    fn a_breakpoint_says_where_and_how_to_attach_and_resumed_follows() {
+        let ev = BuildEvent::Breakpoint {
+            build_id: BuildId("p:1".into()),
+            phase: PhaseKind::Build,
+            command: "codebuild-breakpoint".into(),
+            container: "cbdash-p-1".into(),
+            attach: "cbdash shell p:1".into(),
+            on_failure: false,
+        };
+        let v: Value = serde_json::from_str(render(&ev).trim()).expect("json");
+        assert_eq!(
+            v,
+            json!({"type": "breakpoint", "build_id": "p:1", "phase": "BUILD",
+                "command": "codebuild-breakpoint", "container": "cbdash-p-1",
+                "attach": "cbdash shell p:1", "on_failure": false})
+        );
+        let v = objects(&BuildEvent::Resumed {
+            build_id: BuildId("p:1".into()),
+        });
+        assert_eq!(v, [json!({"type": "resumed", "build_id": "p:1"})]);
+        let v = objects(&BuildEvent::DebugSession {
+            build_id: BuildId("p:1".into()),
+            target: "codebuild:1".into(),
+            command: "aws ssm start-session --target codebuild:1".into(),
+        });
+        assert_eq!(v[0]["type"], "debug_session");
+        assert_eq!(
+            v[0]["command"],
+            "aws ssm start-session --target codebuild:1"
+        );
     }
 }

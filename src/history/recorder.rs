@@ -154,7 +154,10 @@ impl Recorder {
             BuildEvent::Artifacts { .. }
             | BuildEvent::Notice { .. }
             | BuildEvent::CacheKey { .. }
-            | BuildEvent::Diagnosis { .. } => {}
+            | BuildEvent::Diagnosis { .. }
+            | BuildEvent::Breakpoint { .. }
+            | BuildEvent::Resumed { .. }
+            | BuildEvent::DebugSession { .. } => {}
             BuildEvent::BatchStarted { .. }
             | BuildEvent::BatchBuild { .. }
             | BuildEvent::BatchFinished { .. } => self.record_batch(event)?,

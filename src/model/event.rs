@@ -254,6 +254,29 @@ pub enum BuildEvent {
         key: String,
         lookup: CacheLookup,
     },
+    /// A local build paused at a breakpoint (`codebuild-breakpoint` in a command, or the
+    /// first failing command under `cbdash run --debug`) and waits for `codebuild-resume`;
+    /// its timeout keeps running. `attach` is the command that opens a shell there.
+    Breakpoint {
+        build_id: BuildId,
+        phase: PhaseKind,
+        /// The buildspec command that paused (under `--debug`, the one that failed).
+        command: String,
+        /// The container's name.
+        container: String,
+        attach: String,
+        /// Paused by `--debug` after a failure rather than by `codebuild-breakpoint`.
+        on_failure: bool,
+    },
+    /// A paused build goes on (`codebuild-resume` ran).
+    Resumed { build_id: BuildId },
+    /// A cloud build's Session Manager debug session can be joined (`debugSession.
+    /// sessionTarget` appeared): `command` is the exact command line that joins it.
+    DebugSession {
+        build_id: BuildId,
+        target: String,
+        command: String,
+    },
     /// The build ended.
     Finished {
         build_id: BuildId,
@@ -281,7 +304,10 @@ impl BuildEvent {
             | Self::Cache { build_id, .. }
             | Self::CacheKey { build_id, .. }
             | Self::Regression { build_id, .. }
-            | Self::Diagnosis { build_id, .. } => Some(build_id),
+            | Self::Diagnosis { build_id, .. }
+            | Self::Breakpoint { build_id, .. }
+            | Self::Resumed { build_id }
+            | Self::DebugSession { build_id, .. } => Some(build_id),
             Self::Notice { build_id, .. } => build_id.as_ref(),
             Self::BatchStarted { .. } | Self::BatchBuild { .. } | Self::BatchFinished { .. } => {
                 None

@@ -322,8 +322,12 @@ fn cache_report(state: &mut State) -> Vec<Effect> {
     vec![Effect::LoadCacheReport { build, dir }]
 }
 
-/// `e`: a shell in the open build's container, or why there is none.
+/// `e`: a shell in the open build's container (a paused build's too), the debug session of a
+/// cloud build that has one, or why there is none.
 fn shell(state: &mut State) -> Vec<Effect> {
+    if let Some(command) = super::debug::session_command(state) {
+        return vec![Effect::JoinDebugSession(command)];
+    }
     if let Some(id) = state.open_build.clone() {
         return vec![Effect::OpenShell(id)];
     }

@@ -248,7 +248,7 @@ impl Action {
             Self::Rerun => "run / resume failed",
             Self::RerunAll => "run form (options)",
             Self::Stop => "stop build",
-            Self::Shell => "shell in container",
+            Self::Shell => "shell / debug session",
             Self::Watch => "re-run on file change",
             Self::Reproduce => "cloud build, locally",
             Self::Search => "search log",

@@ -42,7 +42,8 @@ pub fn layout(state: &State, area: Rect) -> Areas {
     .areas(main);
     let (timeline_h, cache_h) = state.build().map_or((3, 0), |b| {
         let inner_w = right.width.saturating_sub(2);
-        let notice = u16::try_from(notice_lines(b, inner_w).len()).unwrap_or(0);
+        let notice = u16::try_from(notice_lines(b, inner_w).len()).unwrap_or(0)
+            + super::debug::rows(b.debug.as_ref(), inner_w);
         let caches = u16::try_from(b.caches.len()).unwrap_or(4).min(4) * cache_rows(inner_w);
         (
             timeline_rows(b).max(1) + notice + 2,

@@ -27,6 +27,7 @@ pub mod actions;
 pub mod batch;
 pub mod batch_actions;
 pub mod cache_report;
+pub mod debug;
 pub mod event_loop;
 pub mod files;
 pub mod fit;

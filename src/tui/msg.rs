@@ -142,6 +142,9 @@ pub enum Effect {
     },
     /// Open a shell in the build's container.
     OpenShell(BuildId),
+    /// Join a cloud build's debug session: run this `aws ssm start-session` command line
+    /// with the terminal (when the Session Manager plugin is installed).
+    JoinDebugSession(String),
     /// Start (`on`) or stop watching a local project's files for changes.
     Watch { project: ProjectKey, on: bool },
     /// Load a project's history (past builds, phase medians).
@@ -182,6 +185,7 @@ impl Effect {
                 | Self::FollowBuild { .. }
                 | Self::Reproduce { .. }
                 | Self::OpenShell(_)
+                | Self::JoinDebugSession(_)
                 | Self::Watch { .. }
                 | Self::LoadHistory(_)
                 | Self::LoadCacheReport { .. }

@@ -223,6 +223,8 @@ pub struct Build {
     pub diagnoses: Vec<Diagnosis>,
     /// Its test and coverage reports, one per report group (the Reports panel).
     pub reports: Vec<TestReport>,
+    /// Paused at a breakpoint, or a cloud debug session to join (`e` steps in).
+    pub debug: Option<super::debug::DebugStop>,
 }
 
 impl Build {

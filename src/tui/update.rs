@@ -249,6 +249,12 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             super::reports::on_report(state, &build_id, report);
             Vec::new()
         }
+        ev @ (BuildEvent::Breakpoint { .. }
+        | BuildEvent::Resumed { .. }
+        | BuildEvent::DebugSession { .. }) => {
+            super::debug::on_event(state, ev);
+            Vec::new()
+        }
         ev @ (BuildEvent::BatchStarted { .. }
         | BuildEvent::BatchBuild { .. }
         | BuildEvent::BatchFinished { .. }) => {
@@ -413,6 +419,7 @@ fn on_started(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> V
             notice: None,
             diagnoses: Vec::new(),
             reports: Vec::new(),
+            debug: None,
         },
     );
     // Follow a new build of the selected project (or when nothing is open).
@@ -481,6 +488,7 @@ fn on_finished(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     b.status = status;
     b.duration_ms = Some(duration_ms);
     b.ended = Some(at);
+    b.debug = None;
     // What still runs (COMPLETED, or a phase a stop cut short) ends now: its time stops.
     for p in &mut b.phases {
         if p.status == Status::InProgress {

@@ -9,6 +9,7 @@ mod bench;
 mod cache_report;
 mod chrome;
 mod cloud;
+mod debug;
 mod events;
 mod fixtures;
 mod identity;

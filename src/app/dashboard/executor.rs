@@ -172,6 +172,11 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
                 )),
                 (_, None) => None,
             },
+            Effect::JoinDebugSession(command) => Some(super::debug::join(
+                command,
+                self.kept.suspend.clone(),
+                self.msgs.clone(),
+            )),
             Effect::Watch { project, on } => self.watch(project, on),
             Effect::LoadCacheReport { build, dir } => Some(
                 self.history

@@ -160,9 +160,13 @@ pub(super) fn shell<L: KeptBuilds>(
         if asked.await.is_err() || ready_rx.await.is_err() {
             return;
         }
-        let phase = session
-            .phase
-            .map_or_else(String::new, |p| format!(" at the start of {p}"));
+        let phase = if session.at_breakpoint {
+            " at its breakpoint (`codebuild-resume` lets the build go on)".to_owned()
+        } else {
+            session
+                .phase
+                .map_or_else(String::new, |p| format!(" at the start of {p}"))
+        };
         println!("cbdash: a shell in {build}{phase}; `exit` returns to the dashboard\r");
         let result = crate::app::attach::attach(session).await;
         let _ = done.send(());

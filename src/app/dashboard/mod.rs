@@ -9,11 +9,13 @@
 //! - [`executor`]: runs effects; local builds, and the event forwarding shared by all.
 //! - [`cloud`]: one client set per `[[cloud]]` group; start, retry, follow, stop, list.
 //! - [`history`]: past builds and phase medians (run history, or CodeBuild's build list).
+//! - [`debug`]: `e` on a cloud build with a debug session: `aws ssm start-session`, the TUI suspended.
 //! - [`kept`]: kept local builds: resume in place, a shell (the TUI suspended), watching.
 //! - [`settings`]: the run form's "save to .cbdash.toml".
 
 mod batch;
 mod cloud;
+mod debug;
 mod executor;
 mod history;
 mod history_batch;

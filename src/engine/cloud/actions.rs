@@ -53,6 +53,9 @@ pub async fn start_build(
     if req.privileged {
         call = call.privileged_mode_override(true);
     }
+    if req.debug_session {
+        call = call.debug_session_enabled(true);
+    }
     let out = call
         .send()
         .await

@@ -122,6 +122,7 @@ impl Reproduction {
             env,
             secrets,
             privileged: self.privileged,
+            debug_session: false,
             source_version: None,
             batch: None,
             local: LocalOptions {

@@ -62,6 +62,57 @@ pub struct BuildSnapshot {
     pub exported: std::collections::BTreeMap<String, String>,
     /// `reportArns`: the build's test and coverage reports (read when it has ended).
     pub report_arns: Vec<String>,
+    /// `debugSession.sessionTarget` (a build started with `debugSessionEnabled` whose
+    /// session can be joined), and the region of the build's ARN, for the command that joins.
+    pub debug: Option<DebugTarget>,
+}
+
+/// Where a cloud build's Session Manager debug session is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebugTarget {
+    pub target: String,
+    pub region: Option<String>,
+}
+
+impl DebugTarget {
+    /// The exact command that joins the session (`aws ssm start-session`, which needs the
+    /// Session Manager plugin), as words; the target is opaque and passed as it is.
+    #[must_use]
+    pub fn command(&self) -> Vec<String> {
+        let mut words: Vec<String> = ["aws", "ssm", "start-session", "--target"]
+            .map(str::to_owned)
+            .to_vec();
+        words.push(self.target.clone());
+        if let Some(region) = &self.region {
+            words.extend(["--region".to_owned(), region.clone()]);
+        }
+        words
+    }
+
+    /// [`Self::command`] as one line to show and paste (each word quoted when it must be).
+    #[must_use]
+    pub fn command_line(&self) -> String {
+        self.command()
+            .iter()
+            .map(|w| {
+                if !w.is_empty()
+                    && w.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.:/=@".contains(c))
+                {
+                    w.clone()
+                } else {
+                    format!("'{}'", w.replace('\'', r"'\''"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The region of a CodeBuild ARN (`arn:aws:codebuild:<region>:<account>:build/...`).
+fn arn_region(arn: &str) -> Option<String> {
+    let region = arn.split(':').nth(3)?;
+    (!region.is_empty()).then(|| region.to_owned())
 }
 
 impl BuildSnapshot {
@@ -119,6 +170,14 @@ impl BuildSnapshot {
                 .filter_map(|v| Some((v.name()?.to_owned(), v.value().unwrap_or("").to_owned())))
                 .collect(),
             report_arns: b.report_arns().to_vec(),
+            debug: b
+                .debug_session()
+                .and_then(|d| d.session_target())
+                .filter(|t| !t.is_empty())
+                .map(|t| DebugTarget {
+                    target: t.to_owned(),
+                    region: b.arn().and_then(arn_region),
+                }),
         }
     }
 }
@@ -180,7 +239,8 @@ fn span_ms(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> u64 {
 
 /// The events that take a viewer from `prev` (nothing seen yet when `None`) to `next`:
 /// `Started` once, each phase's start and end once (attempts counted per phase kind),
-/// `Finished` once. The COMPLETED marker phase is not a phase of its own: `Finished` says it.
+/// `Finished` once, and `DebugSession` when a session target appears on a running build. The
+/// COMPLETED marker phase is not a phase of its own: `Finished` says it.
 #[must_use]
 pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEvent> {
     let mut events = Vec::new();
@@ -216,6 +276,16 @@ pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEven
         if phase.is_finished() && !before.is_some_and(PhaseSnapshot::is_finished) {
             events.push(phase_finished(id, phase, *attempt));
         }
+    }
+    // A session target that appears (or changes) while the build runs can be joined.
+    if let Some(debug) = next.debug.as_ref().filter(|_| !next.is_finished())
+        && prev.and_then(|p| p.debug.as_ref()) != Some(debug)
+    {
+        events.push(BuildEvent::DebugSession {
+            build_id: id.clone(),
+            target: debug.target.clone(),
+            command: debug.command_line(),
+        });
     }
     if next.is_finished() && !prev.is_some_and(BuildSnapshot::is_finished) {
         events.push(BuildEvent::Finished {

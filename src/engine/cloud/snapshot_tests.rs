@@ -32,6 +32,7 @@ fn build(status: Status, phases: Vec<PhaseSnapshot>) -> BuildSnapshot {
         env_values: Vec::new(),
         exported: std::collections::BTreeMap::new(),
         report_arns: Vec::new(),
+        debug: None,
     }
 }
 
@@ -160,5 +161,67 @@ fn null_log_locations_are_not_locations() {
     assert_eq!(
         l.and_then(|l| l.group_arn),
         Some("arn:aws:logs:us-east-1:1:log-group:/aws/codebuild/p".into())
+    );
+}
+
+#[test]
+fn a_debug_session_target_is_told_once_while_the_build_runs() {
+    let running = build(
+        Status::InProgress,
+        vec![phase(PhaseKind::Build, None, 0, None)],
+    );
+    let mut joinable = running.clone();
+    joinable.debug = Some(super::DebugTarget {
+        target: "codebuild:1a2b-3c".into(),
+        region: Some("eu-west-1".into()),
+    });
+    let events = diff(Some(&running), &joinable);
+    let [
+        BuildEvent::DebugSession {
+            target, command, ..
+        },
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!(target, "codebuild:1a2b-3c");
+    assert_eq!(
+        command,
+        "aws ssm start-session --target codebuild:1a2b-3c --region eu-west-1"
+    );
+    assert!(diff(Some(&joinable), &joinable).is_empty());
+    // A finished build's target is no session to join.
+    let mut done = joinable.clone();
+    done.status = Status::Succeeded;
+    assert!(
+        !diff(Some(&running), &done)
+            .iter()
+            .any(|e| matches!(e, BuildEvent::DebugSession { .. }))
+    );
+}
+
+#[test]
+fn the_debug_target_comes_from_the_sdk_build_with_the_arn_region() {
+    use aws_sdk_codebuild::types::{Build, DebugSession};
+    let sdk = Build::builder()
+        .id("p:1")
+        .arn("arn:aws:codebuild:us-east-2:123456789012:build/p:1")
+        .debug_session(
+            DebugSession::builder()
+                .session_enabled(true)
+                .session_target("codebuild:1")
+                .build(),
+        )
+        .build();
+    let debug = BuildSnapshot::from_sdk(&sdk).debug.expect("a target");
+    assert_eq!(debug.target, "codebuild:1");
+    assert_eq!(debug.region.as_deref(), Some("us-east-2"));
+    let odd = super::DebugTarget {
+        target: "a b'c".into(),
+        region: None,
+    };
+    assert_eq!(
+        odd.command_line(),
+        "aws ssm start-session --target 'a b'\\''c'"
     );
 }

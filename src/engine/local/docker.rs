@@ -224,6 +224,22 @@ pub async fn download_to(
     Ok(true)
 }
 
+/// Whether `path` exists in the container (a 404 of its archive says no).
+pub async fn path_exists(docker: &Docker, id: &str, path: &str) -> Result<bool, LocalError> {
+    let opts = DownloadFromContainerOptions { path: path.into() };
+    let mut stream = docker.download_from_container(id, Some(opts));
+    match stream.next().await {
+        Some(Ok(_)) | None => Ok(true),
+        Some(Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        })) => Ok(false),
+        Some(Err(e)) => Err(LocalError::container(
+            format!("cannot look for '{path}' in the build"),
+            e,
+        )),
+    }
+}
+
 /// Opens the driver exec (see [`driver`]).
 pub async fn open_session(docker: &Docker, id: &str, nonce: &str) -> Result<Session, LocalError> {
     let exec = docker

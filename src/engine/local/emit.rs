@@ -47,6 +47,12 @@ impl Emitter {
         &self.build_id
     }
 
+    /// The phase running now, if any.
+    #[must_use]
+    pub const fn phase(&self) -> Option<PhaseKind> {
+        self.phase
+    }
+
     /// Adds a secret value to mask from now on (values resolved during the build).
     pub fn add_secret(&mut self, value: &str) {
         self.masker.add(value);

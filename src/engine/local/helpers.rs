@@ -1,5 +1,6 @@
 //! CodeBuild's helper commands, present in every local build whatever the image:
 //! `codebuild-hash-files` (one SHA-256 over matched files, for cache keys),
+//! `codebuild-breakpoint` and `codebuild-resume` (pause the build, go on: see [`super::breakpoint`]),
 //! `codebuild-glob-search` (matched files, one per line) and `codebuild-tests-run` (runs the
 //! test command on this fanout shard's share of the files a search lists, both sharding
 //! strategies; the shard comes from `CBDASH_SHARD_NUMBER`/`CBDASH_SHARD_COUNT`, which the
@@ -18,17 +19,21 @@ pub const BIN_DIR: &str = "/usr/local/bin";
 const HASH_FILES: &str = include_str!("helpers/codebuild-hash-files");
 const GLOB_SEARCH: &str = include_str!("helpers/codebuild-glob-search");
 const TESTS_RUN: &str = include_str!("helpers/codebuild-tests-run");
+const BREAKPOINT: &str = include_str!("helpers/codebuild-breakpoint");
+const RESUME: &str = include_str!("helpers/codebuild-resume");
 
 /// The helper scripts as `(path without the leading /, text, mode)` for
 /// [`super::source::files_tar`]. Only files: the directories stay as the image has them
 /// (`/usr/local/bin` may be a symlink in some image).
 #[must_use]
-pub fn files() -> [(String, &'static str, u32); 3] {
+pub fn files() -> [(String, &'static str, u32); 5] {
     let dir = BIN_DIR.trim_start_matches('/');
     [
         (format!("{dir}/codebuild-hash-files"), HASH_FILES, 0o755),
         (format!("{dir}/codebuild-glob-search"), GLOB_SEARCH, 0o755),
         (format!("{dir}/codebuild-tests-run"), TESTS_RUN, 0o755),
+        (format!("{dir}/codebuild-breakpoint"), BREAKPOINT, 0o755),
+        (format!("{dir}/codebuild-resume"), RESUME, 0o755),
     ]
 }
 

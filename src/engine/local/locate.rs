@@ -191,7 +191,7 @@ pub async fn kept_build(docker: &Docker, build_id: &str) -> Result<(Found, KeptB
         .filter(|r| r.container_id == found.container_id)
         .ok_or_else(|| {
             LocalError::NotResumable(format!(
-                "build '{}' is still running, or was not kept",
+                "build '{}' is still running (and not paused at a breakpoint), or was not kept",
                 found.build_id
             ))
         })?;

@@ -32,6 +32,7 @@
 pub mod artifacts;
 pub mod batch;
 pub mod batch_record;
+pub mod breakpoint;
 pub mod cache;
 mod cache_keys;
 pub mod dind;

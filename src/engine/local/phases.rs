@@ -136,19 +136,27 @@ async fn provisioning(b: &mut Build) -> Outcome {
         Err(e) => return fault(&e.to_string()),
     };
     b.container = Some(id.clone());
-    let helpers = super::helpers::files();
-    let helper_files: Vec<(&str, &str, u32)> = helpers
-        .iter()
-        .map(|(path, text, mode)| (path.as_str(), *text, *mode))
-        .collect();
-    let tar = source::files_tar(&[(TMP_DIR, 0o1777)], &helper_files)?;
-    docker::upload(&b.docker, &id, tar).await?;
+    install_helpers(b, &id).await?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     b.session = Some(docker::open_session(&b.docker, &id, &nonce).await?);
     if let Some(msg) = dind::await_daemon(b, &id).await? {
         return failed(StatusCode::ClientError, msg);
     }
     ok()
+}
+
+/// Copies the `codebuild-*` helpers and the breakpoint token into the new container, with
+/// the agent's tmp folder.
+async fn install_helpers(b: &mut Build, id: &str) -> Result<(), LocalError> {
+    let helpers = super::helpers::files();
+    let token = super::breakpoint::token_file(b.emit.build_id());
+    let mut helper_files: Vec<(&str, &str, u32)> = helpers
+        .iter()
+        .map(|(path, text, mode)| (path.as_str(), *text, *mode))
+        .collect();
+    helper_files.push((&token.0, &token.1, token.2));
+    let tar = source::files_tar(&[(TMP_DIR, 0o1777)], &helper_files)?;
+    docker::upload(&b.docker, id, tar).await
 }
 
 async fn docker_socket(b: &mut Build, spec: &mut docker::ContainerSpec) -> Result<(), LocalError> {
@@ -276,7 +284,7 @@ fn phases_found(spec: &Buildspec) -> Vec<String> {
     out
 }
 
-fn shell_of(spec: &Buildspec) -> &'static str {
+pub(super) fn shell_of(spec: &Buildspec) -> &'static str {
     match spec.env.shell {
         Shell::Bash => "bash",
         _ => "/bin/sh",
@@ -303,6 +311,7 @@ async fn commands(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Outcome 
     for c in commands {
         if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), succeeding).await? {
             failure = Some((StatusCode::CommandExecutionError, msg));
+            super::breakpoint::pause_on_failure(b, &spec, &c.text).await?;
             break;
         }
     }
@@ -310,6 +319,7 @@ async fn commands(b: &mut Build, phase: PhaseKind, succeeding: bool) -> Outcome 
         let ok_so_far = succeeding && failure.is_none();
         if let Some(msg) = run_one(b, &spec, &c.text, user.as_deref(), ok_so_far).await? {
             failure.get_or_insert((StatusCode::CommandExecutionError, msg));
+            super::breakpoint::pause_on_failure(b, &spec, &c.text).await?;
             break;
         }
     }
@@ -346,8 +356,14 @@ pub(super) async fn run_shown(
         shell: shell_of(spec),
         user,
     };
-    let session = b.session.as_mut().ok_or(LocalError::NoContainer)?;
-    let rc = session.run(job, &mut b.emit).await?;
+    // The session is taken out while the watcher borrows the build (a breakpoint's events
+    // name its container).
+    let mut session = b.session.take().ok_or(LocalError::NoContainer)?;
+    let rc = session
+        .run(job, &mut super::breakpoint::Watch::new(b, shown, false))
+        .await;
+    b.session = Some(session);
+    let rc = rc?;
     if rc == 0 {
         return Ok(None);
     }

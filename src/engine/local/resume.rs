@@ -153,6 +153,7 @@ fn build_from(rec: &KeptBuild, spec: Buildspec, docker: bollard::Docker, sink: E
         synced_files: rec.synced_files(),
         resumed: None,
         run_ms: rec.run_ms,
+        debug_paused: false,
     }
 }
 

@@ -70,6 +70,8 @@ pub struct Build {
     /// How long the build's runs took so far (ms): 0 for a fresh build, the earlier runs'
     /// total for a resume. A build's duration is the sum of its runs (see `KeptBuild::run_ms`).
     pub run_ms: u64,
+    /// `--debug` paused this run once already (only the first failure pauses).
+    pub debug_paused: bool,
 }
 
 impl Build {
@@ -166,6 +168,7 @@ pub async fn run_build(
         secret_names: req.secrets.iter().map(|(k, _)| k.clone()).collect(),
         resumed: None,
         run_ms: 0,
+        debug_paused: false,
         req,
     };
     let status = drive(&mut build, &cancel).await;

@@ -1,6 +1,8 @@
 //! An interactive shell in a kept build's container (`cbdash shell`, `e` in the dashboard): a
 //! `docker exec` with a TTY, started in the working directory and with the variables (exported or not)
-//! saved at the start of the failed phase (or the last state, when no phase failed).
+//! saved at the start of the failed phase (or the last state, when no phase failed). A build
+//! paused at a breakpoint (see [`super::breakpoint`]) is no kept build yet: its shell starts in
+//! the state the breakpoint saved (the build's variables and working directory there).
 //!
 //! The engine only opens the exec and hands back its byte streams and a [`ShellControl`] to
 //! resize and finish it; putting the host terminal in raw mode and pumping bytes is the
@@ -19,7 +21,7 @@ use crate::model::PhaseKind;
 
 use super::driver::TMP_DIR;
 use super::kept::KeptBuild;
-use super::{LocalError, docker, locate, script, source};
+use super::{LocalError, breakpoint, docker, locate, script, source};
 
 /// What to open.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct ShellSession {
     pub control: ShellControl,
     /// The phase whose starting state the shell has, if a phase failed.
     pub phase: Option<PhaseKind>,
+    /// The shell is in a build paused at a breakpoint (with the breakpoint's state).
+    pub at_breakpoint: bool,
 }
 
 impl std::fmt::Debug for ShellSession {
@@ -52,6 +56,7 @@ impl std::fmt::Debug for ShellSession {
         f.debug_struct("ShellSession")
             .field("control", &self.control)
             .field("phase", &self.phase)
+            .field("at_breakpoint", &self.at_breakpoint)
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +66,8 @@ impl std::fmt::Debug for ShellSession {
 pub struct ShellControl {
     docker: Docker,
     exec_id: String,
-    record: KeptBuild,
+    /// The kept build's record (none for a build paused at a breakpoint).
+    record: Option<KeptBuild>,
 }
 
 impl ShellControl {
@@ -79,8 +85,10 @@ impl ShellControl {
 
     /// After the output ended: the shell's exit code; the kept build counts as used now.
     pub async fn finish(mut self) -> Result<i64, LocalError> {
-        self.record.last_used_ms = Utc::now().timestamp_millis();
-        let _ = self.record.save();
+        if let Some(record) = &mut self.record {
+            record.last_used_ms = Utc::now().timestamp_millis();
+            let _ = record.save();
+        }
         let info = self
             .docker
             .inspect_exec(&self.exec_id)
@@ -93,16 +101,9 @@ impl ShellControl {
 /// Opens the shell; see the module doc.
 pub async fn open_shell(req: &ShellRequest) -> Result<ShellSession, LocalError> {
     let docker = docker::connect().await?;
-    let (found, mut record) = locate::kept_build(&docker, &req.build_id).await?;
-    if !found.running {
-        docker::restart(&docker, &found.container_id).await?;
-    }
-    record.last_used_ms = Utc::now().timestamp_millis();
-    let _ = record.save();
-    let phase = record.failed_phase();
-    let state = phase.map_or_else(|| format!("{TMP_DIR}/env.sh"), script::phase_state);
-    let label = phase.map_or_else(|| record.project.clone(), |p| p.to_string());
-    let rc = script::shell_rc(&state, &label, &req.term);
+    let target = target(&docker, &req.build_id).await?;
+    let found = &target.found;
+    let rc = script::shell_rc(&target.state, &target.label, &req.term);
     let path = script::SHELL_RC.trim_start_matches('/');
     let tar = source::files_tar(&[], &[(path, &rc, 0o644)])?;
     docker::upload(&docker, &found.container_id, tar).await?;
@@ -142,7 +143,7 @@ pub async fn open_shell(req: &ShellRequest) -> Result<ShellSession, LocalError> 
     let control = ShellControl {
         docker,
         exec_id: exec,
-        record,
+        record: target.record,
     };
     // The size given at creation is not always applied before the shell draws its prompt.
     let _ = control.resize(req.cols, req.rows).await;
@@ -150,6 +151,55 @@ pub async fn open_shell(req: &ShellRequest) -> Result<ShellSession, LocalError> 
         input,
         output: Box::pin(output),
         control,
+        phase: target.phase,
+        at_breakpoint: target.at_breakpoint,
+    })
+}
+
+/// Which container a shell opens in, and with which state.
+struct Target {
+    found: locate::Found,
+    record: Option<KeptBuild>,
+    state: String,
+    label: String,
+    phase: Option<PhaseKind>,
+    at_breakpoint: bool,
+}
+
+/// A kept build (restarted if stopped; with the failed phase's state), or a running build
+/// paused at a breakpoint (with the breakpoint's state).
+async fn target(docker: &Docker, build_id: &str) -> Result<Target, LocalError> {
+    if let Some(found) = locate::find(docker, build_id).await?
+        && found.running
+        && docker::path_exists(docker, &found.container_id, breakpoint::PAUSED_PATH).await?
+    {
+        return Ok(Target {
+            label: format!(
+                "{} breakpoint",
+                found.build_id.split(':').next().unwrap_or("")
+            ),
+            found,
+            record: None,
+            state: breakpoint::STATE_PATH.to_owned(),
+            phase: None,
+            at_breakpoint: true,
+        });
+    }
+    let (found, mut record) = locate::kept_build(docker, build_id).await?;
+    if !found.running {
+        docker::restart(docker, &found.container_id).await?;
+    }
+    record.last_used_ms = Utc::now().timestamp_millis();
+    let _ = record.save();
+    let phase = record.failed_phase();
+    let state = phase.map_or_else(|| format!("{TMP_DIR}/env.sh"), script::phase_state);
+    let label = phase.map_or_else(|| record.project.clone(), |p| p.to_string());
+    Ok(Target {
+        found,
+        record: Some(record),
+        state,
+        label,
         phase,
+        at_breakpoint: false,
     })
 }

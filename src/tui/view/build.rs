@@ -88,8 +88,28 @@ fn timeline(frame: &mut Frame, area: Rect, state: &State, b: &Build, ctx: &Ctx) 
     frame.render_widget(block, area);
     let notice_lines = crate::tui::layout::notice_lines(b, inner.width);
     let notice_h = u16::try_from(notice_lines.len()).unwrap_or(0);
-    let [rows, notice] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(notice_h)]).areas(inner);
+    let [rows, paused, notice] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(crate::tui::debug::rows(b.debug.as_ref(), inner.width)),
+        Constraint::Length(notice_h),
+    ])
+    .areas(inner);
+    if let Some(stop) = &b.debug {
+        let key = ctx.keymap.label(crate::tui::keymap::Action::Shell);
+        let text = crate::tui::sanitize::plain(&crate::tui::sanitize::sanitize(&stop.status(&key)))
+            .into_owned();
+        let w = usize::from(paused.width).saturating_sub(4);
+        let mut lines = vec![Line::from(format!(
+            " ⏸ {}",
+            crate::tui::fit::ellipsize(&text, w)
+        ))];
+        lines.extend(
+            stop.detail(usize::from(paused.width))
+                .into_iter()
+                .map(|l| Line::from(format!("   {l}"))),
+        );
+        frame.render_widget(Paragraph::new(lines).style(t.accent), paused);
+    }
     let empty = BTreeMap::new();
     let medians = state.project().map_or(&empty, |p| &p.phase_medians);
     let explain = ctx.keymap.label(crate::tui::keymap::Action::Diagnosis);

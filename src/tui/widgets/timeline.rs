@@ -217,6 +217,7 @@ mod tests {
             notice: None,
             diagnoses: Vec::new(),
             reports: Vec::new(),
+            debug: None,
         }
     }
 
