@@ -311,3 +311,45 @@ fn without_a_pause_codebuild_resume_does_nothing() {
     assert!(r.of("breakpoint").is_empty());
     assert!(r.stdout().contains(&"ok"));
 }
+
+#[test]
+fn a_run_as_user_pauses_and_root_resumes_it_twice() {
+    let Some(img) = image() else { return };
+    let spec = "version: 0.2
+run-as: nobody
+phases:
+  build:
+    commands:
+      - codebuild-breakpoint
+      - echo between
+      - codebuild-breakpoint
+      - echo done as $(id -un)
+";
+    let dir = project(&[("buildspec.yml", spec)]);
+    let resumed_in = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let took = resumed_in.clone();
+    let r = drive(dir.path(), &img, &[], move |ev, _, _| {
+        if ev["type"] == "breakpoint" {
+            let container = ev["container"].as_str().expect("container").to_owned();
+            let t = Instant::now();
+            let out = exec(&container, "codebuild-resume");
+            took.lock().expect("lock").push((t, out));
+        }
+        if ev["type"] == "resumed"
+            && let Some(last) = took.lock().expect("lock").last_mut()
+        {
+            last.1 = format!("{} in {:?}", last.1.trim(), last.0.elapsed());
+        }
+    });
+    let resumes = resumed_in.lock().expect("lock").clone();
+    assert_eq!(r.code, Some(0), "{}\n{resumes:?}", r.dump());
+    assert_eq!(r.of("breakpoint").len(), 2, "{}", r.dump());
+    assert_eq!(r.of("resumed").len(), 2, "{}", r.dump());
+    assert!(r.stdout().contains(&"between"));
+    assert!(r.stdout().contains(&"done as nobody"), "{}", r.dump());
+    // The helper polls five times a second: a resume is seen within about that.
+    for (_, said) in &resumes {
+        eprintln!("resume: {said}");
+        assert!(said.contains("the build goes on"), "{said}");
+    }
+}
