@@ -19,6 +19,7 @@ mod resume;
 mod screens;
 mod tmux;
 mod tmux_cloud;
+mod tmux_debug;
 mod tmux_docker;
 mod tmux_errors;
 mod tmux_follow;
