@@ -6,6 +6,7 @@
 //! Both are pure formatters (event in, text out) so they are tested without a build; the
 //! `run` command feeds them from the engine's channel and writes the text to stdout.
 
+pub mod debug;
 pub mod ndjson;
 pub mod plain;
 pub mod plain_batch;

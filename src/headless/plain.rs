@@ -197,7 +197,7 @@ impl Printer {
             BuildEvent::Breakpoint { .. }
             | BuildEvent::Resumed { .. }
             | BuildEvent::DebugSession { .. } => {
-                if let Some(text) = debug_line(ev) {
+                if let Some(text) = super::debug::debug_line(ev) {
                     let _ = writeln!(out, "cbdash: {}", sanitize(&text));
                 }
             }
@@ -264,37 +264,6 @@ impl Printer {
     #[must_use]
     pub fn rows(&self) -> &[Row] {
         &self.rows
-    }
-}
-
-/// What the plain log says about a pause, its end, or a cloud debug session: where the build
-/// stopped and how to get in and out.
-#[must_use]
-pub fn debug_line(ev: &BuildEvent) -> Option<String> {
-    match ev {
-        BuildEvent::Breakpoint {
-            phase,
-            command,
-            attach,
-            on_failure,
-            ..
-        } => {
-            let why = if *on_failure {
-                format!("--debug: {phase} failed at '{command}'; paused before the phase ends")
-            } else {
-                format!("paused at a breakpoint in {phase} ('{command}')")
-            };
-            Some(format!(
-                "{why}. Attach with `{attach}`; run `codebuild-resume` there (or in any \
-                 `docker exec`) to go on. The build's timeout keeps running; Ctrl-C stops it."
-            ))
-        }
-        BuildEvent::Resumed { .. } => Some("resumed: the build goes on".to_owned()),
-        BuildEvent::DebugSession { command, .. } => Some(format!(
-            "debug session ready: `{command}` (needs the Session Manager plugin); \
-             `codebuild-resume` there continues the build"
-        )),
-        _ => None,
     }
 }
 
