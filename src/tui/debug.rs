@@ -6,6 +6,7 @@
 
 use crate::model::{BuildEvent, PhaseKind};
 
+use super::msg::Effect;
 use super::state::State;
 
 /// How a build can be stepped into right now.
@@ -66,13 +67,14 @@ pub fn rows(stop: Option<&DebugStop>, width: u16) -> u16 {
     })
 }
 
-/// Folds a `Breakpoint`, `Resumed` or `DebugSession` event into the build it is about.
-pub fn on_event(state: &mut State, ev: BuildEvent) {
+/// Folds a `Breakpoint`, `Resumed` or `DebugSession` event into the build it is about (no
+/// effect follows: `e` steps in when the user asks).
+pub fn on_event(state: &mut State, ev: BuildEvent) -> Vec<Effect> {
     let Some(b) = ev.build_id().and_then(|id| state.builds.get_mut(id)) else {
-        return;
+        return Vec::new();
     };
     if b.ended.is_some() {
-        return;
+        return Vec::new();
     }
     b.debug = match ev {
         BuildEvent::Breakpoint {
@@ -88,6 +90,7 @@ pub fn on_event(state: &mut State, ev: BuildEvent) {
         BuildEvent::DebugSession { command, .. } => Some(DebugStop::Session { command }),
         _ => None,
     };
+    Vec::new()
 }
 
 /// The open build's debug session command, when it is a cloud build that has one.

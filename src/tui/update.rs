@@ -251,10 +251,7 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
         }
         ev @ (BuildEvent::Breakpoint { .. }
         | BuildEvent::Resumed { .. }
-        | BuildEvent::DebugSession { .. }) => {
-            super::debug::on_event(state, ev);
-            Vec::new()
-        }
+        | BuildEvent::DebugSession { .. }) => super::debug::on_event(state, ev),
         ev @ (BuildEvent::BatchStarted { .. }
         | BuildEvent::BatchBuild { .. }
         | BuildEvent::BatchFinished { .. }) => {
