@@ -147,9 +147,7 @@ impl Recorder {
                     })
                     .collect());
             }
-            BuildEvent::Report {
-                build_id, report, ..
-            } => self.store.save_report(build_id.as_str(), report)?,
+            BuildEvent::Report { .. } => self.record_report(event)?,
             // Diagnoses are derived from the log, which the history keeps: not stored twice.
             BuildEvent::Artifacts { .. }
             | BuildEvent::Notice { .. }
@@ -163,6 +161,17 @@ impl Recorder {
             | BuildEvent::BatchFinished { .. } => self.record_batch(event)?,
         }
         Ok(Vec::new())
+    }
+
+    /// A report group's report of a build.
+    fn record_report(&mut self, event: &BuildEvent) -> Result<()> {
+        if let BuildEvent::Report {
+            build_id, report, ..
+        } = event
+        {
+            self.store.save_report(build_id.as_str(), report)?;
+        }
+        Ok(())
     }
 
     /// A batch event: the batch row, a node's update, or the outcome. (No batch event carries
