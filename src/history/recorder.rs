@@ -238,6 +238,8 @@ impl Recorder {
             .log_path(run.build_id)?
             .filter(|p| run.backend == BackendKind::Local && p.exists());
         self.store.begin_run(run)?;
+        // Regressions belong to an end: a run seen starting again gets its own at its new one.
+        self.store.clear_regressions(run.build_id)?;
         let log = if let Some(path) = earlier_log {
             self.store.reopen_log(run.build_id)?;
             Some(LogWriter::append(&path)?)

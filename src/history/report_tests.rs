@@ -155,3 +155,90 @@ fn an_incomplete_list_of_failures_says_nothing_about_new_ones() {
     );
     assert!(derived.is_empty(), "{derived:?}");
 }
+
+fn sent(message: &str) -> crate::model::Regression {
+    crate::model::Regression {
+        phase: Some(crate::model::PhaseKind::Build),
+        kind: RegressionKind::PhaseDuration,
+        message: message.into(),
+        baseline: 1.0,
+        current: 2.0,
+        baseline_runs: 3,
+    }
+}
+
+#[test]
+fn regressions_sent_during_a_run_and_found_at_its_end_are_all_kept_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rec = Recorder::new(Store::open(&dir.path().join("h.sqlite")).expect("open"));
+    record(
+        &mut rec,
+        &with_reports(&BuildId::new_for("app"), 0, vec![unit(&[], 10)]),
+    );
+    // A backend's two regressions, one at a time, then the end's test-failing one.
+    let id = BuildId::new_for("app");
+    let mut evs = with_reports(&id, 100, vec![unit(&["adds"], 10)]);
+    let end = evs.pop().expect("finished");
+    for message in ["first sent", "second sent"] {
+        evs.push(BuildEvent::Regression {
+            build_id: id.clone(),
+            regression: sent(message),
+        });
+    }
+    evs.push(end);
+    record(&mut rec, &evs);
+    let store = rec.finish().expect("finish");
+    let kept = store
+        .run(id.as_str())
+        .expect("show")
+        .expect("found")
+        .regressions;
+    let messages: Vec<&str> = kept.iter().map(|r| r.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "first sent",
+            "second sent",
+            "report unit: 1 test(s) fail that did not fail in the last run: calc.adds"
+        ]
+    );
+    // The same regression saved again (a second follower of one cloud build) is kept once.
+    store
+        .save_regressions(id.as_str(), &[sent("second sent"), sent("third sent")])
+        .expect("save");
+    let kept = store
+        .run(id.as_str())
+        .expect("show")
+        .expect("found")
+        .regressions;
+    assert_eq!(kept.len(), 4, "{kept:#?}");
+    assert_eq!(kept[3], sent("third sent"));
+}
+
+#[test]
+fn a_run_that_starts_again_is_judged_again_at_its_new_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rec = Recorder::new(Store::open(&dir.path().join("h.sqlite")).expect("open"));
+    record(
+        &mut rec,
+        &with_reports(&BuildId::new_for("app"), 0, vec![unit(&[], 10)]),
+    );
+    let id = BuildId::new_for("app");
+    let derived = record(&mut rec, &with_reports(&id, 100, vec![unit(&["adds"], 10)]));
+    assert_eq!(derived.len(), 1, "{derived:?}");
+    // The same build again (resumed, or a cloud build followed twice), now failing another
+    // test: its regressions are those of its new end, not added to the first end's.
+    let again = record(&mut rec, &with_reports(&id, 100, vec![unit(&["subs"], 10)]));
+    assert_eq!(again.len(), 1, "{again:?}");
+    let store = rec.finish().expect("finish");
+    let kept = store
+        .run(id.as_str())
+        .expect("show")
+        .expect("found")
+        .regressions;
+    let messages: Vec<&str> = kept.iter().map(|r| r.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["report unit: 1 test(s) fail that did not fail in the last run: calc.subs"]
+    );
+}

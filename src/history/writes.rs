@@ -187,17 +187,24 @@ impl Store {
         tx.commit().map_err(db)
     }
 
-    /// Stores the regressions found for a run.
+    /// Adds regressions found for a run after the ones it has: a run may get them in more
+    /// than one call (a backend's `BuildEvent::Regression`s as they come, then the checks at
+    /// its end), and none replaces another. One the run already has (same kind, phase and
+    /// message: two processes following one cloud build) is not added twice.
     pub fn save_regressions(&self, build_id: &str, found: &[Regression]) -> Result<()> {
-        for (seq, r) in found.iter().enumerate() {
+        for r in found {
+            // Numbered in the statement itself: the next after the run's last.
             self.conn
                 .execute(
-                    "INSERT OR REPLACE INTO regressions (build_id, seq, phase, kind, message,
+                    "INSERT INTO regressions (build_id, seq, phase, kind, message,
                          baseline, current, baseline_runs)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     SELECT ?1,
+                         (SELECT COALESCE(MAX(seq) + 1, 0) FROM regressions WHERE build_id = ?1),
+                         ?2, ?3, ?4, ?5, ?6, ?7
+                     WHERE NOT EXISTS (SELECT 1 FROM regressions WHERE build_id = ?1
+                         AND phase IS ?2 AND kind = ?3 AND message = ?4)",
                     params![
                         build_id,
-                        int(seq),
                         r.phase.map(PhaseKind::as_str),
                         r.kind.as_str(),
                         r.message,
@@ -208,6 +215,18 @@ impl Store {
                 )
                 .map_err(|e| self.db(e))?;
         }
+        Ok(())
+    }
+
+    /// Forgets a run's regressions: it starts again (a resume, a cloud build followed
+    /// again) and is judged again at its new end.
+    pub fn clear_regressions(&self, build_id: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM regressions WHERE build_id = ?1",
+                params![build_id],
+            )
+            .map_err(|e| self.db(e))?;
         Ok(())
     }
 
