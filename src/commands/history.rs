@@ -1,5 +1,6 @@
 //! `cbdash history`: lists past runs and batches, or shows one run with its phases, cache
-//! reports, regressions and (with `--log`) its stored log, or one batch with its nodes.
+//! reports, test reports, regressions and (with `--log`) its stored log, or one batch with
+//! its nodes.
 
 use std::io::Write;
 
@@ -375,6 +376,10 @@ pub fn describe(d: &RunDetail) -> String {
             let _ = writeln!(s, "  first miss: step {} {}", m.step, m.instruction);
         }
     }
+    // The same section as the plain summary of a live run (the caller sanitises every line).
+    for line in crate::headless::plain_reports::section(&d.reports) {
+        let _ = writeln!(s, "{line}");
+    }
     for reg in &d.regressions {
         let _ = writeln!(s, "{}", reg.summary_line());
     }
@@ -417,6 +422,7 @@ mod tests {
             },
             phases: Vec::new(),
             cache_reports: vec![report.clone()],
+            reports: Vec::new(),
             regressions: Vec::new(),
             exported_variables: std::collections::BTreeMap::new(),
         };
@@ -428,6 +434,84 @@ mod tests {
         report.finished = true;
         let plain = crate::headless::plain::cache_line(&report);
         assert!(plain.starts_with("docker build #1 app:1:"), "{plain}");
+    }
+
+    #[test]
+    fn a_run_shows_its_reports_as_the_plain_summary_does_and_in_json() {
+        use crate::model::{BackendKind, BuildEvent, BuildId, ReportBody, TestReport};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut rec =
+            crate::history::Recorder::new(Store::open(&dir.path().join("h.sqlite")).expect("open"));
+        let id = BuildId::new_for("p");
+        let at = chrono::Utc::now();
+        let report = TestReport {
+            group: "unit".into(),
+            format: "JUNITXML".into(),
+            status: crate::model::ReportStatus::Failed,
+            files: vec!["r.xml".into()],
+            body: ReportBody::Test(crate::model::TestSummary {
+                tests: 2,
+                passed: 1,
+                failed: 1,
+                failed_cases: vec![crate::model::TestCase {
+                    name: "adds".into(),
+                    prefix: "calc".into(),
+                    status: crate::model::CaseStatus::Failed,
+                    // Report text is untrusted: printed sanitized.
+                    message: Some("expected 3\u{1b}]0;owned\u{7}".into()),
+                    duration_ms: None,
+                }],
+                ..crate::model::TestSummary::default()
+            }),
+            warnings: vec![],
+        };
+        for ev in [
+            BuildEvent::Started {
+                build_id: id.clone(),
+                project: "p".into(),
+                backend: BackendKind::Local,
+                image: "img".into(),
+                docker: crate::model::DockerAccess::default(),
+                batch: None,
+                at,
+            },
+            BuildEvent::Report {
+                build_id: id.clone(),
+                backend: BackendKind::Local,
+                report: report.clone(),
+            },
+            BuildEvent::Finished {
+                build_id: id.clone(),
+                status: crate::model::Status::Failed,
+                duration_ms: 5,
+                at,
+                exported_variables: std::collections::BTreeMap::new(),
+            },
+        ] {
+            rec.record(&ev).expect("record");
+        }
+        let store = rec.finish().expect("finish");
+        let args = |json| HistoryShowArgs {
+            build_id: id.0.clone(),
+            log: false,
+            json,
+        };
+        let mut out = Vec::new();
+        show(&store, &args(false), &mut out).expect("show");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(
+            text.contains(
+                "\nReports\nunit (JUNITXML) FAILED: 2 tests, 1 passed, 1 failed, 0 errors, 0 skipped, 0.0s\n  FAILED  calc.adds: expected 3"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        let mut out = Vec::new();
+        show(&store, &args(true), &mut out).expect("show --json");
+        let json: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        let shown: Vec<TestReport> =
+            serde_json::from_value(json["reports"].clone()).expect("reports");
+        assert_eq!(shown, [report]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::error::Result;
 use super::regress::RunMetrics;
 use super::store::{Store, uint};
-use crate::model::{CacheReport, PhaseKind, Regression, RegressionKind};
+use crate::model::{CacheReport, PhaseKind, Regression, RegressionKind, TestReport};
 
 /// One line of `cbdash history`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -51,13 +51,15 @@ pub struct PhaseRow {
     pub context_message: String,
 }
 
-/// `cbdash history show`: a run with its phases, cache reports and regressions.
+/// `cbdash history show`: a run with its phases, cache reports, test reports and regressions.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunDetail {
     #[serde(flatten)]
     pub run: RunSummary,
     pub phases: Vec<PhaseRow>,
     pub cache_reports: Vec<CacheReport>,
+    /// Its report groups' reports as they were (by group name), so a past build shows them.
+    pub reports: Vec<TestReport>,
     pub regressions: Vec<Regression>,
     /// `env.exported-variables` at the build's end (masked values as `***`).
     pub exported_variables: std::collections::BTreeMap<String, String>,
@@ -119,12 +121,14 @@ impl Store {
         let Some(run) = run else { return Ok(None) };
         let phases = self.phases(&run.build_id)?;
         let cache_reports = self.cache_reports(&run.build_id)?;
+        let reports = self.reports(&run.build_id)?;
         let regressions = self.regressions(&run.build_id)?;
         let exported_variables = self.exported(&run.build_id)?;
         Ok(Some(RunDetail {
             run,
             phases,
             cache_reports,
+            reports,
             regressions,
             exported_variables,
         }))

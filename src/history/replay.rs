@@ -2,7 +2,8 @@
 //! with the same reducer (and, passed through the pipeline's cache and diagnosis taps, the
 //! same cache reports and diagnoses) as a live one.
 //!
-//! Pure: a [`RunDetail`] and the stored log text in, events out. The log decides the order:
+//! Pure: a [`RunDetail`] and the stored log text in, events out (its test reports and
+//! regressions last, before `Finished`, as a live build sends them). The log decides the order:
 //! each `Entering phase X` line starts the next stored attempt of X and each `Phase complete:
 //! X` line ends it, so every line lands in its phase. Phases the log does not show (a pruned
 //! log, an interrupted run) are given in the order they started.
@@ -24,15 +25,16 @@ pub fn replay(detail: &RunDetail, log: Option<&str>) -> Vec<BuildEvent> {
     let run = &detail.run;
     let build_id = BuildId(run.build_id.clone());
     let started = time(Some(&run.started_at)).unwrap_or_default();
+    let backend = if run.backend == "cloud" {
+        BackendKind::Cloud
+    } else {
+        BackendKind::Local
+    };
     let mut out =
         vec![BuildEvent::Started {
             build_id: build_id.clone(),
             project: run.project.clone(),
-            backend: if run.backend == "cloud" {
-                BackendKind::Cloud
-            } else {
-                BackendKind::Local
-            },
+            backend,
             image: run.image.clone().unwrap_or_default(),
             // Not known for runs recorded before the history kept it (v4): shown as none.
             docker: run
@@ -58,6 +60,18 @@ pub fn replay(detail: &RunDetail, log: Option<&str>) -> Vec<BuildEvent> {
         }),
     }
     phases.rest(&mut out);
+    // As live: a group's report once its files are read, the regressions, then the end.
+    out.extend(
+        detail
+            .reports
+            .iter()
+            .cloned()
+            .map(|report| BuildEvent::Report {
+                build_id: build_id.clone(),
+                backend,
+                report,
+            }),
+    );
     out.extend(
         detail
             .regressions

@@ -2,7 +2,10 @@ use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
 use crate::history::{Recorder, Store};
-use crate::model::{LogStream, PhaseContext};
+use crate::model::{
+    CaseStatus, CoverageSummary, LogStream, PhaseContext, RegressionKind, ReportBody, ReportStatus,
+    TestCase, TestReport, TestSummary,
+};
 
 fn at(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000, 0).single().expect("time") + Duration::milliseconds(ms)
@@ -18,10 +21,15 @@ fn agent(text: &str) -> LogLine {
 
 /// A local build whose `BUILD` fails and `POST_BUILD` still runs, recorded as a live one is.
 fn recorded(dir: &std::path::Path) -> (Store, BuildId) {
+    let rec = Recorder::new(Store::open(&dir.join("h.sqlite")).expect("open"));
+    let (rec, id) = record_run(rec, 0, &[]);
+    (rec.finish().expect("finish"), id)
+}
+
+/// [`recorded`]'s build, started at `start` ms, with `reports` sent before its end.
+fn record_run(mut rec: Recorder, start: i64, reports: &[TestReport]) -> (Recorder, BuildId) {
     let id = BuildId::new_for("svc");
-    let store = Store::open(&dir.join("h.sqlite")).expect("open");
-    let mut rec = Recorder::new(store);
-    let mut t = 0;
+    let mut t = start;
     let mut ev = vec![BuildEvent::Started {
         build_id: id.clone(),
         project: "svc".into(),
@@ -29,7 +37,7 @@ fn recorded(dir: &std::path::Path) -> (Store, BuildId) {
         image: "img:1".into(),
         docker: crate::model::DockerAccess::HostSocket,
         batch: None,
-        at: at(0),
+        at: at(start),
     }];
     for (phase, status, out) in [
         (PhaseKind::Build, Status::Failed, "make: *** [all] Error 2"),
@@ -65,6 +73,11 @@ fn recorded(dir: &std::path::Path) -> (Store, BuildId) {
             at: at(t),
         });
     }
+    ev.extend(reports.iter().map(|report| BuildEvent::Report {
+        build_id: id.clone(),
+        backend: BackendKind::Local,
+        report: report.clone(),
+    }));
     ev.push(BuildEvent::Finished {
         build_id: id.clone(),
         status: Status::Failed,
@@ -75,7 +88,55 @@ fn recorded(dir: &std::path::Path) -> (Store, BuildId) {
     for e in &ev {
         rec.record(e).expect("record");
     }
-    (rec.finish().expect("finish"), id)
+    (rec, id)
+}
+
+/// A JUnit group with these failing cases out of 3 tests.
+fn unit(failing: &[&str]) -> TestReport {
+    let failed = failing.len() as u64;
+    TestReport {
+        group: "unit".into(),
+        format: "JUNITXML".into(),
+        status: ReportStatus::Failed,
+        files: vec!["reports/junit.xml".into()],
+        body: ReportBody::Test(TestSummary {
+            tests: 3,
+            passed: 3 - failed,
+            failed,
+            duration_ms: 250,
+            failed_cases: failing
+                .iter()
+                .map(|name| TestCase {
+                    name: (*name).into(),
+                    prefix: "orders".into(),
+                    status: CaseStatus::Failed,
+                    message: Some("expected 400, received 500".into()),
+                    duration_ms: Some(12),
+                })
+                .collect(),
+            ..TestSummary::default()
+        }),
+        warnings: vec![],
+    }
+}
+
+fn coverage() -> TestReport {
+    TestReport {
+        group: "coverage".into(),
+        format: "COBERTURAXML".into(),
+        status: ReportStatus::Succeeded,
+        files: vec!["coverage/cobertura.xml".into()],
+        body: ReportBody::Coverage(CoverageSummary {
+            line_pct: 81.5,
+            branch_pct: Some(64.0),
+            lines_covered: 815,
+            lines_missed: 185,
+            branches_covered: 64,
+            branches_missed: 36,
+            files: 42,
+        }),
+        warnings: vec![],
+    }
 }
 
 /// Each event's kind, with a log line's phase and text.
@@ -164,4 +225,72 @@ fn a_hostile_log_cannot_invent_phases_or_break_the_replay() {
     );
     assert_eq!(shape.last().map(String::as_str), Some("finished FAILED"));
     assert_eq!(shape.iter().filter(|s| s.starts_with("start ")).count(), 2);
+}
+
+#[test]
+fn a_stored_run_replays_its_reports_then_its_regressions_before_its_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = Recorder::new(Store::open(&dir.path().join("h.sqlite")).expect("open"));
+    let (rec, _) = record_run(rec, 0, &[unit(&["applies a coupon"])]);
+    // The next run: a test that passed before fails now (a regression), and a coverage group.
+    let now = [
+        unit(&["applies a coupon", "rejects an empty basket"]),
+        coverage(),
+    ];
+    let (rec, id) = record_run(rec, 1_000, &now);
+    let store = rec.finish().expect("finish");
+    let detail = store.run(id.as_str()).expect("query").expect("run");
+    let log = store.read_log(id.as_str()).expect("read").expect("kept");
+    let events = replay(&detail, Some(&log.text));
+    let tail: Vec<&str> = events
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(|e| match e {
+            BuildEvent::PhaseFinished { .. } => "phase end",
+            BuildEvent::Report { .. } => "report",
+            BuildEvent::Regression { .. } => "regression",
+            BuildEvent::Finished { .. } => "finished",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(tail, ["report", "report", "regression", "finished"]);
+    // By group name, each as it was sent, with the backend it ran on.
+    let reports: Vec<(BackendKind, &TestReport)> = events
+        .iter()
+        .filter_map(|e| match e {
+            BuildEvent::Report {
+                build_id,
+                backend,
+                report,
+            } if *build_id == id => Some((*backend, report)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reports,
+        [(BackendKind::Local, &now[1]), (BackendKind::Local, &now[0])]
+    );
+    let Some(BuildEvent::Regression { regression, .. }) = events.iter().rev().nth(1) else {
+        panic!("no regression: {events:?}");
+    };
+    assert_eq!(regression.kind, RegressionKind::TestFailing);
+    assert!(
+        regression.message.contains("rejects an empty basket"),
+        "{regression:?}"
+    );
+}
+
+#[test]
+fn a_run_without_reports_replays_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, id) = recorded(dir.path());
+    let detail = store.run(id.as_str()).expect("query").expect("run");
+    assert!(detail.reports.is_empty());
+    assert!(
+        !replay(&detail, None)
+            .iter()
+            .any(|e| matches!(e, BuildEvent::Report { .. }))
+    );
 }

@@ -1,6 +1,7 @@
 //! The executor through the `Backend` seam: a fake local backend that records the requests it
 //! is given and emits a build's events, so the effect handling, the request building from
-//! `.cbdash.toml`, the run form, stopping and history loads are tested without Docker.
+//! `.cbdash.toml`, the run form, stopping, history loads and past builds (reopened through the
+//! reducer, as the dashboard does) are tested without Docker.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,14 +14,19 @@ use super::*;
 use crate::engine::cloud::{CloudBackend, CloudBuilds};
 use crate::engine::local::{ResumeRequest, ShellRequest, ShellSession};
 use crate::engine::{EngineError, EventSink, ProjectSummary};
-use crate::model::{BuildEvent, BuildId, BuildOutcome, DockerAccess, Status};
+use crate::model::{
+    BuildEvent, BuildId, BuildOutcome, CaseStatus, DockerAccess, ReportBody, ReportStatus, Status,
+    TestCase, TestReport, TestSummary,
+};
 use crate::tui::msg::LocalOverrides;
 
-/// Runs builds that succeed at once, or (when `hold`) wait until they are stopped.
+/// Runs builds that succeed at once (sending `reports` before their end), or (when `hold`)
+/// wait until they are stopped.
 #[derive(Default)]
 pub(super) struct Fake {
     requests: Mutex<Vec<BuildRequest>>,
     hold: bool,
+    reports: Vec<TestReport>,
 }
 
 impl Backend for Fake {
@@ -61,6 +67,14 @@ impl Backend for Fake {
             lines: vec![crate::model::LogLine::from_log(None, "hello from the fake")],
         })
         .await?;
+        for report in &self.reports {
+            sink.send(BuildEvent::Report {
+                build_id: build_id.clone(),
+                backend: BackendKind::Local,
+                report: report.clone(),
+            })
+            .await?;
+        }
         sink.send(BuildEvent::Finished {
             build_id: build_id.clone(),
             status,
@@ -352,6 +366,105 @@ async fn a_past_local_build_opens_from_the_history_with_its_log() {
         .await;
     assert_eq!(line, "hello from the fake");
     assert_eq!(h.finished().await, Status::Succeeded);
+    assert!(
+        h.fake.requests.lock().expect("lock").is_empty(),
+        "nothing ran again"
+    );
+    h.close().await;
+}
+
+/// A failed JUnit group with one failed case.
+fn unit_report() -> TestReport {
+    TestReport {
+        group: "unit".into(),
+        format: "JUNITXML".into(),
+        status: ReportStatus::Failed,
+        files: vec!["reports/junit.xml".into()],
+        body: ReportBody::Test(TestSummary {
+            tests: 3,
+            passed: 2,
+            failed: 1,
+            duration_ms: 250,
+            failed_cases: vec![TestCase {
+                name: "rejects an empty basket".into(),
+                prefix: "orders".into(),
+                status: CaseStatus::Failed,
+                message: Some("expected 400, received 500".into()),
+                duration_ms: Some(12),
+            }],
+            ..TestSummary::default()
+        }),
+        warnings: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_local_build_opens_from_the_history_with_its_reports_panel() {
+    let fake = Fake {
+        reports: vec![unit_report()],
+        ..Fake::default()
+    };
+    // Named as the harness's project key, so the history lists the build under it.
+    let mut h = start(fake, "name = \"svc\"\n");
+    let project = h.project.clone();
+    let id = h.run(&project).await;
+    assert_eq!(h.finished().await, Status::Succeeded);
+    let Harness {
+        effects, done, dir, ..
+    } = h;
+    drop(effects);
+    done.await.expect("first session ends");
+    // A later session, driven by the reducer as the dashboard is: the project is listed, its
+    // history loads, its newest build opens from the history.
+    let mut h = start_in(Fake::default(), dir);
+    let cfg = crate::config::user::UserConfig::defaults().expect("defaults");
+    let km = crate::tui::keymap::Keymap::from_bindings(&cfg.keys).expect("keymap");
+    let mut state = State::new(Utc::now());
+    let mut fx = crate::tui::update::update(&mut state, &km, Msg::Projects(vec![project]));
+    let mut seen = Vec::new();
+    loop {
+        for e in fx.drain(..) {
+            h.effects.send(e).await.expect("send");
+        }
+        let msg = h.next(Some).await;
+        if let Msg::ProjectBuild { event, .. } = &msg
+            && event.build_id() == Some(&id)
+        {
+            seen.push(match event {
+                BuildEvent::Report { report, .. } => format!("report {}", report.group),
+                BuildEvent::Finished { .. } => "finished".into(),
+                _ => "other".into(),
+            });
+        }
+        if let Msg::Flash(_, text) = &msg {
+            panic!("{text}");
+        }
+        fx = crate::tui::update::update(&mut state, &km, msg);
+        if seen.last().is_some_and(|s| s == "finished") {
+            break;
+        }
+    }
+    assert_eq!(seen[seen.len() - 2..], ["report unit", "finished"]);
+    let build = state.build().expect("the past build is open");
+    assert_eq!(build.id, id);
+    assert_eq!(build.reports, [unit_report()]);
+    let theme = crate::tui::theme::Theme::default();
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 32)).expect("terminal");
+    term.draw(|f| {
+        crate::tui::view::render(
+            f,
+            &state,
+            &crate::tui::view::Ctx {
+                keymap: &km,
+                theme: &theme,
+            },
+        );
+    })
+    .expect("draw");
+    let screen = format!("{}", term.backend());
+    assert!(screen.contains("Reports · 1 failed case"), "{screen}");
+    assert!(screen.contains("rejects an empty basket"), "{screen}");
     assert!(
         h.fake.requests.lock().expect("lock").is_empty(),
         "nothing ran again"
