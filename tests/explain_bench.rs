@@ -66,7 +66,7 @@ fn bench_explain_hashing_against_docker_build() {
 
     let t = Instant::now();
     let hashes =
-        hash_sources(dir.path(), &[String::new()], &DockerIgnore::default()).expect("hash");
+        hash_sources(dir.path(), &[String::new()], &DockerIgnore::default(), None).expect("hash");
     let hashing = t.elapsed();
     assert_eq!(hashes.len(), FILES + 1, "every file and the Dockerfile");
 

@@ -63,6 +63,9 @@ impl LocalSource {
 struct Context {
     dir: PathBuf,
     dockerfile: PathBuf,
+    /// The project's `.cbdash` folder: cbdash's own state, never copied into the build
+    /// container (`engine::local::source`), so never in the build's context either.
+    state: PathBuf,
 }
 
 /// Fills `report`'s miss reason and time lost, and records its inputs. Errors are logged,
@@ -174,7 +177,7 @@ fn copy_hashes(
             continue;
         };
         let read = match (ctx, &ignore) {
-            (Some(c), Some(ig)) => hash_sources(&c.dir, &sources, ig).ok(),
+            (Some(c), Some(ig)) => hash_sources(&c.dir, &sources, ig, Some(&c.state)).ok(),
             _ => None,
         };
         let Some(hashes) = read else {
@@ -245,15 +248,21 @@ fn locate(source: &LocalSource, inv: &invocation::BuildInvocation) -> Option<Con
         Some(f) => on_host(f)?,
         None => dir.join("Dockerfile"),
     };
-    Some(Context { dir, dockerfile })
+    Some(Context {
+        dir,
+        dockerfile,
+        state: source.dir.join(".cbdash"),
+    })
 }
 
 /// The content hash (sha256 of the mode and the bytes; a symlink's target) of every file
-/// the sources select in the context, honouring `.dockerignore`.
+/// the sources select in the context, honouring `.dockerignore` and leaving out `skip` (the
+/// project's `.cbdash` folder, which the build's copy of the source does not have).
 pub fn hash_sources(
     context: &Path,
     sources: &[String],
     ignore: &DockerIgnore,
+    skip: Option<&Path>,
 ) -> std::io::Result<FileHashes> {
     let mut out = FileHashes::new();
     for source in sources {
@@ -262,6 +271,10 @@ pub fn hash_sources(
             .standard_filters(false)
             .hidden(false)
             .follow_links(false)
+            .filter_entry({
+                let skip = skip.map(Path::to_path_buf);
+                move |e| skip.as_deref().is_none_or(|s| e.path() != s)
+            })
             .build();
         for entry in walker {
             let entry = entry.map_err(std::io::Error::other)?;
@@ -358,19 +371,25 @@ mod tests {
             std::fs::write(p.join(f), text).expect("write");
         }
         let ig = DockerIgnore::parse("src/*.log\n");
-        let all = hash_sources(p, &["src".into()], &ig).expect("hash");
+        let all = hash_sources(p, &["src".into()], &ig, None).expect("hash");
         assert_eq!(
             all.keys().collect::<Vec<_>>(),
             ["src/a.c", "src/b.h", "src/sub/c.c"]
         );
-        let c_files = hash_sources(p, &["src/*.c".into()], &ig).expect("hash");
+        let c_files = hash_sources(p, &["src/*.c".into()], &ig, None).expect("hash");
         assert_eq!(c_files.keys().collect::<Vec<_>>(), ["src/a.c"]);
-        let whole = hash_sources(p, &[String::new()], &ig).expect("hash");
+        let whole = hash_sources(p, &[String::new()], &ig, None).expect("hash");
         assert_eq!(whole.len(), 4);
         std::fs::write(p.join("src/a.c"), "changed").expect("write");
-        let again = hash_sources(p, &["src".into()], &ig).expect("hash");
+        let again = hash_sources(p, &["src".into()], &ig, None).expect("hash");
         assert_ne!(again["src/a.c"], all["src/a.c"]);
         assert_eq!(again["src/b.h"], all["src/b.h"]);
+        // cbdash's own state folder is not in the build's copy of the source.
+        std::fs::create_dir_all(p.join(".cbdash")).expect("mkdir");
+        std::fs::write(p.join(".cbdash/state.json"), "{}").expect("write");
+        let state = p.join(".cbdash");
+        let skipped = hash_sources(p, &[String::new()], &ig, Some(&state)).expect("hash");
+        assert_eq!(skipped.len(), 4, "{skipped:?}");
     }
 
     #[test]
