@@ -13,6 +13,7 @@
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::dockerfile;
 use super::overview::{DockerfileHistory, PastStep, StepSeries, count};
 
 /// The embedded rule table.
@@ -407,11 +408,14 @@ fn manifests(rule: &ReorderRule, file: Option<&str>, context: Option<&[String]>)
 }
 
 /// Whether the Dockerfile still has `copy` and, after it, `install` (compared with blanks
-/// folded and the keyword's case ignored, as docker prints them).
+/// folded and the keyword's case ignored, as docker prints them). The file is read by
+/// [`dockerfile::instructions`], the explainer's reader (continuations, comments, heredocs).
 fn dockerfile_has(text: &str, copy: &str, install: &str) -> bool {
-    let lines = instructions(text);
-    let norm = |s: &str| normalize(s);
-    let (copy, install) = (norm(copy), norm(install));
+    let lines: Vec<String> = dockerfile::instructions(text)
+        .iter()
+        .map(|i| normalize(&i.text()))
+        .collect();
+    let (copy, install) = (normalize(copy), normalize(install));
     lines
         .iter()
         .position(|l| *l == copy)
@@ -427,43 +431,14 @@ fn normalize(s: &str) -> String {
         .join(" ")
 }
 
-/// A Dockerfile's instructions, one string each: comments and blank lines dropped, lines
-/// continued with `\` joined, blanks folded. Enough to find a step's text, not a parser.
-#[must_use]
-pub fn instructions(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for raw in text.lines() {
-        let line = raw.trim();
-        if current.is_empty() && (line.is_empty() || line.starts_with('#')) {
-            continue;
-        }
-        if let Some(head) = line.strip_suffix('\\') {
-            current.push_str(head);
-            current.push(' ');
-            continue;
-        }
-        if line.starts_with('#') {
-            // A comment inside a continued instruction.
-            continue;
-        }
-        current.push_str(line);
-        out.push(normalize(&current));
-        current.clear();
-    }
-    if !current.trim().is_empty() {
-        out.push(normalize(&current));
-    }
-    out
-}
-
-/// The cacheable steps of a Dockerfile as docker prints them (every instruction but `FROM`),
-/// for the tests of the rules' examples.
+/// The cacheable steps of a Dockerfile as docker prints them (every instruction but `FROM`,
+/// blanks folded), for the tests of the rules' examples.
 #[must_use]
 pub fn printed_steps(text: &str) -> Vec<String> {
-    instructions(text)
-        .into_iter()
-        .filter(|i| keyword(i) != "FROM")
+    dockerfile::instructions(text)
+        .iter()
+        .filter(|i| i.keyword != "FROM")
+        .map(|i| normalize(&i.text()))
         .collect()
 }
 
@@ -494,7 +469,6 @@ mod tests {
     #[test]
     fn dockerfile_instructions_are_joined_and_folded() {
         let text = "# c\nFROM x\n\nrun a \\\n  # inside\n  && b\nCOPY  .   .\n";
-        assert_eq!(instructions(text), ["FROM x", "RUN a && b", "COPY . ."]);
         assert_eq!(printed_steps(text), ["RUN a && b", "COPY . ."]);
         assert!(dockerfile_has(
             "COPY . .\nRUN npm ci\n",

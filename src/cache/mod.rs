@@ -39,7 +39,7 @@ mod tap;
 
 pub use advice::{
     ADVICE_TOML, Advice, AdviceError, AdviceInput, AdviceRules, Evidence, FIRST_MISS_OFTEN,
-    ReorderRule, instructions, printed_steps,
+    ReorderRule, printed_steps,
 };
 pub use analyzer::Analyzer;
 pub use dockerfile::copy_sources;
