@@ -11,7 +11,7 @@ use quick_xml::events::BytesStart;
 
 use super::FileError;
 use super::tally::{TestTally, secs_to_ns};
-use super::xml::{Ev, Grab, Pull, append, attr, bad_root, name, num, with_attr};
+use super::xml::{Case, Ev, Pull, append, attr, bad_root, name, num, with_attr};
 use crate::model::CaseStatus;
 
 /// A suite while it is open.
@@ -22,17 +22,6 @@ struct Suite {
     time: String,
     /// Whether a case (or a nested suite's counts) was counted under it.
     counted: bool,
-}
-
-/// A case while it is open.
-struct Case {
-    prefix: String,
-    name: String,
-    ns: u128,
-    status: CaseStatus,
-    message: String,
-    /// Inside `<failure>`/`<error>`: their text is the stack trace.
-    grab: Grab,
 }
 
 /// The suite attribute counts, and whether they go negative.
@@ -63,7 +52,7 @@ pub fn parse<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
                 if let Some(why) = bad_root(&e, depth, &["testsuites", "testsuite"]) {
                     return Err(xml.error(why));
                 }
-                open.push(start(&e, name(&e), &mut t, &mut suites, &mut case));
+                open.push(start(&e, depth, &mut t, &mut suites, &mut case));
             }
             Ev::Text(text) => {
                 if let Some(c) = case.as_mut() {
@@ -78,8 +67,7 @@ pub fn parse<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
                 }
                 Some("testcase") => {
                     if let Some(c) = case.take() {
-                        let msg = (!c.message.is_empty()).then_some(c.message);
-                        t.case(&c.prefix, &c.name, c.status, c.ns, msg);
+                        c.end(&mut t);
                         if let Some(s) = suites.last_mut() {
                             s.counted = true;
                         }
@@ -98,14 +86,15 @@ pub fn parse<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
     Ok(t)
 }
 
-/// An element starts: returns the name to remember for its end.
+/// An element starts (at `depth`): returns the name to remember for its end.
 fn start(
     e: &BytesStart<'_>,
-    n: &str,
+    depth: usize,
     t: &mut TestTally,
     suites: &mut Vec<Suite>,
     case: &mut Option<Case>,
 ) -> &'static str {
+    let n = name(e);
     match (n, case.as_mut()) {
         ("testsuites", _) => {
             counts(e, t);
@@ -122,14 +111,13 @@ fn start(
         }
         ("testcase", None) => {
             let suite = suites.last().map(|s| s.name.as_str()).unwrap_or_default();
-            *case = Some(Case {
-                prefix: attr(e, "classname").unwrap_or_else(|| suite.to_owned()),
-                name: attr(e, "name").unwrap_or_default(),
-                ns: with_attr(e, "time", secs_to_ns).unwrap_or(0),
-                status: CaseStatus::Succeeded,
-                message: String::new(),
-                grab: Grab::default(),
-            });
+            *case = Some(Case::new(
+                attr(e, "classname").unwrap_or_else(|| suite.to_owned()),
+                attr(e, "name").unwrap_or_default(),
+                with_attr(e, "time", secs_to_ns).unwrap_or(0),
+                CaseStatus::Succeeded,
+                depth,
+            ));
             "testcase"
         }
         ("failure" | "error", Some(c)) => {

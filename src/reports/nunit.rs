@@ -14,20 +14,8 @@ use quick_xml::events::BytesStart;
 
 use super::FileError;
 use super::tally::{TestTally, secs_to_ns};
-use super::xml::{Ev, Grab, Pull, attr, bad_root, name};
+use super::xml::{Case, Ev, Pull, attr, bad_root, name};
 use crate::model::CaseStatus;
-
-/// A case while it is open.
-struct Case {
-    prefix: String,
-    name: String,
-    ns: u128,
-    status: CaseStatus,
-    message: String,
-    /// Depth of the case element: text is kept inside `message`/`stack-trace` below it.
-    depth: usize,
-    grab: Grab,
-}
 
 /// The `NUnit` version being read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -83,8 +71,7 @@ fn parse<R: BufRead>(reader: R, version: Version) -> Result<TestTally, FileError
                     c.grab.end(&mut c.message);
                 }
                 if let Some(c) = case.take_if(|c| c.depth == depth) {
-                    let msg = (!c.message.is_empty()).then_some(c.message);
-                    t.case(&c.prefix, &c.name, c.status, c.ns, msg);
+                    c.end(&mut t);
                 }
                 if suites.last().is_some_and(|(sd, _)| *sd == depth) {
                     suites.pop();
@@ -139,15 +126,7 @@ fn start_case(
             (name, prefix, status, ns)
         }
     };
-    Case {
-        prefix,
-        name,
-        ns,
-        status,
-        message: String::new(),
-        depth,
-        grab: Grab::default(),
-    }
+    Case::new(prefix, name, ns, status, depth)
 }
 
 fn v2_status(result: &str, executed: Option<&str>) -> CaseStatus {

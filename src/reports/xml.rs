@@ -11,7 +11,8 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
 use super::FileError;
-use super::tally::LineCounter;
+use super::tally::{LineCounter, TestTally};
+use crate::model::CaseStatus;
 
 /// One event, simplified.
 pub enum Ev<'a> {
@@ -182,5 +183,38 @@ impl Grab {
             self.part.clear();
             self.on = false;
         }
+    }
+}
+
+/// A test case while its element is open, in every XML test format: the text of the elements
+/// its `grab` is started on gathers into its message; [`Case::end`] counts it.
+pub struct Case {
+    pub prefix: String,
+    pub name: String,
+    pub ns: u128,
+    pub status: CaseStatus,
+    pub message: String,
+    /// Depth of the case's element: the end at this depth closes it.
+    pub depth: usize,
+    pub grab: Grab,
+}
+
+impl Case {
+    pub fn new(prefix: String, name: String, ns: u128, status: CaseStatus, depth: usize) -> Self {
+        Self {
+            prefix,
+            name,
+            ns,
+            status,
+            message: String::new(),
+            depth,
+            grab: Grab::default(),
+        }
+    }
+
+    /// The case's element ended: counts it, with its message when it has one.
+    pub fn end(self, t: &mut TestTally) {
+        let msg = (!self.message.is_empty()).then_some(self.message);
+        t.case(&self.prefix, &self.name, self.status, self.ns, msg);
     }
 }

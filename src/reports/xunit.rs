@@ -12,28 +12,8 @@ use quick_xml::events::BytesStart;
 
 use super::FileError;
 use super::tally::TestTally;
-use super::xml::{Ev, Grab, Pull, attr, attr_is, bad_root, name};
+use super::xml::{Case, Ev, Pull, attr, attr_is, bad_root, name};
 use crate::model::CaseStatus;
-
-/// A case while it is open.
-struct Case {
-    prefix: String,
-    name: String,
-    ns: u128,
-    status: CaseStatus,
-    message: String,
-    depth: usize,
-    grab: Grab,
-    /// TRX: the test id whose definition names the class.
-    id: String,
-}
-
-impl Case {
-    fn end(self, t: &mut TestTally) {
-        let msg = (!self.message.is_empty()).then_some(self.message);
-        t.case(&self.prefix, &self.name, self.status, self.ns, msg);
-    }
-}
 
 /// Reads a `TestNG` results file; configuration methods (`is-config="true"`) are not tests.
 pub fn parse_testng<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
@@ -80,16 +60,13 @@ fn testng_case(e: &BytesStart<'_>, class: &str, depth: usize) -> Case {
     let ms: u128 = attr(e, "duration-ms")
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    Case {
-        prefix: class.to_owned(),
-        name: attr(e, "name").unwrap_or_default(),
-        ns: ms * 1_000_000,
+    Case::new(
+        class.to_owned(),
+        attr(e, "name").unwrap_or_default(),
+        ms * 1_000_000,
         status,
-        message: String::new(),
         depth,
-        grab: Grab::default(),
-        id: String::new(),
-    }
+    )
 }
 
 fn grab(case: Option<&mut Case>, text: &str) {
@@ -98,15 +75,16 @@ fn grab(case: Option<&mut Case>, text: &str) {
     }
 }
 
-/// An element ends: stops grabbing text, and closes the case when it is the case's.
-fn end(case: &mut Option<Case>, depth: usize, t: &mut TestTally) -> Option<String> {
+/// An element ends: stops grabbing text, and closes the case when it is the case's (`true`).
+fn end(case: &mut Option<Case>, depth: usize, t: &mut TestTally) -> bool {
     if let Some(c) = case.as_mut() {
         c.grab.end(&mut c.message);
     }
-    let mut c = case.take_if(|c| c.depth == depth)?;
-    let id = std::mem::take(&mut c.id);
+    let Some(c) = case.take_if(|c| c.depth == depth) else {
+        return false;
+    };
     c.end(t);
-    Some(id)
+    true
 }
 
 /// Reads a Visual Studio TRX file.
@@ -114,6 +92,8 @@ pub fn parse_trx<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
     let mut xml = Pull::new(reader);
     let mut t = TestTally::default();
     let mut case: Option<Case> = None;
+    // The open result's test id, whose definition names the class.
+    let mut case_id = String::new();
     // The test ids of the kept failed cases, in their order, and the class of each test.
     let mut kept_ids: Vec<String> = Vec::new();
     let mut classes: HashMap<String, String> = HashMap::new();
@@ -133,6 +113,7 @@ pub fn parse_trx<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
                     ("UnitTestResult", None) if result_depth.is_none() => {
                         result_depth = Some(d);
                         case = Some(trx_case(&e, d));
+                        case_id = attr(&e, "testId").unwrap_or_default();
                     }
                     ("Message" | "StackTrace", Some(c)) => c.grab.start(),
                     ("UnitTest", None) => definition = attr(&e, "id"),
@@ -148,10 +129,8 @@ pub fn parse_trx<R: BufRead>(reader: R) -> Result<TestTally, FileError> {
             Ev::Text(text) => grab(case.as_mut(), &text),
             Ev::End => {
                 let before = t.failed_cases.len();
-                if let Some(id) = end(&mut case, depth, &mut t)
-                    && t.failed_cases.len() > before
-                {
-                    kept_ids.push(id);
+                if end(&mut case, depth, &mut t) && t.failed_cases.len() > before {
+                    kept_ids.push(std::mem::take(&mut case_id));
                 }
                 if result_depth == Some(depth) {
                     result_depth = None;
@@ -177,16 +156,13 @@ fn trx_case(e: &BytesStart<'_>, depth: usize) -> Case {
         "NotExecuted" => CaseStatus::Skipped,
         _ => CaseStatus::Unknown,
     };
-    Case {
-        prefix: String::new(),
-        name: attr(e, "testName").unwrap_or_default(),
-        ns: trx_duration(&attr(e, "duration").unwrap_or_default()),
+    Case::new(
+        String::new(),
+        attr(e, "testName").unwrap_or_default(),
+        trx_duration(&attr(e, "duration").unwrap_or_default()),
         status,
-        message: String::new(),
         depth,
-        grab: Grab::default(),
-        id: attr(e, "testId").unwrap_or_default(),
-    }
+    )
 }
 
 /// `hh:mm:ss.fffffff` → nanoseconds (bad text: 0).
