@@ -41,6 +41,25 @@ pub struct Suspend {
     pub done: tokio::sync::oneshot::Receiver<()>,
 }
 
+impl Suspend {
+    /// Asks the event loop on `suspends` for the terminal and waits until it is given up: the
+    /// sender that gives it back (when sent on or dropped); `None` when the loop is gone.
+    pub async fn terminal(
+        suspends: &mpsc::Sender<Suspend>,
+    ) -> Option<tokio::sync::oneshot::Sender<()>> {
+        let (ready, ready_rx) = tokio::sync::oneshot::channel();
+        let (done, done_rx) = tokio::sync::oneshot::channel();
+        let asked = suspends.send(Suspend {
+            ready,
+            done: done_rx,
+        });
+        if asked.await.is_err() || ready_rx.await.is_err() {
+            return None;
+        }
+        Some(done)
+    }
+}
+
 /// The event loop failed (the terminal went away).
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::executor::Task;
 use crate::model::NoticeLevel;
@@ -62,15 +62,9 @@ pub(super) fn join(
             msgs.send(Msg::Flash(NoticeLevel::Warning, text)).await.ok();
             return;
         }
-        let (ready, ready_rx) = oneshot::channel();
-        let (done, done_rx) = oneshot::channel();
-        let asked = suspend.send(Suspend {
-            ready,
-            done: done_rx,
-        });
-        if asked.await.is_err() || ready_rx.await.is_err() {
+        let Some(done) = Suspend::terminal(&suspend).await else {
             return;
-        }
+        };
         println!(
             "cbdash: {command}\r\ncodebuild-resume in the session lets the build go on; `exit` returns to the dashboard\r"
         );

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::EVENT_CAPACITY;
@@ -151,15 +151,9 @@ pub(super) fn shell<L: KeptBuilds>(
                 return;
             }
         };
-        let (ready, ready_rx) = oneshot::channel();
-        let (done, done_rx) = oneshot::channel();
-        let asked = suspend.send(Suspend {
-            ready,
-            done: done_rx,
-        });
-        if asked.await.is_err() || ready_rx.await.is_err() {
+        let Some(done) = Suspend::terminal(&suspend).await else {
             return;
-        }
+        };
         let phase = if session.at_breakpoint {
             " at its breakpoint (`codebuild-resume` lets the build go on)".to_owned()
         } else {
