@@ -3,20 +3,16 @@
 //! message is a test's output: untrusted, sanitized before it is drawn.
 
 use ratatui::Frame;
-use ratatui::layout::Constraint;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::Ctx;
+use super::diagnosis::{box_width, clean, failure_box};
 use crate::tui::fit::wrap;
 use crate::tui::reports::cases;
-use crate::tui::sanitize;
 use crate::tui::state::State;
 use crate::tui::view::fmt_ms;
 
-/// The widest the box gets.
-const MAX_WIDTH: u16 = 100;
 /// Lines of the message shown at most (the rest is in the log).
 const MAX_LINES: usize = 30;
 
@@ -27,8 +23,7 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx, index: usize) {
         return;
     };
     let t = ctx.theme;
-    let screen = frame.area();
-    let width = MAX_WIDTH.min(screen.width.saturating_sub(4)).max(20);
+    let width = box_width(frame.area());
     let text_w = usize::from(width.saturating_sub(4));
     let heading = t.accent.add_modifier(Modifier::BOLD);
     let mut lines = Vec::new();
@@ -66,11 +61,6 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx, index: usize) {
         body.into_iter()
             .map(|l| Line::styled(format!("   {l}"), t.failed)),
     );
-    let height = u16::try_from(lines.len() + 2)
-        .unwrap_or(u16::MAX)
-        .min(screen.height.saturating_sub(2));
-    let area = screen.centered(Constraint::Length(width), Constraint::Length(height));
-    frame.render_widget(Clear, area);
     let title = format!(
         " {} {}/{} · {} · {} ",
         case.status.as_str(),
@@ -80,13 +70,5 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx, index: usize) {
         clean(&case.name)
     );
     let title = crate::tui::fit::ellipsize(&title, usize::from(width.saturating_sub(2)));
-    let block = Block::bordered().title(title).border_style(t.failed);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// One untrusted line as plain characters.
-fn clean(text: &str) -> String {
-    sanitize::plain(&sanitize::sanitize(text)).into_owned()
+    failure_box(frame, width, title, lines, ctx);
 }

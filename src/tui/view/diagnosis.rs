@@ -21,15 +21,8 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
     let Some(d) = b.diagnoses.get(selected) else {
         return;
     };
-    let screen = frame.area();
-    let width = MAX_WIDTH.min(screen.width.saturating_sub(4)).max(20);
-    let text_w = usize::from(width.saturating_sub(4));
-    let lines = body(d, text_w, ctx);
-    let height = u16::try_from(lines.len() + 2)
-        .unwrap_or(u16::MAX)
-        .min(screen.height.saturating_sub(2));
-    let area = screen.centered(Constraint::Length(width), Constraint::Length(height));
-    frame.render_widget(Clear, area);
+    let width = box_width(frame.area());
+    let lines = body(d, usize::from(width.saturating_sub(4)), ctx);
     let title = format!(
         " Diagnosis {}/{} · {} · {} ",
         selected + 1,
@@ -37,10 +30,34 @@ pub fn render(frame: &mut Frame, state: &State, ctx: &Ctx, selected: usize) {
         d.phase_name(),
         clean(&d.rule)
     );
+    failure_box(frame, width, title, lines, ctx);
+}
+
+/// How wide the diagnosis and failed case (`super::case`) boxes are on `screen`.
+pub(super) fn box_width(screen: Rect) -> u16 {
+    MAX_WIDTH.min(screen.width.saturating_sub(4)).max(20)
+}
+
+/// A box in the middle of the screen, `width` wide and as tall as `lines` (as far as the
+/// screen allows), with `title` on its border in the failed colour: the diagnosis and the
+/// failed case overlays.
+pub(super) fn failure_box(
+    frame: &mut Frame,
+    width: u16,
+    title: String,
+    lines: Vec<Line<'_>>,
+    ctx: &Ctx,
+) {
+    let screen = frame.area();
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(screen.height.saturating_sub(2));
+    let area = screen.centered(Constraint::Length(width), Constraint::Length(height));
+    frame.render_widget(Clear, area);
     let block = Block::bordered()
         .title(title)
         .border_style(ctx.theme.failed);
-    let inner: Rect = block.inner(area);
+    let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -68,7 +85,7 @@ fn body(d: &Diagnosis, width: usize, ctx: &Ctx) -> Vec<Line<'static>> {
 }
 
 /// Untrusted text as plain characters.
-fn clean(text: &str) -> String {
+pub(super) fn clean(text: &str) -> String {
     sanitize::plain(&sanitize::sanitize(text)).into_owned()
 }
 
