@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::error::Result;
 use super::regress::RunMetrics;
@@ -176,19 +177,29 @@ impl Store {
     }
 
     fn cache_reports(&self, build_id: &str) -> Result<Vec<CacheReport>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT report FROM cache_reports WHERE build_id = ?1 ORDER BY docker_build")
-            .map_err(|e| self.db(e))?;
+        self.json_rows(
+            "SELECT report FROM cache_reports WHERE build_id = ?1 ORDER BY docker_build",
+            build_id,
+            "cache report",
+        )
+    }
+
+    /// The JSON documents `sql` gives for one run (`?1`: its build id), decoded; `what` names
+    /// them in the error a bad one gives.
+    pub(super) fn json_rows<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        build_id: &str,
+        what: &str,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db(e))?;
         let texts: Vec<String> = stmt
             .query_map(params![build_id], |r| r.get(0))
             .and_then(Iterator::collect)
             .map_err(|e| self.db(e))?;
         texts
             .iter()
-            .map(|t| {
-                serde_json::from_str(t).map_err(|e| self.corrupt(format!("cache report: {e}")))
-            })
+            .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt(format!("{what}: {e}"))))
             .collect()
     }
 

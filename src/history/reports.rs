@@ -111,18 +111,11 @@ impl Store {
 
     /// A run's reports, by group name.
     pub fn reports(&self, build_id: &str) -> Result<Vec<TestReport>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT report FROM report_groups WHERE build_id = ?1 ORDER BY report_group")
-            .map_err(|e| self.db(e))?;
-        let texts: Vec<String> = stmt
-            .query_map(params![build_id], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(|e| self.db(e))?;
-        texts
-            .iter()
-            .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt(format!("report: {e}"))))
-            .collect()
+        self.json_rows(
+            "SELECT report FROM report_groups WHERE build_id = ?1 ORDER BY report_group",
+            build_id,
+            "report",
+        )
     }
 
     /// A run's report rows, for the regression check (incomplete reports say nothing).
