@@ -92,6 +92,9 @@ pub fn objects(ev: &BuildEvent) -> Vec<Value> {
         BuildEvent::Breakpoint { .. }
         | BuildEvent::Resumed { .. }
         | BuildEvent::DebugSession { .. } => vec![debug_object(ev)],
+        BuildEvent::SourceVersion { build_id, version } => vec![json!({
+            "type": "source_version", "build_id": build_id, "version": version,
+        })],
         BuildEvent::Finished {
             build_id,
             status,

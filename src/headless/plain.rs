@@ -172,7 +172,9 @@ impl Printer {
                 let _ = writeln!(out, "cbdash: {}", sanitize(&cache_line(report)));
             }
             // The agent line of the lookup already says it in the log.
+            // The commit is in the NDJSON and the history (`history show`), not the log.
             BuildEvent::Cache { .. }
+            | BuildEvent::SourceVersion { .. }
             | BuildEvent::CacheKey { .. }
             | BuildEvent::BatchStarted { .. }
             | BuildEvent::BatchBuild { .. }

@@ -125,29 +125,11 @@ impl Recorder {
                 self.store
                     .save_regressions(build_id.as_str(), std::slice::from_ref(regression))?;
             }
-            BuildEvent::Finished {
-                build_id,
-                status,
-                duration_ms,
-                at,
-                exported_variables,
-            } => {
-                self.store
-                    .finish_run(build_id.as_str(), *status, *duration_ms, *at)?;
-                if !exported_variables.is_empty() {
-                    self.store
-                        .save_exported(build_id.as_str(), exported_variables)?;
-                }
-                let regressions = self.close(build_id.as_str(), *status)?;
-                return Ok(regressions
-                    .into_iter()
-                    .map(|regression| BuildEvent::Regression {
-                        build_id: build_id.clone(),
-                        regression,
-                    })
-                    .collect());
-            }
+            BuildEvent::Finished { .. } => return self.record_finished(event),
             BuildEvent::Report { .. } => self.record_report(event)?,
+            BuildEvent::SourceVersion { build_id, version } => {
+                self.store.set_source_version(build_id.as_str(), version)?;
+            }
             // Diagnoses are derived from the log, which the history keeps: not stored twice.
             BuildEvent::Artifacts { .. }
             | BuildEvent::Notice { .. }
@@ -161,6 +143,34 @@ impl Recorder {
             | BuildEvent::BatchFinished { .. } => self.record_batch(event)?,
         }
         Ok(Vec::new())
+    }
+
+    /// The build's end, and the regressions it shows against its earlier runs.
+    fn record_finished(&mut self, event: &BuildEvent) -> Result<Vec<BuildEvent>> {
+        let BuildEvent::Finished {
+            build_id,
+            status,
+            duration_ms,
+            at,
+            exported_variables,
+        } = event
+        else {
+            return Ok(Vec::new());
+        };
+        self.store
+            .finish_run(build_id.as_str(), *status, *duration_ms, *at)?;
+        if !exported_variables.is_empty() {
+            self.store
+                .save_exported(build_id.as_str(), exported_variables)?;
+        }
+        let regressions = self.close(build_id.as_str(), *status)?;
+        Ok(regressions
+            .into_iter()
+            .map(|regression| BuildEvent::Regression {
+                build_id: build_id.clone(),
+                regression,
+            })
+            .collect())
     }
 
     /// A report group's report of a build.

@@ -211,6 +211,11 @@ pub enum BuildEvent {
         context: PhaseContext,
         at: DateTime<Utc>,
     },
+    /// The commit the build's source resolved to: a cloud build's `resolvedSourceVersion`
+    /// (once `DOWNLOAD_SOURCE` has resolved it), a local build's git `HEAD` when its project
+    /// is a git checkout. The history keeps it; the miss explainer of a cloud build diffs two
+    /// of them.
+    SourceVersion { build_id: BuildId, version: String },
     /// Artifacts were copied out.
     Artifacts {
         build_id: BuildId,
@@ -307,6 +312,7 @@ impl BuildEvent {
             | Self::Diagnosis { build_id, .. }
             | Self::Breakpoint { build_id, .. }
             | Self::Resumed { build_id }
+            | Self::SourceVersion { build_id, .. }
             | Self::DebugSession { build_id, .. } => Some(build_id),
             Self::Notice { build_id, .. } => build_id.as_ref(),
             Self::BatchStarted { .. } | Self::BatchBuild { .. } | Self::BatchFinished { .. } => {

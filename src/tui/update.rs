@@ -180,7 +180,6 @@ fn on_key(state: &mut State, keymap: &Keymap, key: Key) -> Vec<Effect> {
 }
 
 fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec<Effect> {
-    let now = state.now;
     match ev {
         ev @ BuildEvent::Started { .. } => on_started(state, owner, ev),
         BuildEvent::PhaseStarted {
@@ -193,17 +192,7 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             Vec::new()
         }
         BuildEvent::Logs { build_id, lines } => {
-            let rows = layout::log_rows(state);
-            let open = state.open_build.as_ref() == Some(&build_id);
-            if let Some(b) = state.builds.get_mut(&build_id) {
-                let at = u32::try_from(now.timestamp().max(0)).unwrap_or(u32::MAX);
-                for l in &lines {
-                    b.log.push(l, at);
-                }
-                if open {
-                    state.log.on_append(&b.log, rows);
-                }
-            }
+            on_logs(state, &build_id, &lines);
             Vec::new()
         }
         BuildEvent::PhaseFinished {
@@ -242,7 +231,10 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             Vec::new()
         }
         // The keyed cache's lookup is also an agent line in the log, where the dashboard shows it.
-        BuildEvent::Artifacts { .. } | BuildEvent::CacheKey { .. } => Vec::new(),
+        // The source version is the history's (`history show`), not the dashboard's.
+        BuildEvent::Artifacts { .. }
+        | BuildEvent::CacheKey { .. }
+        | BuildEvent::SourceVersion { .. } => Vec::new(),
         BuildEvent::Report {
             build_id, report, ..
         } => {
@@ -280,6 +272,21 @@ fn on_event(state: &mut State, owner: Option<ProjectKey>, ev: BuildEvent) -> Vec
             Vec::new()
         }
         ev @ BuildEvent::Finished { .. } => on_finished(state, ev),
+    }
+}
+
+/// A build's log lines, followed on screen when it is the open build.
+fn on_logs(state: &mut State, build_id: &crate::model::BuildId, lines: &[crate::model::LogLine]) {
+    let rows = layout::log_rows(state);
+    let open = state.open_build.as_ref() == Some(build_id);
+    if let Some(b) = state.builds.get_mut(build_id) {
+        let at = u32::try_from(state.now.timestamp().max(0)).unwrap_or(u32::MAX);
+        for l in lines {
+            b.log.push(l, at);
+        }
+        if open {
+            state.log.on_append(&b.log, rows);
+        }
     }
 }
 

@@ -52,6 +52,9 @@ pub struct BuildSnapshot {
     /// `environment.privilegedMode`: the image's own daemon runs in the build.
     pub privileged: bool,
     pub source_version: Option<String>,
+    /// `resolvedSourceVersion`: the commit the source resolved to (known once
+    /// `DOWNLOAD_SOURCE` has run).
+    pub resolved_source_version: Option<String>,
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
     pub phases: Vec<PhaseSnapshot>,
@@ -149,6 +152,10 @@ impl BuildSnapshot {
                 .and_then(aws_sdk_codebuild::types::ProjectEnvironment::privileged_mode)
                 .unwrap_or(false),
             source_version: b.source_version().map(str::to_owned),
+            resolved_source_version: b
+                .resolved_source_version()
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned),
             start: b.start_time().and_then(to_chrono),
             end: b.end_time().and_then(to_chrono),
             phases: b.phases().iter().filter_map(phase_from_sdk).collect(),
@@ -239,8 +246,10 @@ fn span_ms(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> u64 {
 
 /// The events that take a viewer from `prev` (nothing seen yet when `None`) to `next`:
 /// `Started` once, each phase's start and end once (attempts counted per phase kind),
-/// `Finished` once, and `DebugSession` when a session target appears on a running build. The
-/// COMPLETED marker phase is not a phase of its own: `Finished` says it.
+/// `SourceVersion` once the resolved source version is known (before the phases, so it is
+/// recorded before any log line of the build's docker builds), `Finished` once, and
+/// `DebugSession` when a session target appears on a running build. The COMPLETED marker
+/// phase is not a phase of its own: `Finished` says it.
 #[must_use]
 pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEvent> {
     let mut events = Vec::new();
@@ -254,6 +263,14 @@ pub fn diff(prev: Option<&BuildSnapshot>, next: &BuildSnapshot) -> Vec<BuildEven
             docker: crate::model::DockerAccess::from_flags(false, next.privileged),
             batch: None,
             at: next.start.unwrap_or_else(Utc::now),
+        });
+    }
+    if let Some(version) = &next.resolved_source_version
+        && prev.and_then(|p| p.resolved_source_version.as_ref()) != Some(version)
+    {
+        events.push(BuildEvent::SourceVersion {
+            build_id: id.clone(),
+            version: version.clone(),
         });
     }
     let old = prev.map_or(&[][..], |p| p.phases.as_slice());

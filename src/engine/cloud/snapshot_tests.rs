@@ -25,6 +25,7 @@ fn build(status: Status, phases: Vec<PhaseSnapshot>) -> BuildSnapshot {
         image: "img".into(),
         privileged: false,
         source_version: None,
+        resolved_source_version: None,
         start: t(0),
         end: if status.is_terminal() { t(30) } else { None },
         phases,
@@ -224,4 +225,43 @@ fn the_debug_target_comes_from_the_sdk_build_with_the_arn_region() {
         odd.command_line(),
         "aws ssm start-session --target 'a b'\\''c'"
     );
+}
+
+#[test]
+fn the_resolved_source_version_is_said_once_before_the_phases() {
+    let queued = build(
+        Status::InProgress,
+        vec![phase(
+            PhaseKind::Submitted,
+            Some(Status::Succeeded),
+            0,
+            Some(1),
+        )],
+    );
+    let mut resolved = queued.clone();
+    resolved.resolved_source_version = Some("0123abcd".into());
+    resolved
+        .phases
+        .push(phase(PhaseKind::DownloadSource, None, 1, None));
+    let version = |events: &[BuildEvent]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                BuildEvent::SourceVersion { version, .. } => Some(version.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(version(&diff(None, &queued)).is_empty(), "not known yet");
+    let events = diff(Some(&queued), &resolved);
+    assert_eq!(version(&events), ["0123abcd"]);
+    assert!(
+        matches!(events[0], BuildEvent::SourceVersion { .. }),
+        "before the phases: {events:?}"
+    );
+    assert!(version(&diff(Some(&resolved), &resolved)).is_empty());
+    // A build first seen finished says it after Started, before its phases.
+    let first = diff(None, &resolved);
+    assert!(matches!(first[0], BuildEvent::Started { .. }));
+    assert!(matches!(first[1], BuildEvent::SourceVersion { .. }));
 }

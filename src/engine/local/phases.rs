@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::buildspec::{Buildspec, Shell};
-use crate::model::{NoticeLevel, PhaseContext, PhaseKind, StatusCode};
+use crate::model::{BuildEvent, NoticeLevel, PhaseContext, PhaseKind, StatusCode};
 
 use super::driver::{Job, TMP_DIR};
 use super::emit::Capture;
@@ -246,6 +246,14 @@ async fn download_source(b: &mut Build) -> Outcome {
         source_version: envvars::git_head(&b.source_dir).await,
         batch: b.req.batch.clone(),
     };
+    if let Some(version) = &facts.source_version {
+        b.emit
+            .event(BuildEvent::SourceVersion {
+                build_id: b.emit.build_id().clone(),
+                version: version.clone(),
+            })
+            .await?;
+    }
     let vars = envvars::layered(
         envvars::codebuild_vars(&facts),
         &spec.env,
