@@ -30,6 +30,7 @@ mod cloud_batch_world;
 mod cloud_bench;
 mod cloud_cli;
 mod cloud_debug;
+mod cloud_explain;
 mod cloud_fake;
 mod cloud_moto;
 mod cloud_reports;

@@ -11,21 +11,25 @@
 //! known (`unknown`). Nothing is hashed when the build has no miss: a `COPY` that hits copies
 //! the same files as when it last ran, whose hashes the history already has.
 //!
-//! A cloud build's context is not here: when the current directory is a git checkout that
-//! holds both builds' source versions, `git diff --name-only` between them names the changed
-//! files under the step's sources (`cloud_changed_files`); otherwise the files are unknown.
+//! A cloud build's context is not here: when the directory cbdash runs in is a git checkout
+//! that holds both builds' resolved source versions, `git diff --name-only` between them
+//! names the changed files under the step's sources (`app::git_diff`); otherwise the files
+//! are unknown, and the reason's detail says why.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::cache::dockerfile::{matches_or_parent, split_glob};
 use crate::cache::{
     BuildInputs, DockerIgnore, FileHashes, Files, Previous, copy_sources, dockerfile_text, explain,
     invocation, time_lost,
 };
 use crate::history::Store;
-use crate::model::{CacheReport, StepState};
+use crate::model::{CacheReport, MissKind, StepState};
+
+use super::git_diff::Checkout;
 
 /// A local build's project on this machine, and the environment its commands start with.
 #[derive(Clone, Debug, Default)]
@@ -59,6 +63,15 @@ impl LocalSource {
     }
 }
 
+/// Where the miss explainer finds the files a build's missed `COPY`/`ADD` copies.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FilesAt<'a> {
+    /// A local build: its project on this machine, when known.
+    Local(Option<&'a LocalSource>),
+    /// A cloud build: the git checkout cbdash runs in, when it is one.
+    Cloud(Option<&'a Path>),
+}
+
 /// Where a docker build's context and Dockerfile are on this machine.
 struct Context {
     dir: PathBuf,
@@ -74,10 +87,10 @@ pub(crate) fn explain_report(
     store: &Store,
     build_id: &str,
     project: &str,
-    source: Option<&LocalSource>,
+    at: FilesAt<'_>,
     report: &mut CacheReport,
 ) {
-    if let Err(e) = explain_inner(store, build_id, project, source, report) {
+    if let Err(e) = explain_inner(store, build_id, project, at, report) {
         tracing::warn!("cache miss explainer: {e}");
     }
 }
@@ -86,9 +99,13 @@ fn explain_inner(
     store: &Store,
     build_id: &str,
     project: &str,
-    source: Option<&LocalSource>,
+    at: FilesAt<'_>,
     report: &mut CacheReport,
 ) -> crate::history::Result<()> {
+    let source = match at {
+        FilesAt::Local(source) => source,
+        FilesAt::Cloud(_) => None,
+    };
     let inv = report
         .inputs
         .command
@@ -102,10 +119,20 @@ fn explain_inner(
         cache_import_failed: report.inputs.cache_import_failed,
         ..BuildInputs::default()
     };
-    if let Some(text) = ctx
-        .as_ref()
-        .and_then(|c| std::fs::read_to_string(&c.dockerfile).ok())
-    {
+    // A cloud build's commit, and its Dockerfile as of that commit in the checkout.
+    let version = match at {
+        FilesAt::Cloud(_) => store.source_version(build_id)?,
+        FilesAt::Local(_) => None,
+    };
+    let text = match (at, &version) {
+        (FilesAt::Cloud(Some(dir)), Some(v)) => Checkout::find(dir)
+            .and_then(|c| c.show(v, &inputs.dockerfile))
+            .ok(),
+        _ => ctx
+            .as_ref()
+            .and_then(|c| std::fs::read_to_string(&c.dockerfile).ok()),
+    };
+    if let Some(text) = text {
         inputs.instructions = dockerfile_text(&text);
     }
     let env = |name: &str| source.and_then(|s| s.var(name));
@@ -113,21 +140,41 @@ fn explain_inner(
     let image = report.image.clone().unwrap_or_default();
     let mut reason = None;
     if report.first_miss.is_some() {
-        let files = copy_hashes(store, build_id, project, report, &inputs, ctx.as_ref())?;
         let prev = store.previous_docker_build(project, &inputs.dockerfile, &image, build_id)?;
-        let previous = prev.as_ref().map(|(r, i)| Previous {
-            report: r,
-            inputs: i,
+        let files = match at {
+            FilesAt::Local(_) => {
+                copy_hashes(store, build_id, project, report, &inputs, ctx.as_ref())?
+            }
+            FilesAt::Cloud(checkout) => {
+                let versions = (
+                    prev.as_ref().and_then(|p| p.source_version.clone()),
+                    version.clone(),
+                );
+                cloud_files(checkout, versions, &inv, report)
+            }
+        };
+        let previous = prev.as_ref().map(|p| Previous {
+            report: &p.report,
+            inputs: &p.inputs,
         });
         let evidence = match &files {
             FirstFiles::NotACopy => Files::NotACopy,
-            FirstFiles::Unknown => Files::Unknown,
+            FirstFiles::Unknown(_) => Files::Unknown,
             FirstFiles::Hashes(current, previous) => Files::Hashes {
                 current,
                 previous: previous.as_ref(),
             },
+            FirstFiles::Changed(list) => Files::Changed(list),
         };
         reason = explain(report, &inputs, previous, evidence);
+        if let (Some(r), FirstFiles::Unknown(Some(why))) = (reason.as_mut(), &files)
+            && r.kind == MissKind::Unknown
+        {
+            r.detail = Some(match r.detail.take() {
+                Some(d) => format!("{d}; {why}"),
+                None => why.clone(),
+            });
+        }
         let last_cached = store.last_cached_durations(project)?;
         report.time_lost_ms = time_lost(report, |i| last_cached.get(i).copied());
         if let Some(m) = report.first_miss.as_mut() {
@@ -143,11 +190,48 @@ fn explain_inner(
     )
 }
 
-/// The files of the first missed step: their hashes now and when it last ran.
+/// The files of the first missed step: their hashes now and when it last ran, or (a cloud
+/// build) the ones that changed between the two builds' commits.
 enum FirstFiles {
     NotACopy,
-    Unknown,
+    /// Not known, and why when there is more to say than "not read".
+    Unknown(Option<String>),
     Hashes(FileHashes, Option<FileHashes>),
+    Changed(Vec<String>),
+}
+
+/// A cloud build's first missed step: the files its sources select that changed between the
+/// previous build's commit and this one's, from the git checkout cbdash runs in.
+fn cloud_files(
+    checkout: Option<&Path>,
+    (before, now): (Option<String>, Option<String>),
+    inv: &invocation::BuildInvocation,
+    report: &CacheReport,
+) -> FirstFiles {
+    let Some(step) = report
+        .steps
+        .iter()
+        .find(|s| matches!(s.state, StepState::Built | StepState::Failed))
+    else {
+        return FirstFiles::NotACopy;
+    };
+    let Some(sources) = copy_sources(&step.instruction) else {
+        return FirstFiles::NotACopy;
+    };
+    let unknown = |why: &str| FirstFiles::Unknown(Some(why.to_owned()));
+    let (Some(before), Some(now)) = (before, now) else {
+        return unknown("the source versions of both builds are needed to diff them");
+    };
+    let Some(dir) = checkout else {
+        return unknown("no git checkout to diff the source versions in");
+    };
+    let Some(context) = inv.context.as_deref() else {
+        return unknown("the docker build command names no context");
+    };
+    match Checkout::find(dir).and_then(|c| c.changed((&before, &now), context, &sources)) {
+        Ok(files) => FirstFiles::Changed(files),
+        Err(e) => FirstFiles::Unknown(Some(e.to_string())),
+    }
 }
 
 /// Hashes the sources of every missed `COPY`/`ADD` (recorded for the next build), and returns
@@ -181,7 +265,7 @@ fn copy_hashes(
             _ => None,
         };
         let Some(hashes) = read else {
-            first.get_or_insert(FirstFiles::Unknown);
+            first.get_or_insert(FirstFiles::Unknown(None));
             continue;
         };
         if is_first {
@@ -202,7 +286,7 @@ fn copy_hashes(
             &hashes,
         )?;
     }
-    Ok(first.unwrap_or(FirstFiles::Unknown))
+    Ok(first.unwrap_or(FirstFiles::Unknown(None)))
 }
 
 /// `-f` as written, else `<context>/Dockerfile`: with the image, what makes two docker builds
@@ -298,28 +382,6 @@ pub fn hash_sources(
         }
     }
     Ok(out)
-}
-
-/// `src/*.c` → walk `src`, keep what matches; `a/b` → walk `a/b`, keep everything.
-fn split_glob(source: &str) -> (String, Option<globset::GlobMatcher>) {
-    let meta = |c: char| matches!(c, '*' | '?' | '[');
-    let Some(at) = source.find(meta) else {
-        return (source.to_owned(), None);
-    };
-    let root = source[..at].rsplit_once('/').map_or("", |(r, _)| r);
-    let glob = globset::GlobBuilder::new(source)
-        .literal_separator(true)
-        .build()
-        .ok()
-        .map(|g| g.compile_matcher());
-    (root.to_owned(), glob)
-}
-
-fn matches_or_parent(glob: &globset::GlobMatcher, rel: &str) -> bool {
-    glob.is_match(rel)
-        || rel
-            .match_indices('/')
-            .any(|(i, _)| glob.is_match(&rel[..i]))
 }
 
 fn hash_file(path: &Path, symlink: bool) -> std::io::Result<String> {

@@ -27,6 +27,7 @@ pub mod cloud_reports;
 pub mod dashboard;
 pub mod exit;
 pub mod explain;
+pub mod git_diff;
 pub mod headless;
 pub mod output;
 pub mod pipeline;

@@ -2,7 +2,8 @@
 //! dashboard's executor): the layer-cache tap derives cache reports from the log, the diagnosis tap
 //! recognises known failures in it, and the history recorder stores every event and derives
 //! regressions when a build finishes. A finished cache report with a miss learns why it
-//! missed (`app::explain`) before it is recorded.
+//! missed (`app::explain`) before it is recorded: a local build's from its project's files, a
+//! cloud build's from the git checkout cbdash runs in.
 //!
 //! History is best kept, never in the way: if the database cannot be opened or written, the
 //! build goes on and the consumer gets one warning notice.
@@ -10,11 +11,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::explain::{LocalSource, explain_report};
+use super::explain::{FilesAt, LocalSource, explain_report};
 use crate::cache::{CacheTap, time_saved};
 use crate::diagnose::DiagnosisTap;
 use crate::history::{Recorder, Store};
-use crate::model::{BuildEvent, NoticeLevel};
+use crate::model::{BackendKind, BuildEvent, BuildId, NoticeLevel};
 
 /// Cache tap + diagnosis tap + history recorder over a stream of events.
 #[derive(Debug)]
@@ -27,6 +28,11 @@ pub struct Pipeline {
     pending_notice: Option<String>,
     /// A local build's project on this machine: where the miss explainer reads the files.
     source: Option<LocalSource>,
+    /// Where a cloud build's changed files are read: a git checkout of its source (the
+    /// directory cbdash runs in, when it is one).
+    checkout: Option<PathBuf>,
+    /// The cloud builds seen (by their `Started`): their files are read from `checkout`.
+    cloud: std::collections::HashSet<BuildId>,
 }
 
 impl Pipeline {
@@ -64,6 +70,8 @@ impl Pipeline {
             recorder: None,
             clock: Instant::now(),
             source: None,
+            checkout: std::env::current_dir().ok(),
+            cloud: std::collections::HashSet::new(),
         }
     }
 
@@ -83,12 +91,28 @@ impl Pipeline {
         self
     }
 
+    /// Where a cloud build's source is checked out (the directory cbdash runs in, unless
+    /// told otherwise): the miss explainer diffs two builds' commits there.
+    #[must_use]
+    pub fn with_checkout(mut self, dir: Option<PathBuf>) -> Self {
+        self.checkout = dir;
+        self
+    }
+
     /// The events to emit for one backend event, in order.
     pub fn process(&mut self, event: BuildEvent) -> Vec<BuildEvent> {
         let now_ms = u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mut out = Vec::new();
         if let Some(message) = self.pending_notice.take() {
             out.push(notice(event.build_id().cloned(), message));
+        }
+        if let BuildEvent::Started {
+            build_id,
+            backend: BackendKind::Cloud,
+            ..
+        } = &event
+        {
+            self.cloud.insert(build_id.clone());
         }
         let cached = self.tap.observe(event, now_ms);
         let diagnosed: Vec<BuildEvent> = match self.diagnose.as_mut() {
@@ -136,12 +160,16 @@ impl Pipeline {
             return;
         };
         if report.finished {
-            let source = self.source.as_ref();
+            let at = if self.cloud.contains(build_id) {
+                FilesAt::Cloud(self.checkout.as_deref())
+            } else {
+                FilesAt::Local(self.source.as_ref())
+            };
             explain_report(
                 recorder.store(),
                 build_id.as_str(),
                 build_id.project(),
-                source,
+                at,
                 report,
             );
         }

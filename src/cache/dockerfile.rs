@@ -156,6 +156,50 @@ fn clean_source(w: &str) -> String {
     parts.join("/")
 }
 
+/// A `COPY` source (as [`copy_sources`] cleans it) split into the directory to walk and the
+/// glob its files must match: `src/*.c` → `src` and `src/*.c`; `a/b` → `a/b` and no glob.
+#[must_use]
+pub fn split_glob(source: &str) -> (String, Option<globset::GlobMatcher>) {
+    let meta = |c: char| matches!(c, '*' | '?' | '[');
+    let Some(at) = source.find(meta) else {
+        return (source.to_owned(), None);
+    };
+    let root = source[..at].rsplit_once('/').map_or("", |(r, _)| r);
+    let glob = globset::GlobBuilder::new(source)
+        .literal_separator(true)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher());
+    (root.to_owned(), glob)
+}
+
+/// Whether `glob` matches `rel` or one of its parent directories (a `COPY` of a matched
+/// directory copies what is under it).
+#[must_use]
+pub fn matches_or_parent(glob: &globset::GlobMatcher, rel: &str) -> bool {
+    glob.is_match(rel)
+        || rel
+            .match_indices('/')
+            .any(|(i, _)| glob.is_match(&rel[..i]))
+}
+
+/// Whether the `COPY` source `source` (cleaned by [`copy_sources`]) copies the file `rel`
+/// (relative to the context): the whole context, the file itself, a file under the
+/// directory, or a match of its glob.
+#[must_use]
+pub fn source_selects(source: &str, rel: &str) -> bool {
+    match split_glob(source) {
+        (_, Some(glob)) => matches_or_parent(&glob, rel),
+        (root, None) => {
+            root.is_empty()
+                || rel == root
+                || rel
+                    .strip_prefix(root.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        }
+    }
+}
+
 /// The variable names an `ENV`/`ARG` instruction sets, with the text of each assignment
 /// (`ENV A=1 B=2`, `ENV A 1`, `ARG V`, `ARG V=1`).
 #[must_use]
@@ -215,6 +259,24 @@ mod tests {
         assert_eq!(copy_sources("ADD https://x/y.tgz /y"), None);
         assert_eq!(copy_sources("RUN cp a b"), None);
         assert_eq!(copy_sources("COPY onlyone"), None);
+    }
+
+    #[test]
+    fn a_source_selects_its_files() {
+        assert!(source_selects("", "any/file"));
+        assert!(source_selects("src", "src"));
+        assert!(source_selects("src", "src/a/b.c"));
+        assert!(
+            !source_selects("src", "srcs/a.c"),
+            "a sibling with the same prefix"
+        );
+        assert!(source_selects("src/*.c", "src/a.c"));
+        assert!(!source_selects("src/*.c", "src/sub/a.c"), "* stops at /");
+        assert!(
+            source_selects("pkg*", "pkg1/x/y"),
+            "under a matched directory"
+        );
+        assert!(!source_selects("package.json", "package-lock.json"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use advice::{
     ReorderRule, printed_steps,
 };
 pub use analyzer::Analyzer;
-pub use dockerfile::copy_sources;
+pub use dockerfile::{copy_sources, source_selects};
 pub use dockerignore::DockerIgnore;
 pub use explain::{BuildInputs, FileHashes, Files, MAX_FILES, Previous, explain};
 pub use overview::{

@@ -12,6 +12,15 @@ use super::store::{Store, int, uint};
 use crate::cache::{BuildInputs, FileHashes};
 use crate::model::{CacheReport, MissReason};
 
+/// The last build of a Dockerfile and image, as the miss explainer compares with it.
+#[derive(Clone, Debug)]
+pub struct PreviousDockerBuild {
+    pub report: CacheReport,
+    pub inputs: BuildInputs,
+    /// The commit its source resolved to (a cloud build's `resolvedSourceVersion`).
+    pub source_version: Option<String>,
+}
+
 impl Store {
     /// Records a finished docker build's inputs and the reason found for its first miss.
     pub fn save_docker_inputs(
@@ -67,18 +76,18 @@ impl Store {
     }
 
     /// The most recent other build of the same project, Dockerfile and image: its finished
-    /// report and its inputs.
+    /// report, its inputs and the commit its source resolved to.
     pub fn previous_docker_build(
         &self,
         project: &str,
         dockerfile: &str,
         image: &str,
         exclude_build: &str,
-    ) -> Result<Option<(CacheReport, BuildInputs)>> {
-        let row: Option<(String, String)> = self
+    ) -> Result<Option<PreviousDockerBuild>> {
+        let row: Option<(String, String, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT c.report, d.inputs FROM docker_inputs d
+                "SELECT c.report, d.inputs, r.source_version FROM docker_inputs d
                  JOIN runs r ON r.build_id = d.build_id
                  JOIN cache_reports c ON c.build_id = d.build_id
                      AND c.docker_build = d.docker_build
@@ -86,18 +95,35 @@ impl Store {
                      AND d.build_id <> ?4 AND c.finished = 1
                  ORDER BY r.started_at DESC, d.docker_build DESC LIMIT 1",
                 params![project, dockerfile, image, exclude_build],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(|e| self.db(e))?;
-        let Some((report, inputs)) = row else {
+        let Some((report, inputs, source_version)) = row else {
             return Ok(None);
         };
         let report = serde_json::from_str(&report)
             .map_err(|e| self.corrupt(format!("cache report: {e}")))?;
         let inputs = serde_json::from_str(&inputs)
             .map_err(|e| self.corrupt(format!("docker inputs: {e}")))?;
-        Ok(Some((report, inputs)))
+        Ok(Some(PreviousDockerBuild {
+            report,
+            inputs,
+            source_version,
+        }))
+    }
+
+    /// The commit a run's source resolved to, when the history has it.
+    pub fn source_version(&self, build_id: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT source_version FROM runs WHERE build_id = ?1",
+                params![build_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.db(e))
     }
 
     /// The file hashes recorded the last time another build of the same Dockerfile and image

@@ -44,6 +44,7 @@ mod writes;
 pub use batch_queries::{BatchDetail, BatchSummary, NodeBuild, NodeCounts, NodeRow};
 pub use batch_writes::{NewBatch, NodeUpdate};
 pub use cache_queries::DockerfileKey;
+pub use docker_inputs::PreviousDockerBuild;
 pub use error::{HistoryError, Result};
 pub use logs::{Pruned, StoredLog};
 pub use queries::{PhaseRow, RunDetail, RunSummary};
