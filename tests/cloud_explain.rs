@@ -2,7 +2,8 @@
 //! `cbdash cloud watch --json` against the scripted endpoint, each with its
 //! `resolvedSourceVersion` and a log whose `docker build` (BuildKit plain output) ran every
 //! step, then missed at `COPY b.txt`. Run from a git checkout holding both commits, the second
-//! build's first miss names the file that changed between them; run elsewhere, the reason is
+//! build's first miss names the file that changed between them (also from a folder whose
+//! `demo` subdirectory is that checkout); run elsewhere, the reason is
 //! `unknown` and says why.
 
 use std::path::Path;
@@ -224,4 +225,17 @@ async fn a_cloud_miss_outside_a_checkout_is_unknown_and_says_why() {
     assert_eq!(why["kind"], "unknown", "{why}");
     let detail = why["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("not a git checkout"), "{why}");
+}
+
+#[tokio::test]
+async fn a_folder_of_projects_holds_the_checkout_under_the_project_name() {
+    let (repo, first, second) = checkout();
+    let folder = tempfile::tempdir().expect("tempdir");
+    std::fs::rename(repo.path(), folder.path().join("demo")).expect("move the checkout");
+    let fake = FakeAws::start(endpoint(first, second)).await;
+    let db = folder.path().join("h.sqlite");
+    watch(&fake, folder.path(), &db, FIRST).await;
+    let (why, _) = reason(&watch(&fake, folder.path(), &db, SECOND).await);
+    assert_eq!(why["kind"], "files_changed", "{why}");
+    assert_eq!(why["files"], json!(["b.txt"]), "{why}");
 }

@@ -11,8 +11,9 @@
 //! known (`unknown`). Nothing is hashed when the build has no miss: a `COPY` that hits copies
 //! the same files as when it last ran, whose hashes the history already has.
 //!
-//! A cloud build's context is not here: when the directory cbdash runs in is a git checkout
-//! that holds both builds' resolved source versions, `git diff --name-only` between them
+//! A cloud build's context is not here: when the directory cbdash runs in (or its
+//! subdirectory named after the project) is a git checkout that holds both builds' resolved
+//! source versions, `git diff --name-only` between them
 //! names the changed files under the step's sources (`app::git_diff`); otherwise the files
 //! are unknown, and the reason's detail says why.
 
@@ -125,7 +126,7 @@ fn explain_inner(
         FilesAt::Local(_) => None,
     };
     let text = match (at, &version) {
-        (FilesAt::Cloud(Some(dir)), Some(v)) => Checkout::find(dir)
+        (FilesAt::Cloud(Some(dir)), Some(v)) => Checkout::find_for(dir, project)
             .and_then(|c| c.show(v, &inputs.dockerfile))
             .ok(),
         _ => ctx
@@ -150,7 +151,7 @@ fn explain_inner(
                     prev.as_ref().and_then(|p| p.source_version.clone()),
                     version.clone(),
                 );
-                cloud_files(checkout, versions, &inv, report)
+                cloud_files(checkout, project, versions, &inv, report)
             }
         };
         let previous = prev.as_ref().map(|p| Previous {
@@ -204,6 +205,7 @@ enum FirstFiles {
 /// previous build's commit and this one's, from the git checkout cbdash runs in.
 fn cloud_files(
     checkout: Option<&Path>,
+    project: &str,
     (before, now): (Option<String>, Option<String>),
     inv: &invocation::BuildInvocation,
     report: &CacheReport,
@@ -228,7 +230,9 @@ fn cloud_files(
     let Some(context) = inv.context.as_deref() else {
         return unknown("the docker build command names no context");
     };
-    match Checkout::find(dir).and_then(|c| c.changed((&before, &now), context, &sources)) {
+    match Checkout::find_for(dir, project)
+        .and_then(|c| c.changed((&before, &now), context, &sources))
+    {
         Ok(files) => FirstFiles::Changed(files),
         Err(e) => FirstFiles::Unknown(Some(e.to_string())),
     }

@@ -16,6 +16,8 @@ use crate::cache::{DockerIgnore, source_selects};
 pub enum GitDiffError {
     #[error("{0} is not a git checkout")]
     NotACheckout(PathBuf),
+    #[error("neither {0} nor {1} is a git checkout")]
+    NeitherIsACheckout(PathBuf, PathBuf),
     #[error("the source version {0:?} is not a commit id")]
     NotACommitId(String),
     #[error(
@@ -49,6 +51,27 @@ impl Checkout {
         Ok(Self {
             top: PathBuf::from(top),
         })
+    }
+
+    /// The checkout of `project`'s source from the directory cbdash runs in: that directory's
+    /// own, else its subdirectory named after the project (the dashboard runs in a folder of
+    /// projects).
+    ///
+    /// # Errors
+    /// Neither is in a git work tree.
+    pub fn find_for(dir: &Path, project: &str) -> Result<Self, GitDiffError> {
+        let own = Self::find(dir);
+        // A CodeBuild project name is letters, digits, `-` and `_`: never a path of its own.
+        let named = !project.is_empty()
+            && project
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let sub = dir.join(project);
+        match own {
+            Err(GitDiffError::NotACheckout(_)) if named && sub.is_dir() => Self::find(&sub)
+                .map_err(|_| GitDiffError::NeitherIsACheckout(dir.to_path_buf(), sub)),
+            other => other,
+        }
     }
 
     /// The files under `context` (a path relative to the source's root, as the build's

@@ -97,6 +97,30 @@ fn the_changed_files_under_the_copied_sources_relative_to_the_context() {
 }
 
 #[test]
+fn a_folder_of_projects_finds_the_project_by_its_name() {
+    let r = repo();
+    let folder = tempfile::tempdir().expect("tempdir");
+    let dir = folder.path().join("webapp");
+    std::fs::rename(r.dir.path(), &dir).expect("move the checkout into the folder");
+    let c = Checkout::find_for(folder.path(), "webapp").expect("found by name");
+    assert_eq!(c.show(&r.first, "app/src/a.js").expect("show"), "a");
+    assert!(matches!(
+        Checkout::find_for(folder.path(), "other"),
+        Err(GitDiffError::NotACheckout(_))
+    ));
+    assert!(
+        matches!(
+            Checkout::find_for(folder.path(), "../webapp"),
+            Err(GitDiffError::NotACheckout(_))
+        ),
+        "a name is never a path"
+    );
+    std::fs::create_dir(folder.path().join("plain")).expect("mkdir");
+    let err = Checkout::find_for(folder.path(), "plain").expect_err("not a checkout");
+    assert!(err.to_string().starts_with("neither "), "{err}");
+}
+
+#[test]
 fn a_file_as_of_a_commit() {
     let r = repo();
     let c = Checkout::find(r.dir.path()).expect("checkout");
