@@ -11,7 +11,20 @@ use crate::cloud_scripted::{failing_build, log_page};
 use crate::common::cbdash_bin;
 
 pub async fn cbdash(fake: &FakeAws, args: &[&str]) -> (i32, String, String) {
-    let out = tokio::process::Command::new(cbdash_bin())
+    cbdash_in(fake, None, args).await
+}
+
+/// [`cbdash`] run in the directory `cwd` (the current one when `None`).
+pub async fn cbdash_in(
+    fake: &FakeAws,
+    cwd: Option<&std::path::Path>,
+    args: &[&str],
+) -> (i32, String, String) {
+    let mut cmd = tokio::process::Command::new(cbdash_bin());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let out = cmd
         .args(args)
         .env("AWS_ENDPOINT_URL", fake.url())
         .env("AWS_ACCESS_KEY_ID", "testing")

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::cloud_cli::cbdash_in;
 use crate::cloud_fake::{FakeAws, Reply, Req, build, phase};
 
 const FIRST: &str = "demo:00000000-0000-0000-0000-000000000001";
@@ -140,31 +141,11 @@ fn endpoint(first: String, second: String) -> impl Fn(&Req) -> Reply + Send + Sy
 }
 
 /// `cbdash cloud watch ID --json` run in `cwd` with the history at `history`: its lines.
-/// (Awaited: the fake endpoint answers on this test's runtime.)
 async fn watch(fake: &FakeAws, cwd: &Path, history: &Path, id: &str) -> Vec<Value> {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cbdash"))
-        .args(["cloud", "watch", id, "--json", "--history"])
-        .arg(history)
-        .current_dir(cwd)
-        .env("AWS_ENDPOINT_URL", fake.url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("CBDASH_CONFIG", "/nonexistent")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .await
-        .expect("run cbdash");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let db = history.to_str().expect("utf-8");
+    let args = ["cloud", "watch", id, "--json", "--history", db];
+    let (code, stdout, stderr) = cbdash_in(fake, Some(cwd), &args).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
