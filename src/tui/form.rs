@@ -1,8 +1,8 @@
 //! The `R` forms. A cloud project's start-with-overrides form: four text fields, Tab/Down and
 //! BackTab/Up to move, Enter to start, Esc to cancel; the typed text becomes a
 //! [`StartOverrides`], checked here, before the executor sends StartBuild. A local project's run
-//! form ([`run_key`]): image, Docker mode (space or the side arrows cycle), extra variables
-//! and "save to .cbdash.toml", becoming [`LocalOverrides`] for `Effect::StartLocal`. Part of
+//! form ([`run_key`]): image, Docker mode (space or the side arrows cycle), extra variables,
+//! "pause on failure" (`--debug`) and "save to .cbdash.toml", becoming [`LocalOverrides`] for `Effect::StartLocal`. Part of
 //! the pure reducer.
 
 use super::keymap::{Key, KeyCode};
@@ -91,7 +91,8 @@ pub fn run_key(state: &mut State, key: Key, typed: Option<char>, mut form: RunFo
         (KeyCode::BackTab | KeyCode::Up, _, _) => form.focus = form.focus.saturating_sub(1),
         (KeyCode::Right, _, 1) | (_, Some(' '), 1) => form.docker = cycle(form.docker, 1),
         (KeyCode::Left, _, 1) => form.docker = cycle(form.docker, DockerAccess::ALL.len() - 1),
-        (_, Some(' '), 3) => form.save = !form.save,
+        (_, Some(' '), 3) => form.debug = !form.debug,
+        (_, Some(' '), 4) => form.save = !form.save,
         (KeyCode::Backspace, _, 0) => {
             form.image.pop();
         }
@@ -134,6 +135,7 @@ pub fn local_overrides(form: &RunForm) -> Result<LocalOverrides, String> {
         image: Some(image.to_owned()).filter(|i| !i.is_empty() && changed_image),
         docker: Some(form.docker).filter(|d| *d != form.prefill.1 || form.save),
         env,
+        debug: form.debug,
         save: form.save,
     })
 }
@@ -227,6 +229,16 @@ mod tests {
             (o.image.as_deref(), o.docker, o.save),
             (Some("img:1"), Some(DockerAccess::HostSocket), true),
             "saving writes what the form shows"
+        );
+        let mut f = run_form("img:1", "");
+        f.debug = true;
+        assert_eq!(
+            local_overrides(&f),
+            Ok(LocalOverrides {
+                debug: true,
+                ..LocalOverrides::default()
+            }),
+            "pausing on failure overrides nothing else"
         );
         assert!(local_overrides(&run_form("", "=1")).is_err());
         assert_eq!(cycle(DockerAccess::Privileged, 1), DockerAccess::None);

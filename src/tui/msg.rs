@@ -93,6 +93,8 @@ pub struct LocalOverrides {
     pub docker: Option<DockerAccess>,
     /// Extra variables for this run, above the project's.
     pub env: Vec<(String, String)>,
+    /// Pause after the first failing command, as `cbdash run --debug` (this run only).
+    pub debug: bool,
     /// Also write `image` and `docker` into the project's `.cbdash.toml` (never variables
     /// given here, which may be secrets).
     pub save: bool,

@@ -392,6 +392,8 @@ pub struct RunForm {
     pub docker: DockerAccess,
     /// `NAME=VALUE`, separated by commas or spaces.
     pub vars: String,
+    /// Pause after the first failing command (`cbdash run --debug`): `e` opens a shell there.
+    pub debug: bool,
     pub save: bool,
     /// The field being edited, in [`RunForm::LABELS`] order.
     pub focus: usize,
@@ -400,7 +402,13 @@ pub struct RunForm {
 }
 
 impl RunForm {
-    pub const LABELS: [&str; 4] = ["image", "docker", "variables", "save to .cbdash.toml"];
+    pub const LABELS: [&str; 5] = [
+        "image",
+        "docker",
+        "variables",
+        "pause on failure",
+        "save to .cbdash.toml",
+    ];
 
     /// A form for `project`, prefilled with the image and Docker mode of its last build.
     #[must_use]
@@ -415,6 +423,7 @@ impl RunForm {
             image,
             docker,
             vars: String::new(),
+            debug: false,
             save: false,
             focus: 0,
         }

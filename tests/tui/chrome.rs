@@ -463,6 +463,8 @@ fn r_on_a_local_project_opens_the_run_form_prefilled_and_emits_start_local() {
     keys(&mut s, &km, "A=1, B=x=y C=3");
     send(&mut s, &km, tab());
     keys(&mut s, &km, " ");
+    send(&mut s, &km, tab());
+    keys(&mut s, &km, " ");
     let fx = send(&mut s, &km, Msg::Key(Key::new(KeyCode::Enter)));
     assert_eq!(
         fx,
@@ -476,6 +478,7 @@ fn r_on_a_local_project_opens_the_run_form_prefilled_and_emits_start_local() {
                     ("B".into(), "x=y".into()),
                     ("C".into(), "3".into()),
                 ],
+                debug: true,
                 save: true,
             },
         }]

@@ -292,7 +292,9 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
                 }
             }
         }
-        let req = self.request(&project, &over)?;
+        let mut req = self.request(&project, &over)?;
+        // Never saved: pausing is a choice for one run, as `cbdash run --debug`.
+        req.local.debug = form.debug;
         self.spawn_local(project, req, started)
     }
 

@@ -257,6 +257,7 @@ async fn the_run_form_overrides_and_saves_docker_access_but_never_variables() {
         image: Some("other:1".into()),
         docker: Some(DockerAccess::Privileged),
         env: vec![("TOKEN".into(), "abc".into())],
+        debug: true,
         save: true,
     };
     let project = h.project.clone();
@@ -269,10 +270,12 @@ async fn the_run_form_overrides_and_saves_docker_access_but_never_variables() {
     assert_eq!(req.image.as_deref(), Some("other:1"));
     assert!(req.privileged && !req.local.docker_socket, "{req:?}");
     assert!(req.env.contains(&("TOKEN".into(), "abc".into())));
+    assert!(req.local.debug, "paused on failure, as `run --debug`");
     let saved = std::fs::read_to_string(h.dir.path().join(".cbdash.toml")).expect("read");
     assert!(saved.starts_with("# mine\n"), "{saved}");
     assert!(saved.contains("image = \"other:1\"") && saved.contains("privileged = true"));
     assert!(!saved.contains("TOKEN"), "{saved}");
+    assert!(!saved.contains("debug"), "pausing is never saved: {saved}");
     h.close().await;
 }
 

@@ -237,7 +237,7 @@ fn batch_row(
 fn run_form(frame: &mut Frame, ctx: &Ctx, form: &RunForm) {
     let title = format!(" Run {} ", form.project.name);
     let width = 76.min(frame.area().width);
-    let inner = boxed(frame, width, 9, &title, ctx);
+    let inner = boxed(frame, width, 10, &title, ctx);
     let mut lines: Vec<Line> = RunForm::LABELS
         .iter()
         .enumerate()
@@ -264,6 +264,11 @@ fn run_form(frame: &mut Frame, ctx: &Ctx, form: &RunForm) {
                     }
                 }
                 2 => spans.push(Span::raw(format!("{}{cursor}", form.vars))),
+                3 => spans.push(Span::raw(if form.debug {
+                    "[x] yes (e: a shell where it failed)"
+                } else {
+                    "[ ] no"
+                })),
                 _ => spans.push(Span::raw(if form.save { "[x] yes" } else { "[ ] no" })),
             }
             Line::from(spans)
@@ -271,7 +276,7 @@ fn run_form(frame: &mut Frame, ctx: &Ctx, form: &RunForm) {
         .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        " unchanged: the project's settings · space: docker mode, save",
+        " unchanged: the project's settings · space: docker mode, pause, save",
         ctx.theme.dim,
     ));
     lines.push(Line::styled(
