@@ -1,5 +1,6 @@
 //! The layer-cache report of a project (`cbdash cache`) or of one build's Dockerfiles (the
-//! dashboard's `x`): the history read through `history::Store`, the IO the advice needs
+//! dashboard's `x`), and the per-step history of one docker build (the dashboard's cache
+//! panel): the history read through `history::Store`, the IO the advice needs
 //! (the Dockerfile's text, the names at the build context's top level) done here, the report
 //! computed by the pure `cache::CacheOverview`.
 //!
@@ -10,7 +11,7 @@
 
 use std::path::Path;
 
-use crate::cache::{AdviceError, AdviceInput, AdviceRules, CacheOverview};
+use crate::cache::{AdviceError, AdviceInput, AdviceRules, CacheOverview, StepSeries, step_series};
 use crate::history::{DockerfileKey, HistoryError, Store};
 
 /// Why a cache report could not be made.
@@ -106,4 +107,20 @@ fn overviews(
             Ok(CacheOverview::build(&history, &rules, &input))
         })
         .collect()
+}
+
+/// The steps of one docker build of a build, each over its Dockerfile's last `builds` builds up
+/// to this one (the dashboard's cache panel: a sparkline and a miss rate per step, the same
+/// series as the report's); `None` when that docker build is not in the history.
+///
+/// # Errors
+/// The history cannot be read.
+pub fn step_history(
+    store: &Store,
+    build_id: &str,
+    docker_build: u32,
+    builds: usize,
+) -> Result<Option<Vec<StepSeries>>> {
+    let history = store.docker_build_history(build_id, docker_build, builds)?;
+    Ok(history.map(|h| step_series(&h)))
 }

@@ -47,7 +47,7 @@ pub use dockerignore::DockerIgnore;
 pub use explain::{BuildInputs, FileHashes, Files, MAX_FILES, Previous, explain};
 pub use overview::{
     CacheOverview, DockerfileHistory, ExpensiveMiss, HitPoint, PastDockerBuild, PastStep,
-    ReasonSeen, StepPoint, StepSeries,
+    ReasonSeen, StepPoint, StepSeries, step_series,
 };
 pub use saved::{TimeSaved, time_lost, time_saved};
 

@@ -148,7 +148,7 @@ impl CacheOverview {
     /// The report on `history` (its builds oldest first), with the advice `rules` give.
     #[must_use]
     pub fn build(history: &DockerfileHistory, rules: &AdviceRules, input: &AdviceInput) -> Self {
-        let steps = series(history);
+        let steps = step_series(history);
         Self {
             project: history.project.clone(),
             image: history.image.clone(),
@@ -207,8 +207,10 @@ pub(crate) fn step_keys(steps: &[PastStep]) -> Vec<(String, u32)> {
         .collect()
 }
 
-/// Each step of the newest build with its points in every build.
-fn series(history: &DockerfileHistory) -> Vec<StepSeries> {
+/// Each step of the newest build of `history` with its points in every build (what the
+/// dashboard's cache panel draws for the build it shows, when its history ends there).
+#[must_use]
+pub fn step_series(history: &DockerfileHistory) -> Vec<StepSeries> {
     let Some(newest) = history.builds.last() else {
         return Vec::new();
     };

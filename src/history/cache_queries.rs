@@ -24,6 +24,22 @@ pub struct DockerfileKey {
     pub last_started_at: String,
 }
 
+/// Which Dockerfile's builds to read: a project's (on a backend), told apart by the image
+/// they tagged or, without one, by which docker build of the log it was.
+struct Which<'a> {
+    project: &'a str,
+    backend: Option<&'a str>,
+    image: Option<&'a str>,
+    docker_build: Option<u32>,
+}
+
+/// The last build to read: a run (by when it started) and its docker build.
+struct Until<'a> {
+    started_at: &'a str,
+    build_id: &'a str,
+    docker_build: u32,
+}
+
 impl Store {
     /// The Dockerfiles of a project's runs on `backend`, most recently built first.
     pub fn dockerfiles(&self, project: &str, backend: Option<&str>) -> Result<Vec<DockerfileKey>> {
@@ -107,6 +123,60 @@ impl Store {
         key: &DockerfileKey,
         n: usize,
     ) -> Result<DockerfileHistory> {
+        let which = Which {
+            project,
+            backend,
+            image: key.image.as_deref(),
+            docker_build: key.docker_build,
+        };
+        self.history_of(&which, None, n)
+    }
+
+    /// The history of one docker build's Dockerfile up to it (it is the newest of the `n`
+    /// builds, the earlier ones before it): what the dashboard's cache panel shows for a build,
+    /// live or opened from the history. `None` when the run or that finished docker build is
+    /// not recorded.
+    pub fn docker_build_history(
+        &self,
+        build_id: &str,
+        docker_build: u32,
+        n: usize,
+    ) -> Result<Option<DockerfileHistory>> {
+        let row: Option<(String, String, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT r.project, r.backend, r.started_at, c.image
+                 FROM cache_reports c JOIN runs r ON r.build_id = c.build_id
+                 WHERE c.build_id = ?1 AND c.docker_build = ?2 AND c.finished = 1",
+                params![build_id, docker_build],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(|e| self.db(e))?;
+        let Some((project, backend, started_at, image)) = row else {
+            return Ok(None);
+        };
+        let which = Which {
+            project: &project,
+            backend: Some(&backend),
+            docker_build: image.is_none().then_some(docker_build),
+            image: image.as_deref(),
+        };
+        let until = Until {
+            started_at: &started_at,
+            build_id,
+            docker_build,
+        };
+        self.history_of(&which, Some(&until), n).map(Some)
+    }
+
+    /// The last `n` finished docker builds of `which` (up to `until`), oldest first.
+    fn history_of(
+        &self,
+        which: &Which<'_>,
+        until: Option<&Until<'_>>,
+        n: usize,
+    ) -> Result<DockerfileHistory> {
         let mut stmt = self
             .conn
             .prepare(
@@ -115,13 +185,24 @@ impl Store {
                  FROM cache_reports c JOIN runs r ON r.build_id = c.build_id
                  WHERE r.project = ?1 AND (?2 IS NULL OR r.backend = ?2) AND c.finished = 1
                      AND c.image IS ?3 AND (?3 IS NOT NULL OR c.docker_build = ?4)
+                     AND (?6 IS NULL OR r.started_at < ?6
+                          OR (r.build_id = ?7 AND c.docker_build <= ?8))
                  ORDER BY r.started_at DESC, c.docker_build DESC LIMIT ?5",
             )
             .map_err(|e| self.db(e))?;
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         let rows: Vec<(String, u32, String, String, u32, u32, String)> = stmt
             .query_map(
-                params![project, backend, key.image, key.docker_build, n],
+                params![
+                    which.project,
+                    which.backend,
+                    which.image,
+                    which.docker_build,
+                    n,
+                    until.map(|u| u.started_at),
+                    until.map(|u| u.build_id),
+                    until.map(|u| u.docker_build),
+                ],
                 |r| {
                     Ok((
                         r.get(0)?,
@@ -156,9 +237,9 @@ impl Store {
             });
         }
         Ok(DockerfileHistory {
-            project: project.to_owned(),
-            image: key.image.clone(),
-            docker_build: key.docker_build,
+            project: which.project.to_owned(),
+            image: which.image.map(str::to_owned),
+            docker_build: which.docker_build,
             builds,
         })
     }

@@ -6,13 +6,8 @@ use std::fmt::Write as _;
 
 use super::fit::{ellipsize, wrap};
 use super::fmt::fmt_ms;
-use crate::cache::{CacheOverview, StepPoint};
-
-/// The bar heights of the sparklines.
-const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
-/// Where a step ran and hit the cache.
-const HIT: char = '·';
+use super::spark::{bar, step_runs};
+use crate::cache::CacheOverview;
 
 /// The report on every Dockerfile, `width` columns wide (at least 40 are used).
 #[must_use]
@@ -115,7 +110,7 @@ fn steps(o: &CacheOverview, width: usize, out: &mut Vec<String>) {
         out.push(format!(
             "  {:<instr_w$} {:<spark_col$} {:>4.0}% {:>7}",
             ellipsize(&name, instr_w),
-            sparkline(&s.runs),
+            step_runs(&s.runs),
             s.miss_rate * 100.0,
             cost
         ));
@@ -145,62 +140,5 @@ fn advice(o: &CacheOverview, width: usize, out: &mut Vec<String>) {
                 out.push(ellipsize(&format!("      {l}"), width));
             }
         }
-    }
-}
-
-/// A ratio 0.0..=1.0 as one of eight bar heights.
-fn bar(ratio: f64) -> char {
-    // Eight heights: the cast of a value in 0.0..=7.0 cannot truncate or wrap.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let i = (ratio.clamp(0.0, 1.0) * 7.0).round() as usize;
-    BARS[i.min(7)]
-}
-
-/// The runs of a step: a bar per miss (as tall as its duration against the step's longest),
-/// `·` per hit, a blank where the step was not in the build.
-#[must_use]
-pub fn sparkline(runs: &[Option<StepPoint>]) -> String {
-    let max = runs
-        .iter()
-        .flatten()
-        .filter(|p| !p.cached)
-        .filter_map(|p| p.duration_ms)
-        .max()
-        .unwrap_or(0);
-    runs.iter()
-        .map(|p| match p {
-            None => ' ',
-            Some(p) if p.cached => HIT,
-            Some(p) => {
-                // Durations are far below 2^52 ms: the casts are exact.
-                #[allow(clippy::cast_precision_loss)]
-                let r = match (p.duration_ms, max) {
-                    (Some(d), m) if m > 0 => d as f64 / m as f64,
-                    _ => 0.0,
-                };
-                bar(r)
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sparklines_show_misses_by_duration_and_hits_as_dots() {
-        let p = |cached, ms| {
-            Some(StepPoint {
-                cached,
-                duration_ms: Some(ms),
-            })
-        };
-        assert_eq!(
-            sparkline(&[None, p(true, 5), p(false, 1000), p(false, 500), p(false, 0)]),
-            " ·█▅▁"
-        );
-        assert_eq!(bar(0.0), '▁');
-        assert_eq!(bar(1.0), '█');
     }
 }

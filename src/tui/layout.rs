@@ -44,7 +44,8 @@ pub fn layout(state: &State, area: Rect) -> Areas {
         let inner_w = right.width.saturating_sub(2);
         let notice = u16::try_from(notice_lines(b, inner_w).len()).unwrap_or(0)
             + super::debug::rows(b.debug.as_ref(), inner_w);
-        let caches = u16::try_from(b.caches.len()).unwrap_or(4).min(4) * cache_rows(inner_w);
+        let caches =
+            u16::try_from(b.caches.len().min(CACHE_BUILDS)).unwrap_or(0) * cache_rows(inner_w);
         (
             timeline_rows(b).max(1) + notice + 2,
             if caches > 0 { caches + 2 } else { 0 },
@@ -56,6 +57,13 @@ pub fn layout(state: &State, area: Rect) -> Areas {
         .build()
         .map_or(0, reports_rows)
         .min(right.height.saturating_sub(timeline_h) / 2);
+    let left = right
+        .height
+        .saturating_sub(timeline_h + reports_h + cache_h);
+    let cache_h = cache_h
+        + state
+            .build()
+            .map_or(0, |b| cache_step_rows(b, right.height, left));
     let [timeline, reports, cache, log] = Layout::vertical([
         Constraint::Length(timeline_h),
         Constraint::Length(reports_h),
@@ -85,6 +93,31 @@ pub fn reports_rows(b: &Build) -> u16 {
     }
     let cases = super::reports::cases(b).len().min(REPORT_CASE_ROWS);
     u16::try_from(b.reports.len() + cases + 2).unwrap_or(u16::MAX)
+}
+
+/// The docker builds the cache panel shows (the `x` report has every one).
+pub const CACHE_BUILDS: usize = 4;
+
+/// From this height (the panes right of the projects), the cache panel lists the steps that
+/// ran under each docker build it shows.
+pub const CACHE_TALL: u16 = 40;
+
+/// Rows of step lines in the cache panel of a pane `height` rows tall, `left` rows not taken
+/// by the other panels: one per step that ran in the docker builds it shows, at most a third
+/// of what is left (the log keeps the rest); none below [`CACHE_TALL`] (80x24 keeps the rows
+/// it had).
+#[must_use]
+pub fn cache_step_rows(b: &Build, height: u16, left: u16) -> u16 {
+    if height < CACHE_TALL {
+        return 0;
+    }
+    let wanted: usize = b
+        .caches
+        .iter()
+        .take(CACHE_BUILDS)
+        .map(|c| c.ran.len())
+        .sum();
+    u16::try_from(wanted).unwrap_or(u16::MAX).min(left / 3)
 }
 
 /// Below this width a cache report takes two rows: the gauge, then what it saved and missed.

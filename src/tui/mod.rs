@@ -6,7 +6,8 @@
 //!   `update(&mut State, &Keymap, Msg) -> Vec<Effect>`. No IO; the clock arrives as `Msg::Tick`.
 //! - [`layout`]: the arithmetic of where panes go and which log rows show, used by both the
 //!   reducer and the views (the reducer never imports the views); [`fmt`]: short formats;
-//!   [`fit`]: text fitted to narrow rows (ellipsis, word wrap, title parts by priority).
+//!   [`fit`]: text fitted to narrow rows (ellipsis, word wrap, title parts by priority);
+//!   [`spark`]: the one sparkline bar mapping (projects pane, cache panel, cache report).
 //! - [`view`] and [`widgets`]: draw from the state alone; [`theme`]: every style.
 //! - [`batch`]: batches, as the batch events describe them (one row under their project, a
 //!   graph of their nodes, each node's build opened with the usual panes), and
@@ -14,6 +15,8 @@
 //! - [`reports`]: the Reports panel's data (each build's test and coverage reports, local or
 //!   cloud) and keys: the failed cases one list, `open` on one shows its message and jumps
 //!   the log to its first mention.
+//! - [`cache_panel`]: the Layer cache panel's data (a summary per docker build, the steps that
+//!   ran, each step's record over its Dockerfile's last builds, asked of the executor).
 //! - [`logbuf`] holds logs of any size in bounded memory; [`sanitize`] makes untrusted build
 //!   output safe to draw.
 //! - [`keymap`]: keys are data (config/default.toml), help and hints come from it.
@@ -26,6 +29,7 @@
 pub mod actions;
 pub mod batch;
 pub mod batch_actions;
+pub mod cache_panel;
 pub mod cache_report;
 pub mod debug;
 pub mod event_loop;
@@ -41,6 +45,7 @@ pub mod modal;
 pub mod msg;
 pub mod reports;
 pub mod sanitize;
+pub mod spark;
 pub mod state;
 pub mod term;
 pub mod theme;

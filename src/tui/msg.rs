@@ -47,6 +47,14 @@ pub enum Msg {
         build: BuildId,
         report: Result<Vec<crate::cache::CacheOverview>, String>,
     },
+    /// The history of the steps of one docker build of `build` (each step over its
+    /// Dockerfile's last builds, this one the newest), or why there is none; answers
+    /// `Effect::LoadStepHistory`.
+    StepHistory {
+        build: BuildId,
+        docker_build: u32,
+        steps: Result<Vec<crate::cache::StepSeries>, String>,
+    },
     /// Read the next slice of a search in progress (the event loop sends this to itself after
     /// `Effect::ContinueSearch`, so input is read between slices).
     ContinueSearch,
@@ -157,6 +165,9 @@ pub enum Effect {
         build: BuildId,
         dir: Option<PathBuf>,
     },
+    /// Load the history of the steps of one docker build of `build` (the cache panel's
+    /// sparklines and miss rates): asked when its finished report arrives.
+    LoadStepHistory { build: BuildId, docker_build: u32 },
     /// Put text on the clipboard (OSC 52).
     Clipboard(String),
     /// Write a file (a saved log) at `path` under cbdash's data directory (never into a
@@ -191,6 +202,7 @@ impl Effect {
                 | Self::Watch { .. }
                 | Self::LoadHistory(_)
                 | Self::LoadCacheReport { .. }
+                | Self::LoadStepHistory { .. }
         )
     }
 }

@@ -160,41 +160,7 @@ pub struct PhaseRow {
     pub regression: Option<String>,
 }
 
-/// A layer-cache report for one `docker build`, as the cache panel shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct CacheSummary {
-    /// The image or Dockerfile built.
-    pub target: String,
-    pub steps: u32,
-    pub cached: u32,
-    /// The first step that was not cached (what invalidated the cache).
-    pub first_miss: Option<String>,
-    /// Estimated time the cached steps saved.
-    pub saved_ms: u64,
-}
-
-impl CacheSummary {
-    /// The panel's view of an analyzer report.
-    #[must_use]
-    pub fn from_report(report: &crate::model::CacheReport) -> Self {
-        Self {
-            target: report
-                .image
-                .clone()
-                .unwrap_or_else(|| format!("docker build #{}", report.number())),
-            steps: report.steps_total,
-            cached: report.steps_cached,
-            first_miss: report.first_miss.as_ref().map(|m| {
-                let why = m
-                    .reason
-                    .as_ref()
-                    .map_or_else(String::new, |r| format!(" - {}", r.summary()));
-                format!("step {}: {}{why}", m.step, m.instruction)
-            }),
-            saved_ms: report.time_saved_ms.unwrap_or(0),
-        }
-    }
-}
+pub use super::cache_panel::{CacheSummary, StepLine, StepTrend};
 
 /// A build and everything known about it.
 #[derive(Debug)]

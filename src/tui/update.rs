@@ -5,11 +5,12 @@
 use chrono::TimeDelta;
 
 use super::actions;
+use super::cache_panel::on_cache;
 use super::keymap::{Key, Keymap};
 use super::layout;
 use super::logbuf::LogStore;
 use super::msg::{Effect, Msg};
-use super::state::{Build, CacheSummary, Flash, Mode, Pending, PhaseRow, ProjectKey, State};
+use super::state::{Build, Flash, Mode, Pending, PhaseRow, ProjectKey, State};
 use crate::model::{BuildEvent, NoticeLevel, Status};
 
 /// How long a flash message stays.
@@ -93,6 +94,7 @@ fn fold(state: &mut State, keymap: &Keymap, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        msg @ Msg::StepHistory { .. } => super::cache_panel::on_step_history(state, msg),
         Msg::ContinueSearch => {
             let rows = layout::log_rows(state);
             let open = state
@@ -324,24 +326,6 @@ fn on_diagnosis(
 ) -> Vec<Effect> {
     if let Some(b) = state.builds.get_mut(build_id) {
         b.diagnoses.push(diagnosis);
-    }
-    Vec::new()
-}
-
-fn on_cache(
-    state: &mut State,
-    build_id: &crate::model::BuildId,
-    report: &crate::model::CacheReport,
-) -> Vec<Effect> {
-    if let Some(b) = state.builds.get_mut(build_id) {
-        // Live updates replace the summary of the same docker build.
-        let summary = CacheSummary::from_report(report);
-        let i = report.docker_build as usize;
-        if let Some(slot) = b.caches.get_mut(i) {
-            *slot = summary;
-        } else {
-            b.caches.push(summary);
-        }
     }
     Vec::new()
 }

@@ -6,6 +6,7 @@
 mod batch;
 mod batch_events;
 mod bench;
+mod cache_panel;
 mod cache_report;
 mod chrome;
 mod cloud;

@@ -182,6 +182,14 @@ impl<L: Backend + KeptBuilds, C: CloudBuilds> Executor<L, C> {
                 self.history
                     .cache_report_in_background(build, dir, self.msgs.clone()),
             ),
+            Effect::LoadStepHistory {
+                build,
+                docker_build,
+            } => Some(self.history.step_history_in_background(
+                build,
+                docker_build,
+                self.msgs.clone(),
+            )),
             Effect::LoadHistory(project) => match project.group {
                 Group::Local => {
                     let in_session = by_id.keys().cloned().collect();

@@ -89,6 +89,47 @@ impl LocalHistory {
         })
     }
 
+    /// The history of the steps of one docker build of `build` (the cache panel's sparklines
+    /// and miss rates), read off the async threads; the answer goes to `msgs`.
+    pub fn step_history_in_background(
+        &self,
+        build: BuildId,
+        docker_build: u32,
+        msgs: tokio::sync::mpsc::Sender<Msg>,
+    ) -> super::executor::Task {
+        let this = self.clone();
+        Box::pin(async move {
+            let id = build.clone();
+            let load = tokio::task::spawn_blocking(move || {
+                this.with_store(|store| {
+                    crate::app::cache::step_history(
+                        store,
+                        id.as_str(),
+                        docker_build,
+                        crate::app::cache::DEFAULT_BUILDS,
+                    )
+                })
+            });
+            let steps = match load.await {
+                Ok(Ok(Ok(Some(steps)))) => Ok(steps),
+                Ok(Ok(Ok(None))) => Err(format!(
+                    "docker build #{} of {build} is not in the run history",
+                    docker_build + 1
+                )),
+                Ok(Ok(Err(e))) => Err(format!("run history: {e}")),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(format!("run history: {e}")),
+            };
+            msgs.send(Msg::StepHistory {
+                build,
+                docker_build,
+                steps,
+            })
+            .await
+            .ok();
+        })
+    }
+
     /// Where builds are recorded (`None`: the default location).
     pub fn path(&self) -> Option<PathBuf> {
         self.path.clone()

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{Areas, Ctx, fmt_ms};
 use crate::tui::state::{Build, Focus, State};
-use crate::tui::widgets::cache::CacheGauge;
+use crate::tui::widgets::cache::{CacheGauge, StepRow};
 use crate::tui::widgets::logpane::LogPane;
 use crate::tui::widgets::timeline::{PhaseTimeline, icon};
 
@@ -143,6 +143,9 @@ fn docker_parts(b: &Build) -> (String, String) {
     }
 }
 
+/// Each docker build's row(s), and under each, while the panel has rows for them (a tall
+/// screen: `layout::cache_step_rows`), the steps that ran; a docker build whose steps do not
+/// all fit ends with how many more ran.
 fn cache(frame: &mut Frame, area: Rect, b: &Build, ctx: &Ctx) {
     let block = Block::bordered()
         .title(" Layer cache ")
@@ -150,18 +153,69 @@ fn cache(frame: &mut Frame, area: Rect, b: &Build, ctx: &Ctx) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let h = CacheGauge::rows(inner.width);
-    for (y, report) in (inner.y..inner.bottom())
-        .step_by(usize::from(h))
-        .zip(&b.caches)
-    {
-        let row = Rect::new(inner.x, y, inner.width, h.min(inner.bottom() - y));
+    let shown = &b.caches[..b.caches.len().min(crate::tui::layout::CACHE_BUILDS)];
+    let summaries = u16::try_from(shown.len()).unwrap_or(u16::MAX) * h;
+    let mut steps_left = usize::from(inner.height.saturating_sub(summaries));
+    let mut y = inner.y;
+    let row = |y: u16, rows: u16| Rect::new(inner.x, y, inner.width, rows.min(inner.bottom() - y));
+    for report in shown {
+        if y >= inner.bottom() {
+            break;
+        }
         frame.render_widget(
             CacheGauge {
                 report,
                 theme: ctx.theme,
             },
-            row,
+            row(y, h),
         );
+        y = y.saturating_add(h);
+        let ran = &report.ran;
+        let fits = ran.len() <= steps_left;
+        let listed = if fits {
+            ran.len()
+        } else {
+            steps_left.saturating_sub(1)
+        };
+        let spark_w = ran
+            .iter()
+            .filter_map(|s| report.trend(s.position))
+            .map(|t| t.runs.len())
+            .max()
+            .unwrap_or(0);
+        let text_w = ran[..listed]
+            .iter()
+            .map(|s| s.instruction.chars().count())
+            .max()
+            .unwrap_or(0);
+        for step in &ran[..listed] {
+            if y >= inner.bottom() {
+                break;
+            }
+            frame.render_widget(
+                StepRow {
+                    step,
+                    trend: report.trend(step.position),
+                    first_miss: report.first_miss_at == Some(step.position),
+                    text_w,
+                    spark_w,
+                    theme: ctx.theme,
+                },
+                row(y, 1),
+            );
+            y += 1;
+        }
+        if !fits && steps_left > 0 && y < inner.bottom() {
+            let key = ctx.keymap.label(crate::tui::keymap::Action::CacheReport);
+            let more = format!(
+                "   … {} more ran ({key}: the cache report)",
+                ran.len() - listed
+            );
+            let text = crate::tui::fit::ellipsize(&more, usize::from(inner.width));
+            frame.render_widget(Paragraph::new(text).style(ctx.theme.dim), row(y, 1));
+            y += 1;
+        }
+        steps_left = steps_left.saturating_sub(ran.len().min(steps_left));
     }
 }
 

@@ -48,7 +48,7 @@ fn rows(state: &State) -> Vec<Row> {
     out
 }
 
-const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+use crate::tui::spark::BARS;
 
 /// The newest `width` durations as bars scaled between the shortest and the longest, so
 /// every build shows (ratatui's sparkline scales from zero and draws a short build, or a row
