@@ -50,7 +50,7 @@ pub use logs::{Pruned, StoredLog};
 pub use queries::{PhaseRow, RunDetail, RunSummary};
 pub use recorder::Recorder;
 pub use regress::{RegressionRules, RunMetrics, detect, median};
-pub use replay::replay;
+pub use replay::{replay, with_stored_cache_reports};
 pub use reports::{ReportRow, TrendPoint};
 pub use schema::{CURRENT_VERSION, MIGRATIONS};
 pub use store::{Store, StoreOptions};

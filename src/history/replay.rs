@@ -7,13 +7,17 @@
 //! each `Entering phase X` line starts the next stored attempt of X and each `Phase complete:
 //! X` line ends it, so every line lands in its phase. Phases the log does not show (a pruned
 //! log, an interrupted run) are given in the order they started.
+//!
+//! The cache reports are not in [`replay`]'s events: the caller's cache tap derives them from
+//! the log, and [`with_stored_cache_reports`] then puts the reports the history stored in their
+//! place (with the miss reason and the times the log cannot give).
 
 use chrono::{DateTime, Utc};
 
 use super::queries::{PhaseRow, RunDetail};
 use crate::model::{
-    BackendKind, BatchId, BatchMember, BuildEvent, BuildId, LogLine, NoticeLevel, PhaseContext,
-    PhaseKind, Status,
+    BackendKind, BatchId, BatchMember, BuildEvent, BuildId, CacheReport, LogLine, NoticeLevel,
+    PhaseContext, PhaseKind, Status,
 };
 
 /// Lines per `Logs` event: the size of a live batch.
@@ -92,6 +96,63 @@ pub fn replay(detail: &RunDetail, log: Option<&str>) -> Vec<BuildEvent> {
             exported_variables: detail.exported_variables.clone(),
         });
     }
+    out
+}
+
+/// A past run's events after the cache tap re-derived its cache reports from the log, with the
+/// finished reports the history stored in their place: those carry what the log alone cannot
+/// give (the first miss's reason, the time lost and saved, all worked out from the history
+/// while the build ran).
+///
+/// Why this way (the simplest honest one): the tap still reads the log, so each stored report
+/// comes exactly where the live build emitted it (at the line its docker build ended), and the
+/// tap's own reports of a docker build the history kept are dropped (its progress updates, a
+/// duplicate of the end), so no report is shown twice. A stored report the log never reached
+/// (a pruned log) comes before `Finished`; a docker build without a stored finished report (a
+/// run recorded before reports were stored) keeps the tap's reports.
+#[must_use]
+pub fn with_stored_cache_reports(
+    build_id: &BuildId,
+    events: impl IntoIterator<Item = BuildEvent>,
+    stored: &[CacheReport],
+) -> Vec<BuildEvent> {
+    let mut pending: Vec<Option<&CacheReport>> =
+        stored.iter().filter(|r| r.finished).map(Some).collect();
+    let kept: Vec<u32> = pending.iter().flatten().map(|r| r.docker_build).collect();
+    let stored_event = |report: &CacheReport| BuildEvent::Cache {
+        build_id: build_id.clone(),
+        report: report.clone(),
+    };
+    let mut out = Vec::new();
+    for ev in events {
+        match &ev {
+            BuildEvent::Cache {
+                build_id: id,
+                report,
+            } if id == build_id && kept.contains(&report.docker_build) => {
+                if report.finished {
+                    let slot = pending
+                        .iter_mut()
+                        .find(|r| r.is_some_and(|r| r.docker_build == report.docker_build));
+                    if let Some(stored) = slot.and_then(Option::take) {
+                        out.push(stored_event(stored));
+                    }
+                }
+            }
+            BuildEvent::Finished { build_id: id, .. } if id == build_id => {
+                out.extend(
+                    pending
+                        .iter_mut()
+                        .filter_map(Option::take)
+                        .map(stored_event),
+                );
+                out.push(ev);
+            }
+            _ => out.push(ev),
+        }
+    }
+    // A run that never finished: what it stored still shows.
+    out.extend(pending.into_iter().flatten().map(stored_event));
     out
 }
 

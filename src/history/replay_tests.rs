@@ -294,3 +294,189 @@ fn a_run_without_reports_replays_none() {
             .any(|e| matches!(e, BuildEvent::Report { .. }))
     );
 }
+
+/// A legacy `docker build` whose `COPY` missed the cache.
+const DOCKER: &[&str] = &[
+    "Step 1/3 : FROM base",
+    " ---> 1234",
+    "Step 2/3 : RUN echo one",
+    " ---> Using cache",
+    " ---> abcd",
+    "Step 3/3 : COPY a /a",
+    " ---> Running in 99",
+    " ---> ef01",
+    "Successfully built ef01",
+    "Successfully tagged app:1",
+];
+
+/// A run whose BUILD phase ran [`DOCKER`], recorded as the live pipeline records it: the
+/// finished cache report (with what the history added: the reason, the times lost and saved)
+/// right after the log lines that ended it; `with_report: false` records none (a run
+/// recorded before the history kept reports).
+fn record_docker_run(dir: &std::path::Path, with_report: bool) -> (Store, BuildId) {
+    let mut rec = Recorder::new(Store::open(&dir.join("h.sqlite")).expect("open"));
+    let id = BuildId::new_for("svc");
+    let mut lines = vec![agent("Entering phase BUILD")];
+    lines.extend(
+        DOCKER
+            .iter()
+            .map(|t| LogLine::from_log(Some(PhaseKind::Build), t)),
+    );
+    let logs = BuildEvent::Logs {
+        build_id: id.clone(),
+        lines,
+    };
+    let mut tap = crate::cache::CacheTap::new();
+    let mut events = vec![
+        BuildEvent::Started {
+            build_id: id.clone(),
+            project: "svc".into(),
+            backend: BackendKind::Local,
+            image: "img:1".into(),
+            docker: crate::model::DockerAccess::HostSocket,
+            batch: None,
+            at: at(0),
+        },
+        BuildEvent::PhaseStarted {
+            build_id: id.clone(),
+            phase: PhaseKind::Build,
+            attempt: 1,
+            at: at(10),
+        },
+    ];
+    for mut ev in tap.observe(logs, 10) {
+        if let BuildEvent::Cache { report, .. } = &mut ev {
+            if !(with_report && report.finished) {
+                continue;
+            }
+            report.time_lost_ms = Some(1_500);
+            report.time_saved_ms = Some(900);
+            if let Some(m) = report.first_miss.as_mut() {
+                m.reason = Some(crate::model::MissReason {
+                    files: vec!["a".into()],
+                    ..crate::model::MissReason::bare(crate::model::MissKind::FilesChanged)
+                });
+            }
+        }
+        events.push(ev);
+    }
+    events.push(BuildEvent::Logs {
+        build_id: id.clone(),
+        lines: vec![agent("Phase complete: BUILD State: SUCCEEDED")],
+    });
+    events.push(BuildEvent::PhaseFinished {
+        build_id: id.clone(),
+        phase: PhaseKind::Build,
+        attempt: 1,
+        status: Status::Succeeded,
+        duration_ms: 20,
+        context: PhaseContext::default(),
+        at: at(30),
+    });
+    events.push(BuildEvent::Finished {
+        build_id: id.clone(),
+        status: Status::Succeeded,
+        duration_ms: 30,
+        at: at(30),
+        exported_variables: std::collections::BTreeMap::new(),
+    });
+    for e in &events {
+        rec.record(e).expect("record");
+    }
+    (rec.finish().expect("finish"), id)
+}
+
+/// The stored run replayed through a cache tap (as the dashboard's replay pipeline has one),
+/// with its stored reports put in place.
+fn replayed_through_the_tap(store: &Store, id: &BuildId) -> Vec<BuildEvent> {
+    let detail = store.run(id.as_str()).expect("run").expect("stored");
+    let log = store.read_log(id.as_str()).expect("log").expect("kept");
+    let mut tap = crate::cache::CacheTap::new();
+    let events = replay(&detail, Some(&log.text))
+        .into_iter()
+        .flat_map(|ev| tap.observe(ev, 0));
+    with_stored_cache_reports(id, events, &detail.cache_reports)
+}
+
+fn cache_reports(events: &[BuildEvent]) -> Vec<(usize, &crate::model::CacheReport)> {
+    events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            BuildEvent::Cache { report, .. } => Some((i, report)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_past_build_replays_its_stored_cache_report_with_the_reason_where_it_came_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, id) = record_docker_run(dir.path(), true);
+    let events = replayed_through_the_tap(&store, &id);
+    let reports = cache_reports(&events);
+    assert_eq!(
+        reports.len(),
+        1,
+        "the stored report alone, no copy from the log: {events:?}"
+    );
+    let (at, report) = reports[0];
+    let miss = report.first_miss.as_ref().expect("a miss");
+    let reason = miss.reason.as_ref().expect("the stored reason survives");
+    assert_eq!(reason.kind, crate::model::MissKind::FilesChanged);
+    assert_eq!(reason.files, ["a"]);
+    assert_eq!(
+        (report.time_lost_ms, report.time_saved_ms),
+        (Some(1_500), Some(900))
+    );
+    // Where the live build emitted it: after the log lines that ended the docker build, while
+    // its phase is still open.
+    assert!(
+        matches!(&events[at - 1], BuildEvent::Logs { lines, .. }
+            if lines.iter().any(|l| l.text == "Successfully tagged app:1")),
+        "{events:?}"
+    );
+    assert!(
+        events[at..]
+            .iter()
+            .any(|e| matches!(e, BuildEvent::PhaseFinished { .. })),
+        "before its phase ends"
+    );
+}
+
+#[test]
+fn a_run_recorded_without_reports_still_derives_them_from_its_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, id) = record_docker_run(dir.path(), false);
+    let events = replayed_through_the_tap(&store, &id);
+    let finished: Vec<_> = cache_reports(&events)
+        .into_iter()
+        .filter(|(_, r)| r.finished)
+        .collect();
+    assert_eq!(finished.len(), 1, "{events:?}");
+    let report = finished[0].1;
+    assert_eq!((report.steps_total, report.steps_cached), (2, 1));
+    assert_eq!(report.first_miss.as_ref().map(|m| m.step), Some(3));
+    assert!(
+        report
+            .first_miss
+            .as_ref()
+            .is_some_and(|m| m.reason.is_none()),
+        "the log alone has no reason"
+    );
+}
+
+#[test]
+fn a_stored_report_the_log_never_reached_comes_before_the_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, id) = record_docker_run(dir.path(), true);
+    let detail = store.run(id.as_str()).expect("run").expect("stored");
+    // The log was pruned: nothing for the tap to read.
+    let events = with_stored_cache_reports(&id, replay(&detail, None), &detail.cache_reports);
+    let reports = cache_reports(&events);
+    assert_eq!(reports.len(), 1);
+    assert!(matches!(
+        events.get(reports[0].0 + 1),
+        Some(BuildEvent::Finished { .. })
+    ));
+}

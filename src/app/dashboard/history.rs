@@ -192,7 +192,7 @@ impl LocalHistory {
     }
 
     /// A stored build's events, through the cache and diagnosis taps (no recorder: nothing is
-    /// written twice).
+    /// written twice), with the cache reports the history stored.
     fn replay_run(store: &Store, build: &BuildId) -> Result<Vec<crate::model::BuildEvent>, String> {
         let detail = store
             .run(build.as_str())
@@ -200,12 +200,18 @@ impl LocalHistory {
             .ok_or_else(|| format!("'{build}' is not in the run history"))?;
         let log = store.read_log(build.as_str()).ok().flatten();
         let mut pipeline = crate::app::pipeline::Pipeline::without_history();
-        Ok(
-            crate::history::replay(&detail, log.as_ref().map(|l| l.text.as_str()))
-                .into_iter()
-                .flat_map(|ev| pipeline.process(ev))
-                .collect(),
-        )
+        let events = crate::history::replay(&detail, log.as_ref().map(|l| l.text.as_str()))
+            .into_iter()
+            .flat_map(|ev| pipeline.process(ev));
+        // The tap re-derives the cache reports from the log; the stored ones replace them (the
+        // miss reason, time lost and saved that the history worked out live): see
+        // `with_stored_cache_reports` for why this way and not a pipeline option.
+        let id = BuildId(detail.run.build_id.clone());
+        Ok(crate::history::with_stored_cache_reports(
+            &id,
+            events,
+            &detail.cache_reports,
+        ))
     }
 
     /// The `Msg::History` of a local project, or a flash saying why there is none.
