@@ -274,3 +274,50 @@ fn dockerfiles_are_told_apart_by_image_and_a_builds_own_are_found() {
     assert!(store.run_dockerfiles("p:nope").expect("read").is_none());
     assert!(store.dockerfiles("other", None).expect("keys").is_empty());
 }
+
+#[test]
+fn one_docker_builds_history_ends_at_it_and_follows_its_steps() {
+    let (_dir, mut store) = store();
+    let steps: Vec<String> = ["COPY . .", "RUN make"].map(String::from).to_vec();
+    record(&mut store, "svc", 0, &report("app:1", &steps, 0, 2000));
+    record(&mut store, "svc", 1, &report("app:1", &steps, 2, 0));
+    record(&mut store, "svc", 2, &report("app:1", &steps, 1, 900));
+    // Another image of the project is another Dockerfile.
+    record(&mut store, "svc", 3, &report("other:1", &steps, 0, 10));
+    let second = "svc:00000001-0000-0000-0000-000000000000";
+    let h = store
+        .docker_build_history(second, 0, 10)
+        .expect("read")
+        .expect("recorded");
+    let ids: Vec<&str> = h.builds.iter().map(|b| b.build_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["svc:00000000-0000-0000-0000-000000000000", second],
+        "the builds up to it, not the newer one"
+    );
+    let series = crate::cache::step_series(&h);
+    let misses: Vec<(&str, u32, u32)> = series
+        .iter()
+        .map(|s| (s.instruction.as_str(), s.misses, s.builds))
+        .collect();
+    assert_eq!(misses, [("COPY . .", 1, 2), ("RUN make", 1, 2)]);
+    let third = store
+        .docker_build_history("svc:00000002-0000-0000-0000-000000000000", 0, 2)
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(third.builds.len(), 2, "at most n");
+    assert_eq!(third.image.as_deref(), Some("app:1"));
+    assert!(
+        store
+            .docker_build_history(second, 1, 10)
+            .expect("read")
+            .is_none(),
+        "no such docker build"
+    );
+    assert!(
+        store
+            .docker_build_history("svc:nope", 0, 10)
+            .expect("read")
+            .is_none()
+    );
+}

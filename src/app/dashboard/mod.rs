@@ -24,6 +24,8 @@ mod settings;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cache;
+#[cfg(test)]
 mod tests_cloud;
 
 use std::collections::HashMap;
