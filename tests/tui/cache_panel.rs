@@ -411,3 +411,59 @@ fn at_200x50_the_steps_that_ran_are_listed_with_their_trends() {
         "the others plain"
     );
 }
+
+#[test]
+fn steps_that_do_not_fit_are_counted_and_the_log_keeps_most_of_the_screen() {
+    let (mut s, km) = fixtures::dashboard();
+    fixtures::replay(
+        &mut s,
+        &km,
+        fixtures::with_cache(fixtures::fully_cached(), 74_000),
+    );
+    // A second docker build of the same build that ran its 20 steps.
+    let mut report = cbdash::model::CacheReport::new(1, cbdash::model::Builder::Buildkit);
+    report.image = Some("worker:latest".into());
+    report.finished = true;
+    report.steps_total = 20;
+    report.steps = (0..20)
+        .map(|i| cbdash::model::CacheStep {
+            index: i + 2,
+            stage: None,
+            platform: None,
+            instruction: format!("RUN make part-{i}"),
+            cached: false,
+            state: cbdash::model::StepState::Built,
+            duration_ms: Some(1_000),
+            invalidated_by: None,
+        })
+        .collect();
+    let fx = send(
+        &mut s,
+        &km,
+        Msg::Build(BuildEvent::Cache {
+            build_id: id(),
+            report,
+        }),
+    );
+    assert_eq!(
+        fx,
+        [Effect::LoadStepHistory {
+            build: id(),
+            docker_build: 1
+        }]
+    );
+    let term = draw(&mut s, 200, 50);
+    let screen = rows(&term).join("\n");
+    // 49 rows right of the projects: 4 for the phases, 4 for two summaries in their border;
+    // a third of the 41 left is 13 step rows: 12 steps and the count of the rest.
+    find(&term, "step 13  RUN make part-11");
+    assert!(!screen.contains("part-12"), "{screen}");
+    let (_, more) = find(&term, "… 8 more ran (x: the cache report)");
+    let (_, log) = find(&term, "┌ Log");
+    assert_eq!(log, more + 2, "the panel ends under the count");
+    assert!(50 - log >= 27, "the log keeps the rest: {log}");
+    // At 80x24 the panel keeps its summary rows only.
+    let term = draw(&mut s, 80, 24);
+    assert!(!rows(&term).join("\n").contains("part-0"));
+    find(&term, "worker:latest");
+}
