@@ -171,7 +171,7 @@ fn the_plain_summary_lists_groups_and_failed_cases() {
         .unwrap_or_else(|| panic!("no Reports section:\n{text}"));
     assert!(
         summary.contains(
-            "calc-unit (JUNITXML) FAILED: 4 tests, 1 passed, 1 failed, 1 errors, 1 skipped"
+            "calc-unit (JUNITXML) FAILED: 4 tests, 1 passed, 1 failed, 1 error, 1 skipped"
         ),
         "{summary}"
     );

@@ -345,7 +345,11 @@ fn print_groups(groups: &[ProjectGroup], json: bool) -> Result<()> {
             (Ok(ps), true) => out(&json!({"group": g.name, "projects": ps}).to_string())?,
             (Err(e), true) => out(&json!({"group": g.name, "error": e.to_string()}).to_string())?,
             (Ok(ps), false) => {
-                out(&format!("[{}] {} projects", g.name, ps.len()))?;
+                out(&format!(
+                    "[{}] {}",
+                    g.name,
+                    crate::headless::count(ps.len(), "project")
+                ))?;
                 for p in ps {
                     let last = p.last_build.as_ref().map_or("-", |b| b.status.as_str());
                     out(&format!(

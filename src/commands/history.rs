@@ -366,11 +366,11 @@ pub fn describe(d: &RunDetail) -> String {
         let image = c.image.as_deref().unwrap_or("(untagged)");
         let _ = writeln!(
             s,
-            "\ndocker build #{} {image} ({}): {}/{} steps cached",
+            "\ndocker build #{} {image} ({}): {}/{} cached",
             c.number(),
             c.builder.as_str(),
             c.steps_cached,
-            c.steps_total
+            crate::headless::count(c.steps_total, "step")
         );
         if let Some(m) = &c.first_miss {
             let _ = writeln!(s, "  first miss: step {} {}", m.step, m.instruction);

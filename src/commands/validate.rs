@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::buildspec::{self, Diagnostic, Severity};
 use crate::cli::ValidateArgs;
+use crate::headless;
 
 /// One line of `--json` output.
 #[derive(Debug, Serialize)]
@@ -142,28 +143,20 @@ fn print_human(checked: &[Checked], errors: usize, warnings: usize) -> Result<()
             out,
             "{}: {verdict} ({}, {})",
             c.file,
-            plural(e, "error"),
-            plural(w, "warning")
+            headless::count(e, "error"),
+            headless::count(w, "warning")
         )
         .context("writing to stdout")?;
     }
     if checked.len() > 1 {
         writeln!(
             out,
-            "{} files: {}, {}",
-            checked.len(),
-            plural(errors, "error"),
-            plural(warnings, "warning")
+            "{}: {}, {}",
+            headless::count(checked.len(), "file"),
+            headless::count(errors, "error"),
+            headless::count(warnings, "warning")
         )
         .context("writing to stdout")?;
     }
     Ok(())
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }

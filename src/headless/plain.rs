@@ -152,8 +152,8 @@ impl Printer {
             BuildEvent::Artifacts { dir, files, .. } => {
                 let _ = writeln!(
                     out,
-                    "cbdash: {} artifact file(s) in {}",
-                    files.len(),
+                    "cbdash: {} in {}",
+                    super::count(files.len(), "artifact file"),
                     dir.display()
                 );
             }
@@ -290,10 +290,10 @@ pub(crate) fn cache_line(report: &crate::model::CacheReport) -> String {
     let saved = approx_secs(", saved", report.time_saved_ms);
     let lost = approx_secs(", lost", report.time_lost_ms);
     format!(
-        "docker build #{} {image}: {}/{} steps cached, {miss}{saved}{lost}",
+        "docker build #{} {image}: {}/{} cached, {miss}{saved}{lost}",
         report.number(),
         report.steps_cached,
-        report.steps_total
+        super::count(report.steps_total, "step")
     )
 }
 /// `, saved ~1.2s` for a positive duration, nothing otherwise.
@@ -304,4 +304,29 @@ fn approx_secs(label: &str, ms: Option<u64>) -> String {
             std::time::Duration::from_millis(ms).as_secs_f64()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BuildId, Builder, CacheReport};
+
+    #[test]
+    fn a_single_artifact_file_and_step_are_counted_in_the_singular() {
+        let line = Printer::default().feed(&BuildEvent::Artifacts {
+            build_id: BuildId("b".into()),
+            dir: "out".into(),
+            files: vec!["app.zip".into()],
+        });
+        assert_eq!(line, "cbdash: 1 artifact file in out\n");
+        let mut report = CacheReport::new(0, Builder::Buildkit);
+        report.steps_total = 1;
+        report.steps_cached = 1;
+        assert_eq!(
+            cache_line(&report),
+            "docker build #1 (untagged): 1/1 step cached, no miss"
+        );
+        report.steps_total = 3;
+        assert!(cache_line(&report).contains(": 1/3 steps cached,"));
+    }
 }

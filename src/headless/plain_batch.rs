@@ -140,12 +140,11 @@ impl BatchPrinter {
     }
 
     fn started(&self, kind: BatchKind) -> String {
-        let n = self.nodes.len();
-        let plural = if n == 1 { "" } else { "s" };
         format!(
-            "cbdash: batch {} ({}, {n} build{plural})\n",
+            "cbdash: batch {} ({}, {})\n",
             self.batch_id,
-            kind.as_str()
+            kind.as_str(),
+            super::count(self.nodes.len(), "build")
         )
     }
 

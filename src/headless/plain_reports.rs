@@ -5,23 +5,24 @@
 
 use std::fmt::Write as _;
 
+use super::count;
 use crate::model::{ReportBody, TestReport};
 
 /// Failed cases the summary lists per group (the NDJSON report carries up to 100).
 const LISTED: usize = 20;
 
-/// `report unit (JUNITXML) FAILED: 4 tests, 1 passed, 1 failed, 1 errors, 1 skipped` or
+/// `report unit (JUNITXML) FAILED: 4 tests, 1 passed, 1 failed, 1 error, 1 skipped, 0.3s` or
 /// `report cov (COBERTURAXML) SUCCEEDED: lines 81.2% (13/16), branches 60.0% (3/5), 2 files`.
 #[must_use]
 pub fn report_line(r: &TestReport) -> String {
     let head = format!("report {} ({}) {}", r.group, r.format, r.status.as_str());
     let body = match &r.body {
         ReportBody::Test(t) => format!(
-            "{} tests, {} passed, {} failed, {} errors, {} skipped, {:.1}s",
-            t.tests,
+            "{}, {} passed, {} failed, {}, {} skipped, {:.1}s",
+            count(t.tests, "test"),
             t.passed,
             t.failed,
-            t.errors,
+            count(t.errors, "error"),
             t.skipped,
             secs(t.duration_ms)
         ),
@@ -39,13 +40,12 @@ pub fn report_line(r: &TestReport) -> String {
                     c.branches_covered + c.branches_missed
                 )
             });
-            format!("{lines}{branches}, {} files", c.files)
+            format!("{lines}{branches}, {}", count(c.files, "file"))
         }
     };
     let warn = match r.warnings.len() {
         0 => String::new(),
-        1 => " (1 warning)".to_owned(),
-        n => format!(" ({n} warnings)"),
+        n => format!(" ({})", count(n, "warning")),
     };
     format!("{head}: {body}{warn}")
 }
@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(lines[..2], ["", "Reports"]);
         assert_eq!(
             lines[2],
-            "unit (JUNITXML) FAILED: 205 tests, 100 passed, 104 failed, 1 errors, 0 skipped, 1.2s (1 warning)"
+            "unit (JUNITXML) FAILED: 205 tests, 100 passed, 104 failed, 1 error, 0 skipped, 1.2s (1 warning)"
         );
         assert_eq!(
             lines[3],
@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(lines[4 + LISTED], "  warning: bad.xml:3: ill-formed");
         assert_eq!(
             lines[5 + LISTED],
-            "cov (JACOCOXML) SUCCEEDED: lines 75.0% (3/4), 1 files"
+            "cov (JACOCOXML) SUCCEEDED: lines 75.0% (3/4), 1 file"
         );
         assert!(section(&[]).is_empty());
     }
