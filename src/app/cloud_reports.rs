@@ -2,9 +2,10 @@
 //! trends.
 //!
 //! `reports BUILD_ID`: the build's `reportArns` (BatchGetBuilds) read through
-//! [`reports::read_reports`] into the shared [`TestReport`]; plain prints a table (one row per
-//! report group) and each group's failed cases with their messages (sanitized: a test's
-//! message is untrusted), `--json` prints the NDJSON `report` lines a followed build emits
+//! [`reports::read_reports`] into the shared [`TestReport`]; plain prints what a run's summary
+//! prints under `Reports` ([`plain_reports::lines`]: a line per report group, its failed
+//! cases with the first line of their message; sanitized: a test's message is untrusted),
+//! `--json` prints the NDJSON `report` lines a followed build emits
 //! (`backend: "cloud"`). Exit code: 1 when a report FAILED, else 0; 2 bad input, 3 AWS errors.
 //!
 //! `reports --group ARN`: `GetReportGroupTrend` for every trend field of the group's type
@@ -22,12 +23,11 @@ use super::UsageError;
 use crate::engine::cloud::reports::{self, ReportOptions, Trend};
 use crate::engine::cloud::{CloudClients, CloudError, projects};
 use crate::headless::plain::sanitize;
-use crate::model::{BackendKind, BuildId, ReportBody, ReportStatus, TestReport};
+use crate::headless::plain_reports;
+use crate::model::{BackendKind, BuildId, ReportStatus, TestReport};
 
 /// Values of each trend field shown in the plain table (the newest first).
 const TREND_VALUES: usize = 8;
-/// Lines of a failed case's message shown in the plain table.
-const MESSAGE_LINES: usize = 3;
 
 /// `cloud reports BUILD_ID` or `cloud reports --group ARN`.
 pub async fn run(
@@ -71,96 +71,23 @@ async fn build_reports(clients: &CloudClients, id: &str, json: bool) -> Result<u
             out(&r.to_ndjson(&build_id, BackendKind::Cloud).to_string())?;
         }
     } else {
-        out(&table(&found))?;
+        out(&plain(&found))?;
     }
     Ok(u8::from(
         found.iter().any(|r| r.status == ReportStatus::Failed),
     ))
 }
 
-/// The plain table: a row per report, then each group's failed cases.
+/// The plain output: the same lines as the `Reports` section of a run's summary and of
+/// `history RUN_ID` (one renderer, [`plain_reports::lines`]), each sanitized (a report's
+/// names and messages are untrusted).
 #[must_use]
-pub fn table(found: &[TestReport]) -> String {
-    let mut s = format!(
-        "{:<28} {:<13} {:<10} {}\n",
-        "GROUP", "TYPE", "STATUS", "RESULT"
-    );
-    for r in found {
-        let _ = writeln!(
-            s,
-            "{:<28} {:<13} {:<10} {}",
-            sanitize(&r.group),
-            r.format,
-            r.status.as_str(),
-            result(r)
-        );
-    }
-    for r in found {
-        let ReportBody::Test(t) = &r.body else {
-            continue;
-        };
-        if t.failed_cases.is_empty() {
-            continue;
-        }
-        let _ = writeln!(s, "\n{}: failed cases", sanitize(&r.group));
-        for c in &t.failed_cases {
-            let took = c
-                .duration_ms
-                .map(|ms| format!(" ({ms} ms)"))
-                .unwrap_or_default();
-            let name = if c.prefix.is_empty() || c.name.starts_with(&c.prefix) {
-                c.name.clone()
-            } else {
-                format!("{}.{}", c.prefix, c.name)
-            };
-            let _ = writeln!(s, "  {:<7} {}{took}", c.status.as_str(), sanitize(&name));
-            let msg = c.message.as_deref().unwrap_or_default();
-            for line in msg.lines().take(MESSAGE_LINES) {
-                let _ = writeln!(s, "          {}", sanitize(line));
-            }
-        }
-        if t.failed_more > 0 {
-            let _ = writeln!(s, "  … and {} more", t.failed_more);
-        }
-    }
-    for w in found
+pub fn plain(found: &[TestReport]) -> String {
+    plain_reports::lines(found)
         .iter()
-        .flat_map(|r| r.warnings.iter().map(move |w| (r, w)))
-    {
-        let _ = writeln!(s, "warning: {}: {}", sanitize(&w.0.group), sanitize(w.1));
-    }
-    s.trim_end().to_owned()
-}
-
-fn result(r: &TestReport) -> String {
-    match &r.body {
-        ReportBody::Test(t) => format!(
-            "{} tests: {} passed, {} failed, {} errors, {} skipped in {:.1}s",
-            t.tests,
-            t.passed,
-            t.failed,
-            t.errors,
-            t.skipped,
-            ms_to_secs(t.duration_ms)
-        ),
-        ReportBody::Coverage(c) => {
-            let branches = c
-                .branch_pct
-                .map_or_else(|| "-".to_owned(), |b| format!("{b:.1}%"));
-            format!(
-                "lines {:.1}% ({}/{}), branches {branches}, {} files",
-                c.line_pct,
-                c.lines_covered,
-                c.lines_covered + c.lines_missed,
-                c.files
-            )
-        }
-    }
-}
-
-#[allow(clippy::cast_precision_loss)] // durations of a test run fit an f64 exactly
-fn ms_to_secs(ms: u64) -> f64 {
-    ms as f64 / 1000.0
+        .map(|l| sanitize(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn group_trends(clients: &CloudClients, arn: &str, last: u8, json: bool) -> Result<u8> {
@@ -198,7 +125,11 @@ pub fn trend_json(arn: &str, kind: &str, t: &Trend) -> serde_json::Value {
 #[must_use]
 pub fn trend_table(arn: &str, kind: &str, trends: &[Trend]) -> String {
     let n = trends.first().map_or(0, |t| t.reports.len());
-    let mut s = format!("report group {} ({kind}), {n} reports\n", sanitize(arn));
+    let mut s = format!(
+        "report group {} ({kind}), {}\n",
+        sanitize(arn),
+        crate::headless::count(n, "report")
+    );
     let _ = writeln!(
         s,
         "{:<18} {:>10} {:>10} {:>10}  LATEST",
@@ -230,4 +161,46 @@ fn out(line: &str) -> Result<()> {
     writeln!(stdout, "{line}")?;
     stdout.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CaseStatus, ReportBody, TestCase, TestSummary};
+
+    #[test]
+    fn the_plain_output_is_the_summarys_report_lines_sanitized() {
+        let report = TestReport {
+            group: "unit\u{1b}[2J".into(),
+            format: "TEST".into(),
+            status: ReportStatus::Failed,
+            files: vec![],
+            body: ReportBody::Test(TestSummary {
+                tests: 1,
+                failed: 1,
+                duration_ms: 300,
+                failed_cases: vec![TestCase {
+                    name: "adds".into(),
+                    prefix: "calc".into(),
+                    status: CaseStatus::Failed,
+                    message: Some("got \u{1b}]0;pwned\u{7}5\nsecond line".into()),
+                    duration_ms: Some(3),
+                }],
+                ..TestSummary::default()
+            }),
+            warnings: vec![],
+        };
+        let text = plain(std::slice::from_ref(&report));
+        assert_eq!(
+            text,
+            "unit (TEST) FAILED: 1 test, 0 passed, 1 failed, 0 errors, 0 skipped, 0.3s\n  \
+             FAILED  calc.adds: got 5"
+        );
+        assert_eq!(
+            plain_reports::section(&[report])[2..].join("\n"),
+            "unit\u{1b}[2J (TEST) FAILED: 1 test, 0 passed, 1 failed, 0 errors, 0 skipped, 0.3s\n  \
+             FAILED  calc.adds: got \u{1b}]0;pwned\u{7}5",
+            "the run's summary has the same lines (its caller sanitizes them)"
+        );
+    }
 }

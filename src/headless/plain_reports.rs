@@ -50,13 +50,24 @@ pub fn report_line(r: &TestReport) -> String {
     format!("{head}: {body}{warn}")
 }
 
-/// The summary's `Reports` section (empty without reports).
+/// The summary's `Reports` section (empty without reports): a blank line, `Reports`, then
+/// [`lines`].
 #[must_use]
 pub fn section(reports: &[TestReport]) -> Vec<String> {
     if reports.is_empty() {
         return Vec::new();
     }
     let mut out = vec![String::new(), "Reports".to_owned()];
+    out.extend(lines(reports));
+    out
+}
+
+/// The one plain rendering of a list of reports, shared by the run's summary, `history
+/// RUN_ID` and `cloud reports BUILD_ID`: per group its counts or coverage line, its first
+/// failed cases with the first line of their message, a count of the rest, its warnings.
+#[must_use]
+pub fn lines(reports: &[TestReport]) -> Vec<String> {
+    let mut out = Vec::new();
     for r in reports {
         out.push(report_line(r).trim_start_matches("report ").to_owned());
         if let ReportBody::Test(t) = &r.body {
@@ -173,5 +184,6 @@ mod tests {
             "cov (JACOCOXML) SUCCEEDED: lines 75.0% (3/4), 1 file"
         );
         assert!(section(&[]).is_empty());
+        assert!(super::lines(&[]).is_empty());
     }
 }
