@@ -176,7 +176,7 @@ fn explain_inner(
                 None => why.clone(),
             });
         }
-        let last_cached = store.last_cached_durations(project)?;
+        let last_cached = store.last_step_durations(project, crate::history::StepRun::Cached)?;
         report.time_lost_ms = time_lost(report, |i| last_cached.get(i).copied());
         if let Some(m) = report.first_miss.as_mut() {
             m.reason.clone_from(&reason);

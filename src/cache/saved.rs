@@ -33,8 +33,8 @@ pub fn time_saved(report: &CacheReport, last_built: impl Fn(&str) -> Option<u64>
 
 /// The cost of a build's misses: for each step that ran, how much longer it took than the
 /// last time the same instruction came from the cache (`last_cached(instruction)`, from
-/// `history::Store::last_cached_durations`). `None` when no step that ran was ever cached
-/// (nothing to compare with) or nothing ran.
+/// `history::Store::last_step_durations` with `StepRun::Cached`). `None` when no step that
+/// ran was ever cached (nothing to compare with) or nothing ran.
 #[must_use]
 pub fn time_lost(report: &CacheReport, last_cached: impl Fn(&str) -> Option<u64>) -> Option<u64> {
     let mut known = false;

@@ -3,12 +3,10 @@
 //! miss) and, per `COPY`/`ADD` step that ran, the content hash of every file it copied
 //! (`copy_hashes`; no contents). Writes and queries in one place, as `writes` / `queries`.
 
-use std::collections::HashMap;
-
 use rusqlite::{OptionalExtension, params};
 
 use super::error::Result;
-use super::store::{Store, int, uint};
+use super::store::{Store, int};
 use crate::cache::{BuildInputs, FileHashes};
 use crate::model::{CacheReport, MissReason};
 
@@ -155,29 +153,6 @@ impl Store {
             serde_json::from_str(&j).map_err(|e| self.corrupt(format!("copy hashes: {e}")))
         })
         .transpose()
-    }
-
-    /// For each instruction of a project's docker builds: how long it took the most recent
-    /// time it came from the cache (0 when docker printed no duration), the baseline of
-    /// `cache::time_lost`.
-    pub fn last_cached_durations(&self, project: &str) -> Result<HashMap<String, u64>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT s.instruction, s.duration_ms FROM cache_steps s
-                 JOIN runs r ON r.build_id = s.build_id
-                 WHERE r.project = ?1 AND s.cached = 1
-                 ORDER BY r.started_at ASC",
-            )
-            .map_err(|e| self.db(e))?;
-        let rows: Vec<(String, u64)> = stmt
-            .query_map(params![project], |r| {
-                Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map_or(0, uint)))
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| self.db(e))?;
-        // Oldest first, so the newest duration of each instruction wins.
-        Ok(rows.into_iter().collect())
     }
 
     /// The reasons recorded for a run's docker builds, by docker build (for views).

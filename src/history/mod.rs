@@ -47,7 +47,7 @@ pub use cache_queries::DockerfileKey;
 pub use docker_inputs::PreviousDockerBuild;
 pub use error::{HistoryError, Result};
 pub use logs::{Pruned, StoredLog};
-pub use queries::{PhaseRow, RunDetail, RunSummary};
+pub use queries::{PhaseRow, RunDetail, RunSummary, StepRun};
 pub use recorder::Recorder;
 pub use regress::{RegressionRules, RunMetrics, detect, median};
 pub use replay::{replay, with_stored_cache_reports};

@@ -53,6 +53,15 @@ pub struct PhaseRow {
 }
 
 /// `cbdash history show`: a run with its phases, cache reports, test reports and regressions.
+/// Which runs of a docker build step [`Store::last_step_durations`] reads: the last time it
+/// was built (what a cache hit saves) or the last time it came from the cache (what a miss
+/// loses against it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepRun {
+    Built,
+    Cached,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunDetail {
     #[serde(flatten)]
@@ -310,17 +319,28 @@ impl Store {
     /// For each instruction of a project's docker builds: how long its most recent
     /// non-cached run took (the input of `cache::time_saved`).
     pub fn last_built_durations(&self, project: &str) -> Result<HashMap<String, u64>> {
+        self.last_step_durations(project, StepRun::Built)
+    }
+
+    /// For each instruction of a project's docker builds: how long it took the most recent
+    /// time it ran as `ran` says. A built step without a duration is skipped (nothing to
+    /// save against); a cached step without one counts as 0 (docker printed none for a
+    /// quick cache hit), the baseline of `cache::time_lost`.
+    pub fn last_step_durations(&self, project: &str, ran: StepRun) -> Result<HashMap<String, u64>> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT s.instruction, s.duration_ms FROM cache_steps s
                  JOIN runs r ON r.build_id = s.build_id
-                 WHERE r.project = ?1 AND s.cached = 0 AND s.duration_ms IS NOT NULL
+                 WHERE r.project = ?1 AND s.cached = ?2
+                   AND (s.cached = 1 OR s.duration_ms IS NOT NULL)
                  ORDER BY r.started_at ASC",
             )
             .map_err(|e| self.db(e))?;
         let rows: Vec<(String, u64)> = stmt
-            .query_map(params![project], |r| Ok((r.get(0)?, uint(r.get(1)?))))
+            .query_map(params![project, ran == StepRun::Cached], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map_or(0, uint)))
+            })
             .and_then(Iterator::collect)
             .map_err(|e| self.db(e))?;
         // Oldest first, so the newest duration of each instruction wins.

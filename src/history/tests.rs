@@ -248,6 +248,62 @@ fn time_saved_uses_the_newest_build_duration_of_each_instruction() {
     );
 }
 
+/// Both uses of the one step-duration query: the built side (time saved; a built step
+/// without a duration is skipped) and the cached side (time lost; a cached step without a
+/// duration counts as 0), each the newest of its instruction, other projects ignored.
+#[test]
+fn step_durations_read_the_newest_built_or_cached_run_of_each_instruction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("h.sqlite")).expect("open");
+    let runs = [
+        ("p", "RUN make", false, Some(4_000)),
+        ("p", "RUN make", true, Some(20)),
+        ("p", "RUN make", false, Some(3_000)),
+        ("p", "RUN make", true, None),
+        ("p", "COPY . .", false, None),
+        ("p", "COPY . .", true, Some(5)),
+        ("other", "RUN make", false, Some(9_000)),
+    ];
+    for (i, (project, instruction, cached, ms)) in runs.into_iter().enumerate() {
+        let id = BuildId::new_for(project);
+        store
+            .begin_run(&NewRun {
+                build_id: id.as_str(),
+                project,
+                backend: BackendKind::Local,
+                image: "img",
+                docker: crate::model::DockerAccess::None,
+                batch: None,
+                started_at: at(i64::try_from(i).expect("small")),
+            })
+            .expect("begin");
+        store
+            .save_cache_report(id.as_str(), &one_step(instruction, cached, ms))
+            .expect("save");
+    }
+    let built = store
+        .last_step_durations("p", StepRun::Built)
+        .expect("built");
+    assert_eq!(built.len(), 1, "the COPY was never built with a duration");
+    assert_eq!(built["RUN make"], 3_000);
+    assert_eq!(built, store.last_built_durations("p").expect("wrapper"));
+    let cached = store
+        .last_step_durations("p", StepRun::Cached)
+        .expect("cached");
+    assert_eq!(cached.len(), 2);
+    assert_eq!(
+        cached["RUN make"], 0,
+        "the newest cache hit printed no duration"
+    );
+    assert_eq!(cached["COPY . ."], 5);
+    assert!(
+        store
+            .last_step_durations("nobody", StepRun::Cached)
+            .expect("lookup")
+            .is_empty()
+    );
+}
+
 #[test]
 fn a_resumed_build_keeps_every_attempt_and_both_logs() {
     let dir = tempfile::tempdir().expect("tempdir");
