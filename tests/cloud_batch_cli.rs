@@ -227,3 +227,72 @@ async fn cloud_batches_lists_a_projects_batches() {
         "{stdout}"
     );
 }
+
+/// `retry --watch` of a batch: RetryBuildBatch keeps the batch's id, and the first answers of
+/// BatchGetBuildBatches still show the previous run's end (FAILED, complete). The follow skips
+/// them and ends on the retried run's end, never on the stale one.
+#[tokio::test]
+async fn retry_watch_of_a_batch_never_ends_on_the_previous_runs_end() {
+    let s = |status, complete, nodes| Step {
+        status,
+        complete,
+        nodes,
+    };
+    let stale = || {
+        s(
+            "FAILED",
+            true,
+            vec![node("compile", &[], "demo:c1", "FAILED")],
+        )
+    };
+    let retried = |st| crate::cloud_batch_world::Node {
+        id: "compile",
+        deps: &[],
+        current: ("demo:c2", st),
+        prior: vec![("demo:c1", "FAILED")],
+    };
+    let world = World::new(vec![
+        stale(),
+        stale(),
+        s("IN_PROGRESS", false, vec![retried("IN_PROGRESS")]),
+        s("SUCCEEDED", true, vec![retried("SUCCEEDED")]),
+    ]);
+    let w = world.clone();
+    let fake = FakeAws::start(move |r| match r.op.as_str() {
+        "RetryBuildBatch" => {
+            let step = Step {
+                status: "IN_PROGRESS",
+                complete: false,
+                nodes: vec![],
+            };
+            Reply::ok(json!({"buildBatch": batch_json(BATCH, &step, 1)}))
+        }
+        _ => w.reply(r),
+    })
+    .await;
+    let (code, stdout, stderr) = crate::cloud_cli::cbdash(
+        &fake,
+        &["cloud", "retry", BATCH, "--batch", "--watch", "--json"],
+    )
+    .await;
+    assert_eq!(
+        code, 0,
+        "the retried run SUCCEEDED; stdout: {stdout} stderr: {stderr}"
+    );
+    let events = ndjson(&stdout);
+    let finished: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "batch_finished")
+        .collect();
+    assert_eq!(finished.len(), 1, "{stdout}");
+    assert_eq!(finished[0]["status"], "SUCCEEDED");
+    assert!(
+        !events.iter().any(|e| e["build_id"] == "demo:c1"),
+        "the previous run's build is not followed: {stdout}"
+    );
+    assert_eq!(
+        fake.count("BatchGetBuildBatches"),
+        4,
+        "two stale answers were asked past"
+    );
+}

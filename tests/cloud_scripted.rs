@@ -54,6 +54,7 @@ pub fn fast() -> FollowOptions {
             generating_wait: ms(20),
             waits: 5,
         },
+        after_retry: false,
     }
 }
 

@@ -82,7 +82,7 @@ pub async fn retry(
     };
     announce(&b.id, what, json)?;
     match watch {
-        Some(how) => follow(clients, b.id, &how).await,
+        Some(how) => follow_as(clients, b.id, &how, true).await,
         None => Ok(0),
     }
 }
@@ -148,12 +148,24 @@ fn announce(id: &BatchId, what: &str, json: bool) -> Result<()> {
 
 /// Follows a batch and its children, printing as events come; the exit code is the batch's.
 pub async fn follow(clients: &CloudClients, id: BatchId, how: &BatchFollow<'_>) -> Result<u8> {
+    follow_as(clients, id, how, false).await
+}
+
+/// [`follow`]; `after_retry`: the batch was just retried, so an answer that still shows its
+/// previous run's end is not its end ([`FollowOptions::after_retry`]).
+async fn follow_as(
+    clients: &CloudClients,
+    id: BatchId,
+    how: &BatchFollow<'_>,
+    after_retry: bool,
+) -> Result<u8> {
     let mut pipeline = Pipeline::new(how.history);
     let (sink, mut rx) = EventSink::channel(256);
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
     let opts = FollowOptions {
         live_tail: how.live_tail,
+        after_retry,
         ..FollowOptions::default()
     };
     let watcher = follow_batch(clients, id.clone(), &opts, sink, cancel.clone());

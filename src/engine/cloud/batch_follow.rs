@@ -58,7 +58,11 @@ pub async fn follow_batches(
         opts.intervals,
     );
     for id in &ids {
-        poller.follow(id.clone(), Instant::now());
+        if opts.after_retry {
+            poller.follow_retried(id.clone(), Instant::now());
+        } else {
+            poller.follow(id.clone(), Instant::now());
+        }
     }
     let mut f = Follower {
         clients,

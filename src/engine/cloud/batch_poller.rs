@@ -32,6 +32,46 @@ struct Followed {
     children: BTreeSet<BuildId>,
     /// Set once the batch is `complete`: children still to poll one last time.
     last_call: Option<BTreeSet<BuildId>>,
+    /// Set when the batch was just retried: its answers are checked for the old run's end.
+    retried: Option<RetryGate>,
+}
+
+/// RetryBuildBatch keeps the batch's id, and for a moment BatchGetBuildBatches may still
+/// answer with the previous run's end (`complete: true`, its old status). Such an answer is
+/// stale and skipped, so a follow after a retry never ends on it: a `complete` answer counts
+/// once the batch has been seen running again, or once it differs (end time, builds) from the
+/// first `complete` answer seen, which is then the previous run's. An answer identical to
+/// that one is skipped whenever it comes back.
+#[derive(Debug, Default)]
+struct RetryGate {
+    seen_running: bool,
+    /// The previous run's end as first answered: (end time, each node's current build).
+    stale: Option<RunEnd>,
+}
+
+/// A `complete` answer's identity: its end time and each node's current build.
+type RunEnd = (Option<chrono::DateTime<Utc>>, Vec<Option<BuildId>>);
+
+impl RetryGate {
+    /// Whether `snap` is the retried run (false: the previous run's end, skip it).
+    fn fresh(&mut self, snap: &BatchSnapshot) -> bool {
+        if !snap.complete {
+            self.seen_running = true;
+            return true;
+        }
+        let key = (
+            snap.end,
+            snap.nodes().map(|g| g.build_id().cloned()).collect(),
+        );
+        match &self.stale {
+            Some(stale) => *stale != key,
+            None if self.seen_running => true,
+            None => {
+                self.stale = Some(key);
+                false
+            }
+        }
+    }
 }
 
 /// What one poll produced.
@@ -77,6 +117,16 @@ impl BatchPoller {
 
     /// Starts following `id` (due immediately).
     pub fn follow(&mut self, id: BatchId, now: Instant) {
+        self.follow_as(id, None, now);
+    }
+
+    /// Starts following `id` just after RetryBuildBatch: answers that still show the previous
+    /// run's end are skipped ([`RetryGate`]).
+    pub fn follow_retried(&mut self, id: BatchId, now: Instant) {
+        self.follow_as(id, Some(RetryGate::default()), now);
+    }
+
+    fn follow_as(&mut self, id: BatchId, retried: Option<RetryGate>, now: Instant) {
         self.batches.insert(
             id.clone(),
             Followed {
@@ -84,6 +134,7 @@ impl BatchPoller {
                 last: None,
                 children: BTreeSet::new(),
                 last_call: None,
+                retried,
             },
         );
         if self.state == PollerState::Done {
@@ -206,6 +257,9 @@ impl BatchPoller {
             let Some(f) = self.batches.get_mut(&snap.id) else {
                 continue;
             };
+            if f.retried.as_mut().is_some_and(|g| !g.fresh(&snap)) {
+                continue; // the previous run's end: asked again next tick
+            }
             let before: Vec<_> = snap
                 .nodes()
                 .map(|g| f.tracker.status_of(&g.identifier))

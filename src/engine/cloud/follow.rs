@@ -28,6 +28,9 @@ pub struct FollowOptions {
     pub live_tail: bool,
     /// How the build's reports are read when it has ended.
     pub reports: ReportOptions,
+    /// The followed batch was just retried (RetryBuildBatch keeps its id): answers still
+    /// showing the previous run's end are skipped (batches only; a retried build has a new id).
+    pub after_retry: bool,
 }
 
 /// Follows `id` until it ends, emitting its phases and log into `sink`.
