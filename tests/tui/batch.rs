@@ -2,7 +2,7 @@
 //! nodes following their builds, keys over the graph, `r` on a failed batch) and whole screens
 //! at 80x24 and 200x50 (insta snapshots, durations masked).
 
-use cbdash::model::{NodeStatus, Status};
+use cbdash::model::{BuildEvent, NodeStatus, Status};
 use cbdash::tui::batch::{self, Batch};
 use cbdash::tui::batch_actions::{Entry, entries};
 use cbdash::tui::keymap::{Key, KeyCode};
@@ -324,4 +324,44 @@ fn screen_of_a_node_opened_from_the_graph() {
     key(&mut s, KeyCode::Enter);
     let term = screen!("graph_node_open_80x24", &mut s, 80, 24);
     find(&term, "error: test failed");
+}
+
+/// [`ev::graph_failed`] with build2's failure ignored by the batch (`ignore-failure: true`).
+fn graph_failed_ignored() -> Vec<(i64, BuildEvent)> {
+    let mut events = ev::graph_failed();
+    for (_, e) in &mut events {
+        if let BuildEvent::BatchStarted { builds, .. } = e {
+            builds[1].ignore_failure = true;
+        }
+    }
+    events
+}
+
+#[test]
+fn an_ignored_failure_is_counted_apart_in_the_footer() {
+    for (w, h, label) in [
+        (80, 24, "✘ 1 (ignored) "),
+        (200, 50, "✘ 1 failed (ignored) "),
+    ] {
+        let (mut s, km) = fixtures::dashboard();
+        replay(&mut s, &km, graph_failed_ignored());
+        keys(&mut s, &km, "f");
+        let term = screen!(format!("graph_failed_ignored_{w}x{h}"), &mut s, w, h);
+        let buf = term.backend().buffer();
+        let (x, y) = find(&term, label);
+        // Every cell of the count is dimmed, its ✘ too: not one more red failure.
+        for dx in 0..u16::try_from(label.chars().count()).expect("short") {
+            let cell = &buf[(x + dx, y)];
+            assert_eq!(
+                cell.fg,
+                Color::DarkGray,
+                "{:?} at {}",
+                cell.symbol(),
+                x + dx
+            );
+        }
+        let footer: String = (0..w).map(|x| buf[(x, y)].symbol().to_owned()).collect();
+        assert_eq!(footer.matches('✘').count(), 1, "no red ✘ count: {footer}");
+        find(&term, "r resume failed nodes");
+    }
 }

@@ -151,8 +151,10 @@ fn critical_line(
     ])
 }
 
-/// What became of the nodes (`✔ 2 succeeded  ✘ 1 failed  ■ 2 stopped`, the words left out
-/// when the row is short), and the key that resumes or retries a failed batch.
+/// What became of the nodes (`✔ 2 succeeded  ✘ 1 failed  ✘ 1 failed (ignored)  ■ 2 stopped`,
+/// the status words left out when the row is short), and the key that resumes or retries a
+/// failed batch. A failed node whose failure the batch ignores (`ignore-failure: true`) is
+/// counted apart, dimmed: it does not fail the batch, so it is not one more ✘ in red.
 fn outcome(
     b: &Batch,
     view: &BatchView,
@@ -161,13 +163,20 @@ fn outcome(
     ctx: &Ctx,
 ) -> Line<'static> {
     let t = ctx.theme;
-    let mut counts: Vec<(NodeStatus, usize)> = Vec::new();
+    // (status, an ignored failure) and how many nodes ended so.
+    let mut counts: Vec<((NodeStatus, bool), usize)> = Vec::new();
     for n in &b.nodes {
-        match counts.iter_mut().find(|(s, _)| *s == n.status) {
+        let key = (n.status.clone(), n.failed() && n.ignore_failure);
+        match counts.iter_mut().find(|(k, _)| *k == key) {
             Some((_, c)) => *c += 1,
-            None => counts.push((n.status.clone(), 1)),
+            None => counts.push((key, 1)),
         }
     }
+    let style = |(s, ignored): &(NodeStatus, bool)| {
+        if *ignored { t.dim } else { node_style(t, s) }
+    };
+    // `(ignored)` stays when the status words go: without it the two ✘ counts read alike.
+    let ignored = |i: bool| if i { " (ignored)" } else { "" };
     let hint = if b.failed() {
         let key = ctx.keymap.label(Action::Rerun);
         let what = if b.backend == crate::model::BackendKind::Local {
@@ -189,15 +198,15 @@ fn outcome(
     for words in [true, false] {
         let mut spans: Vec<Span> = counts
             .iter()
-            .map(|(s, c)| {
+            .map(|(k, c)| {
                 let word = if words {
-                    format!(" {}", s.as_str().to_lowercase().replace('_', " "))
+                    format!(" {}", k.0.as_str().to_lowercase().replace('_', " "))
                 } else {
                     String::new()
                 };
                 Span::styled(
-                    format!(" {} {c}{word} ", node_icon(s, now)),
-                    node_style(t, s),
+                    format!(" {} {c}{word}{} ", node_icon(&k.0, now), ignored(k.1)),
+                    style(k),
                 )
             })
             .collect();
@@ -209,7 +218,7 @@ fn outcome(
     }
     let text = counts
         .iter()
-        .map(|(s, c)| format!("{} {c}", node_icon(s, now)))
+        .map(|(k, c)| format!("{} {c}{}", node_icon(&k.0, now), ignored(k.1)))
         .collect::<Vec<_>>()
         .join(" ");
     Line::styled(ellipsize(&text, width), t.dim)
