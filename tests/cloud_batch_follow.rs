@@ -115,3 +115,70 @@ async fn cancelling_stops_following_with_stopped() {
         "it was polling until then"
     );
 }
+
+/// After a retry, BatchGetBuildBatches answers the previous run's end twice, then the retried
+/// run's end (new build, another end time) without ever showing it running: followed as
+/// retried, the batch ends on the new end; followed plainly, the stale end would be taken.
+#[tokio::test]
+async fn a_retried_batch_ends_on_its_new_end_even_unseen_running() {
+    use cbdash::engine::EventSink;
+    use cbdash::engine::cloud::batch_follow::follow_batch;
+    use cbdash::engine::cloud::follow::FollowOptions;
+    use tokio_util::sync::CancellationToken;
+
+    let stale = || Step {
+        status: "FAILED",
+        complete: true,
+        nodes: vec![node("compile", &[], "demo:c1", "FAILED")],
+    };
+    let new_end = Step {
+        status: "SUCCEEDED",
+        complete: true,
+        nodes: vec![node("compile", &[], "demo:c2", "SUCCEEDED")],
+    };
+    for (after_retry, expected) in [(true, Status::Succeeded), (false, Status::Failed)] {
+        let world = World::new(vec![stale(), stale(), new_end.clone()]);
+        let fake = serve(&world).await;
+        let clients = clients_for(&fake, "us-east-1").await;
+        let (sink, mut rx) = EventSink::channel(64);
+        let drain = tokio::spawn(async move {
+            let mut v = Vec::new();
+            while let Some(e) = rx.recv().await {
+                v.push(e);
+            }
+            v
+        });
+        let opts = FollowOptions {
+            after_retry,
+            ..fast()
+        };
+        let outcome = follow_batch(
+            &clients,
+            BatchId(BATCH.into()),
+            &opts,
+            sink,
+            CancellationToken::new(),
+        )
+        .await
+        .expect("follow");
+        assert_eq!(
+            outcome.status,
+            NodeStatus::Is(expected),
+            "after_retry {after_retry}"
+        );
+        let events = drain.await.expect("join");
+        let followed: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                BuildEvent::Started { build_id, .. } => Some(build_id.0.as_str()),
+                _ => None,
+            })
+            .collect();
+        let want: &[&str] = if after_retry {
+            &["demo:c2"]
+        } else {
+            &["demo:c1"]
+        };
+        assert_eq!(followed, want, "after_retry {after_retry}");
+    }
+}

@@ -221,8 +221,9 @@ impl<C: CloudBuilds> CloudPool<C> {
         }))
     }
 
-    /// RetryBuildBatch (its failed builds only, or all), then the same batch followed again:
-    /// the batch keeps its id, its retried nodes count their next attempt.
+    /// RetryBuildBatch (its failed builds only, or all), then the same batch followed again
+    /// (answers still showing its previous run's end skipped): the batch keeps its id, its
+    /// retried nodes count their next attempt.
     pub fn retry_batch(
         &self,
         project: ProjectKey,
@@ -238,7 +239,8 @@ impl<C: CloudBuilds> CloudPool<C> {
             }
             let (sink, rx) = EventSink::channel(EVENT_CAPACITY);
             let run = async {
-                if let Err(e) = clients.follow_batch(batch, sink, ctx.cancel.clone()).await {
+                let followed = clients.follow_retried_batch(batch, sink, ctx.cancel.clone());
+                if let Err(e) = followed.await {
                     ctx.fail(&project.name, &e).await;
                 }
             };

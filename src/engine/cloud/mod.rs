@@ -193,6 +193,16 @@ pub trait CloudBuilds: Backend + Clone {
         sink: EventSink,
         cancel: CancellationToken,
     ) -> impl Future<Output = Result<BatchOutcome, EngineError>> + Send;
+    /// [`Self::follow_batch`] just after [`Self::retry_batch`]: the batch keeps its id, and
+    /// answers that still show its previous run's end are not its end (skipped).
+    fn follow_retried_batch(
+        &self,
+        id: BatchId,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = Result<BatchOutcome, EngineError>> + Send {
+        self.follow_batch(id, sink, cancel)
+    }
     /// A project's (or build's) image, variables and buildspec as a local request on `dir`.
     fn reproduce(
         &self,
@@ -287,18 +297,16 @@ impl CloudBuilds for CloudBackend {
         sink: EventSink,
         cancel: CancellationToken,
     ) -> Result<BatchOutcome, EngineError> {
-        let opts = follow::FollowOptions {
-            live_tail: self.live_tail,
-            ..follow::FollowOptions::default()
-        };
-        Box::pin(batch_follow::follow_batch(
-            &self.clients,
-            id,
-            &opts,
-            sink,
-            cancel,
-        ))
-        .await
+        self.follow_batch_as(id, false, sink, cancel).await
+    }
+
+    async fn follow_retried_batch(
+        &self,
+        id: BatchId,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BatchOutcome, EngineError> {
+        self.follow_batch_as(id, true, sink, cancel).await
     }
 
     async fn reproduce(
@@ -316,6 +324,31 @@ pub struct CloudBackend {
     pub clients: CloudClients,
     /// Use StartLiveTail for the log (falls back to polling on error).
     pub live_tail: bool,
+}
+
+impl CloudBackend {
+    /// Follows a batch; `after_retry`: see [`follow::FollowOptions::after_retry`].
+    async fn follow_batch_as(
+        &self,
+        id: BatchId,
+        after_retry: bool,
+        sink: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<BatchOutcome, EngineError> {
+        let opts = follow::FollowOptions {
+            live_tail: self.live_tail,
+            after_retry,
+            ..follow::FollowOptions::default()
+        };
+        Box::pin(batch_follow::follow_batch(
+            &self.clients,
+            id,
+            &opts,
+            sink,
+            cancel,
+        ))
+        .await
+    }
 }
 
 impl Backend for CloudBackend {
