@@ -21,8 +21,10 @@ pub struct CacheSummary {
     pub target: String,
     pub steps: u32,
     pub cached: u32,
-    /// The first step that was not cached (what invalidated the cache), with why.
+    /// The first step that was not cached (what invalidated the cache): `step N: INSTR`.
     pub first_miss: Option<String>,
+    /// Why it missed (`files changed: src/a.js`), when the explainer knows.
+    pub miss_reason: Option<String>,
     /// That step's position among the report's steps (what its trend is found by).
     pub first_miss_at: Option<u32>,
     /// Estimated time the cached steps saved (0: none, or not known).
@@ -120,13 +122,15 @@ impl CacheSummary {
             ),
             steps: report.steps_total,
             cached: report.steps_cached,
-            first_miss: report.first_miss.as_ref().map(|m| {
-                let why = m
-                    .reason
-                    .as_ref()
-                    .map_or_else(String::new, |r| format!(" - {}", r.summary()));
-                clean(&format!("step {}: {}{why}", m.step, m.instruction))
-            }),
+            first_miss: report
+                .first_miss
+                .as_ref()
+                .map(|m| clean(&format!("step {}: {}", m.step, m.instruction))),
+            miss_reason: report
+                .first_miss
+                .as_ref()
+                .and_then(|m| m.reason.as_ref())
+                .map(|r| clean(&r.summary())),
             first_miss_at,
             saved_ms: report.time_saved_ms.unwrap_or(0),
             ran: report

@@ -348,22 +348,20 @@ fn the_history_answer_fills_the_trends_and_a_failed_or_stray_one_changes_nothing
 }
 
 #[test]
-fn at_80x24_the_panel_keeps_its_rows_with_the_first_miss_trend() {
+fn at_80x24_the_panel_keeps_its_rows_with_the_first_miss_and_its_reason() {
     let mut s = with_history();
     let term = draw(&mut s, 80, 24);
     insta::assert_snapshot!("cache_panel_80x24", masked(&term));
     let (x, y) = find(&term, "saved ~41.0s");
     assert!(x + 12 <= 79, "on the gauge's row, inside the border");
-    let (_, miss_y) = find(&term, "first miss: step 4: COPY . .");
+    let (_, miss_y) = find(&term, "missed step 4: COP…");
     assert_eq!(miss_y, y + 1, "the first miss has the second row");
-    let (x, _) = find(&term, "misses 5/8");
-    assert_eq!(
-        x + 10,
-        79,
-        "the rate ends the row, inside the border: nothing wraps"
-    );
-    let (x, y) = find(&term, "█▇·▇▇··▇");
-    assert_eq!(term.backend().buffer()[(x, y)].fg, Color::Yellow);
+    // The reason is what the panel is asked: the instruction is cut for it, and the trend
+    // (in `x`, and on a taller screen) gives way.
+    let (x, _) = find(&term, "- files changed: src/routes.js");
+    assert_eq!(x + 30, 79, "the reason ends the row, inside the border");
+    assert_eq!(term.backend().buffer()[(x + 2, miss_y)].fg, Color::Yellow);
+    assert!(!rows(&term).join("\n").contains("misses 5/8"));
     // The panel is the two rows it had: no step list at 80x24.
     assert!(!rows(&term).join("\n").contains("step 5 "));
 }

@@ -144,7 +144,7 @@ fn a_running_build_at_80x24_keeps_status_duration_docker_image_and_its_cache_pan
     );
     // The cache panel keeps what was saved and the first miss.
     find(&term, "saved ~41.0s");
-    find(&term, "first miss: step 3: RUN npm ci");
+    find(&term, "missed step 3: RUN npm ci");
     // The running phase keeps its bar and percentage at 80 columns.
     find(&term, "IN_PROGRESS   15.0s ██░  50%");
     // Earlier phases scrolled away are counted.

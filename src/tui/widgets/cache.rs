@@ -52,31 +52,46 @@ impl CacheGauge<'_> {
         }
     }
 
-    /// The first miss (or, when none, the slowest step) and its trend, fitted to `width`
-    /// columns after `lead` (what the row already says before it).
-    fn detail(&self, lead: &str, width: usize) -> Line<'static> {
+    /// The first miss and why (or, when none, the slowest step) and its trend, fitted to
+    /// `width` columns after `lead` (what the row already says before it). What gives way
+    /// first when the row is short: the sparkline, then the instruction's end; the reason
+    /// last, since it is what the user asks the panel.
+    fn detail(&self, lead: &str, width: usize, compact: bool) -> Line<'static> {
         let (r, t) = (self.report, self.theme);
         let mut spans = vec![Span::raw(lead.to_owned())];
         let followed = r.followed();
         let (label, text, style) = match (&r.first_miss, followed) {
+            (Some(miss), _) if compact => ("  missed ", miss.clone(), t.in_progress),
             (Some(miss), _) => ("  first miss: ", miss.clone(), t.in_progress),
             (None, Some((trend, _))) => ("  slowest: ", trend.instruction.clone(), t.dim),
             (None, None) => return Line::from(spans),
         };
+        let why = r
+            .first_miss
+            .as_ref()
+            .and(r.miss_reason.as_ref())
+            .map(|w| format!(" - {w}"));
+        let why_w = why.as_ref().map_or(0, |w| w.chars().count());
         let tail = followed.map(|(trend, _)| trend_spans(trend, t));
         let tail_w: usize = tail
             .as_ref()
             .map_or(0, |s| s.iter().map(Span::width).sum::<usize>() + 2);
         let before = lead.chars().count() + label.chars().count();
         let mut room = width.saturating_sub(before);
-        // The sparkline only while the step's own text keeps some room.
-        let tail =
-            tail.filter(|_| room.saturating_sub(tail_w) >= MIN_MISS.min(text.chars().count()));
+        // The sparkline only while the step's own text and its reason keep their room.
+        let need = MIN_MISS.min(text.chars().count()) + why_w;
+        let tail = tail.filter(|_| room.saturating_sub(tail_w) >= need);
         if tail.is_some() {
             room -= tail_w;
         }
         spans.push(Span::styled(label, t.dim));
-        spans.push(Span::styled(ellipsize(&text, room), style));
+        let text_room = room.saturating_sub(why_w).max(MIN_MISS.min(room)).min(room);
+        let text = ellipsize(&text, text_room);
+        let left = room.saturating_sub(text.chars().count());
+        spans.push(Span::styled(text, style));
+        if let Some(why) = why.filter(|_| left > 0) {
+            spans.push(Span::styled(ellipsize(&why, left), style));
+        }
         if let Some(tail) = tail {
             // Right after the text: a short miss leaves the rest of the row blank.
             spans.push(Span::raw("  "));
@@ -140,10 +155,10 @@ impl Widget for CacheGauge<'_> {
             .render(gauge, buf);
         if compact {
             Paragraph::new(saved).render(rest, buf);
-            let line = self.detail("", usize::from(second.width));
+            let line = self.detail("", usize::from(second.width), true);
             Paragraph::new(line).render(second, buf);
         } else {
-            let line = self.detail(&saved, usize::from(rest.width));
+            let line = self.detail(&saved, usize::from(rest.width), false);
             Paragraph::new(line).render(rest, buf);
         }
     }

@@ -19,7 +19,8 @@ fn summary(saved_ms: u64, missed: bool) -> CacheSummary {
         target: "api:latest".into(),
         steps: 6,
         cached: if missed { 4 } else { 6 },
-        first_miss: missed.then(|| "step 3: COPY . . - files changed: src/a.js".into()),
+        first_miss: missed.then(|| "step 3: COPY . .".into()),
+        miss_reason: missed.then(|| "files changed: src/a.js".into()),
         first_miss_at: missed.then_some(1),
         saved_ms,
         ran: if missed {
@@ -138,12 +139,20 @@ fn nothing_saved_says_nothing_about_saving() {
         let all: String = (0..height).map(|y| row(&buf, y)).collect();
         assert!(!all.contains("saved"), "{all}");
         assert!(!all.contains("~0ms"), "{all}");
-        at(&buf, height - 1, "first miss: step 3");
+        at(
+            &buf,
+            height - 1,
+            if height == 1 {
+                "first miss: step 3"
+            } else {
+                "missed step 3"
+            },
+        );
     }
 }
 
 #[test]
-fn a_compact_row_puts_the_saved_time_by_the_gauge_and_fits_the_miss_before_its_trend() {
+fn a_compact_row_puts_the_saved_time_by_the_gauge_and_keeps_the_reason_before_the_trend() {
     let theme = Theme::default();
     let s = summary(41_000, true);
     let buf = draw(
@@ -158,17 +167,54 @@ fn a_compact_row_puts_the_saved_time_by_the_gauge_and_fits_the_miss_before_its_t
     assert!(first.starts_with(" api:latest "), "{first}");
     assert!(first.ends_with("  saved ~41.0s"), "{first}");
     at(&buf, 0, "4/6 cached");
-    // 52 columns: the miss is cut with a mark so that its trend ends the row, whole.
+    // 52 columns: the miss and its reason whole; the trend (in `x` and on a tall screen)
+    // gives way.
     let second = row(&buf, 1);
     assert_eq!(
-        second, "  first miss: step 3: COPY . . - f…  ▃·▆█ misses 3/4",
+        second.trim_end(),
+        "  missed step 3: COPY . . - files changed: src/a.js",
         "{second}"
     );
-    assert_eq!(second.chars().count(), 52);
-    let x = at(&buf, 1, "step 3");
-    assert_eq!(fg(&buf, x, 1), Color::Yellow);
-    assert_eq!(fg(&buf, at(&buf, 1, "…"), 1), Color::Yellow, "the mark too");
+    assert_eq!(fg(&buf, at(&buf, 1, "missed"), 1), Color::DarkGray);
+    assert_eq!(fg(&buf, at(&buf, 1, "step 3"), 1), Color::Yellow);
+    assert_eq!(fg(&buf, at(&buf, 1, "files changed"), 1), Color::Yellow);
+    // Wider, the trend follows.
+    let buf = draw(
+        CacheGauge {
+            report: &s,
+            theme: &theme,
+        },
+        70,
+        2,
+    );
+    assert_eq!(
+        row(&buf, 1).trim_end(),
+        "  missed step 3: COPY . . - files changed: src/a.js  ▃·▆█ misses 3/4"
+    );
     assert_eq!(fg(&buf, at(&buf, 1, "misses"), 1), Color::DarkGray);
+}
+
+#[test]
+fn a_long_instruction_gives_way_to_the_reason() {
+    let theme = Theme::default();
+    let mut s = summary(41_000, true);
+    s.first_miss = Some("step 5: COPY src/components /app/src/components".into());
+    let buf = draw(
+        CacheGauge {
+            report: &s,
+            theme: &theme,
+        },
+        52,
+        2,
+    );
+    let second = row(&buf, 1);
+    assert_eq!(second.chars().count(), 52);
+    assert_eq!(
+        second.trim_end(),
+        "  missed step 5: COPY src… - files changed: src/a.js",
+        "{second}"
+    );
+    assert_eq!(fg(&buf, at(&buf, 1, "…"), 1), Color::Yellow, "the mark too");
 }
 
 #[test]
@@ -184,7 +230,7 @@ fn a_narrow_row_keeps_the_miss_and_drops_the_trend() {
         2,
     );
     let second = row(&buf, 1);
-    assert_eq!(second, "  first miss: step 3: COPY . . - fi…", "{second}");
+    assert_eq!(second, "  missed step 3: COP… - files chang…", "{second}");
 }
 
 #[test]
