@@ -8,12 +8,11 @@ use cbdash::tui::batch_actions::{Entry, entries};
 use cbdash::tui::keymap::{Key, KeyCode};
 use cbdash::tui::msg::{Effect, Msg};
 use cbdash::tui::state::{Focus, Mode, Pending, State};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
 use super::batch_events::{self as ev, batch_id, child};
 use super::fixtures::{self, keys, masked, replay, send, t};
+use super::screen::{draw, find};
 
 fn the_batch(s: &State) -> &Batch {
     s.batches.get(&batch_id()).expect("the batch is known")
@@ -29,33 +28,6 @@ fn statuses(s: &State) -> Vec<(String, String)> {
 
 fn key(s: &mut State, code: KeyCode) -> Vec<Effect> {
     send(s, &fixtures::keymap(), Msg::Key(Key::new(code)))
-}
-
-fn draw(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    let km = fixtures::keymap();
-    send(
-        s,
-        &km,
-        Msg::Resize {
-            width: w,
-            height: h,
-        },
-    );
-    fixtures::render(s, w, h)
-}
-
-fn find(term: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
-    let buf = term.backend().buffer();
-    for y in 0..buf.area.height {
-        let row: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_owned())
-            .collect();
-        if let Some(byte) = row.find(needle) {
-            let x = row[..byte].chars().count();
-            return (u16::try_from(x).expect("x"), y);
-        }
-    }
-    panic!("'{needle}' is not on the screen:\n{}", term.backend());
 }
 
 #[test]

@@ -10,11 +10,10 @@ use cbdash::model::{
 };
 use cbdash::tui::msg::{Effect, Msg};
 use cbdash::tui::state::State;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
 use super::fixtures::{self, ID, masked, send, t};
+use super::screen::{draw, find, rows};
 
 fn id() -> BuildId {
     BuildId(ID.into())
@@ -231,43 +230,6 @@ fn history() -> Vec<StepSeries> {
             ],
         ),
     ]
-}
-
-fn draw(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    let km = fixtures::keymap();
-    send(
-        s,
-        &km,
-        Msg::Resize {
-            width: w,
-            height: h,
-        },
-    );
-    fixtures::render(s, w, h)
-}
-
-fn rows(term: &Terminal<TestBackend>) -> Vec<String> {
-    let buf = term.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_owned())
-                .collect()
-        })
-        .collect()
-}
-
-fn find(term: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
-    for (y, row) in rows(term).iter().enumerate() {
-        if let Some(byte) = row.find(needle) {
-            let x = row[..byte].chars().count();
-            return (u16::try_from(x).expect("x"), u16::try_from(y).expect("y"));
-        }
-    }
-    panic!(
-        "'{needle}' is not on the screen:\n{}",
-        rows(term).join("\n")
-    );
 }
 
 /// The build replayed and the history's answer given.

@@ -9,49 +9,11 @@ use cbdash::model::{
 };
 use cbdash::tui::keymap::{Key, KeyCode};
 use cbdash::tui::msg::{Effect, LocalOverrides, Msg};
-use cbdash::tui::state::{Mode, State};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use cbdash::tui::state::Mode;
 use ratatui::style::Color;
 
 use super::fixtures::{self, ID, keys, local, masked, replay, send, t};
-
-fn draw(state: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    let km = fixtures::keymap();
-    send(
-        state,
-        &km,
-        Msg::Resize {
-            width: w,
-            height: h,
-        },
-    );
-    fixtures::render(state, w, h)
-}
-
-fn rows(term: &Terminal<TestBackend>) -> Vec<String> {
-    let buf = term.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_owned())
-                .collect()
-        })
-        .collect()
-}
-
-fn find(term: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
-    for (y, row) in rows(term).iter().enumerate() {
-        if let Some(byte) = row.find(needle) {
-            let x = row[..byte].chars().count();
-            return (u16::try_from(x).expect("x"), u16::try_from(y).expect("y"));
-        }
-    }
-    panic!(
-        "'{needle}' is not on the screen:\n{}",
-        rows(term).join("\n")
-    );
-}
+use super::screen::{draw, find, rows};
 
 fn id() -> BuildId {
     BuildId(ID.into())

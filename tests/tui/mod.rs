@@ -17,6 +17,7 @@ mod identity;
 mod logpane;
 mod reports;
 mod resume;
+mod screen;
 mod screens;
 mod tmux;
 mod tmux_cloud;

@@ -9,6 +9,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
 use super::fixtures::{self, ID, keys, replay, send, t};
+use super::screen::find;
 
 fn terminal(state: &State) -> Terminal<TestBackend> {
     fixtures::render(state, 120, 32)
@@ -22,20 +23,6 @@ macro_rules! assert_screen {
         insta::assert_snapshot!($name, masked(&term));
         term
     }};
-}
-
-fn find(term: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
-    let buf = term.backend().buffer();
-    for y in 0..buf.area.height {
-        let row: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_owned())
-            .collect();
-        if let Some(byte) = row.find(needle) {
-            let x = row[..byte].chars().count();
-            return (u16::try_from(x).expect("x"), y);
-        }
-    }
-    panic!("'{needle}' is not on the screen");
 }
 
 #[test]
