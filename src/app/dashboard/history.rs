@@ -65,28 +65,37 @@ impl LocalHistory {
         dir: Option<PathBuf>,
         msgs: tokio::sync::mpsc::Sender<Msg>,
     ) -> super::executor::Task {
-        let this = self.clone();
+        let id = build.clone();
+        let read = self.read_off_thread(move |store| {
+            crate::app::cache::build_report(
+                store,
+                id.as_str(),
+                dir.as_deref(),
+                crate::app::cache::DEFAULT_BUILDS,
+            )
+        });
         Box::pin(async move {
-            let id = build.clone();
-            let load = tokio::task::spawn_blocking(move || {
-                this.with_store(|store| {
-                    crate::app::cache::build_report(
-                        store,
-                        id.as_str(),
-                        dir.as_deref(),
-                        crate::app::cache::DEFAULT_BUILDS,
-                    )
-                })
-            });
-            let report = match load.await {
-                Ok(Ok(Ok(Some(report)))) => Ok(report),
-                Ok(Ok(Ok(None))) => Err(format!("{build} is not in the run history")),
+            let report = read
+                .await
+                .and_then(|r| r.ok_or_else(|| format!("{build} is not in the run history")));
+            msgs.send(Msg::CacheReport { build, report }).await.ok();
+        })
+    }
+
+    /// `read` on the history, on a blocking thread: its value, or the error as a message.
+    fn read_off_thread<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, String>> + Send + 'static {
+        let this = self.clone();
+        async move {
+            match tokio::task::spawn_blocking(move || this.with_store(read)).await {
+                Ok(Ok(Ok(value))) => Ok(value),
                 Ok(Ok(Err(e))) => Err(format!("run history: {e}")),
                 Ok(Err(e)) => Err(e),
                 Err(e) => Err(format!("run history: {e}")),
-            };
-            msgs.send(Msg::CacheReport { build, report }).await.ok();
-        })
+            }
+        }
     }
 
     /// The history of the steps of one docker build of `build` (the cache panel's sparklines
@@ -97,29 +106,24 @@ impl LocalHistory {
         docker_build: u32,
         msgs: tokio::sync::mpsc::Sender<Msg>,
     ) -> super::executor::Task {
-        let this = self.clone();
+        let id = build.clone();
+        let read = self.read_off_thread(move |store| {
+            crate::app::cache::step_history(
+                store,
+                id.as_str(),
+                docker_build,
+                crate::app::cache::DEFAULT_BUILDS,
+            )
+        });
         Box::pin(async move {
-            let id = build.clone();
-            let load = tokio::task::spawn_blocking(move || {
-                this.with_store(|store| {
-                    crate::app::cache::step_history(
-                        store,
-                        id.as_str(),
-                        docker_build,
-                        crate::app::cache::DEFAULT_BUILDS,
+            let steps = read.await.and_then(|s| {
+                s.ok_or_else(|| {
+                    format!(
+                        "docker build #{} of {build} is not in the run history",
+                        docker_build + 1
                     )
                 })
             });
-            let steps = match load.await {
-                Ok(Ok(Ok(Some(steps)))) => Ok(steps),
-                Ok(Ok(Ok(None))) => Err(format!(
-                    "docker build #{} of {build} is not in the run history",
-                    docker_build + 1
-                )),
-                Ok(Ok(Err(e))) => Err(format!("run history: {e}")),
-                Ok(Err(e)) => Err(e),
-                Err(e) => Err(format!("run history: {e}")),
-            };
             msgs.send(Msg::StepHistory {
                 build,
                 docker_build,
