@@ -13,9 +13,9 @@
 //!
 //! A cloud build's context is not here: when the directory cbdash runs in (or its
 //! subdirectory named after the project) is a git checkout that holds both builds' resolved
-//! source versions, `git diff --name-only` between them
-//! names the changed files under the step's sources (`app::git_diff`); otherwise the files
-//! are unknown, and the reason's detail says why.
+//! source versions, `git diff --name-only` between them names the changed files under the
+//! step's sources (`app::git_diff`); otherwise the files are unknown, and the reason's detail
+//! says why.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
