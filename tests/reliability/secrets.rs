@@ -310,8 +310,10 @@ fn dashboard_screens(dir: &Path, img: &str, endpoint: &str, out: &Outputs) -> Ve
     let tmux = Tmux::start("secrets", dir, &shell);
     let mut screens = Vec::new();
     screens.push(
+        // The build's end (its title's status), not its BUILD phase's: a `q` while it still
+        // runs asks first, and this test quits with one `q`.
         tmux.wait_for("the finished build", Duration::from_mins(1), |s| {
-            s.contains("FAILED") && s.contains("marker-build-ran")
+            s.contains("┌ ✘ FAILED") && s.contains("marker-build-ran")
         }),
     );
     // The top of the log, where INSTALL echoed the secrets.
