@@ -66,13 +66,9 @@ impl StepTrend {
     /// The panel's view of a series of the history.
     #[must_use]
     pub fn from_series(s: &StepSeries) -> Self {
-        let text = match &s.platform {
-            Some(p) => format!("[{p}] {}", s.instruction),
-            None => s.instruction.clone(),
-        };
         Self {
             position: s.position,
-            instruction: clean(&text),
+            instruction: clean(&step_label(s.platform.as_deref(), &s.instruction)),
             runs: s.runs.clone(),
             builds: s.builds,
             misses: s.misses,
@@ -93,6 +89,16 @@ impl StepTrend {
             .filter_map(|p| p.duration_ms)
             .max()
             .unwrap_or(0)
+    }
+}
+
+/// A step as the cache views name it: its platform first in a multi-platform build
+/// (`[linux/arm64] RUN make`), else its instruction.
+#[must_use]
+pub fn step_label(platform: Option<&str>, instruction: &str) -> String {
+    match platform {
+        Some(p) => format!("[{p}] {instruction}"),
+        None => instruction.to_owned(),
     }
 }
 
@@ -139,14 +145,10 @@ impl CacheSummary {
                 .enumerate()
                 .filter(|(_, s)| !s.cached)
                 .filter_map(|(i, s)| {
-                    let text = match &s.platform {
-                        Some(p) => format!("[{p}] {}", s.instruction),
-                        None => s.instruction.clone(),
-                    };
                     Some(StepLine {
                         position: u32::try_from(i).ok()?,
                         step: s.index,
-                        instruction: clean(&text),
+                        instruction: clean(&step_label(s.platform.as_deref(), &s.instruction)),
                         duration_ms: s.duration_ms,
                     })
                 })

@@ -98,10 +98,7 @@ fn steps(o: &CacheOverview, width: usize, out: &mut Vec<String>) {
         w = instr_w + 2
     ));
     for s in &o.steps {
-        let mut name = s.instruction.clone();
-        if let Some(p) = &s.platform {
-            name = format!("[{p}] {name}");
-        }
+        let name = super::cache_panel::step_label(s.platform.as_deref(), &s.instruction);
         let cost = if s.miss_cost_ms > 0 {
             fmt_ms(s.miss_cost_ms)
         } else {
