@@ -144,7 +144,10 @@ impl Pipeline {
         if !report.finished || report.steps_cached == 0 {
             return;
         }
-        match recorder.store().last_built_durations(build_id.project()) {
+        match recorder
+            .store()
+            .last_step_durations(build_id.project(), crate::history::StepRun::Built)
+        {
             Ok(last) => {
                 let saved = time_saved(report, |instruction| last.get(instruction).copied());
                 report.time_saved_ms = Some(saved.total_ms);

@@ -15,7 +15,7 @@ pub struct TimeSaved {
 }
 
 /// Combines a report with `last_built(instruction)`, the duration of the instruction's most
-/// recent non-cached run (from `history::Store::last_built_durations`).
+/// recent non-cached run (from `history::Store::last_step_durations` with `StepRun::Built`).
 #[must_use]
 pub fn time_saved(report: &CacheReport, last_built: impl Fn(&str) -> Option<u64>) -> TimeSaved {
     let mut saved = TimeSaved::default();

@@ -316,12 +316,6 @@ impl Store {
         ids.iter().map(|id| self.metrics(id)).collect()
     }
 
-    /// For each instruction of a project's docker builds: how long its most recent
-    /// non-cached run took (the input of `cache::time_saved`).
-    pub fn last_built_durations(&self, project: &str) -> Result<HashMap<String, u64>> {
-        self.last_step_durations(project, StepRun::Built)
-    }
-
     /// For each instruction of a project's docker builds: how long it took the most recent
     /// time it ran as `ran` says. A built step without a duration is skipped (nothing to
     /// save against); a cached step without one counts as 0 (docker printed none for a
